@@ -1,0 +1,76 @@
+//! The experiment-config schema (`experiment.toml`), shared so that the relay and any
+//! tooling validate it the same way.
+
+use serde::{Deserialize, Serialize};
+
+use crate::IceServer;
+
+/// A whole experiment file. Unknown keys are errors, so a typo in a researcher's config is
+/// reported instead of silently ignored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentConfig {
+    pub experiment: ExperimentMeta,
+    #[serde(default)]
+    pub webrtc: WebRtcConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentMeta {
+    /// Names the data directory (`data/<id>/`), so it follows participant-id rules.
+    pub id: String,
+    #[serde(default)]
+    pub title: String,
+}
+
+/// How participants' browsers reach each other.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebRtcConfig {
+    /// STUN/TURN servers handed to every participant. Empty by default: host candidates only,
+    /// which works on one machine or one LAN and never contacts an outside address.
+    #[serde(default)]
+    pub ice_servers: Vec<IceServer>,
+    /// Only use TURN relay candidates.
+    #[serde(default)]
+    pub force_relay: bool,
+}
+
+/// A config that parsed but makes no sense.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("experiment.id {0:?} is invalid: {1}")]
+    BadExperimentId(String, crate::IdError),
+    #[error("webrtc.ice_servers[{0}] has no urls")]
+    IceServerWithoutUrls(usize),
+    #[error("webrtc.ice_servers[{0}] url {1:?} does not start with stun:, stuns:, turn: or turns:")]
+    BadIceUrl(usize, String),
+    #[error("webrtc.force_relay is set but no turn: server is configured")]
+    ForceRelayWithoutTurn,
+}
+
+impl ExperimentConfig {
+    /// Checks what serde cannot: ids, ICE urls, and options that contradict each other.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        crate::ParticipantId::parse(&self.experiment.id)
+            .map_err(|e| ConfigError::BadExperimentId(self.experiment.id.clone(), e))?;
+        for (i, server) in self.webrtc.ice_servers.iter().enumerate() {
+            if server.urls.is_empty() {
+                return Err(ConfigError::IceServerWithoutUrls(i));
+            }
+            for url in &server.urls {
+                let known = ["stun:", "stuns:", "turn:", "turns:"];
+                if !known.iter().any(|scheme| url.starts_with(scheme)) {
+                    return Err(ConfigError::BadIceUrl(i, url.clone()));
+                }
+            }
+        }
+        let has_turn =
+            self.webrtc.ice_servers.iter().flat_map(|s| &s.urls).any(|u| u.starts_with("turn"));
+        if self.webrtc.force_relay && !has_turn {
+            return Err(ConfigError::ForceRelayWithoutTurn);
+        }
+        Ok(())
+    }
+}

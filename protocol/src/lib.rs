@@ -1,0 +1,19 @@
+//! rollgym-protocol: everything the relay and the browser client say to each other.
+//!
+//! The relay WebSocket carries JSON text frames, one message per frame, each a serde
+//! tagged enum ([`ClientMsg`] upstream, [`ServerMsg`] downstream). The types are defined
+//! here once and compiled into both the relay (native) and the client (wasm32), so the
+//! two sides cannot drift apart.
+//!
+//! This crate does no IO.
+
+mod config;
+mod ids;
+mod messages;
+
+pub use config::{ConfigError, ExperimentConfig, ExperimentMeta, WebRtcConfig};
+pub use ids::{IdError, MAX_PARTICIPANT_ID_LEN, ParticipantId};
+pub use messages::{
+    ClientMsg, DecodeError, ErrorCode, IceServer, PeerInfo, ServerMsg, SignalPayload,
+    MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION,
+};

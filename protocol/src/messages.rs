@@ -1,0 +1,240 @@
+//! Relay WebSocket messages. JSON text frames, `{"type": "...", ...}`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ParticipantId;
+
+/// Bumped on every incompatible change. The client sends its version in [`ClientMsg::Hello`];
+/// the relay refuses any other version with [`ErrorCode::ProtocolVersion`], so a participant with
+/// a stale cached page gets a clear "reload" message instead of undefined behaviour.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Largest text frame the relay accepts from a client. SDP offers from Chromium are 1–3 kB;
+/// research-data uploads (a later protocol version) will get their own, larger bound.
+pub const MAX_CLIENT_MESSAGE_BYTES: usize = 16 * 1024;
+
+/// Client -> relay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMsg {
+    /// First message of every connection.
+    Hello {
+        protocol_version: u32,
+        /// From the page URL (`?PROLIFIC_PID=` or `?participant=`); the relay generates one
+        /// when absent.
+        #[serde(default)]
+        participant_id: Option<ParticipantId>,
+    },
+    /// WebRTC signaling for the partner `to`; the relay forwards it only within a pair.
+    Signal { to: ParticipantId, payload: SignalPayload },
+}
+
+/// Relay -> client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ServerMsg {
+    /// Answer to a valid [`ClientMsg::Hello`].
+    Welcome { protocol_version: u32, participant_id: ParticipantId, experiment: String },
+    /// The participant is in the waiting room.
+    Waiting { waiting: u32, needed: u32 },
+    /// A partner was found. Everyone in `peers` (self excluded) is reachable through
+    /// [`ClientMsg::Signal`]; the lower `player_index` makes the WebRTC offer.
+    Paired {
+        game_id: String,
+        player_index: u8,
+        peers: Vec<PeerInfo>,
+        ice_servers: Vec<IceServer>,
+        /// Use TURN relay candidates only (`iceTransportPolicy = "relay"`).
+        force_relay: bool,
+    },
+    /// Signaling forwarded from the partner `from`.
+    Signal { from: ParticipantId, payload: SignalPayload },
+    /// The partner's connection to the relay ended.
+    PartnerLeft { participant_id: ParticipantId },
+    /// The last client message was refused. `fatal` errors are followed by the relay closing
+    /// the connection.
+    Error { code: ErrorCode, message: String, fatal: bool },
+}
+
+/// One entry of the game's other players.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerInfo {
+    pub participant_id: ParticipantId,
+    pub player_index: u8,
+}
+
+/// An `RTCIceServer`. Also the shape of `[[webrtc.ice_servers]]` in the experiment config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+/// The SDP and ICE messages of one WebRTC negotiation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SignalPayload {
+    Offer {
+        sdp: String,
+    },
+    Answer {
+        sdp: String,
+    },
+    IceCandidate {
+        candidate: String,
+        #[serde(default)]
+        sdp_mid: Option<String>,
+        #[serde(default)]
+        sdp_m_line_index: Option<u16>,
+    },
+}
+
+/// Machine-readable reason of a [`ServerMsg::Error`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Client and relay speak different protocol versions (usually a stale cached page).
+    ProtocolVersion,
+    /// The message was not valid JSON or not a known message.
+    Malformed,
+    /// The message exceeded [`MAX_CLIENT_MESSAGE_BYTES`].
+    TooLarge,
+    /// Binary frames are not part of the protocol.
+    Binary,
+    /// A message other than `hello` came before `hello`.
+    HelloRequired,
+    /// A second `hello` on the same connection.
+    AlreadyGreeted,
+    /// Another connection is already open with this participant id (a second tab).
+    DuplicateParticipant,
+    /// A signal addressed to someone who is not this participant's partner.
+    NotYourPartner,
+}
+
+/// Why a text frame is not a [`ClientMsg`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("message of {len} bytes exceeds the limit of {max} bytes")]
+    TooLarge { len: usize, max: usize },
+    #[error("malformed message: {0}")]
+    Malformed(String),
+}
+
+impl DecodeError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            DecodeError::TooLarge { .. } => ErrorCode::TooLarge,
+            DecodeError::Malformed(_) => ErrorCode::Malformed,
+        }
+    }
+}
+
+impl ClientMsg {
+    /// Parses one text frame, checking its size before anything else.
+    pub fn decode(text: &str) -> Result<Self, DecodeError> {
+        if text.len() > MAX_CLIENT_MESSAGE_BYTES {
+            return Err(DecodeError::TooLarge { len: text.len(), max: MAX_CLIENT_MESSAGE_BYTES });
+        }
+        serde_json::from_str(text).map_err(|e| DecodeError::Malformed(e.to_string()))
+    }
+
+    pub fn encode(&self) -> String {
+        // Serializing these plain structs to a String cannot fail (no maps with non-string
+        // keys, no custom Serialize impls that error).
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl ServerMsg {
+    pub fn decode(text: &str) -> Result<Self, DecodeError> {
+        serde_json::from_str(text).map_err(|e| DecodeError::Malformed(e.to_string()))
+    }
+
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pid(s: &str) -> ParticipantId {
+        ParticipantId::parse(s).expect("valid id")
+    }
+
+    #[test]
+    fn client_messages_round_trip() {
+        let msgs = [
+            ClientMsg::Hello { protocol_version: PROTOCOL_VERSION, participant_id: None },
+            ClientMsg::Hello { protocol_version: 7, participant_id: Some(pid("p1")) },
+            ClientMsg::Signal { to: pid("p2"), payload: SignalPayload::Offer { sdp: "v=0".into() } },
+            ClientMsg::Signal {
+                to: pid("p2"),
+                payload: SignalPayload::IceCandidate {
+                    candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host".into(),
+                    sdp_mid: Some("0".into()),
+                    sdp_m_line_index: Some(0),
+                },
+            },
+        ];
+        for msg in msgs {
+            assert_eq!(ClientMsg::decode(&msg.encode()), Ok(msg));
+        }
+    }
+
+    #[test]
+    fn server_messages_round_trip() {
+        let msgs = [
+            ServerMsg::Welcome {
+                protocol_version: 1,
+                participant_id: pid("a"),
+                experiment: "demo".into(),
+            },
+            ServerMsg::Waiting { waiting: 1, needed: 2 },
+            ServerMsg::Paired {
+                game_id: "g1".into(),
+                player_index: 1,
+                peers: vec![PeerInfo { participant_id: pid("b"), player_index: 0 }],
+                ice_servers: vec![IceServer {
+                    urls: vec!["turn:127.0.0.1:3478".into()],
+                    username: Some("u".into()),
+                    credential: Some("c".into()),
+                }],
+                force_relay: false,
+            },
+            ServerMsg::Signal { from: pid("b"), payload: SignalPayload::Answer { sdp: "x".into() } },
+            ServerMsg::PartnerLeft { participant_id: pid("b") },
+            ServerMsg::Error { code: ErrorCode::NotYourPartner, message: "no".into(), fatal: false },
+        ];
+        for msg in msgs {
+            assert_eq!(ServerMsg::decode(&msg.encode()), Ok(msg));
+        }
+    }
+
+    #[test]
+    fn wire_format_is_tagged_snake_case() {
+        let json = ClientMsg::Hello { protocol_version: 1, participant_id: None }.encode();
+        assert_eq!(json, r#"{"type":"hello","protocol_version":1,"participant_id":null}"#);
+    }
+
+    #[test]
+    fn unknown_and_malformed_messages_are_errors() {
+        for text in ["", "{", "[]", r#"{"type":"launch_missiles"}"#, r#"{"type":"hello"}"#] {
+            assert!(matches!(ClientMsg::decode(text), Err(DecodeError::Malformed(_))), "{text}");
+        }
+        let extra = r#"{"type":"hello","protocol_version":1,"admin":true}"#;
+        assert!(ClientMsg::decode(extra).is_err(), "unknown fields are refused");
+    }
+
+    #[test]
+    fn size_is_checked_before_parsing() {
+        let big = format!(r#"{{"type":"hello","pad":"{}"}}"#, "x".repeat(MAX_CLIENT_MESSAGE_BYTES));
+        assert_eq!(ClientMsg::decode(&big).map_err(|e| e.code()), Err(ErrorCode::TooLarge));
+    }
+}

@@ -1,0 +1,65 @@
+//! Loading the experiment file.
+
+use std::path::{Path, PathBuf};
+
+use rollgym_protocol::ExperimentConfig;
+
+use crate::error::StartError;
+
+/// The experiment `rollgym serve` runs when given no file.
+pub const DEFAULT_EXPERIMENT: &str = include_str!("../../experiments/overcooked_demo.toml");
+/// Shown in messages about the default experiment.
+pub const DEFAULT_EXPERIMENT_NAME: &str = "<bundled experiments/overcooked_demo.toml>";
+
+/// Reads and validates an experiment file, or the bundled default when `path` is `None`.
+pub fn load(path: Option<&Path>) -> Result<ExperimentConfig, StartError> {
+    match path {
+        None => parse(DEFAULT_EXPERIMENT, Path::new(DEFAULT_EXPERIMENT_NAME)),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|source| StartError::ReadConfig { path: path.to_owned(), source })?;
+            parse(&text, path)
+        }
+    }
+}
+
+/// Parses and validates experiment TOML; `path` only labels errors.
+pub fn parse(text: &str, path: &Path) -> Result<ExperimentConfig, StartError> {
+    let config: ExperimentConfig = toml::from_str(text)
+        .map_err(|e| StartError::ParseConfig { path: PathBuf::from(path), message: e.to_string() })?;
+    config
+        .validate()
+        .map_err(|source| StartError::InvalidConfig { path: PathBuf::from(path), source })?;
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_experiment_is_valid_and_contacts_nothing_outside() {
+        let config = load(None).expect("bundled config is valid");
+        assert!(config.webrtc.ice_servers.is_empty(), "default config must stay hermetic");
+    }
+
+    #[test]
+    fn typos_are_reported_with_the_key() {
+        let err = parse("[experiment]\nid = \"x\"\n[webrtc]\nice_server = []\n", Path::new("e.toml"))
+            .expect_err("unknown key");
+        assert!(err.to_string().contains("ice_server"), "{err}");
+    }
+
+    #[test]
+    fn force_relay_needs_a_turn_server() {
+        let text = "[experiment]\nid = \"x\"\n[webrtc]\nforce_relay = true\n";
+        let err = parse(text, Path::new("e.toml")).expect_err("invalid");
+        assert!(err.to_string().contains("force_relay"), "{err}");
+    }
+
+    #[test]
+    fn experiment_id_must_be_safe_for_paths() {
+        let err = parse("[experiment]\nid = \"../up\"\n", Path::new("e.toml")).expect_err("invalid");
+        assert!(err.to_string().contains("experiment.id"), "{err}");
+    }
+}

@@ -1,0 +1,102 @@
+//! The HTTP side of the one port: static files (www/ and the wasm package) and the upgrade of
+//! `GET /ws` to a WebSocket.
+
+use std::{
+    path::Path,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+use axum::{
+    Router,
+    body::Body,
+    extract::{Request, State},
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use hyper_util::rt::TokioIo;
+use tokio::sync::mpsc;
+use tokio_tungstenite::{
+    WebSocketStream,
+    tungstenite::{handshake::derive_accept_key, protocol::Role, protocol::WebSocketConfig},
+};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use tower_http::{
+    compression::CompressionLayer, services::ServeDir, set_header::SetResponseHeaderLayer,
+};
+
+use crate::{connection, hub::Event, lobby::ConnId};
+
+/// Hard limit on one WebSocket message. Larger messages end the connection (close code 1009);
+/// messages between the protocol limit (16 kB) and this one get a `too_large` error reply.
+pub(crate) const HARD_MESSAGE_LIMIT: usize = 64 * 1024;
+
+/// What the WebSocket handler needs.
+#[derive(Debug, Clone)]
+pub(crate) struct WsState {
+    pub(crate) hub: mpsc::Sender<Event>,
+    pub(crate) shutdown: CancellationToken,
+    pub(crate) tracker: TaskTracker,
+    pub(crate) next_conn: Arc<AtomicU64>,
+}
+
+pub(crate) fn router(www: &Path, state: WsState) -> Router {
+    let files = ServeDir::new(www).append_index_html_on_directories(true);
+    Router::new()
+        .route("/ws", get(upgrade))
+        .with_state(state)
+        .fallback_service(files)
+        // The page and its wasm change with every build; always revalidate (ETag/Last-Modified).
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ))
+        .layer(CompressionLayer::new())
+}
+
+async fn upgrade(State(state): State<WsState>, mut req: Request) -> Response {
+    let headers = req.headers();
+    let is_upgrade = headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    let version_ok =
+        headers.get(header::SEC_WEBSOCKET_VERSION).is_some_and(|v| v.as_bytes() == b"13");
+    let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY) else {
+        return (StatusCode::BAD_REQUEST, "expected a WebSocket upgrade").into_response();
+    };
+    if !is_upgrade || !version_ok {
+        return (StatusCode::BAD_REQUEST, "expected a WebSocket upgrade (version 13)").into_response();
+    }
+    let accept = derive_accept_key(key.as_bytes());
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let conn = ConnId(state.next_conn.fetch_add(1, Ordering::Relaxed));
+    let tracker = state.tracker.clone();
+    tracker.spawn(async move {
+        let upgraded = match on_upgrade.await {
+            Ok(upgraded) => upgraded,
+            Err(err) => {
+                tracing::info!(conn = conn.0, error = %err, "websocket upgrade failed");
+                return;
+            }
+        };
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(HARD_MESSAGE_LIMIT))
+            .max_frame_size(Some(HARD_MESSAGE_LIMIT));
+        let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
+            .await;
+        tracing::debug!(conn = conn.0, "websocket open");
+        connection::run(conn, ws, state.hub, state.shutdown).await;
+        tracing::debug!(conn = conn.0, "websocket closed");
+    });
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "upgrade")
+        .header(header::UPGRADE, "websocket")
+        .header(header::SEC_WEBSOCKET_ACCEPT, accept)
+        .body(Body::empty())
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}

@@ -1,0 +1,59 @@
+//! The async driver of the [`Lobby`]: one task owns it, receives connection events over a
+//! channel and carries out the returned actions. Nothing here decides anything.
+
+use std::collections::HashMap;
+
+use rollgym_protocol::{ClientMsg, ServerMsg};
+use tokio::sync::mpsc;
+
+use crate::lobby::{Action, ConnId, Lobby};
+
+/// What a connection task tells the hub.
+#[derive(Debug)]
+pub(crate) enum Event {
+    Connected { conn: ConnId, outbox: mpsc::Sender<Outbound> },
+    Message { conn: ConnId, msg: ClientMsg },
+    Disconnected { conn: ConnId },
+}
+
+/// What the hub tells a connection task.
+#[derive(Debug)]
+pub(crate) enum Outbound {
+    Msg(ServerMsg),
+    Close,
+}
+
+/// Messages a connection may have queued before the hub gives up on it as too slow.
+pub(crate) const OUTBOX_CAPACITY: usize = 256;
+
+/// Runs until every sender of `events` is dropped (all connections and the listener gone).
+pub(crate) async fn run(mut lobby: Lobby, mut events: mpsc::Receiver<Event>) {
+    let mut outboxes: HashMap<ConnId, mpsc::Sender<Outbound>> = HashMap::new();
+    while let Some(event) = events.recv().await {
+        let actions = match event {
+            Event::Connected { conn, outbox } => {
+                outboxes.insert(conn, outbox);
+                lobby.connected(conn);
+                Vec::new()
+            }
+            Event::Message { conn, msg } => lobby.message(conn, msg),
+            Event::Disconnected { conn } => {
+                outboxes.remove(&conn);
+                lobby.disconnected(conn)
+            }
+        };
+        for action in actions {
+            let (conn, outbound) = match action {
+                Action::Send(conn, msg) => (conn, Outbound::Msg(msg)),
+                Action::Refuse(conn, err) => (conn, Outbound::Msg(err.reply())),
+                Action::Close(conn) => (conn, Outbound::Close),
+            };
+            let Some(outbox) = outboxes.get(&conn) else { continue };
+            // Never await a slow client here: one stuck browser must not stall the lobby.
+            if outbox.try_send(outbound).is_err() {
+                tracing::warn!(conn = conn.0, "outbox full or closed; dropping connection");
+                outboxes.remove(&conn);
+            }
+        }
+    }
+}

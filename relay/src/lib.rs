@@ -1,0 +1,25 @@
+//! rollgym-relay: the server half of rollgym.
+//!
+//! One port serves the participant page, the wasm package and the relay WebSocket (`/ws`).
+//!
+//! # Layout
+//! - `server`: binds the port, wires the parts together, graceful shutdown.
+//! - `http`: static files and the WebSocket upgrade.
+//! - `connection`: one WebSocket; frames <-> protocol messages. The only code that touches frames.
+//! - `hub`: the single task that owns the lobby and routes its actions to connections.
+//! - `lobby`: the sans-IO core (participants, pairing, signaling rules).
+//! - `error`: request errors (turned into replies in one place) and start-up errors.
+//! - `config`: loading the experiment TOML.
+
+pub mod config;
+mod connection;
+pub mod error;
+mod http;
+mod hub;
+pub mod lobby;
+mod server;
+
+pub use server::{Relay, RelayOptions};
+
+/// Directory of the participant page in a source checkout; `--www-dir` overrides it.
+pub const DEFAULT_WWW_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../www");

@@ -1,0 +1,121 @@
+//! `rollgym`: the relay binary. Argument parsing, logging and signals; everything else is in
+//! the library.
+
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+use rollgym_relay::{Relay, RelayOptions, config};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Debug, Parser)]
+#[command(name = "rollgym", version, about = "Real-time two-player browser experiments")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve an experiment: the participant page, the relay WebSocket and data storage.
+    Serve {
+        /// Experiment file (TOML). Default: the bundled Overcooked demo.
+        experiment: Option<PathBuf>,
+        /// Address to listen on. Port 0 picks a free port.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        /// Where research data is written.
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        /// The participant page and wasm package.
+        #[arg(long, default_value = rollgym_relay::DEFAULT_WWW_DIR)]
+        www_dir: PathBuf,
+    },
+    /// Check an experiment file and exit 0 when it is valid.
+    Validate { experiment: PathBuf },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Validate { experiment } => match config::load(Some(&experiment)) {
+            Ok(_) => {
+                eprintln!("{}: valid", experiment.display());
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("error: {err}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Serve { experiment, addr, data_dir, www_dir } => {
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(rt) => rt,
+                Err(err) => {
+                    eprintln!("error: cannot start the async runtime: {err}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            runtime.block_on(serve(experiment, addr, data_dir, www_dir))
+        }
+    }
+}
+
+async fn serve(
+    experiment: Option<PathBuf>,
+    addr: SocketAddr,
+    data_dir: PathBuf,
+    www_dir: PathBuf,
+) -> ExitCode {
+    let started = async {
+        let experiment = config::load(experiment.as_deref())?;
+        Relay::bind(RelayOptions { experiment, addr, www_dir, data_dir }).await
+    };
+    let relay = match started.await {
+        Ok(relay) => relay,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let url = format!("http://{}", relay.local_addr());
+    announce(&url);
+    relay.run(shutdown_signal()).await;
+    ExitCode::SUCCESS
+}
+
+/// The one line a person (and the test harness) reads: where to point the browsers.
+#[allow(clippy::print_stdout, reason = "the URL is the command's output")]
+fn announce(url: &str) {
+    println!("rollgym listening on {url}");
+    println!("  participant page: {url}/  (open it in two tabs to pair them)");
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,87 @@
+//! Binding the port and running the relay until shutdown.
+
+use std::{
+    future::Future,
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{Arc, atomic::AtomicU64},
+};
+
+use rollgym_protocol::ExperimentConfig;
+use tokio::{net::TcpListener, sync::mpsc};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use crate::{error::StartError, http, hub, lobby::Lobby};
+
+/// Everything `rollgym serve` needs.
+#[derive(Debug, Clone)]
+pub struct RelayOptions {
+    pub experiment: ExperimentConfig,
+    pub addr: SocketAddr,
+    /// Served at `/`: the participant page and `pkg/` (the wasm package).
+    pub www_dir: PathBuf,
+    /// Root of the research data (`<data_dir>/<experiment>/...`).
+    pub data_dir: PathBuf,
+}
+
+/// A relay bound to its port, not yet serving. Binding first lets callers (tests, `make run`)
+/// learn the real address when they asked for port 0.
+#[derive(Debug)]
+pub struct Relay {
+    listener: TcpListener,
+    options: RelayOptions,
+}
+
+impl Relay {
+    pub async fn bind(options: RelayOptions) -> Result<Self, StartError> {
+        if !options.www_dir.is_dir() {
+            return Err(StartError::MissingWww(options.www_dir.clone()));
+        }
+        std::fs::create_dir_all(&options.data_dir)
+            .map_err(|source| StartError::DataDir { path: options.data_dir.clone(), source })?;
+        let listener = TcpListener::bind(options.addr)
+            .await
+            .map_err(|source| StartError::Bind { addr: options.addr, source })?;
+        Ok(Self { listener, options })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or(self.options.addr)
+    }
+
+    /// Serves until `shutdown` completes, then closes every WebSocket (code 1001) and waits for
+    /// the connection tasks to finish.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) {
+        let lobby = Lobby::new(
+            self.options.experiment.experiment.id.clone(),
+            self.options.experiment.webrtc.clone(),
+            rand::random(),
+        );
+        let (hub_tx, hub_rx) = mpsc::channel(1024);
+        let hub_task = tokio::spawn(hub::run(lobby, hub_rx));
+        let cancel = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let state = http::WsState {
+            hub: hub_tx,
+            shutdown: cancel.clone(),
+            tracker: tracker.clone(),
+            next_conn: Arc::new(AtomicU64::new(1)),
+        };
+        let app = http::router(&self.options.www_dir, state);
+        let stop = cancel.clone();
+        let serve = axum::serve(self.listener, app).with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down");
+            stop.cancel();
+        });
+        if let Err(err) = serve.await {
+            tracing::error!(error = %err, "http server failed");
+        }
+        cancel.cancel();
+        tracker.close();
+        tracker.wait().await;
+        // The router (holding the last hub sender) is gone, so the hub ends.
+        let _ = hub_task.await;
+        tracing::info!("relay stopped");
+    }
+}

@@ -1,0 +1,124 @@
+//! A real relay on port 0 and scripted WebSocket participants.
+
+#![allow(dead_code, reason = "each test file uses a different part of the helpers")]
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use futures_util::{SinkExt, StreamExt};
+use rollgym_protocol::{ClientMsg, PROTOCOL_VERSION, ParticipantId, ServerMsg};
+use rollgym_relay::{Relay, RelayOptions, config};
+use tokio::{net::TcpStream, sync::oneshot, task::JoinHandle};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async, tungstenite::Message};
+
+/// How long a test waits for an expected message before failing.
+const PATIENCE: Duration = Duration::from_secs(5);
+
+pub(crate) struct TestRelay {
+    pub(crate) addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+    pub(crate) data_dir: PathBuf,
+}
+
+impl TestRelay {
+    pub(crate) async fn start() -> Self {
+        let data_dir = std::env::temp_dir().join(format!("rollgym-test-{}", unique_suffix()));
+        let options = RelayOptions {
+            experiment: config::load(None).expect("bundled config"),
+            addr: "127.0.0.1:0".parse().expect("addr"),
+            www_dir: PathBuf::from(rollgym_relay::DEFAULT_WWW_DIR),
+            data_dir: data_dir.clone(),
+        };
+        let relay = Relay::bind(options).await.expect("bind");
+        let addr = relay.local_addr();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(relay.run(async {
+            let _ = stopped.await;
+        }));
+        Self { addr, stop: Some(stop), task: Some(task), data_dir }
+    }
+
+    pub(crate) async fn client(&self) -> Client {
+        let (ws, _) = connect_async(format!("ws://{}/ws", self.addr)).await.expect("connect");
+        Client { ws }
+    }
+
+    /// Stops the relay and waits until it has closed every connection.
+    pub(crate) async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(PATIENCE, task).await.expect("relay stops in time").expect("join");
+        }
+    }
+}
+
+impl Drop for TestRelay {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+fn unique_suffix() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    format!("{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+pub(crate) struct Client {
+    pub(crate) ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Client {
+    pub(crate) async fn send(&mut self, msg: &ClientMsg) {
+        self.send_text(msg.encode()).await;
+    }
+
+    pub(crate) async fn send_text(&mut self, text: String) {
+        self.ws.send(Message::text(text)).await.expect("send");
+    }
+
+    /// Says hello as `id` and returns the welcome.
+    pub(crate) async fn hello(&mut self, id: &str) -> ServerMsg {
+        self.send(&ClientMsg::Hello {
+            protocol_version: PROTOCOL_VERSION,
+            participant_id: Some(pid(id)),
+        })
+        .await;
+        let welcome = self.recv().await;
+        assert!(matches!(welcome, ServerMsg::Welcome { .. }), "{welcome:?}");
+        welcome
+    }
+
+    /// The next protocol message; fails the test if none comes.
+    pub(crate) async fn recv(&mut self) -> ServerMsg {
+        loop {
+            let frame = tokio::time::timeout(PATIENCE, self.ws.next())
+                .await
+                .expect("a message in time")
+                .expect("connection open")
+                .expect("valid frame");
+            match frame {
+                Message::Text(text) => return ServerMsg::decode(text.as_str()).expect("decodable"),
+                Message::Ping(_) | Message::Pong(_) => continue,
+                other => panic!("unexpected frame {other:?}"),
+            }
+        }
+    }
+
+    /// Waits for the relay to close the connection and returns the close code.
+    pub(crate) async fn closed(&mut self) -> Option<u16> {
+        loop {
+            match tokio::time::timeout(PATIENCE, self.ws.next()).await.expect("close in time") {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code.into()),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+}
+
+pub(crate) fn pid(id: &str) -> ParticipantId {
+    ParticipantId::parse(id).expect("valid id")
+}
