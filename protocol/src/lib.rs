@@ -14,6 +14,6 @@ mod messages;
 pub use config::{ConfigError, ExperimentConfig, ExperimentMeta, WebRtcConfig};
 pub use ids::{IdError, MAX_PARTICIPANT_ID_LEN, ParticipantId};
 pub use messages::{
-    ClientMsg, DecodeError, ErrorCode, IceServer, PeerInfo, ServerMsg, SignalPayload,
-    MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION,
+    ClientMsg, DecodeError, ErrorCode, IceServer, MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION,
+    PeerInfo, ServerMsg, SignalPayload,
 };

@@ -173,7 +173,10 @@ mod tests {
         let msgs = [
             ClientMsg::Hello { protocol_version: PROTOCOL_VERSION, participant_id: None },
             ClientMsg::Hello { protocol_version: 7, participant_id: Some(pid("p1")) },
-            ClientMsg::Signal { to: pid("p2"), payload: SignalPayload::Offer { sdp: "v=0".into() } },
+            ClientMsg::Signal {
+                to: pid("p2"),
+                payload: SignalPayload::Offer { sdp: "v=0".into() },
+            },
             ClientMsg::Signal {
                 to: pid("p2"),
                 payload: SignalPayload::IceCandidate {
@@ -208,9 +211,16 @@ mod tests {
                 }],
                 force_relay: false,
             },
-            ServerMsg::Signal { from: pid("b"), payload: SignalPayload::Answer { sdp: "x".into() } },
+            ServerMsg::Signal {
+                from: pid("b"),
+                payload: SignalPayload::Answer { sdp: "x".into() },
+            },
             ServerMsg::PartnerLeft { participant_id: pid("b") },
-            ServerMsg::Error { code: ErrorCode::NotYourPartner, message: "no".into(), fatal: false },
+            ServerMsg::Error {
+                code: ErrorCode::NotYourPartner,
+                message: "no".into(),
+                fatal: false,
+            },
         ];
         for msg in msgs {
             assert_eq!(ServerMsg::decode(&msg.encode()), Ok(msg));

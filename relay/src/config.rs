@@ -25,8 +25,10 @@ pub fn load(path: Option<&Path>) -> Result<ExperimentConfig, StartError> {
 
 /// Parses and validates experiment TOML; `path` only labels errors.
 pub fn parse(text: &str, path: &Path) -> Result<ExperimentConfig, StartError> {
-    let config: ExperimentConfig = toml::from_str(text)
-        .map_err(|e| StartError::ParseConfig { path: PathBuf::from(path), message: e.to_string() })?;
+    let config: ExperimentConfig = toml::from_str(text).map_err(|e| StartError::ParseConfig {
+        path: PathBuf::from(path),
+        message: e.to_string(),
+    })?;
     config
         .validate()
         .map_err(|source| StartError::InvalidConfig { path: PathBuf::from(path), source })?;
@@ -45,8 +47,9 @@ mod tests {
 
     #[test]
     fn typos_are_reported_with_the_key() {
-        let err = parse("[experiment]\nid = \"x\"\n[webrtc]\nice_server = []\n", Path::new("e.toml"))
-            .expect_err("unknown key");
+        let err =
+            parse("[experiment]\nid = \"x\"\n[webrtc]\nice_server = []\n", Path::new("e.toml"))
+                .expect_err("unknown key");
         assert!(err.to_string().contains("ice_server"), "{err}");
     }
 
@@ -59,7 +62,8 @@ mod tests {
 
     #[test]
     fn experiment_id_must_be_safe_for_paths() {
-        let err = parse("[experiment]\nid = \"../up\"\n", Path::new("e.toml")).expect_err("invalid");
+        let err =
+            parse("[experiment]\nid = \"../up\"\n", Path::new("e.toml")).expect_err("invalid");
         assert!(err.to_string().contains("experiment.id"), "{err}");
     }
 }

@@ -20,9 +20,7 @@ pub enum RequestError {
     HelloRequired,
     #[error("hello was already received on this connection")]
     AlreadyGreeted,
-    #[error(
-        "participant {0} is already connected in another tab or window; please continue there"
-    )]
+    #[error("participant {0} is already connected in another tab or window; please continue there")]
     DuplicateParticipant(ParticipantId),
     #[error("{0} is not your partner")]
     NotYourPartner(ParticipantId),

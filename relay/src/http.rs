@@ -69,7 +69,8 @@ async fn upgrade(State(state): State<WsState>, mut req: Request) -> Response {
         return (StatusCode::BAD_REQUEST, "expected a WebSocket upgrade").into_response();
     };
     if !is_upgrade || !version_ok {
-        return (StatusCode::BAD_REQUEST, "expected a WebSocket upgrade (version 13)").into_response();
+        return (StatusCode::BAD_REQUEST, "expected a WebSocket upgrade (version 13)")
+            .into_response();
     }
     let accept = derive_accept_key(key.as_bytes());
     let on_upgrade = hyper::upgrade::on(&mut req);
@@ -86,8 +87,9 @@ async fn upgrade(State(state): State<WsState>, mut req: Request) -> Response {
         let config = WebSocketConfig::default()
             .max_message_size(Some(HARD_MESSAGE_LIMIT))
             .max_frame_size(Some(HARD_MESSAGE_LIMIT));
-        let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
-            .await;
+        let ws =
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
+                .await;
         tracing::debug!(conn = conn.0, "websocket open");
         connection::run(conn, ws, state.hub, state.shutdown).await;
         tracing::debug!(conn = conn.0, "websocket closed");

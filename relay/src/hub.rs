@@ -48,7 +48,9 @@ pub(crate) async fn run(mut lobby: Lobby, mut events: mpsc::Receiver<Event>) {
                 Action::Refuse(conn, err) => (conn, Outbound::Msg(err.reply())),
                 Action::Close(conn) => (conn, Outbound::Close),
             };
-            let Some(outbox) = outboxes.get(&conn) else { continue };
+            let Some(outbox) = outboxes.get(&conn) else {
+                continue;
+            };
             // Never await a slow client here: one stuck browser must not stall the lobby.
             if outbox.try_send(outbound).is_err() {
                 tracing::warn!(conn = conn.0, "outbox full or closed; dropping connection");

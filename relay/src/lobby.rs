@@ -11,8 +11,8 @@
 use std::collections::{HashMap, VecDeque};
 
 use rollgym_protocol::{
-    ClientMsg, IdError, ParticipantId, PeerInfo, ServerMsg, SignalPayload, WebRtcConfig,
-    PROTOCOL_VERSION,
+    ClientMsg, IdError, PROTOCOL_VERSION, ParticipantId, PeerInfo, ServerMsg, SignalPayload,
+    WebRtcConfig,
 };
 
 use crate::error::RequestError;
@@ -38,7 +38,10 @@ enum Phase {
     /// Connected, no `hello` yet.
     Greeting,
     Waiting,
-    Paired { game_id: String, partner: ConnId },
+    Paired {
+        game_id: String,
+        partner: ConnId,
+    },
     /// The partner left; nothing more happens until this participant leaves too.
     PartnerGone,
 }
@@ -88,7 +91,9 @@ impl Lobby {
             (ClientMsg::Hello { protocol_version, participant_id }, Phase::Greeting) => {
                 self.hello(conn, protocol_version, participant_id)
             }
-            (ClientMsg::Hello { .. }, _) => vec![Action::Refuse(conn, RequestError::AlreadyGreeted)],
+            (ClientMsg::Hello { .. }, _) => {
+                vec![Action::Refuse(conn, RequestError::AlreadyGreeted)]
+            }
             (_, Phase::Greeting) => vec![Action::Refuse(conn, RequestError::HelloRequired)],
             (ClientMsg::Signal { to, payload }, _) => self.signal(conn, to, payload),
         }
@@ -96,20 +101,24 @@ impl Lobby {
 
     /// The connection is gone. Cleans up everything it was part of, exactly once.
     pub fn disconnected(&mut self, conn: ConnId) -> Vec<Action> {
-        let Some(state) = self.conns.remove(&conn) else { return Vec::new() };
-        if let Some(id) = &state.participant {
-            if self.owners.get(id) == Some(&conn) {
-                self.owners.remove(id);
-            }
+        let Some(state) = self.conns.remove(&conn) else {
+            return Vec::new();
+        };
+        if let Some(id) = &state.participant
+            && self.owners.get(id) == Some(&conn)
+        {
+            self.owners.remove(id);
         }
         let mut actions = Vec::new();
         match state.phase {
             Phase::Waiting => self.waiting.retain(|c| *c != conn),
             Phase::Paired { partner, .. } => {
-                if let (Some(partner_state), Some(id)) = (self.conns.get_mut(&partner), state.participant)
+                if let (Some(partner_state), Some(id)) =
+                    (self.conns.get_mut(&partner), state.participant)
                 {
                     partner_state.phase = Phase::PartnerGone;
-                    actions.push(Action::Send(partner, ServerMsg::PartnerLeft { participant_id: id }));
+                    actions
+                        .push(Action::Send(partner, ServerMsg::PartnerLeft { participant_id: id }));
                 }
             }
             Phase::Greeting | Phase::PartnerGone => {}
@@ -159,7 +168,10 @@ impl Lobby {
         } else {
             actions.push(Action::Send(
                 conn,
-                ServerMsg::Waiting { waiting: self.waiting.len() as u32, needed: GROUP_SIZE as u32 },
+                ServerMsg::Waiting {
+                    waiting: self.waiting.len() as u32,
+                    needed: GROUP_SIZE as u32,
+                },
             ));
         }
         actions
@@ -188,7 +200,11 @@ impl Lobby {
                 ServerMsg::Paired {
                     game_id: game_id.clone(),
                     player_index: index as u8,
-                    peers: peers.iter().filter(|p| p.player_index as usize != index).cloned().collect(),
+                    peers: peers
+                        .iter()
+                        .filter(|p| p.player_index as usize != index)
+                        .cloned()
+                        .collect(),
                     ice_servers: self.webrtc.ice_servers.clone(),
                     force_relay: self.webrtc.force_relay,
                 },
@@ -282,7 +298,9 @@ mod tests {
     fn first_arrival_waits_second_pairs_both() {
         let mut lobby = lobby();
         let first = join(&mut lobby, 1, "a");
-        assert!(first.contains(&Action::Send(ConnId(1), ServerMsg::Waiting { waiting: 1, needed: 2 })));
+        assert!(
+            first.contains(&Action::Send(ConnId(1), ServerMsg::Waiting { waiting: 1, needed: 2 }))
+        );
         let second = join(&mut lobby, 2, "b");
         let paired: Vec<_> = second
             .iter()
@@ -326,13 +344,19 @@ mod tests {
         join(&mut lobby, 2, "b");
         join(&mut lobby, 3, "c");
         let offer = SignalPayload::Offer { sdp: "v=0".into() };
-        let to_b = ClientMsg::Signal { to: ParticipantId::parse("b").expect("id"), payload: offer.clone() };
+        let to_b = ClientMsg::Signal {
+            to: ParticipantId::parse("b").expect("id"),
+            payload: offer.clone(),
+        };
         let out = lobby.message(ConnId(1), to_b.clone());
         assert_eq!(
             out,
             vec![Action::Send(
                 ConnId(2),
-                ServerMsg::Signal { from: ParticipantId::parse("a").expect("id"), payload: offer.clone() }
+                ServerMsg::Signal {
+                    from: ParticipantId::parse("a").expect("id"),
+                    payload: offer.clone()
+                }
             )]
         );
         let to_c = ClientMsg::Signal { to: ParticipantId::parse("c").expect("id"), payload: offer };
@@ -358,7 +382,8 @@ mod tests {
     fn wrong_protocol_version_is_fatal() {
         let mut lobby = lobby();
         lobby.connected(ConnId(1));
-        let out = lobby.message(ConnId(1), ClientMsg::Hello { protocol_version: 0, participant_id: None });
+        let out = lobby
+            .message(ConnId(1), ClientMsg::Hello { protocol_version: 0, participant_id: None });
         assert_eq!(codes(&out), vec![ErrorCode::ProtocolVersion]);
         assert!(out.contains(&Action::Close(ConnId(1))));
     }
@@ -400,6 +425,8 @@ mod tests {
         lobby.disconnected(ConnId(1));
         assert_eq!(lobby.waiting_count(), 0);
         let out = join(&mut lobby, 2, "b");
-        assert!(out.contains(&Action::Send(ConnId(2), ServerMsg::Waiting { waiting: 1, needed: 2 })));
+        assert!(
+            out.contains(&Action::Send(ConnId(2), ServerMsg::Waiting { waiting: 1, needed: 2 }))
+        );
     }
 }

@@ -2,7 +2,7 @@
 
 mod support;
 
-use rollgym_protocol::{ClientMsg, ErrorCode, SignalPayload, ServerMsg, MAX_CLIENT_MESSAGE_BYTES};
+use rollgym_protocol::{ClientMsg, ErrorCode, MAX_CLIENT_MESSAGE_BYTES, ServerMsg, SignalPayload};
 use support::{TestRelay, pid};
 
 #[tokio::test]
@@ -14,7 +14,8 @@ async fn two_arrivals_are_paired_and_signals_flow_both_ways() {
     assert_eq!(a.recv().await, ServerMsg::Waiting { waiting: 1, needed: 2 });
     b.hello("bob").await;
 
-    let ServerMsg::Paired { game_id: game_a, player_index: 0, peers, ice_servers, .. } = a.recv().await
+    let ServerMsg::Paired { game_id: game_a, player_index: 0, peers, ice_servers, .. } =
+        a.recv().await
     else {
         panic!("alice should be player 0")
     };
@@ -66,7 +67,8 @@ async fn a_signal_to_a_non_partner_is_refused_and_not_delivered() {
 
     let payload = SignalPayload::Answer { sdp: "x".into() };
     a.send(&ClientMsg::Signal { to: pid("c"), payload: payload.clone() }).await;
-    let ServerMsg::Error { code: ErrorCode::NotYourPartner, fatal: false, .. } = a.recv().await else {
+    let ServerMsg::Error { code: ErrorCode::NotYourPartner, fatal: false, .. } = a.recv().await
+    else {
         panic!("expected not_your_partner")
     };
     // An unpaired participant cannot reach anyone either.
@@ -86,13 +88,12 @@ async fn malformed_unknown_and_binary_messages_get_error_replies() {
     let mut a = relay.client().await;
     for text in ["not json", r#"{"type":"self_destruct"}"#, r#"{"type":"hello"}"#] {
         a.send_text(text.to_string()).await;
-        let ServerMsg::Error { code: ErrorCode::Malformed, fatal: false, .. } = a.recv().await else {
+        let ServerMsg::Error { code: ErrorCode::Malformed, fatal: false, .. } = a.recv().await
+        else {
             panic!("expected malformed for {text}")
         };
     }
-    a.ws.send(tokio_tungstenite::tungstenite::Message::binary(vec![1, 2, 3]))
-        .await
-        .expect("send");
+    a.ws.send(tokio_tungstenite::tungstenite::Message::binary(vec![1, 2, 3])).await.expect("send");
     let ServerMsg::Error { code: ErrorCode::Binary, .. } = a.recv().await else {
         panic!("expected binary refusal")
     };
@@ -127,7 +128,8 @@ async fn protocol_version_mismatch_is_a_clear_fatal_error() {
     let relay = TestRelay::start().await;
     let mut a = relay.client().await;
     a.send(&ClientMsg::Hello { protocol_version: 999, participant_id: None }).await;
-    let ServerMsg::Error { code: ErrorCode::ProtocolVersion, fatal: true, message } = a.recv().await
+    let ServerMsg::Error { code: ErrorCode::ProtocolVersion, fatal: true, message } =
+        a.recv().await
     else {
         panic!("expected protocol_version")
     };

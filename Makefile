@@ -1,0 +1,51 @@
+# rollgym: thin named targets over cargo, wasm-bindgen and npm. See README.md.
+
+ADDR ?= 127.0.0.1:8080
+RELAY := target/release/rollgym
+
+.PHONY: all setup build build-wasm build-relay run test check fmt-check clippy cargo-test e2e bench clean
+
+all: build
+
+## setup: install the toolchain pieces, Chromium and node packages (idempotent)
+setup:
+	@scripts/setup.sh
+
+## build: the wasm client into www/pkg/ and the relay binary
+build: setup build-wasm build-relay
+
+build-wasm:
+	@scripts/build-wasm.sh
+
+build-relay:
+	cargo build --release -p rollgym-relay
+
+## run: build, then serve the bundled experiment on $(ADDR)
+run: build
+	$(RELAY) serve --addr $(ADDR)
+
+## test: format check, clippy (native + wasm32), cargo tests, browser end-to-end tests
+test: build check cargo-test e2e
+
+check: fmt-check clippy
+
+fmt-check:
+	cargo fmt --all -- --check
+
+clippy:
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy -p rollgym-client -p rollgym-protocol --target wasm32-unknown-unknown --all-targets -- -D warnings
+
+cargo-test:
+	cargo test --workspace
+
+e2e:
+	tests/run-e2e.sh
+
+## bench: page-load and transfer-size benchmarks (not part of test)
+bench: build
+	tests/run-e2e.sh tests/bench/page_load.mjs
+
+clean:
+	cargo clean
+	rm -rf www/pkg node_modules

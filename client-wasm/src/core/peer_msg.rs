@@ -1,0 +1,96 @@
+//! Binary messages on the game DataChannel.
+//!
+//! Byte 0 is the message type; multi-byte fields are little-endian. Every decoder is total:
+//! bytes from the partner are untrusted, so a short, long or unknown packet is an error value,
+//! never a panic.
+
+/// One DataChannel message.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PeerMsg {
+    /// `sent_at_ms` is the sender's `performance.now()`, echoed back unchanged in the pong, so
+    /// the sender measures a round trip on its own clock only.
+    Ping {
+        seq: u32,
+        sent_at_ms: f64,
+    },
+    Pong {
+        seq: u32,
+        sent_at_ms: f64,
+    },
+}
+
+const PING: u8 = 0x01;
+const PONG: u8 = 0x02;
+const PING_LEN: usize = 1 + 4 + 8;
+
+/// Why a DataChannel packet was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PeerMsgError {
+    #[error("empty packet")]
+    Empty,
+    #[error("unknown packet type {0:#04x}")]
+    UnknownType(u8),
+    #[error("packet type {kind:#04x} should be {expected} bytes, got {got}")]
+    BadLength { kind: u8, expected: usize, got: usize },
+}
+
+impl PeerMsg {
+    pub fn encode(&self) -> Vec<u8> {
+        let (kind, seq, sent_at_ms) = match *self {
+            PeerMsg::Ping { seq, sent_at_ms } => (PING, seq, sent_at_ms),
+            PeerMsg::Pong { seq, sent_at_ms } => (PONG, seq, sent_at_ms),
+        };
+        let mut out = Vec::with_capacity(PING_LEN);
+        out.push(kind);
+        out.extend_from_slice(&seq.to_le_bytes());
+        out.extend_from_slice(&sent_at_ms.to_le_bytes());
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, PeerMsgError> {
+        let (&kind, body) = bytes.split_first().ok_or(PeerMsgError::Empty)?;
+        if kind != PING && kind != PONG {
+            return Err(PeerMsgError::UnknownType(kind));
+        }
+        let bad_length = PeerMsgError::BadLength { kind, expected: PING_LEN, got: bytes.len() };
+        let (seq, time) = body.split_first_chunk::<4>().ok_or(bad_length)?;
+        let time: &[u8; 8] = time.try_into().map_err(|_| bad_length)?;
+        let seq = u32::from_le_bytes(*seq);
+        let sent_at_ms = f64::from_le_bytes(*time);
+        Ok(if kind == PING {
+            PeerMsg::Ping { seq, sent_at_ms }
+        } else {
+            PeerMsg::Pong { seq, sent_at_ms }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        for msg in [
+            PeerMsg::Ping { seq: 7, sent_at_ms: 1234.5 },
+            PeerMsg::Pong { seq: u32::MAX, sent_at_ms: 0.0 },
+        ] {
+            assert_eq!(PeerMsg::decode(&msg.encode()), Ok(msg));
+        }
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert_eq!(PeerMsg::decode(&[]), Err(PeerMsgError::Empty));
+        assert_eq!(PeerMsg::decode(&[0x7f, 1, 2]), Err(PeerMsgError::UnknownType(0x7f)));
+        assert!(matches!(PeerMsg::decode(&[PING, 1, 2]), Err(PeerMsgError::BadLength { .. })));
+        let mut long = PeerMsg::Ping { seq: 1, sent_at_ms: 1.0 }.encode();
+        long.push(0);
+        assert!(matches!(PeerMsg::decode(&long), Err(PeerMsgError::BadLength { .. })));
+        // Every short prefix of a valid packet is refused.
+        let valid = PeerMsg::Pong { seq: 3, sent_at_ms: 2.0 }.encode();
+        for len in 0..valid.len() {
+            assert!(PeerMsg::decode(&valid[..len]).is_err());
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! The WebRTC peer connection to the partner and its one DataChannel (unordered, no
+//! retransmits: rollback netcode does its own redundancy, and a late packet is worse than a
+//! lost one). Everything is released on Drop: listeners removed, channel and connection closed.
+
+use std::{
+    cell::{Cell, RefCell},
+    rc::Rc,
+};
+
+use futures_channel::mpsc;
+use futures_util::StreamExt;
+use gloo_events::EventListener;
+use js_sys::{Array, Reflect, Uint8Array};
+use rollgym_protocol::{IceServer, SignalPayload};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::{JsFuture, spawn_local};
+use web_sys::{
+    MessageEvent, RtcConfiguration, RtcDataChannel, RtcDataChannelEvent, RtcDataChannelInit,
+    RtcDataChannelState, RtcDataChannelType, RtcIceCandidateInit, RtcIceServer,
+    RtcIceTransportPolicy, RtcPeerConnection, RtcPeerConnectionIceEvent, RtcPeerConnectionState,
+    RtcSdpType, RtcSessionDescriptionInit,
+};
+
+use crate::{
+    core::{candidates::CandidateBuffer, session::Input},
+    web::app::WeakDispatch,
+};
+
+const CHANNEL_LABEL: &str = "game";
+
+pub(super) struct PeerLink {
+    pc: RtcPeerConnection,
+    channel: Rc<RefCell<Option<Channel>>>,
+    /// Partner signals, applied strictly in arrival order by one task.
+    signals: mpsc::UnboundedSender<SignalPayload>,
+    /// Set on Drop so the signaling task stops reporting errors of a connection we closed.
+    closed: Rc<Cell<bool>>,
+    _listeners: [EventListener; 3],
+}
+
+impl PeerLink {
+    pub(super) fn open(
+        initiator: bool,
+        ice_servers: &[IceServer],
+        force_relay: bool,
+        events: WeakDispatch,
+    ) -> Result<Self, JsValue> {
+        let pc =
+            RtcPeerConnection::new_with_configuration(&configuration(ice_servers, force_relay))?;
+        let channel = Rc::new(RefCell::new(None));
+        let on_candidate = {
+            let events = events.clone();
+            EventListener::new(&pc, "icecandidate", move |event| {
+                let candidate =
+                    event.dyn_ref::<RtcPeerConnectionIceEvent>().and_then(|e| e.candidate());
+                // `None` marks the end of gathering; nothing to send.
+                if let Some(c) = candidate {
+                    events.send(Input::LocalSignal(SignalPayload::IceCandidate {
+                        candidate: c.candidate(),
+                        sdp_mid: c.sdp_mid(),
+                        sdp_m_line_index: c.sdp_m_line_index(),
+                    }));
+                }
+            })
+        };
+        let on_state = {
+            let events = events.clone();
+            let pc = pc.clone();
+            EventListener::new(&pc.clone(), "connectionstatechange", move |_| {
+                if pc.connection_state() == RtcPeerConnectionState::Failed {
+                    events.send(Input::PeerFailed("the peer-to-peer connection failed".into()));
+                }
+            })
+        };
+        let on_channel = {
+            let events = events.clone();
+            let slot = channel.clone();
+            EventListener::new(&pc, "datachannel", move |event| {
+                if let Some(dc) = event.dyn_ref::<RtcDataChannelEvent>().map(|e| e.channel())
+                    && dc.label() == CHANNEL_LABEL
+                {
+                    *slot.borrow_mut() = Some(Channel::attach(dc, events.clone()));
+                }
+            })
+        };
+        if initiator {
+            let init = RtcDataChannelInit::new();
+            init.set_ordered(false);
+            init.set_max_retransmits(0);
+            let dc = pc.create_data_channel_with_data_channel_dict(CHANNEL_LABEL, &init);
+            *channel.borrow_mut() = Some(Channel::attach(dc, events.clone()));
+        }
+        let (signals, incoming) = mpsc::unbounded();
+        let closed = Rc::new(Cell::new(false));
+        spawn_local(negotiate(pc.clone(), initiator, incoming, events, closed.clone()));
+        Ok(Self { pc, channel, signals, closed, _listeners: [on_candidate, on_state, on_channel] })
+    }
+
+    /// Queues a partner's offer, answer or candidate.
+    pub(super) fn apply(&self, payload: SignalPayload) {
+        let _ = self.signals.unbounded_send(payload);
+    }
+
+    /// Sends on the DataChannel if it is open; drops the packet otherwise (unreliable anyway).
+    pub(super) fn send(&self, bytes: &[u8]) {
+        if let Some(channel) = self.channel.borrow().as_ref() {
+            channel.send(bytes);
+        }
+    }
+}
+
+impl Drop for PeerLink {
+    fn drop(&mut self) {
+        self.closed.set(true);
+        self.channel.borrow_mut().take();
+        self.pc.close();
+    }
+}
+
+fn configuration(ice_servers: &[IceServer], force_relay: bool) -> RtcConfiguration {
+    let servers = Array::new();
+    for server in ice_servers {
+        let entry = RtcIceServer::new();
+        let urls: Array = server.urls.iter().map(|u| JsValue::from_str(u)).collect();
+        entry.set_urls(&urls);
+        if let Some(username) = &server.username {
+            entry.set_username(username);
+        }
+        if let Some(credential) = &server.credential {
+            entry.set_credential(credential);
+        }
+        servers.push(&entry);
+    }
+    let config = RtcConfiguration::new();
+    config.set_ice_servers(&servers);
+    if force_relay {
+        config.set_ice_transport_policy(RtcIceTransportPolicy::Relay);
+    }
+    config
+}
+
+/// The signaling task: makes the offer (initiator), then applies partner signals in order,
+/// holding back candidates until the remote description is set.
+async fn negotiate(
+    pc: RtcPeerConnection,
+    initiator: bool,
+    mut incoming: mpsc::UnboundedReceiver<SignalPayload>,
+    events: WeakDispatch,
+    closed: Rc<Cell<bool>>,
+) {
+    let report = |err: JsValue| {
+        if !closed.get() {
+            events.send(Input::PeerFailed(format!("WebRTC negotiation failed: {err:?}")));
+        }
+    };
+    if initiator {
+        match describe(&pc, RtcSdpType::Offer).await {
+            Ok(sdp) => events.send(Input::LocalSignal(SignalPayload::Offer { sdp })),
+            Err(err) => report(err),
+        }
+    }
+    let mut buffer = CandidateBuffer::default();
+    while let Some(payload) = incoming.next().await {
+        let result = match payload {
+            SignalPayload::Offer { sdp } if !initiator => {
+                let answered = async {
+                    set_remote(&pc, RtcSdpType::Offer, &sdp).await?;
+                    add_candidates(&pc, buffer.remote_description_set()).await?;
+                    describe(&pc, RtcSdpType::Answer).await
+                };
+                answered
+                    .await
+                    .map(|sdp| events.send(Input::LocalSignal(SignalPayload::Answer { sdp })))
+            }
+            SignalPayload::Answer { sdp } if initiator => {
+                let applied = async {
+                    set_remote(&pc, RtcSdpType::Answer, &sdp).await?;
+                    add_candidates(&pc, buffer.remote_description_set()).await
+                };
+                applied.await
+            }
+            SignalPayload::Offer { .. } | SignalPayload::Answer { .. } => {
+                Err(JsValue::from_str("unexpected offer/answer for our role"))
+            }
+            candidate @ SignalPayload::IceCandidate { .. } => match buffer.arrived(candidate) {
+                Some(candidate) => add_candidates(&pc, vec![candidate]).await,
+                None => Ok(()),
+            },
+        };
+        if let Err(err) = result {
+            report(err);
+        }
+    }
+}
+
+/// Creates our offer or answer, sets it as the local description and returns its SDP.
+async fn describe(pc: &RtcPeerConnection, kind: RtcSdpType) -> Result<String, JsValue> {
+    let created = match kind {
+        RtcSdpType::Offer => JsFuture::from(pc.create_offer()).await?,
+        _ => JsFuture::from(pc.create_answer()).await?,
+    };
+    let sdp = Reflect::get(&created, &"sdp".into())?
+        .as_string()
+        .ok_or_else(|| JsValue::from_str("the browser produced a description without SDP"))?;
+    let init = RtcSessionDescriptionInit::new(kind);
+    init.set_sdp(&sdp);
+    JsFuture::from(pc.set_local_description(&init)).await?;
+    Ok(sdp)
+}
+
+async fn set_remote(pc: &RtcPeerConnection, kind: RtcSdpType, sdp: &str) -> Result<(), JsValue> {
+    let init = RtcSessionDescriptionInit::new(kind);
+    init.set_sdp(sdp);
+    JsFuture::from(pc.set_remote_description(&init)).await.map(drop)
+}
+
+async fn add_candidates(
+    pc: &RtcPeerConnection,
+    candidates: Vec<SignalPayload>,
+) -> Result<(), JsValue> {
+    for payload in candidates {
+        let SignalPayload::IceCandidate { candidate, sdp_mid, sdp_m_line_index } = payload else {
+            continue;
+        };
+        let init = RtcIceCandidateInit::new(&candidate);
+        init.set_sdp_mid(sdp_mid.as_deref());
+        init.set_sdp_m_line_index(sdp_m_line_index);
+        JsFuture::from(pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&init))).await?;
+    }
+    Ok(())
+}
+
+/// The DataChannel and its listeners.
+struct Channel {
+    dc: RtcDataChannel,
+    _listeners: [EventListener; 3],
+}
+
+impl Channel {
+    fn attach(dc: RtcDataChannel, events: WeakDispatch) -> Self {
+        dc.set_binary_type(RtcDataChannelType::Arraybuffer);
+        let on_open = {
+            let events = events.clone();
+            EventListener::new(&dc, "open", move |_| events.send(Input::ChannelOpen))
+        };
+        let on_message = {
+            let events = events.clone();
+            EventListener::new(&dc, "message", move |event| {
+                let Some(data) = event.dyn_ref::<MessageEvent>().map(|e| e.data()) else {
+                    return;
+                };
+                // Strings and Blobs are not part of the protocol: an empty packet is dropped
+                // and counted by the session like any other undecodable one.
+                let bytes = if data.is_instance_of::<js_sys::ArrayBuffer>() {
+                    Uint8Array::new(&data).to_vec()
+                } else {
+                    Vec::new()
+                };
+                events.send(Input::ChannelData(bytes));
+            })
+        };
+        let on_close = EventListener::new(&dc, "close", move |_| events.send(Input::ChannelClosed));
+        Self { dc, _listeners: [on_open, on_message, on_close] }
+    }
+
+    fn send(&self, bytes: &[u8]) {
+        if self.dc.ready_state() == RtcDataChannelState::Open {
+            // A full send buffer throws; the packet is simply lost, as on the wire.
+            let _ = self.dc.send_with_u8_array(bytes);
+        }
+    }
+}
+
+impl Drop for Channel {
+    fn drop(&mut self) {
+        self.dc.close();
+    }
+}

@@ -1,0 +1,72 @@
+//! What the participant sees: one status line, and a full-page notice when the session ends.
+
+use wasm_bindgen::JsValue;
+use web_sys::{Document, Element};
+
+use crate::core::status::{Phase, Status};
+
+pub(super) struct Screen {
+    status: Element,
+    notice: Element,
+    notice_title: Element,
+    notice_text: Element,
+}
+
+impl Screen {
+    pub(super) fn find() -> Result<Self, JsValue> {
+        let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
+        Ok(Self {
+            status: element(&document, "status")?,
+            notice: element(&document, "notice")?,
+            notice_title: element(&document, "notice-title")?,
+            notice_text: element(&document, "notice-text")?,
+        })
+    }
+
+    pub(super) fn show(&self, status: &Status) {
+        let line = match status.phase {
+            Phase::Loading | Phase::Ready => "Connecting to the server…".to_owned(),
+            Phase::Waiting => match status.waiting {
+                Some((waiting, needed)) => {
+                    format!("Waiting for a partner… ({waiting} of {needed} players here)")
+                }
+                None => "Waiting for a partner…".to_owned(),
+            },
+            Phase::Matched => match status.p2p_rtt_ms {
+                Some(rtt) => format!("Connected to your partner — round trip {rtt:.0} ms"),
+                None => "Partner found — connecting…".to_owned(),
+            },
+            Phase::PartnerDisconnected => {
+                self.notice(
+                    "Your partner has left",
+                    "Your partner closed the game. Thank you for taking part.",
+                );
+                "Your partner has left.".to_owned()
+            }
+            Phase::Error => {
+                let message = status.last_error.as_deref().unwrap_or("Something went wrong.");
+                self.notice("Something went wrong", message);
+                message.to_owned()
+            }
+        };
+        self.status.set_text_content(Some(&line));
+    }
+
+    /// Start-up failure before a session exists.
+    pub(super) fn fail(&self, message: &str) {
+        self.notice("Something went wrong", message);
+        self.status.set_text_content(Some(message));
+    }
+
+    fn notice(&self, title: &str, text: &str) {
+        self.notice_title.set_text_content(Some(title));
+        self.notice_text.set_text_content(Some(text));
+        let _ = self.notice.remove_attribute("hidden");
+    }
+}
+
+fn element(document: &Document, id: &str) -> Result<Element, JsValue> {
+    document
+        .get_element_by_id(id)
+        .ok_or_else(|| JsValue::from_str(&format!("the page has no #{id}")))
+}

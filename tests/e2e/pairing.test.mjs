@@ -1,0 +1,90 @@
+// Two browsers pair through the real relay and talk over a real WebRTC DataChannel.
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, afterEach, test } from 'node:test';
+import { assertClean, launchBrowser, openParticipant, startRelay } from './harness.mjs';
+
+let browser;
+let relay;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+beforeEach(async (t) => {
+  relay = await startRelay({ name: t.name.replace(/\W+/g, '_') });
+});
+afterEach(async () => {
+  assert.equal(await relay.stop(), 0, 'relay exits cleanly on SIGTERM');
+});
+
+const connected = () => typeof window.rollgym?.p2pRttMs === 'number';
+
+test('two participants are paired and measure a peer-to-peer round trip', async () => {
+  const a = await openParticipant(browser, relay.url, { query: '?participant=alice' });
+  const waiting = await a.waitFor(() => window.rollgym?.phase === 'waiting');
+  assert.equal(waiting.participantId, 'alice');
+  const b = await openParticipant(browser, relay.url, { query: '?PROLIFIC_PID=bob' });
+
+  const [sa, sb] = await Promise.all([a.waitFor(connected), b.waitFor(connected)]);
+  assert.equal(sa.phase, 'matched');
+  assert.equal(sb.phase, 'matched');
+  assert.equal(sa.playerIndex, 0);
+  assert.equal(sb.playerIndex, 1);
+  assert.equal(sa.gameId, sb.gameId);
+  assert.ok(sa.p2pRttMs >= 0 && sa.p2pRttMs < 1000, `rtt ${sa.p2pRttMs}`);
+  assert.match(await a.page.textContent('#status'), /Connected to your partner — round trip \d+ ms/);
+  assert.match(await b.page.textContent('#status'), /round trip \d+ ms/);
+  assertClean(a, b);
+  await Promise.all([a.close(), b.close()]);
+});
+
+test('a third participant waits alone until a fourth arrives', async () => {
+  const a = await openParticipant(browser, relay.url);
+  const b = await openParticipant(browser, relay.url);
+  await Promise.all([a.waitFor(connected), b.waitFor(connected)]);
+  const c = await openParticipant(browser, relay.url);
+  const alone = await c.waitFor(() => window.rollgym?.phase === 'waiting');
+  assert.deepEqual(alone.waiting, [1, 2]);
+  assert.match(await c.page.textContent('#status'), /Waiting for a partner/);
+
+  const d = await openParticipant(browser, relay.url);
+  const [sc, sd] = await Promise.all([c.waitFor(connected), d.waitFor(connected)]);
+  assert.equal(sc.gameId, sd.gameId);
+  assert.notEqual(sc.gameId, (await a.hook()).gameId);
+  assert.deepEqual([sc.playerIndex, sd.playerIndex], [0, 1]);
+  assertClean(a, b, c, d);
+  await Promise.all([a, b, c, d].map((p) => p.close()));
+});
+
+test('closing one page is shown to its partner', async () => {
+  const a = await openParticipant(browser, relay.url);
+  const b = await openParticipant(browser, relay.url);
+  await Promise.all([a.waitFor(connected), b.waitFor(connected)]);
+  await b.close();
+  const left = await a.waitFor(() => window.rollgym?.phase === 'partner_disconnected');
+  assert.equal(left.lastError, null);
+  assert.ok(await a.page.isVisible('#notice'), 'full-page notice is shown');
+  assert.match(await a.page.textContent('#notice-title'), /partner has left/);
+  assertClean(a, b);
+  await a.close();
+});
+
+test('a second tab with the same participant id gets a clear error', async () => {
+  const a = await openParticipant(browser, relay.url, { query: '?participant=twice' });
+  await a.waitFor(() => window.rollgym?.phase === 'waiting');
+  const again = await openParticipant(browser, relay.url, { query: '?participant=twice' });
+  const refused = await again.waitFor(() => window.rollgym?.phase === 'error');
+  assert.match(refused.lastError, /already connected in another tab/);
+  assert.ok(await again.page.isVisible('#notice'));
+  assertClean(a, again);
+  await Promise.all([a.close(), again.close()]);
+});
+
+test('an invalid participant id in the link is reported, not sent', async () => {
+  const p = await openParticipant(browser, relay.url, { query: '?participant=..%2Fetc' });
+  const failed = await p.waitFor(() => window.rollgym?.phase === 'error');
+  assert.match(failed.lastError, /participant id in the link is not valid/);
+  assertClean(p);
+  await p.close();
+});

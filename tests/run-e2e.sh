@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs browser end-to-end tests (default: every tests/e2e/*.test.mjs) with node's test runner.
+# As root, everything runs inside a fresh network namespace that has only loopback, so no test
+# traffic can leave the machine and no port can clash with anything else.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$#" -eq 0 ]; then
+  set -- --test --test-concurrency=1 --test-reporter=spec tests/e2e/
+fi
+mkdir -p tests/.artifacts
+
+if [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null 2>&1; then
+  ns="rollgym-e2e-$$"
+  ip netns add "$ns"
+  trap 'ip netns delete "$ns" 2>/dev/null || true' EXIT
+  ip netns exec "$ns" ip link set lo up
+  ip netns exec "$ns" node "$@"
+else
+  echo "note: not root (or no iproute2): running without a private network namespace" >&2
+  node "$@"
+fi
