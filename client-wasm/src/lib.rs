@@ -6,6 +6,7 @@
 //!   WebSocket, the RTCPeerConnection, the DOM and the `window.rollgym` test hook.
 
 pub mod core;
+pub mod env;
 
 #[cfg(target_arch = "wasm32")]
 mod web;
