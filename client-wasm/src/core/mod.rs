@@ -1,7 +1,10 @@
-//! The sans-IO heart of the client: no web-sys, no clock, no sockets. Everything here is
-//! driven by the `web` adapter in the browser and by `cargo test` natively.
+//! The sans-IO heart of the client: no web-sys, no sockets. Everything here is driven by the
+//! `web` adapter in the browser and by `cargo test` natively. (ggrs, inside `netcode`, reads a
+//! monotonic clock for its own timeouts; nothing else here does.)
 
 pub mod candidates;
+pub mod game;
+pub mod netcode;
 pub mod peer_msg;
 pub mod rtt;
 pub mod session;

@@ -1,0 +1,221 @@
+//! The deterministic game around an environment: the start countdown, episodes, the pause
+//! between rounds. All of it is simulation state, so both peers switch episodes at the same
+//! frame without any end/ready protocol, and rollback restores it like everything else.
+
+use crate::env::{Action, Env, StepResult, hash::fnv1a64};
+
+/// How a game runs, from the scene config. Counted in frames so it is deterministic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EpisodePlan {
+    pub num_episodes: u32,
+    pub max_steps: u32,
+    /// The "3, 2, 1" before the first episode.
+    pub countdown_frames: u32,
+    /// The "Round N starting" pause between episodes.
+    pub pause_frames: u32,
+    pub seed: u64,
+    /// A different (derived) seed for every episode instead of the same one.
+    pub seed_per_episode: bool,
+}
+
+impl EpisodePlan {
+    pub fn episode_seed(&self, episode: u32) -> u64 {
+        if self.seed_per_episode {
+            self.seed ^ u64::from(episode).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        } else {
+            self.seed
+        }
+    }
+}
+
+/// Where the game is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Countdown { frames_left: u32 },
+    Playing,
+    Between { frames_left: u32 },
+    Done,
+}
+
+/// The end of an episode, as simulated (final only once its frame is confirmed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EpisodeEnd {
+    pub episode: u32,
+    /// The frame whose step ended the episode.
+    pub frame: i32,
+    pub steps: u32,
+    pub state_hash: u64,
+    pub terminated: bool,
+}
+
+/// What one frame did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameOutcome {
+    /// Set when the environment stepped (not during countdown or pauses).
+    pub step: Option<StepResult>,
+    pub episode_end: Option<EpisodeEnd>,
+}
+
+/// The game state that rollback saves and restores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Game<E> {
+    pub env: E,
+    plan: EpisodePlan,
+    /// The next frame to simulate.
+    pub frame: i32,
+    pub episode: u32,
+    /// Steps taken in the current episode.
+    pub step: u32,
+    pub stage: Stage,
+    /// Sum of player 0's rewards in the current episode (rewards are shared in Overcooked).
+    pub score: f32,
+}
+
+impl<E: Env> Game<E> {
+    pub fn new(mut env: E, plan: EpisodePlan) -> Self {
+        env.reset(plan.episode_seed(0));
+        let stage = if plan.countdown_frames > 0 {
+            Stage::Countdown { frames_left: plan.countdown_frames }
+        } else {
+            Stage::Playing
+        };
+        Self { env, plan, frame: 0, episode: 0, step: 0, stage, score: 0.0 }
+    }
+
+    pub fn plan(&self) -> &EpisodePlan {
+        &self.plan
+    }
+
+    /// Simulates one frame with one action per player.
+    pub fn advance(&mut self, actions: &[Action]) -> FrameOutcome {
+        let frame = self.frame;
+        self.frame += 1;
+        let mut outcome = FrameOutcome { step: None, episode_end: None };
+        match self.stage {
+            Stage::Countdown { frames_left } => {
+                self.stage = if frames_left <= 1 {
+                    Stage::Playing
+                } else {
+                    Stage::Countdown { frames_left: frames_left - 1 }
+                };
+            }
+            Stage::Playing => {
+                let result = self.env.step(actions);
+                self.step += 1;
+                self.score += result.rewards.first().copied().unwrap_or(0.0);
+                if result.terminated || self.step >= self.plan.max_steps {
+                    outcome.episode_end = Some(EpisodeEnd {
+                        episode: self.episode,
+                        frame,
+                        steps: self.step,
+                        state_hash: self.env.state_hash(),
+                        terminated: result.terminated,
+                    });
+                    self.episode += 1;
+                    if self.episode >= self.plan.num_episodes {
+                        self.stage = Stage::Done;
+                    } else if self.plan.pause_frames == 0 {
+                        self.start_episode();
+                    } else {
+                        self.stage = Stage::Between { frames_left: self.plan.pause_frames };
+                    }
+                }
+                outcome.step = Some(result);
+            }
+            Stage::Between { frames_left } => {
+                if frames_left <= 1 {
+                    self.start_episode();
+                } else {
+                    self.stage = Stage::Between { frames_left: frames_left - 1 };
+                }
+            }
+            Stage::Done => {}
+        }
+        outcome
+    }
+
+    fn start_episode(&mut self) {
+        self.env.reset(self.plan.episode_seed(self.episode));
+        self.step = 0;
+        self.score = 0.0;
+        self.stage = Stage::Playing;
+    }
+
+    /// Stable hash of everything that determines the future: the ggrs checksum.
+    pub fn state_hash(&self) -> u64 {
+        let mut bytes = Vec::with_capacity(160);
+        self.env.write_state(&mut bytes);
+        bytes.extend_from_slice(&self.frame.to_le_bytes());
+        bytes.extend_from_slice(&self.episode.to_le_bytes());
+        bytes.extend_from_slice(&self.step.to_le_bytes());
+        bytes.extend_from_slice(&self.score.to_le_bytes());
+        let (tag, left) = match self.stage {
+            Stage::Countdown { frames_left } => (0u8, frames_left),
+            Stage::Playing => (1, 0),
+            Stage::Between { frames_left } => (2, frames_left),
+            Stage::Done => (3, 0),
+        };
+        bytes.push(tag);
+        bytes.extend_from_slice(&left.to_le_bytes());
+        fnv1a64(&bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::overcooked::{Layout, Overcooked, Rules, STAY};
+
+    fn game(plan: EpisodePlan) -> Game<Overcooked> {
+        let env =
+            Overcooked::new(Layout::classic("cramped_room").expect("layout"), Rules::default());
+        Game::new(env, plan)
+    }
+
+    const PLAN: EpisodePlan = EpisodePlan {
+        num_episodes: 2,
+        max_steps: 5,
+        countdown_frames: 3,
+        pause_frames: 2,
+        seed: 9,
+        seed_per_episode: false,
+    };
+
+    #[test]
+    fn countdown_episodes_and_pauses_follow_the_plan() {
+        let mut g = game(PLAN);
+        let mut ends = Vec::new();
+        let mut stages = Vec::new();
+        for _ in 0..20 {
+            stages.push(g.stage);
+            if let Some(end) = g.advance(&[STAY, STAY]).episode_end {
+                ends.push((end.episode, end.frame, end.steps));
+            }
+        }
+        // 3 countdown frames, 5 steps (frames 3..=7), 2 pause frames, 5 steps (10..=14).
+        assert_eq!(ends, vec![(0, 7, 5), (1, 14, 5)]);
+        assert_eq!(stages[0], Stage::Countdown { frames_left: 3 });
+        assert_eq!(stages[3], Stage::Playing);
+        assert_eq!(stages[8], Stage::Between { frames_left: 2 });
+        assert_eq!(stages[10], Stage::Playing);
+        assert_eq!(stages[15], Stage::Done);
+        assert_eq!(g.episode, 2);
+    }
+
+    #[test]
+    fn same_seed_every_episode_unless_asked_otherwise() {
+        let same = EpisodePlan { seed_per_episode: false, ..PLAN };
+        assert_eq!(same.episode_seed(0), same.episode_seed(1));
+        let per = EpisodePlan { seed_per_episode: true, ..PLAN };
+        assert_ne!(per.episode_seed(0), per.episode_seed(1));
+        assert_eq!(per.episode_seed(0), PLAN.seed);
+    }
+
+    #[test]
+    fn the_hash_covers_the_game_counters() {
+        let g = game(PLAN);
+        let mut later = g.clone();
+        later.advance(&[STAY, STAY]);
+        assert_ne!(g.state_hash(), later.state_hash(), "countdown progress is state");
+    }
+}

@@ -1,0 +1,367 @@
+//! The rollback netcode driver: a ggrs 0.13 `P2PSession` around the deterministic [`Game`].
+//!
+//! Sans-IO: [`Netcode::tick`] is called once per clock tick with the local input; packets come
+//! in through [`Netcode::receive`] and go out through [`Netcode::take_outgoing`]. The driver
+//! carries out ggrs's Save/Load/Advance requests, counts rollbacks and re-simulated frames,
+//! follows ggrs's time-sync advice (skip a tick when ahead, run extra frames when behind),
+//! records desyncs, and reports an episode as final once its last frame is confirmed.
+//! (ggrs itself reads a monotonic clock for its timeouts and quality reports.)
+
+mod socket;
+
+use std::{cell::RefCell, collections::BTreeMap, marker::PhantomData, rc::Rc, time::Duration};
+
+use ggrs::{
+    DesyncDetection, GgrsError, GgrsEvent, GgrsRequest, InputStatus, P2PSession, PlayerType,
+    SessionBuilder, SessionState,
+};
+use serde::{Deserialize, Serialize};
+pub use socket::{PeerAddr, Wire, WireSocket};
+
+use crate::{
+    core::game::{EpisodeEnd, EpisodePlan, Game},
+    env::{Action, Env},
+};
+
+/// `NetInput::action` value meaning "the environment's default action".
+pub const NO_ACTION: u8 = u8::MAX;
+
+/// One player's input for one frame. The focus bit travels with the input, so both peers
+/// record the same focus data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetInput {
+    pub action: u8,
+    pub focused: bool,
+}
+
+impl Default for NetInput {
+    /// What ggrs predicts for a partner: no action, still focused.
+    fn default() -> Self {
+        Self { action: NO_ACTION, focused: true }
+    }
+}
+
+/// Netcode parameters from the scene config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetSettings {
+    pub fps: u32,
+    pub input_delay: u32,
+    pub max_prediction: u32,
+    /// Compare checksums every this many frames; 0 turns desync detection off.
+    pub desync_interval: u32,
+    /// How long the partner may be silent before the game ends (ggrs disconnect timeout).
+    pub disconnect_timeout_ms: u32,
+}
+
+/// Most extra frames simulated in one tick when catching up.
+const MAX_CATCH_UP: u32 = 4;
+
+/// Why the driver could not start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NetcodeError {
+    #[error("ggrs refused the session settings: {0}")]
+    Settings(String),
+}
+
+impl From<GgrsError> for NetcodeError {
+    fn from(err: GgrsError) -> Self {
+        NetcodeError::Settings(err.to_string())
+    }
+}
+
+/// A desync ggrs detected: the frame, both checksums, and our state at detection time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesyncEvent {
+    pub frame: i32,
+    pub local_checksum: u64,
+    pub remote_checksum: u64,
+    pub local_state: Vec<u8>,
+}
+
+/// What happened with the partner during a tick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerEvent {
+    Synchronized,
+    /// Nothing heard for a while; the game will end after the disconnect timeout.
+    Interrupted,
+    Resumed,
+    /// The partner was silent past the disconnect timeout.
+    Disconnected,
+}
+
+/// Counters for the status line, the test hook and the research metrics.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetStats {
+    /// LoadGameState requests.
+    pub rollbacks: u64,
+    /// Frames simulated again after a load.
+    pub resimulated_frames: u64,
+    pub max_rollback_depth: u32,
+    /// Ticks on which no frame advanced because the prediction window was full.
+    pub stalled_ticks: u64,
+    /// Consecutive stalled ticks right now.
+    pub stall_streak: u32,
+    pub skipped_ticks: u64,
+    pub catch_up_frames: u64,
+}
+
+struct Cfg<E>(PhantomData<E>);
+
+impl<E: Env + 'static> ggrs::Config for Cfg<E> {
+    type Input = NetInput;
+    type InputPredictor = ggrs::PredictDefault;
+    type State = Game<E>;
+    type Address = PeerAddr;
+}
+
+/// The netcode driver of one player.
+pub struct Netcode<E: Env + 'static> {
+    session: P2PSession<Cfg<E>>,
+    wire: Rc<RefCell<Wire>>,
+    game: Game<E>,
+    local: usize,
+    default_action: Action,
+    stats: NetStats,
+    desyncs: Vec<DesyncEvent>,
+    /// Simulated episode ends not yet confirmed, by frame.
+    pending_ends: BTreeMap<i32, EpisodeEnd>,
+    /// Episode ends whose frame is confirmed, in order. Never changes once here.
+    confirmed_ends: Vec<EpisodeEnd>,
+    skip_ticks: u32,
+    /// Focus flags of the frames as simulated, for the hook (last frame simulated).
+    last_inputs: Vec<NetInput>,
+}
+
+impl<E: Env + 'static> std::fmt::Debug for Netcode<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Netcode")
+            .field("local", &self.local)
+            .field("frame", &self.game.frame)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<E: Env + 'static> Netcode<E> {
+    /// A two-player session; `local` is our player index, the partner is the other one.
+    pub fn new(
+        env: E,
+        plan: EpisodePlan,
+        settings: NetSettings,
+        local: usize,
+    ) -> Result<Self, NetcodeError> {
+        let remote = 1 - local.min(1);
+        let wire = Rc::new(RefCell::new(Wire::default()));
+        let desync = match settings.desync_interval {
+            0 => DesyncDetection::Off,
+            interval => DesyncDetection::On { interval },
+        };
+        let timeout = Duration::from_millis(u64::from(settings.disconnect_timeout_ms));
+        let session = SessionBuilder::<Cfg<E>>::new()
+            .with_num_players(2)?
+            .with_fps(settings.fps as usize)?
+            .with_input_delay(settings.input_delay as usize)
+            .with_max_prediction_window(settings.max_prediction as usize)
+            .with_desync_detection_mode(desync)
+            .with_disconnect_timeout(timeout)
+            .with_disconnect_notify_delay(timeout.min(Duration::from_millis(1000)))
+            .add_player(PlayerType::Local, local)?
+            .add_player(PlayerType::Remote(PeerAddr(remote as u8)), remote)?
+            .start_p2p_session(WireSocket::new(wire.clone(), PeerAddr(remote as u8)))?;
+        let default_action = env.default_action();
+        Ok(Self {
+            session,
+            wire,
+            game: Game::new(env, plan),
+            local,
+            default_action,
+            stats: NetStats::default(),
+            desyncs: Vec::new(),
+            pending_ends: BTreeMap::new(),
+            confirmed_ends: Vec::new(),
+            skip_ticks: 0,
+            last_inputs: vec![NetInput::default(); 2],
+        })
+    }
+
+    /// A packet from the partner.
+    pub fn receive(&mut self, packet: Vec<u8>) {
+        self.wire.borrow_mut().inbox.push(packet);
+    }
+
+    /// Packets to send to the partner.
+    pub fn take_outgoing(&mut self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut self.wire.borrow_mut().outbox)
+    }
+
+    /// One clock tick: exchange packets, then simulate zero, one or a few frames.
+    pub fn tick(&mut self, input: NetInput) -> Vec<PeerEvent> {
+        self.session.poll_remote_clients();
+        let events = self.handle_events();
+        if self.session.current_state() != SessionState::Running {
+            return events;
+        }
+        if self.skip_ticks > 0 {
+            self.skip_ticks -= 1;
+            self.stats.skipped_ticks += 1;
+            return events;
+        }
+        let behind = u32::try_from(-self.session.frames_ahead()).unwrap_or(0);
+        let frames = 1 + behind.saturating_sub(1).min(MAX_CATCH_UP);
+        let mut advanced = 0u32;
+        for _ in 0..frames {
+            match self.advance_one(input) {
+                Ok(true) => advanced += 1,
+                Ok(false) | Err(_) => break,
+            }
+        }
+        if advanced == 0 {
+            self.stats.stalled_ticks += 1;
+            self.stats.stall_streak += 1;
+        } else {
+            self.stats.stall_streak = 0;
+            self.stats.catch_up_frames += u64::from(advanced - 1);
+        }
+        self.promote_confirmed();
+        events
+    }
+
+    /// Returns whether a frame was simulated (false at the prediction limit).
+    fn advance_one(&mut self, input: NetInput) -> Result<bool, GgrsError> {
+        self.session.add_local_input(self.local, input)?;
+        let requests = match self.session.advance_frame() {
+            Ok(requests) => requests,
+            Err(GgrsError::PredictionThreshold) => return Ok(false),
+            Err(err) => return Err(err),
+        };
+        let mut advances = 0u32;
+        let mut loaded = false;
+        for request in requests {
+            match request {
+                GgrsRequest::SaveGameState { cell, frame } => {
+                    debug_assert_eq!(frame, self.game.frame);
+                    let checksum = u128::from(self.game.state_hash());
+                    cell.save(frame, Some(self.game.clone()), Some(checksum));
+                }
+                GgrsRequest::LoadGameState { cell, frame } => {
+                    if let Some(game) = cell.load() {
+                        self.game = game;
+                    }
+                    loaded = true;
+                    self.stats.rollbacks += 1;
+                    // Episode ends at or after the loaded frame are simulated again.
+                    self.pending_ends.retain(|&end_frame, _| end_frame < frame);
+                }
+                GgrsRequest::AdvanceFrame { inputs } => {
+                    self.simulate(&inputs);
+                    advances += 1;
+                }
+            }
+        }
+        if loaded && advances > 0 {
+            // All but the newest frame of a batch after a load are re-simulations.
+            let depth = advances - 1;
+            self.stats.resimulated_frames += u64::from(depth);
+            self.stats.max_rollback_depth = self.stats.max_rollback_depth.max(depth);
+        }
+        Ok(advances > 0)
+    }
+
+    fn simulate(&mut self, inputs: &[(NetInput, InputStatus)]) {
+        let actions: Vec<Action> = inputs
+            .iter()
+            .map(|(input, status)| match (status, input.action) {
+                (InputStatus::Disconnected, _) | (_, NO_ACTION) => self.default_action,
+                (_, action) => action,
+            })
+            .collect();
+        self.last_inputs = inputs.iter().map(|(input, _)| *input).collect();
+        let outcome = self.game.advance(&actions);
+        if let Some(end) = outcome.episode_end {
+            self.pending_ends.insert(end.frame, end);
+        }
+    }
+
+    fn handle_events(&mut self) -> Vec<PeerEvent> {
+        let mut out = Vec::new();
+        let events: Vec<_> = self.session.events().collect();
+        for event in events {
+            match event {
+                GgrsEvent::Synchronized { .. } => out.push(PeerEvent::Synchronized),
+                GgrsEvent::NetworkInterrupted { .. } => out.push(PeerEvent::Interrupted),
+                GgrsEvent::NetworkResumed { .. } => out.push(PeerEvent::Resumed),
+                GgrsEvent::Disconnected { .. } => out.push(PeerEvent::Disconnected),
+                GgrsEvent::WaitRecommendation { skip_frames } => self.skip_ticks += skip_frames,
+                GgrsEvent::DesyncDetected { frame, local_checksum, remote_checksum, .. } => {
+                    let mut local_state = Vec::new();
+                    self.game.env.write_state(&mut local_state);
+                    self.desyncs.push(DesyncEvent {
+                        frame,
+                        local_checksum: local_checksum as u64,
+                        remote_checksum: remote_checksum as u64,
+                        local_state,
+                    });
+                }
+                GgrsEvent::Synchronizing { .. } => {}
+            }
+        }
+        out
+    }
+
+    fn promote_confirmed(&mut self) {
+        let confirmed = self.session.confirmed_frame();
+        while let Some(entry) = self.pending_ends.first_entry() {
+            if *entry.key() > confirmed {
+                break;
+            }
+            self.confirmed_ends.push(entry.remove());
+        }
+    }
+
+    pub fn game(&self) -> &Game<E> {
+        &self.game
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.session.current_state() == SessionState::Running
+    }
+
+    pub fn confirmed_frame(&self) -> i32 {
+        self.session.confirmed_frame()
+    }
+
+    pub fn stats(&self) -> &NetStats {
+        &self.stats
+    }
+
+    pub fn wire(&self) -> std::cell::Ref<'_, Wire> {
+        self.wire.borrow()
+    }
+
+    pub fn desyncs(&self) -> &[DesyncEvent] {
+        &self.desyncs
+    }
+
+    /// Episodes whose last frame is confirmed: final on both peers.
+    pub fn confirmed_episodes(&self) -> &[EpisodeEnd] {
+        &self.confirmed_ends
+    }
+
+    /// Every episode is over and confirmed.
+    pub fn is_finished(&self) -> bool {
+        self.confirmed_ends.len() as u32 >= self.game.plan().num_episodes
+    }
+
+    /// The inputs of the most recently simulated frame (focus flags for the status line).
+    pub fn last_inputs(&self) -> &[NetInput] {
+        &self.last_inputs
+    }
+
+    /// Round trip as ggrs measures it, if known yet.
+    pub fn ping_ms(&self) -> Option<u128> {
+        self.session.network_stats(1 - self.local.min(1)).ok().map(|s| s.ping)
+    }
+}
+
+#[cfg(test)]
+mod tests;

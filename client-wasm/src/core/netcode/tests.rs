@@ -1,0 +1,210 @@
+//! The driver natively: a SyncTest session over the real game, and two P2P sessions over a
+//! simulated network with latency, jitter, loss and reordering.
+
+use ggrs::{GgrsRequest, PlayerType, SessionBuilder};
+
+use super::*;
+use crate::env::overcooked::{Layout, Overcooked, Rules};
+
+fn overcooked() -> Overcooked {
+    Overcooked::new(Layout::classic("cramped_room").expect("layout"), Rules::default())
+}
+
+const PLAN: EpisodePlan = EpisodePlan {
+    num_episodes: 2,
+    max_steps: 300,
+    countdown_frames: 10,
+    pause_frames: 15,
+    seed: 77,
+    seed_per_episode: true,
+};
+
+const NET: NetSettings = NetSettings {
+    fps: 30,
+    input_delay: 2,
+    max_prediction: 12,
+    desync_interval: 10,
+    disconnect_timeout_ms: 60_000,
+};
+
+/// xorshift32: reproducible randomness for inputs and the network.
+struct Rng(u32);
+
+impl Rng {
+    fn next(&mut self) -> u32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 17;
+        self.0 ^= self.0 << 5;
+        self.0
+    }
+
+    fn chance(&mut self, percent: u32) -> bool {
+        self.next() % 100 < percent
+    }
+
+    /// A tap-style input: mostly nothing, sometimes one of the six actions.
+    fn input(&mut self) -> NetInput {
+        let action = if self.chance(30) { (self.next() % 6) as u8 } else { NO_ACTION };
+        NetInput { action, focused: !self.chance(5) }
+    }
+}
+
+#[test]
+fn synctest_resimulation_matches_for_thousands_of_random_frames() {
+    let mut session = SessionBuilder::<Cfg<Overcooked>>::new()
+        .with_num_players(2)
+        .and_then(|b| b.add_player(PlayerType::Local, 0))
+        .and_then(|b| b.add_player(PlayerType::Local, 1))
+        .expect("builder")
+        .with_max_prediction_window(12)
+        .with_check_distance(7)
+        .start_synctest_session()
+        .expect("synctest");
+    let mut game = Game::new(overcooked(), EpisodePlan { num_episodes: 5, ..PLAN });
+    let mut rng = Rng(1);
+    for _ in 0..3000 {
+        for player in 0..2 {
+            session.add_local_input(player, rng.input()).expect("input");
+        }
+        let requests = session.advance_frame().expect("re-simulation gives identical checksums");
+        for request in requests {
+            match request {
+                GgrsRequest::SaveGameState { cell, frame } => {
+                    cell.save(frame, Some(game.clone()), Some(u128::from(game.state_hash())));
+                }
+                GgrsRequest::LoadGameState { cell, .. } => game = cell.load().expect("saved"),
+                GgrsRequest::AdvanceFrame { inputs } => {
+                    let actions: Vec<u8> = inputs
+                        .iter()
+                        .map(|(i, _)| if i.action == NO_ACTION { 4 } else { i.action })
+                        .collect();
+                    game.advance(&actions);
+                }
+            }
+        }
+    }
+    assert!(game.episode >= 5, "all episodes played");
+}
+
+/// Network conditions in ticks (one tick = one frame).
+#[derive(Clone, Copy)]
+struct Conditions {
+    latency: u32,
+    jitter: u32,
+    loss_percent: u32,
+}
+
+struct InFlight {
+    due: u64,
+    to: usize,
+    packet: Vec<u8>,
+}
+
+/// Runs two peers until both have confirmed every episode; returns them.
+fn play(conditions: [Conditions; 2], seed: u32) -> [Netcode<Overcooked>; 2] {
+    let mut peers = [0, 1].map(|i| Netcode::new(overcooked(), PLAN, NET, i).expect("session"));
+    let mut rng = Rng(seed);
+    let mut inputs = [Rng(seed ^ 0xA5A5), Rng(seed ^ 0x5A5A)];
+    let mut flight: Vec<InFlight> = Vec::new();
+    for tick in 0..20_000u64 {
+        // Deliver what is due, in a shuffled order (reordering comes from jitter too).
+        let (due, later): (Vec<_>, Vec<_>) = flight.drain(..).partition(|p| p.due <= tick);
+        flight = later;
+        for p in due {
+            peers[p.to].receive(p.packet);
+        }
+        // ggrs retries its handshake on a wall-clock timer (200 ms) that this fast loop never
+        // reaches, so the impairments start once both sessions are synchronized.
+        let running = peers.iter().all(|p| p.is_running());
+        for i in 0..2 {
+            peers[i].tick(inputs[i].input());
+            let c = if running { conditions[i] } else { CLEAN };
+            for packet in peers[i].take_outgoing() {
+                if rng.chance(c.loss_percent) {
+                    continue;
+                }
+                let jitter =
+                    if c.jitter > 0 { u64::from(rng.next() % (2 * c.jitter + 1)) } else { 0 };
+                let due = tick + u64::from(c.latency.saturating_sub(c.jitter)) + jitter;
+                flight.push(InFlight { due, to: 1 - i, packet });
+            }
+        }
+        if peers.iter().all(|p| p.is_finished()) {
+            return peers;
+        }
+    }
+    panic!("the game did not finish: {:?}", peers.each_ref().map(|p| p.game().frame));
+}
+
+fn assert_same_confirmed_episodes(peers: &[Netcode<Overcooked>; 2]) {
+    let [a, b] = peers;
+    assert_eq!(a.confirmed_episodes().len(), 2);
+    assert_eq!(a.confirmed_episodes(), b.confirmed_episodes());
+    assert!(a.desyncs().is_empty() && b.desyncs().is_empty(), "no desync");
+}
+
+const CLEAN: Conditions = Conditions { latency: 0, jitter: 0, loss_percent: 0 };
+
+#[test]
+fn peers_agree_on_a_perfect_network() {
+    let peers = play([CLEAN; 2], 11);
+    assert_same_confirmed_episodes(&peers);
+}
+
+#[test]
+fn peers_agree_with_latency_and_roll_back() {
+    // 3 frames each way (100 ms at 30 fps) exceeds the input delay: predictions and rollbacks.
+    let slow = Conditions { latency: 3, jitter: 0, loss_percent: 0 };
+    let peers = play([slow; 2], 12);
+    assert_same_confirmed_episodes(&peers);
+    assert!(peers[0].stats().rollbacks > 0, "latency beyond the input delay causes rollbacks");
+}
+
+#[test]
+fn peers_agree_with_jitter_loss_and_reordering() {
+    let rough = Conditions { latency: 4, jitter: 3, loss_percent: 15 };
+    let peers = play([rough; 2], 13);
+    assert_same_confirmed_episodes(&peers);
+}
+
+#[test]
+fn peers_agree_with_asymmetric_latency() {
+    let fast = Conditions { latency: 1, jitter: 0, loss_percent: 0 };
+    let slow = Conditions { latency: 6, jitter: 1, loss_percent: 2 };
+    let peers = play([fast, slow], 14);
+    assert_same_confirmed_episodes(&peers);
+}
+
+#[test]
+fn garbage_packets_are_dropped_and_counted() {
+    let mut peer = Netcode::new(overcooked(), PLAN, NET, 0).expect("session");
+    peer.receive(vec![0xff; 40]);
+    peer.receive(Vec::new());
+    peer.tick(NetInput::default());
+    assert_eq!(peer.wire().dropped, 2);
+}
+
+#[test]
+fn a_diverging_peer_is_reported_as_a_desync() {
+    // Same inputs, different seeds: the states differ from frame 0 and ggrs's checksum
+    // exchange must notice.
+    let other = EpisodePlan { seed: PLAN.seed + 1, ..PLAN };
+    let mut peers = [
+        Netcode::new(overcooked(), PLAN, NET, 0).expect("session"),
+        Netcode::new(overcooked(), other, NET, 1).expect("session"),
+    ];
+    for _ in 0..400 {
+        for i in 0..2 {
+            peers[i].tick(NetInput::default());
+            for packet in peers[i].take_outgoing() {
+                peers[1 - i].receive(packet);
+            }
+        }
+        if !peers[0].desyncs().is_empty() {
+            break;
+        }
+    }
+    let desync = peers[0].desyncs().first().expect("desync detected").clone();
+    assert_ne!(desync.local_checksum, desync.remote_checksum);
+    assert!(!desync.local_state.is_empty(), "the local state is dumped");
+}
