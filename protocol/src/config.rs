@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::IceServer;
+use crate::{GameConfig, GameConfigError, IceServer};
 
 /// A whole experiment file. Unknown keys are errors, so a typo in a researcher's config is
 /// reported instead of silently ignored.
@@ -13,6 +13,8 @@ pub struct ExperimentConfig {
     pub experiment: ExperimentMeta,
     #[serde(default)]
     pub webrtc: WebRtcConfig,
+    #[serde(default)]
+    pub game: GameConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,6 +50,8 @@ pub enum ConfigError {
     BadIceUrl(usize, String),
     #[error("webrtc.force_relay is set but no turn: server is configured")]
     ForceRelayWithoutTurn,
+    #[error(transparent)]
+    Game(#[from] GameConfigError),
 }
 
 impl ExperimentConfig {
@@ -71,6 +75,7 @@ impl ExperimentConfig {
         if self.webrtc.force_relay && !has_turn {
             return Err(ConfigError::ForceRelayWithoutTurn);
         }
+        self.game.validate()?;
         Ok(())
     }
 }

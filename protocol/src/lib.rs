@@ -8,10 +8,12 @@
 //! This crate does no IO.
 
 mod config;
+mod game;
 mod ids;
 mod messages;
 
 pub use config::{ConfigError, ExperimentConfig, ExperimentMeta, WebRtcConfig};
+pub use game::{GameConfig, GameConfigError, InputMode, OVERCOOKED_LAYOUTS};
 pub use ids::{IdError, MAX_PARTICIPANT_ID_LEN, ParticipantId};
 pub use messages::{
     ClientMsg, DecodeError, ErrorCode, IceServer, MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION,

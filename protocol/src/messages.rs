@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ParticipantId;
+use crate::{GameConfig, ParticipantId};
 
 /// Bumped on every incompatible change. The client sends its version in [`ClientMsg::Hello`];
 /// the relay refuses any other version with [`ErrorCode::ProtocolVersion`], so a participant with
@@ -46,6 +46,9 @@ pub enum ServerMsg {
         ice_servers: Vec<IceServer>,
         /// Use TURN relay candidates only (`iceTransportPolicy = "relay"`).
         force_relay: bool,
+        game: Box<GameConfig>,
+        /// The game's reset seed (from the config, or drawn by the relay).
+        seed: u64,
     },
     /// Signaling forwarded from the partner `from`.
     Signal { from: ParticipantId, payload: SignalPayload },
@@ -210,6 +213,8 @@ mod tests {
                     credential: Some("c".into()),
                 }],
                 force_relay: false,
+                game: Box::default(),
+                seed: u64::MAX,
             },
             ServerMsg::Signal {
                 from: pid("b"),

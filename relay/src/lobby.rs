@@ -11,8 +11,8 @@
 use std::collections::{HashMap, VecDeque};
 
 use rollgym_protocol::{
-    ClientMsg, IdError, PROTOCOL_VERSION, ParticipantId, PeerInfo, ServerMsg, SignalPayload,
-    WebRtcConfig,
+    ClientMsg, ExperimentConfig, IdError, PROTOCOL_VERSION, ParticipantId, PeerInfo, ServerMsg,
+    SignalPayload,
 };
 
 use crate::error::RequestError;
@@ -55,8 +55,7 @@ struct Conn {
 /// All participants of one relay.
 #[derive(Debug)]
 pub struct Lobby {
-    experiment: String,
-    webrtc: WebRtcConfig,
+    experiment: ExperimentConfig,
     conns: HashMap<ConnId, Conn>,
     /// Live owner of each participant id: a second tab with the same id is refused.
     owners: HashMap<ParticipantId, ConnId>,
@@ -67,10 +66,9 @@ pub struct Lobby {
 impl Lobby {
     /// `id_seed` feeds the generator of participant and game ids; the driver passes real
     /// entropy, tests a constant.
-    pub fn new(experiment: String, webrtc: WebRtcConfig, id_seed: u64) -> Self {
+    pub fn new(experiment: ExperimentConfig, id_seed: u64) -> Self {
         Self {
             experiment,
-            webrtc,
             conns: HashMap::new(),
             owners: HashMap::new(),
             waiting: VecDeque::new(),
@@ -160,7 +158,7 @@ impl Lobby {
             ServerMsg::Welcome {
                 protocol_version: PROTOCOL_VERSION,
                 participant_id: participant,
-                experiment: self.experiment.clone(),
+                experiment: self.experiment.experiment.id.clone(),
             },
         )];
         if self.waiting.len() >= GROUP_SIZE {
@@ -181,6 +179,7 @@ impl Lobby {
     fn pair_front(&mut self) -> Vec<Action> {
         let members: Vec<ConnId> = self.waiting.drain(..GROUP_SIZE).collect();
         let game_id = self.ids.game_id();
+        let seed = self.experiment.game.seed.unwrap_or_else(|| self.ids.next());
         let peers: Vec<PeerInfo> = members
             .iter()
             .enumerate()
@@ -205,8 +204,10 @@ impl Lobby {
                         .filter(|p| p.player_index as usize != index)
                         .cloned()
                         .collect(),
-                    ice_servers: self.webrtc.ice_servers.clone(),
-                    force_relay: self.webrtc.force_relay,
+                    ice_servers: self.experiment.webrtc.ice_servers.clone(),
+                    force_relay: self.experiment.webrtc.force_relay,
+                    game: Box::new(self.experiment.game.clone()),
+                    seed,
                 },
             ));
         }
@@ -269,7 +270,7 @@ mod tests {
     use super::*;
 
     fn lobby() -> Lobby {
-        Lobby::new("demo".into(), WebRtcConfig::default(), 1)
+        Lobby::new(crate::config::load(None).expect("bundled config"), 1)
     }
 
     fn hello(id: &str) -> ClientMsg {

@@ -52,11 +52,7 @@ impl Relay {
     /// Serves until `shutdown` completes, then closes every WebSocket (code 1001) and waits for
     /// the connection tasks to finish.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) {
-        let lobby = Lobby::new(
-            self.options.experiment.experiment.id.clone(),
-            self.options.experiment.webrtc.clone(),
-            rand::random(),
-        );
+        let lobby = Lobby::new(self.options.experiment.clone(), rand::random());
         let (hub_tx, hub_rx) = mpsc::channel(1024);
         let hub_task = tokio::spawn(hub::run(lobby, hub_rx));
         let cancel = CancellationToken::new();

@@ -97,3 +97,125 @@ export function assertClean(...participants) {
   const errors = participants.flatMap((p) => p.errors);
   if (errors.length > 0) throw new Error(`page errors:\n${errors.join('\n')}`);
 }
+
+/** Path of a test experiment under tests/e2e/experiments/. */
+export function experiment(name) {
+  return path.join(ROOT, 'tests/e2e/experiments', `${name}.toml`);
+}
+
+const KEYS = ['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'Space', 'w', 'a', 's', 'd', 'e'];
+
+/**
+ * Presses random keys (real keyboard events) on every participant every ~60 ms until each
+ * page's hook satisfies `done` (evaluated in the page). The pacing is input generation, not a
+ * wait: completion is detected from the hook. `arg` is passed to `done`.
+ */
+export async function playRandomly(participants, done, { timeoutMs = 90000, arg } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let seed = 12345;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed;
+  };
+  for (;;) {
+    const finished = await Promise.all(participants.map((p) => p.page.evaluate(done, arg)));
+    if (finished.every(Boolean)) return;
+    if (Date.now() > deadline) {
+      const hooks = await Promise.all(participants.map((p) => p.hook()));
+      throw new Error(`game did not finish in time: ${JSON.stringify(hooks)}`);
+    }
+    await Promise.all(
+      participants.map((p) => p.page.keyboard.press(KEYS[random() % KEYS.length])),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 60));
+  }
+}
+
+/** Network conditions for one page through CDP; applies to its WebRTC traffic (RECIPES.md). */
+export async function emulateNetwork(participant, { latency = 0, packetLoss = 0 }) {
+  const cdp = await participant.page.context().newCDPSession(participant.page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false,
+    latency,
+    downloadThroughput: -1,
+    uploadThroughput: -1,
+    packetLoss,
+  });
+  return cdp;
+}
+
+/**
+ * A Chromium process of its own, driven over CDP, whose pages can really be hidden: a normal
+ * Playwright launch emulates focus and keeps every page visible (RECIPES.md). Returns a
+ * participant-like object plus `hide()` / `show()`.
+ */
+export async function openHideableParticipant(url, name, { query = '' } = {}) {
+  const userDir = mkdtempSync(path.join(tmpdir(), 'rollgym-chromium-'));
+  const child = spawn('/usr/bin/chromium', [
+    '--headless=new',
+    '--remote-debugging-port=0',
+    `--user-data-dir=${userDir}`,
+    ...CHROMIUM_ARGS,
+    'about:blank',
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const log = createWriteStream(path.join(ARTIFACTS, `${name}.chromium.log`));
+  const endpoint = await new Promise((resolve, reject) => {
+    let err = '';
+    const timer = setTimeout(() => reject(new Error('chromium did not start')), 15000);
+    child.stderr.on('data', (chunk) => {
+      log.write(chunk);
+      err += chunk;
+      const m = err.match(/DevTools listening on (ws:\/\/\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+  });
+  const browser = await chromium.connectOverCDP(endpoint, { noDefaults: true });
+  const context = browser.contexts()[0];
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(`console.error: ${msg.text()}`);
+  });
+  await page.goto(`${url}/${query}`);
+  let cover = null;
+  return {
+    page,
+    errors,
+    hook: () => page.evaluate(() => ({ ...window.rollgym })),
+    async waitFor(predicate, arg, timeout = 20000) {
+      await page.waitForFunction(predicate, arg, { timeout, polling: 50 });
+      return page.evaluate(() => ({ ...window.rollgym }));
+    },
+    /** Brings another tab to the front: the game page becomes really hidden. */
+    async hide() {
+      cover = await context.newPage();
+      await cover.bringToFront();
+      await page.waitForFunction(() => document.hidden, null, { timeout: 5000, polling: 50 });
+    },
+    async show() {
+      await page.bringToFront();
+      await cover?.close();
+      cover = null;
+      await page.waitForFunction(() => !document.hidden, null, { timeout: 5000, polling: 50 });
+    },
+    async close() {
+      await browser.close().catch(() => {});
+      child.kill('SIGTERM');
+      await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
+      rmSync(userDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Both players' confirmed episode hashes, checked equal and complete. */
+export function sameEpisodes(a, b, episodes) {
+  if (a.episodes.length !== episodes || b.episodes.length !== episodes) {
+    throw new Error(`expected ${episodes} confirmed episodes: ${JSON.stringify([a.episodes, b.episodes])}`);
+  }
+  return JSON.stringify(a.episodes) === JSON.stringify(b.episodes);
+}

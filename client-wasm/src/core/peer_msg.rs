@@ -21,7 +21,33 @@ pub enum PeerMsg {
 
 const PING: u8 = 0x01;
 const PONG: u8 = 0x02;
+/// A ggrs packet follows (encoded by the netcode's wire socket).
+const NETCODE: u8 = 0x10;
 const PING_LEN: usize = 1 + 4 + 8;
+
+/// Any packet on the game channel: our own control messages, or the netcode's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Packet<'a> {
+    Control(PeerMsg),
+    Netcode(&'a [u8]),
+}
+
+impl<'a> Packet<'a> {
+    pub fn decode(bytes: &'a [u8]) -> Result<Self, PeerMsgError> {
+        match bytes.split_first() {
+            Some((&NETCODE, rest)) => Ok(Packet::Netcode(rest)),
+            _ => PeerMsg::decode(bytes).map(Packet::Control),
+        }
+    }
+}
+
+/// Frames a netcode packet for the channel.
+pub fn netcode_packet(payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len() + 1);
+    out.push(NETCODE);
+    out.extend_from_slice(payload);
+    out
+}
 
 /// Why a DataChannel packet was dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -77,6 +103,15 @@ mod tests {
         ] {
             assert_eq!(PeerMsg::decode(&msg.encode()), Ok(msg));
         }
+    }
+
+    #[test]
+    fn netcode_packets_are_told_apart_from_control_messages() {
+        let framed = netcode_packet(&[9, 8, 7]);
+        assert_eq!(Packet::decode(&framed), Ok(Packet::Netcode(&[9, 8, 7])));
+        let ping = PeerMsg::Ping { seq: 1, sent_at_ms: 2.0 };
+        assert_eq!(Packet::decode(&ping.encode()), Ok(Packet::Control(ping)));
+        assert_eq!(Packet::decode(&[]), Err(PeerMsgError::Empty));
     }
 
     #[test]

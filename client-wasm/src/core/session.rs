@@ -1,18 +1,23 @@
-//! The participant's session: relay messages, pairing, the peer connection's lifecycle and the
-//! ping exchange, as a sans-IO state machine.
+//! The participant's session: relay messages, pairing, the peer connection's lifecycle, the
+//! ping exchange and the game, as a sans-IO state machine.
 //!
 //! [`Session::handle`] takes one [`Input`] and the current time and returns the [`Command`]s the
 //! browser adapter must carry out. It never touches the browser, so every path (a partner
 //! leaving, a fatal relay error, garbage on the DataChannel) is tested natively.
 
 use rollgym_protocol::{
-    ClientMsg, IceServer, PROTOCOL_VERSION, ParticipantId, ServerMsg, SignalPayload,
+    ClientMsg, GameConfig, IceServer, PROTOCOL_VERSION, ParticipantId, ServerMsg, SignalPayload,
 };
 
-use crate::core::{
-    peer_msg::PeerMsg,
-    rtt::RttTracker,
-    status::{Phase, Status},
+use crate::{
+    core::{
+        game::{EpisodePlan, Game, Stage},
+        netcode::{NO_ACTION, NetInput, NetSettings, Netcode, PeerEvent},
+        peer_msg::{Packet, PeerMsg, netcode_packet},
+        rtt::RttTracker,
+        status::{EpisodeSummary, Outcome, Phase, Status},
+    },
+    env::overcooked::{Layout, Overcooked, Rules},
 };
 
 /// Something that happened.
@@ -32,6 +37,8 @@ pub enum Input {
     PeerFailed(String),
     /// The ping interval elapsed.
     Tick,
+    /// The game clock ticked; the local player's input for the next frame.
+    Frame(NetInput),
 }
 
 /// Something the browser adapter must do.
@@ -50,8 +57,13 @@ pub enum Command {
     ClosePeer,
 }
 
+/// The game being played.
+struct Play {
+    netcode: Netcode<Overcooked>,
+    config: GameConfig,
+}
+
 /// One participant's client.
-#[derive(Debug)]
 pub struct Session {
     requested_id: Option<ParticipantId>,
     status: Status,
@@ -60,6 +72,15 @@ pub struct Session {
     rtt: RttTracker,
     /// Undecodable DataChannel packets, dropped.
     dropped_packets: u64,
+    /// The game announced with the pairing, started when the channel opens.
+    announced: Option<(GameConfig, u64)>,
+    play: Option<Play>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("status", &self.status).finish_non_exhaustive()
+    }
 }
 
 impl Session {
@@ -72,6 +93,8 @@ impl Session {
             channel_open: false,
             rtt: RttTracker::default(),
             dropped_packets: 0,
+            announced: None,
+            play: None,
         }
     }
 
@@ -81,6 +104,19 @@ impl Session {
 
     pub fn dropped_packets(&self) -> u64 {
         self.dropped_packets
+    }
+
+    /// The simulation, once a game runs (for rendering).
+    pub fn game(&self) -> Option<&Game<Overcooked>> {
+        self.play.as_ref().map(|p| p.netcode.game())
+    }
+
+    pub fn game_config(&self) -> Option<&GameConfig> {
+        self.play.as_ref().map(|p| &p.config).or(self.announced.as_ref().map(|(c, _)| c))
+    }
+
+    pub fn netcode(&self) -> Option<&Netcode<Overcooked>> {
+        self.play.as_ref().map(|p| &p.netcode)
     }
 
     pub fn handle(&mut self, input: Input, now_ms: f64) -> Vec<Command> {
@@ -94,22 +130,16 @@ impl Session {
                 self.status.last_error = Some(format!("unreadable message from the server: {err}"));
                 Vec::new()
             }
-            Input::RelayClosed => {
-                self.fail("Lost the connection to the server.".into());
-                if self.partner.is_some() { vec![Command::ClosePeer] } else { Vec::new() }
-            }
+            Input::RelayClosed => self.relay_closed(),
             Input::LocalSignal(payload) => match &self.partner {
                 Some(to) if !self.status.phase.is_terminal() => {
                     vec![Command::SendRelay(ClientMsg::Signal { to: to.clone(), payload })]
                 }
                 _ => Vec::new(),
             },
-            Input::ChannelOpen => {
-                self.channel_open = true;
-                vec![Command::SendPeer(self.rtt.ping(now_ms).encode())]
-            }
+            Input::ChannelOpen => self.channel_opened(now_ms),
             Input::ChannelData(bytes) => self.peer_packet(&bytes, now_ms),
-            Input::ChannelClosed => self.partner_gone(),
+            Input::ChannelClosed => self.partner_gone(Outcome::PartnerDisconnected),
             Input::PeerFailed(reason) => {
                 self.status.last_error = Some(reason);
                 Vec::new()
@@ -118,6 +148,7 @@ impl Session {
                 vec![Command::SendPeer(self.rtt.ping(now_ms).encode())]
             }
             Input::Tick => Vec::new(),
+            Input::Frame(input) => self.frame(input),
         }
     }
 
@@ -135,7 +166,15 @@ impl Session {
                 self.status.waiting = Some((waiting, needed));
                 Vec::new()
             }
-            ServerMsg::Paired { game_id, player_index, peers, ice_servers, force_relay } => {
+            ServerMsg::Paired {
+                game_id,
+                player_index,
+                peers,
+                ice_servers,
+                force_relay,
+                game,
+                seed,
+            } => {
                 // Two-player games: the partner is the one other peer.
                 let Some(partner) = peers.first() else {
                     self.fail("The server paired us with nobody.".into());
@@ -143,6 +182,7 @@ impl Session {
                 };
                 let initiator = player_index < partner.player_index;
                 self.partner = Some(partner.participant_id.clone());
+                self.announced = Some((*game, seed));
                 self.status.phase = Phase::Matched;
                 self.status.waiting = None;
                 self.status.game_id = Some(game_id);
@@ -158,7 +198,7 @@ impl Session {
             }
             ServerMsg::PartnerLeft { participant_id } => {
                 if self.partner.as_ref() == Some(&participant_id) {
-                    self.partner_gone()
+                    self.partner_gone(Outcome::PartnerDisconnected)
                 } else {
                     Vec::new()
                 }
@@ -174,12 +214,136 @@ impl Session {
         }
     }
 
+    fn relay_closed(&mut self) -> Vec<Command> {
+        if self.play.is_some() {
+            // The game runs peer to peer; it can finish without the relay.
+            self.status.last_error = Some("Lost the connection to the server.".into());
+            return Vec::new();
+        }
+        self.fail("Lost the connection to the server.".into());
+        if self.partner.is_some() { vec![Command::ClosePeer] } else { Vec::new() }
+    }
+
+    fn channel_opened(&mut self, now_ms: f64) -> Vec<Command> {
+        if self.status.phase.is_terminal() {
+            return Vec::new();
+        }
+        self.channel_open = true;
+        if let Err(message) = self.start_game() {
+            self.fail(message);
+            return vec![Command::ClosePeer];
+        }
+        vec![Command::SendPeer(self.rtt.ping(now_ms).encode())]
+    }
+
+    fn start_game(&mut self) -> Result<(), String> {
+        let (Some((config, seed)), Some(player)) =
+            (self.announced.take(), self.status.player_index)
+        else {
+            return Err("The game settings are missing.".into());
+        };
+        let layout = Layout::classic(&config.layout).map_err(|e| e.to_string())?;
+        let env = Overcooked::new(layout, Rules { cook_time: config.cook_time });
+        let plan = EpisodePlan {
+            num_episodes: config.num_episodes,
+            max_steps: config.max_steps,
+            countdown_frames: config.frames(config.countdown_ms),
+            pause_frames: config.frames(config.between_episodes_ms),
+            seed,
+            seed_per_episode: config.seed_per_episode,
+        };
+        let settings = NetSettings {
+            fps: config.fps,
+            input_delay: config.input_delay,
+            max_prediction: config.max_prediction,
+            desync_interval: config.desync_interval,
+            disconnect_timeout_ms: config.focus_loss_timeout_ms,
+        };
+        let netcode = Netcode::new(env, plan, settings, usize::from(player))
+            .map_err(|e| format!("The game could not start: {e}"))?;
+        self.play = Some(Play { netcode, config });
+        Ok(())
+    }
+
+    fn frame(&mut self, input: NetInput) -> Vec<Command> {
+        let phase = self.status.phase;
+        let Some(play) = &mut self.play else { return Vec::new() };
+        if matches!(phase, Phase::PartnerDisconnected | Phase::Error) {
+            return Vec::new();
+        }
+        self.status.focused = input.focused;
+        if input.action != NO_ACTION {
+            self.status.local_actions += 1;
+        }
+        let events = play.netcode.tick(input);
+        let mut commands: Vec<Command> = play
+            .netcode
+            .take_outgoing()
+            .iter()
+            .map(|p| Command::SendPeer(netcode_packet(p)))
+            .collect();
+        self.refresh_game_status();
+        if events.contains(&PeerEvent::Disconnected) {
+            commands.extend(self.partner_gone(Outcome::PartnerAway));
+        }
+        commands
+    }
+
+    fn refresh_game_status(&mut self) {
+        let Some(play) = &self.play else { return };
+        let netcode = &play.netcode;
+        let game = netcode.game();
+        let status = &mut self.status;
+        status.frame = game.frame;
+        status.confirmed_frame = netcode.confirmed_frame();
+        status.episode = game.episode;
+        status.rollbacks = netcode.stats().rollbacks;
+        status.desyncs = netcode.desyncs().len() as u32;
+        // A third of a second without progress is visible to a person.
+        status.waiting_for_partner =
+            netcode.is_running() && netcode.stats().stall_streak >= (play.config.fps / 3).max(1);
+        let confirmed = netcode.confirmed_episodes();
+        if status.episodes.len() != confirmed.len() {
+            status.episodes = confirmed
+                .iter()
+                .map(|end| EpisodeSummary {
+                    episode: end.episode,
+                    last_frame: end.frame,
+                    steps: end.steps,
+                    state_hash: format!("{:016x}", end.state_hash),
+                })
+                .collect();
+        }
+        if status.phase.is_terminal() {
+            return;
+        }
+        status.phase = if !netcode.is_running() {
+            Phase::Matched
+        } else if netcode.is_finished() {
+            status.outcome = Some(Outcome::Complete);
+            Phase::Done
+        } else {
+            match game.stage {
+                Stage::Countdown { .. } => Phase::Countdown,
+                Stage::Between { .. } => Phase::BetweenEpisodes,
+                // Stage::Done until the last frame is confirmed: still the game's last moments.
+                Stage::Playing | Stage::Done => Phase::Playing,
+            }
+        };
+    }
+
     fn peer_packet(&mut self, bytes: &[u8], now_ms: f64) -> Vec<Command> {
-        match PeerMsg::decode(bytes) {
-            Ok(PeerMsg::Ping { seq, sent_at_ms }) => {
+        match Packet::decode(bytes) {
+            Ok(Packet::Netcode(payload)) => {
+                if let Some(play) = &mut self.play {
+                    play.netcode.receive(payload.to_vec());
+                }
+                Vec::new()
+            }
+            Ok(Packet::Control(PeerMsg::Ping { seq, sent_at_ms })) => {
                 vec![Command::SendPeer(PeerMsg::Pong { seq, sent_at_ms }.encode())]
             }
-            Ok(PeerMsg::Pong { seq, sent_at_ms }) => {
+            Ok(Packet::Control(PeerMsg::Pong { seq, sent_at_ms })) => {
                 if self.rtt.pong(seq, sent_at_ms, now_ms).is_some() {
                     self.status.p2p_rtt_ms = self.rtt.median_ms();
                 }
@@ -192,11 +356,13 @@ impl Session {
         }
     }
 
-    fn partner_gone(&mut self) -> Vec<Command> {
-        if self.status.phase != Phase::Matched {
+    fn partner_gone(&mut self, outcome: Outcome) -> Vec<Command> {
+        if !(self.status.phase == Phase::Matched || self.status.phase.in_game()) {
             return Vec::new();
         }
         self.status.phase = Phase::PartnerDisconnected;
+        self.status.outcome = Some(outcome);
+        self.status.waiting_for_partner = false;
         self.channel_open = false;
         vec![Command::ClosePeer]
     }
@@ -212,124 +378,4 @@ impl Session {
 }
 
 #[cfg(test)]
-mod tests {
-    use rollgym_protocol::{ErrorCode, PeerInfo};
-
-    use super::*;
-
-    fn pid(s: &str) -> ParticipantId {
-        ParticipantId::parse(s).expect("valid")
-    }
-
-    fn paired(session: &mut Session, me: u8, partner: u8) -> Vec<Command> {
-        session.handle(
-            Input::Relay(ServerMsg::Paired {
-                game_id: "g".into(),
-                player_index: me,
-                peers: vec![PeerInfo { participant_id: pid("partner"), player_index: partner }],
-                ice_servers: Vec::new(),
-                force_relay: false,
-            }),
-            0.0,
-        )
-    }
-
-    #[test]
-    fn says_hello_with_the_url_id() {
-        let mut s = Session::new(Some(pid("p1")));
-        assert_eq!(
-            s.handle(Input::RelayOpen, 0.0),
-            vec![Command::SendRelay(ClientMsg::Hello {
-                protocol_version: PROTOCOL_VERSION,
-                participant_id: Some(pid("p1"))
-            })]
-        );
-    }
-
-    #[test]
-    fn lower_player_index_offers() {
-        let mut s = Session::new(None);
-        assert!(matches!(paired(&mut s, 0, 1)[..], [Command::OpenPeer { initiator: true, .. }]));
-        let mut s = Session::new(None);
-        assert!(matches!(paired(&mut s, 1, 0)[..], [Command::OpenPeer { initiator: false, .. }]));
-        assert_eq!(s.status().phase, Phase::Matched);
-        assert_eq!(s.status().player_index, Some(1));
-    }
-
-    #[test]
-    fn signals_go_to_the_partner_and_only_the_partners_are_applied() {
-        let mut s = Session::new(None);
-        paired(&mut s, 0, 1);
-        let offer = SignalPayload::Offer { sdp: "o".into() };
-        assert_eq!(
-            s.handle(Input::LocalSignal(offer.clone()), 0.0),
-            vec![Command::SendRelay(ClientMsg::Signal {
-                to: pid("partner"),
-                payload: offer.clone()
-            })]
-        );
-        let from_stranger = ServerMsg::Signal { from: pid("stranger"), payload: offer.clone() };
-        assert!(s.handle(Input::Relay(from_stranger), 0.0).is_empty());
-        let from_partner = ServerMsg::Signal { from: pid("partner"), payload: offer.clone() };
-        assert_eq!(s.handle(Input::Relay(from_partner), 0.0), vec![Command::ApplySignal(offer)]);
-    }
-
-    #[test]
-    fn ping_pong_sets_the_round_trip() {
-        let mut a = Session::new(None);
-        let mut b = Session::new(None);
-        paired(&mut a, 0, 1);
-        paired(&mut b, 1, 0);
-        let [Command::SendPeer(ping)] = &a.handle(Input::ChannelOpen, 100.0)[..] else { panic!() };
-        let [Command::SendPeer(pong)] = &b.handle(Input::ChannelData(ping.clone()), 0.0)[..] else {
-            panic!()
-        };
-        assert!(a.handle(Input::ChannelData(pong.clone()), 112.0).is_empty());
-        assert_eq!(a.status().p2p_rtt_ms, Some(12.0));
-    }
-
-    #[test]
-    fn garbage_on_the_channel_is_counted_and_dropped() {
-        let mut s = Session::new(None);
-        paired(&mut s, 0, 1);
-        assert!(s.handle(Input::ChannelData(vec![0xff, 0, 1]), 0.0).is_empty());
-        assert!(s.handle(Input::ChannelData(Vec::new()), 0.0).is_empty());
-        assert_eq!(s.dropped_packets(), 2);
-        assert_eq!(s.status().phase, Phase::Matched);
-    }
-
-    #[test]
-    fn partner_leaving_ends_the_game_once() {
-        let mut s = Session::new(None);
-        paired(&mut s, 0, 1);
-        let left = ServerMsg::PartnerLeft { participant_id: pid("partner") };
-        assert_eq!(s.handle(Input::Relay(left), 0.0), vec![Command::ClosePeer]);
-        assert_eq!(s.status().phase, Phase::PartnerDisconnected);
-        assert!(s.handle(Input::ChannelClosed, 0.0).is_empty(), "already handled");
-        assert!(s.handle(Input::Tick, 0.0).is_empty(), "no pings after the end");
-    }
-
-    #[test]
-    fn fatal_relay_errors_show_their_message() {
-        let mut s = Session::new(Some(pid("dup")));
-        let error = ServerMsg::Error {
-            code: ErrorCode::DuplicateParticipant,
-            message: "already connected in another tab".into(),
-            fatal: true,
-        };
-        s.handle(Input::Relay(error), 0.0);
-        assert_eq!(s.status().phase, Phase::Error);
-        assert_eq!(s.status().last_error.as_deref(), Some("already connected in another tab"));
-        // The close that follows keeps the more useful message.
-        s.handle(Input::RelayClosed, 0.0);
-        assert_eq!(s.status().last_error.as_deref(), Some("already connected in another tab"));
-    }
-
-    #[test]
-    fn waiting_room_count_is_shown() {
-        let mut s = Session::new(None);
-        s.handle(Input::Relay(ServerMsg::Waiting { waiting: 1, needed: 2 }), 0.0);
-        assert_eq!(s.status().phase, Phase::Waiting);
-        assert_eq!(s.status().waiting, Some((1, 2)));
-    }
-}
+mod tests;

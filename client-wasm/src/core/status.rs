@@ -10,8 +10,14 @@ pub enum Phase {
     /// The client runs and is connecting to the relay.
     Ready,
     Waiting,
-    /// Paired; the peer-to-peer connection is being set up or is up.
+    /// Paired; the peer-to-peer connection and the netcode handshake are under way.
     Matched,
+    /// The synced "3, 2, 1" inside the simulation.
+    Countdown,
+    Playing,
+    BetweenEpisodes,
+    /// Every episode is over and confirmed on both sides.
+    Done,
     PartnerDisconnected,
     Error,
 }
@@ -19,8 +25,36 @@ pub enum Phase {
 impl Phase {
     /// Phases nothing leaves.
     pub fn is_terminal(self) -> bool {
-        matches!(self, Phase::PartnerDisconnected | Phase::Error)
+        matches!(self, Phase::Done | Phase::PartnerDisconnected | Phase::Error)
     }
+
+    /// A game is under way (the netcode runs).
+    pub fn in_game(self) -> bool {
+        matches!(self, Phase::Countdown | Phase::Playing | Phase::BetweenEpisodes)
+    }
+}
+
+/// How the game ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Complete,
+    /// The partner's page closed or its connection dropped.
+    PartnerDisconnected,
+    /// The partner was unheard past the focus-loss timeout (a frozen page).
+    PartnerAway,
+}
+
+/// An episode whose last frame is confirmed: the same on both peers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EpisodeSummary {
+    pub episode: u32,
+    pub last_frame: i32,
+    pub steps: u32,
+    /// The confirmed state hash after the last step, as 16 hex digits (a u64 does not fit a
+    /// JavaScript number).
+    pub state_hash: String,
 }
 
 /// The observable state of the client.
@@ -36,6 +70,19 @@ pub struct Status {
     /// People waiting / needed while in the waiting room.
     pub waiting: Option<(u32, u32)>,
     pub last_error: Option<String>,
+    /// The next frame to simulate.
+    pub frame: i32,
+    pub confirmed_frame: i32,
+    pub episode: u32,
+    pub rollbacks: u64,
+    /// The simulation is stalled at the prediction limit, waiting for the partner.
+    pub waiting_for_partner: bool,
+    pub focused: bool,
+    /// Frames for which the local player sent an action (not "nothing").
+    pub local_actions: u64,
+    pub desyncs: u32,
+    pub outcome: Option<Outcome>,
+    pub episodes: Vec<EpisodeSummary>,
 }
 
 impl Default for Status {
@@ -48,6 +95,16 @@ impl Default for Status {
             p2p_rtt_ms: None,
             waiting: None,
             last_error: None,
+            frame: 0,
+            confirmed_frame: -1,
+            episode: 0,
+            rollbacks: 0,
+            waiting_for_partner: false,
+            focused: true,
+            local_actions: 0,
+            desyncs: 0,
+            outcome: None,
+            episodes: Vec::new(),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Owns the session and the browser resources, and runs the event loop: every browser
-//! callback becomes an [`Input`], queued and handled one at a time.
+//! callback becomes a job, queued and handled one at a time.
 
 use std::{
     cell::RefCell,
@@ -12,8 +12,20 @@ use rollgym_protocol::ParticipantId;
 use wasm_bindgen::JsValue;
 
 use crate::{
-    core::session::{Command, Input, Session},
-    web::{hook::Hook, peer::PeerLink, relay_socket::RelaySocket, screen::Screen},
+    core::{
+        netcode::{NO_ACTION, NetInput},
+        session::{Command, Input, Session},
+        status::{Phase, Status},
+    },
+    web::{
+        clock::WorkerClock,
+        hook::Hook,
+        keyboard::Keyboard,
+        peer::PeerLink,
+        relay_socket::RelaySocket,
+        render::{AnimationLoop, GameCanvas},
+        screen::Screen,
+    },
 };
 
 /// Pings to the partner every this many milliseconds.
@@ -21,7 +33,7 @@ const PING_INTERVAL_MS: u32 = 500;
 
 thread_local! {
     /// The one running client of this page. Callbacks only hold weak references, so dropping
-    /// this releases every listener, timer, socket and peer connection.
+    /// this releases every listener, timer, worker, socket and peer connection.
     static RUNNING: RefCell<Option<Dispatch>> = const { RefCell::new(None) };
 }
 
@@ -47,12 +59,15 @@ pub(super) fn launch() -> Result<(), JsValue> {
         session: Session::new(requested),
         relay,
         peer: None,
+        game: None,
         _ticker: ticker,
         hook,
         screen,
+        canvas: GameCanvas::find()?,
+        published: None,
         events,
     };
-    app.publish()?;
+    app.publish();
     *dispatch.0.app.borrow_mut() = Some(app);
     dispatch.0.drain();
     RUNNING.with(|running| *running.borrow_mut() = Some(dispatch));
@@ -80,25 +95,55 @@ fn relay_url() -> Result<String, JsValue> {
     Ok(format!("{scheme}://{}/ws", location.host()?))
 }
 
+/// What exists only while a game runs; dropped as a whole when it ends.
+struct GameResources {
+    _clock: WorkerClock,
+    /// Dropped when the game is done: no more input is taken.
+    keyboard: Option<Keyboard>,
+    _animation: AnimationLoop,
+}
+
 struct App {
     session: Session,
     relay: RelaySocket,
     peer: Option<PeerLink>,
+    game: Option<GameResources>,
     _ticker: Interval,
     hook: Hook,
     screen: Screen,
+    canvas: GameCanvas,
+    /// The status last shown, to skip identical updates (most frames change nothing visible).
+    published: Option<Status>,
     events: WeakDispatch,
 }
 
+/// One unit of work for the app.
+enum Job {
+    Input(Input),
+    /// The game clock ticked: sample the keyboard and advance the simulation.
+    Clock,
+}
+
 impl App {
-    fn handle(&mut self, input: Input) {
+    fn run(&mut self, job: Job) {
+        let input = match job {
+            Job::Input(input) => input,
+            Job::Clock => Input::Frame(self.sample_input()),
+        };
         let now = now_ms();
         for command in self.session.handle(input, now) {
             self.execute(command);
         }
-        if let Err(err) = self.publish() {
-            web_sys::console::warn_2(&"rollgym: cannot update the page".into(), &err);
-        }
+        self.manage_game_resources();
+        self.publish();
+    }
+
+    fn sample_input(&self) -> NetInput {
+        let hidden = web_sys::window().and_then(|w| w.document()).is_some_and(|d| d.hidden());
+        let key = self.game.as_ref().and_then(|g| g.keyboard.as_ref()).and_then(Keyboard::sample);
+        // A hidden tab plays the default action and says it is not focused.
+        let action = if hidden { NO_ACTION } else { key.unwrap_or(NO_ACTION) };
+        NetInput { action, focused: !hidden }
     }
 
     fn execute(&mut self, command: Command) {
@@ -127,10 +172,53 @@ impl App {
         }
     }
 
-    fn publish(&self) -> Result<(), JsValue> {
+    /// Starts the clock, keyboard and rendering when the game starts; tears them down when it
+    /// ends, so nothing of the game is left behind.
+    fn manage_game_resources(&mut self) {
+        let phase = self.session.status().phase;
+        match (&mut self.game, self.session.game_config()) {
+            (None, Some(config)) if self.session.netcode().is_some() && !phase.is_terminal() => {
+                match WorkerClock::start(config.fps, self.events.clone()) {
+                    Ok(clock) => {
+                        self.game = Some(GameResources {
+                            _clock: clock,
+                            keyboard: Keyboard::listen(config.input_mode),
+                            _animation: AnimationLoop::start(self.events.clone()),
+                        });
+                        self.canvas.set_visible(true);
+                    }
+                    Err(err) => {
+                        let reason = format!("cannot start the game clock: {err:?}");
+                        self.events.send(Input::PeerFailed(reason));
+                    }
+                }
+            }
+            (Some(_), _) if matches!(phase, Phase::PartnerDisconnected | Phase::Error) => {
+                self.game = None;
+                self.canvas.set_visible(false);
+            }
+            // Done: keep the clock so the partner can still confirm its last frames, but take
+            // no more input.
+            (Some(resources), _) if phase == Phase::Done => resources.keyboard = None,
+            _ => {}
+        }
+    }
+
+    fn render(&self) {
+        if let (Some(game), Some(config)) = (self.session.game(), self.session.game_config()) {
+            self.canvas.draw(game, self.session.status(), config);
+        }
+    }
+
+    fn publish(&self) {
         let status = self.session.status();
-        self.screen.show(status);
-        self.hook.publish(status)
+        if self.published.as_ref() == Some(status) {
+            return;
+        }
+        self.screen.show(status, self.session.game_config());
+        if let Err(err) = self.hook.publish(status) {
+            web_sys::console::warn_2(&"rollgym: cannot update window.rollgym".into(), &err);
+        }
     }
 }
 
@@ -140,7 +228,21 @@ fn now_ms() -> f64 {
 
 struct Inner {
     app: RefCell<Option<App>>,
-    queue: RefCell<VecDeque<Input>>,
+    queue: RefCell<VecDeque<Job>>,
+}
+
+impl Inner {
+    /// Handles queued jobs unless a handler further up the stack is already doing so.
+    fn drain(&self) {
+        let Ok(mut app) = self.app.try_borrow_mut() else { return };
+        let Some(app) = app.as_mut() else { return };
+        loop {
+            let next = self.queue.borrow_mut().pop_front();
+            let Some(job) = next else { break };
+            app.run(job);
+            app.published = Some(app.session.status().clone());
+        }
+    }
 }
 
 /// The strong handle of the running client.
@@ -152,32 +254,34 @@ impl Dispatch {
     }
 }
 
-/// What callbacks hold to deliver inputs. Inputs raised while an input is being handled
-/// (a command that fails synchronously) are queued and handled right after, in order.
+/// What callbacks hold to deliver work. Jobs raised while a job is being handled (a command
+/// that fails synchronously) are queued and handled right after, in order.
 #[derive(Clone)]
 pub(super) struct WeakDispatch(Weak<Inner>);
 
 impl WeakDispatch {
     pub(super) fn send(&self, input: Input) {
-        let Some(inner) = self.0.upgrade() else {
-            return;
-        };
-        inner.queue.borrow_mut().push_back(input);
+        self.push(Job::Input(input));
+    }
+
+    pub(super) fn clock_tick(&self) {
+        self.push(Job::Clock);
+    }
+
+    fn push(&self, job: Job) {
+        let Some(inner) = self.0.upgrade() else { return };
+        inner.queue.borrow_mut().push_back(job);
         inner.drain();
     }
-}
 
-impl Inner {
-    /// Handles queued inputs unless a handler further up the stack is already doing so.
-    fn drain(&self) {
-        let Ok(mut app) = self.app.try_borrow_mut() else {
-            return;
-        };
-        let Some(app) = app.as_mut() else { return };
-        loop {
-            let next = self.queue.borrow_mut().pop_front();
-            let Some(input) = next else { break };
-            app.handle(input);
+    /// Draws the current state. Runs only when the app is idle and never handles queued jobs,
+    /// so nothing is torn down from inside an animation-frame callback.
+    pub(super) fn render(&self) {
+        let Some(inner) = self.0.upgrade() else { return };
+        if let Ok(app) = inner.app.try_borrow()
+            && let Some(app) = app.as_ref()
+        {
+            app.render();
         }
     }
 }

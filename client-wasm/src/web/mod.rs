@@ -2,9 +2,12 @@
 //! [`crate::core::session::Input`]s and carries out the resulting commands.
 
 mod app;
+mod clock;
 mod hook;
+mod keyboard;
 mod peer;
 mod relay_socket;
+mod render;
 mod screen;
 
 use wasm_bindgen::prelude::*;

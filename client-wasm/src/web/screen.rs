@@ -1,15 +1,18 @@
-//! What the participant sees: one status line, and a full-page notice when the session ends.
+//! What the participant sees besides the game canvas: one status line, and a full-page notice
+//! when the session ends.
 
+use rollgym_protocol::GameConfig;
 use wasm_bindgen::JsValue;
 use web_sys::{Document, Element};
 
-use crate::core::status::{Phase, Status};
+use crate::core::status::{Outcome, Phase, Status};
 
 pub(super) struct Screen {
     status: Element,
     notice: Element,
     notice_title: Element,
     notice_text: Element,
+    notice_code: Element,
 }
 
 impl Screen {
@@ -20,10 +23,16 @@ impl Screen {
             notice: element(&document, "notice")?,
             notice_title: element(&document, "notice-title")?,
             notice_text: element(&document, "notice-text")?,
+            notice_code: element(&document, "notice-code")?,
         })
     }
 
-    pub(super) fn show(&self, status: &Status) {
+    pub(super) fn show(&self, status: &Status, config: Option<&GameConfig>) {
+        let code = config.and_then(|c| c.completion_code.as_deref());
+        let connected = match status.p2p_rtt_ms {
+            Some(rtt) => format!("Connected to your partner — round trip {rtt:.0} ms"),
+            None => "Partner found — connecting…".to_owned(),
+        };
         let line = match status.phase {
             Phase::Loading | Phase::Ready => "Connecting to the server…".to_owned(),
             Phase::Waiting => match status.waiting {
@@ -32,20 +41,28 @@ impl Screen {
                 }
                 None => "Waiting for a partner…".to_owned(),
             },
-            Phase::Matched => match status.p2p_rtt_ms {
-                Some(rtt) => format!("Connected to your partner — round trip {rtt:.0} ms"),
-                None => "Partner found — connecting…".to_owned(),
-            },
+            Phase::Matched => connected,
+            Phase::Countdown | Phase::Playing | Phase::BetweenEpisodes => {
+                format!("{connected} · move: arrow keys or WASD · interact: space or E")
+            }
+            Phase::Done => {
+                self.notice("Thank you!", "The game is over.", code);
+                "The game is over.".to_owned()
+            }
             Phase::PartnerDisconnected => {
-                self.notice(
-                    "Your partner has left",
-                    "Your partner closed the game. Thank you for taking part.",
-                );
-                "Your partner has left.".to_owned()
+                let message = match (status.outcome, config) {
+                    (Some(Outcome::PartnerAway), _) => {
+                        "Your partner stopped responding, so the game has ended. Thank you for taking part."
+                    }
+                    (_, Some(config)) => config.partner_left_message.as_str(),
+                    (_, None) => "Your partner has left the game. Thank you for taking part.",
+                };
+                self.notice("Your partner has left", message, code);
+                message.to_owned()
             }
             Phase::Error => {
                 let message = status.last_error.as_deref().unwrap_or("Something went wrong.");
-                self.notice("Something went wrong", message);
+                self.notice("Something went wrong", message, None);
                 message.to_owned()
             }
         };
@@ -54,13 +71,15 @@ impl Screen {
 
     /// Start-up failure before a session exists.
     pub(super) fn fail(&self, message: &str) {
-        self.notice("Something went wrong", message);
+        self.notice("Something went wrong", message, None);
         self.status.set_text_content(Some(message));
     }
 
-    fn notice(&self, title: &str, text: &str) {
+    fn notice(&self, title: &str, text: &str, completion_code: Option<&str>) {
         self.notice_title.set_text_content(Some(title));
         self.notice_text.set_text_content(Some(text));
+        let code = completion_code.map(|c| format!("Your completion code: {c}"));
+        self.notice_code.set_text_content(code.as_deref());
         let _ = self.notice.remove_attribute("hidden");
     }
 }

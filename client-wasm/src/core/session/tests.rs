@@ -1,0 +1,183 @@
+use rollgym_protocol::{ErrorCode, PeerInfo};
+
+use super::*;
+use crate::core::netcode::NO_ACTION;
+
+fn pid(s: &str) -> ParticipantId {
+    ParticipantId::parse(s).expect("valid")
+}
+
+fn short_game() -> GameConfig {
+    GameConfig {
+        max_steps: 60,
+        num_episodes: 2,
+        countdown_ms: 200,
+        between_episodes_ms: 100,
+        ..GameConfig::default()
+    }
+}
+
+fn paired_msg(me: u8, partner: u8, partner_id: &str) -> ServerMsg {
+    ServerMsg::Paired {
+        game_id: "g".into(),
+        player_index: me,
+        peers: vec![PeerInfo { participant_id: pid(partner_id), player_index: partner }],
+        ice_servers: Vec::new(),
+        force_relay: false,
+        game: Box::new(short_game()),
+        seed: 5,
+    }
+}
+
+fn paired(session: &mut Session, me: u8, partner: u8) -> Vec<Command> {
+    session.handle(Input::Relay(paired_msg(me, partner, "partner")), 0.0)
+}
+
+fn sent_to_peer(commands: Vec<Command>) -> Vec<Vec<u8>> {
+    commands
+        .into_iter()
+        .filter_map(|c| match c {
+            Command::SendPeer(bytes) => Some(bytes),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn says_hello_with_the_url_id() {
+    let mut s = Session::new(Some(pid("p1")));
+    assert_eq!(
+        s.handle(Input::RelayOpen, 0.0),
+        vec![Command::SendRelay(ClientMsg::Hello {
+            protocol_version: PROTOCOL_VERSION,
+            participant_id: Some(pid("p1"))
+        })]
+    );
+}
+
+#[test]
+fn lower_player_index_offers() {
+    let mut s = Session::new(None);
+    assert!(matches!(paired(&mut s, 0, 1)[..], [Command::OpenPeer { initiator: true, .. }]));
+    let mut s = Session::new(None);
+    assert!(matches!(paired(&mut s, 1, 0)[..], [Command::OpenPeer { initiator: false, .. }]));
+    assert_eq!(s.status().phase, Phase::Matched);
+    assert_eq!(s.status().player_index, Some(1));
+}
+
+#[test]
+fn signals_go_to_the_partner_and_only_the_partners_are_applied() {
+    let mut s = Session::new(None);
+    paired(&mut s, 0, 1);
+    let offer = SignalPayload::Offer { sdp: "o".into() };
+    assert_eq!(
+        s.handle(Input::LocalSignal(offer.clone()), 0.0),
+        vec![Command::SendRelay(ClientMsg::Signal { to: pid("partner"), payload: offer.clone() })]
+    );
+    let from_stranger = ServerMsg::Signal { from: pid("stranger"), payload: offer.clone() };
+    assert!(s.handle(Input::Relay(from_stranger), 0.0).is_empty());
+    let from_partner = ServerMsg::Signal { from: pid("partner"), payload: offer.clone() };
+    assert_eq!(s.handle(Input::Relay(from_partner), 0.0), vec![Command::ApplySignal(offer)]);
+}
+
+#[test]
+fn ping_pong_sets_the_round_trip() {
+    let mut a = Session::new(None);
+    let mut b = Session::new(None);
+    paired(&mut a, 0, 1);
+    paired(&mut b, 1, 0);
+    let [ping] = &sent_to_peer(a.handle(Input::ChannelOpen, 100.0))[..] else { panic!() };
+    let [pong] = &sent_to_peer(b.handle(Input::ChannelData(ping.clone()), 0.0))[..] else {
+        panic!()
+    };
+    assert!(a.handle(Input::ChannelData(pong.clone()), 112.0).is_empty());
+    assert_eq!(a.status().p2p_rtt_ms, Some(12.0));
+}
+
+#[test]
+fn garbage_on_the_channel_is_counted_and_dropped() {
+    let mut s = Session::new(None);
+    paired(&mut s, 0, 1);
+    assert!(s.handle(Input::ChannelData(vec![0xff, 0, 1]), 0.0).is_empty());
+    assert!(s.handle(Input::ChannelData(Vec::new()), 0.0).is_empty());
+    assert_eq!(s.dropped_packets(), 2);
+    assert_eq!(s.status().phase, Phase::Matched);
+}
+
+#[test]
+fn partner_leaving_ends_the_game_once() {
+    let mut s = Session::new(None);
+    paired(&mut s, 0, 1);
+    let left = ServerMsg::PartnerLeft { participant_id: pid("partner") };
+    assert_eq!(s.handle(Input::Relay(left), 0.0), vec![Command::ClosePeer]);
+    assert_eq!(s.status().phase, Phase::PartnerDisconnected);
+    assert_eq!(s.status().outcome, Some(Outcome::PartnerDisconnected));
+    assert!(s.handle(Input::ChannelClosed, 0.0).is_empty(), "already handled");
+    assert!(s.handle(Input::Tick, 0.0).is_empty(), "no pings after the end");
+}
+
+#[test]
+fn fatal_relay_errors_show_their_message() {
+    let mut s = Session::new(Some(pid("dup")));
+    let error = ServerMsg::Error {
+        code: ErrorCode::DuplicateParticipant,
+        message: "already connected in another tab".into(),
+        fatal: true,
+    };
+    s.handle(Input::Relay(error), 0.0);
+    assert_eq!(s.status().phase, Phase::Error);
+    assert_eq!(s.status().last_error.as_deref(), Some("already connected in another tab"));
+    // The close that follows keeps the more useful message.
+    s.handle(Input::RelayClosed, 0.0);
+    assert_eq!(s.status().last_error.as_deref(), Some("already connected in another tab"));
+}
+
+#[test]
+fn waiting_room_count_is_shown() {
+    let mut s = Session::new(None);
+    s.handle(Input::Relay(ServerMsg::Waiting { waiting: 1, needed: 2 }), 0.0);
+    assert_eq!(s.status().phase, Phase::Waiting);
+    assert_eq!(s.status().waiting, Some((1, 2)));
+}
+
+/// Two sessions whose channels are wired directly: the whole client core plays a game.
+#[test]
+fn two_sessions_play_every_episode_to_done_with_equal_hashes() {
+    let mut peers = [Session::new(Some(pid("a"))), Session::new(Some(pid("b")))];
+    peers[0].handle(Input::Relay(paired_msg(0, 1, "b")), 0.0);
+    peers[1].handle(Input::Relay(paired_msg(1, 0, "a")), 0.0);
+    let mut in_flight: [Vec<Vec<u8>>; 2] = [Vec::new(), Vec::new()];
+    for i in 0..2 {
+        in_flight[1 - i].extend(sent_to_peer(peers[i].handle(Input::ChannelOpen, 0.0)));
+    }
+    let mut phases = Vec::new();
+    let mut x = 99u32;
+    for tick in 0..2000 {
+        for i in 0..2 {
+            for packet in std::mem::take(&mut in_flight[i]) {
+                in_flight[1 - i]
+                    .extend(sent_to_peer(peers[i].handle(Input::ChannelData(packet), 0.0)));
+            }
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            let action = if x.is_multiple_of(3) { (x % 6) as u8 } else { NO_ACTION };
+            let commands =
+                peers[i].handle(Input::Frame(NetInput { action, focused: true }), f64::from(tick));
+            in_flight[1 - i].extend(sent_to_peer(commands));
+        }
+        phases.push(peers[0].status().phase);
+        if peers.iter().all(|p| p.status().phase == Phase::Done) {
+            break;
+        }
+    }
+    let [a, b] = &peers;
+    assert_eq!(a.status().phase, Phase::Done);
+    assert_eq!(b.status().phase, Phase::Done);
+    assert_eq!(a.status().outcome, Some(Outcome::Complete));
+    assert_eq!(a.status().episodes.len(), 2);
+    assert_eq!(a.status().episodes, b.status().episodes);
+    for phase in [Phase::Countdown, Phase::Playing, Phase::BetweenEpisodes] {
+        assert!(phases.contains(&phase), "{phase:?} was shown");
+    }
+}

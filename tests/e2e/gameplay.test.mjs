@@ -1,0 +1,119 @@
+// Two participants play Overcooked with rollback netcode over real WebRTC, under good and bad
+// networks and with a really hidden tab, and must end with identical confirmed state hashes.
+import assert from 'node:assert/strict';
+import { after, afterEach, before, test } from 'node:test';
+import {
+  assertClean,
+  emulateNetwork,
+  experiment,
+  launchBrowser,
+  openHideableParticipant,
+  openParticipant,
+  playRandomly,
+  sameEpisodes,
+  startRelay,
+} from './harness.mjs';
+
+let browser;
+let relay;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+afterEach(async () => {
+  if (relay) assert.equal(await relay.stop(), 0, 'relay exits cleanly');
+  relay = null;
+});
+
+const isDone = () => window.rollgym?.phase === 'done';
+const isPlaying = () => ['countdown', 'playing'].includes(window.rollgym?.phase);
+
+async function pair(conditions = [{}, {}]) {
+  const a = await openParticipant(browser, relay.url);
+  const b = await openParticipant(browser, relay.url);
+  await Promise.all([a, b].map((p, i) => (conditions[i].latency ? emulateNetwork(p, conditions[i]) : null)));
+  await Promise.all([a.waitFor(isPlaying), b.waitFor(isPlaying)]);
+  return [a, b];
+}
+
+async function playToTheEnd(a, b) {
+  await playRandomly([a, b], isDone);
+  const [sa, sb] = await Promise.all([a.hook(), b.hook()]);
+  assert.ok(sameEpisodes(sa, sb, 1), `hashes differ: ${JSON.stringify([sa.episodes, sb.episodes])}`);
+  assert.equal(sa.episodes[0].steps, 150);
+  assert.equal(sa.desyncs, 0);
+  assert.equal(sb.desyncs, 0);
+  assert.equal(sa.outcome, 'complete');
+  assert.ok(await a.page.isVisible('#notice'), 'the end is shown');
+  assertClean(a, b);
+  return [sa, sb];
+}
+
+test('random key presses on both pages end with identical confirmed state hashes', async () => {
+  relay = await startRelay({ experiment: experiment('short'), name: 'gameplay_plain' });
+  const [a, b] = await pair();
+  const [sa, sb] = await playToTheEnd(a, b);
+  assert.ok(sa.localActions > 10 && sb.localActions > 10, 'key presses became actions');
+  await Promise.all([a.close(), b.close()]);
+});
+
+test('100 ms of added latency on one page: rollbacks happen, hashes still agree', async () => {
+  relay = await startRelay({ experiment: experiment('short'), name: 'gameplay_latency' });
+  const [a, b] = await pair([{ latency: 100 }, {}]);
+  const [sa, sb] = await playToTheEnd(a, b);
+  assert.ok(sa.rollbacks + sb.rollbacks > 0, 'latency beyond the input delay causes rollbacks');
+  await Promise.all([a.close(), b.close()]);
+});
+
+test('packet loss (10 % with 30 ms latency on one page): hashes still agree', async () => {
+  relay = await startRelay({ experiment: experiment('short'), name: 'gameplay_loss' });
+  const [a, b] = await pair([{ latency: 30, packetLoss: 10 }, {}]);
+  await playToTheEnd(a, b);
+  await Promise.all([a.close(), b.close()]);
+});
+
+test('a really hidden tab keeps simulating and its partner never waits', async () => {
+  relay = await startRelay({ experiment: experiment('long'), name: 'gameplay_hidden' });
+  const a = await openHideableParticipant(relay.url, 'hidden_a');
+  const b = await openHideableParticipant(relay.url, 'hidden_b');
+  try {
+    await Promise.all([a.waitFor(isPlaying), b.waitFor(isPlaying)]);
+    // Play a little, then hide b for five seconds in the middle of the episode.
+    await playRandomly([a, b], () => window.rollgym.frame > 90);
+    await b.hide();
+    const before = await a.hook();
+    // Five seconds of the visible player's simulation (150 frames at 30 fps) pass while b is
+    // hidden; if the partner had to wait for the hidden tab, these frames would not come.
+    const fiveSeconds = before.frame + 150;
+    await playRandomly([a], (f) => window.rollgym.frame >= f, { timeoutMs: 8000, arg: fiveSeconds });
+    const hiddenStatus = await b.hook();
+    assert.equal(await b.page.evaluate(() => document.hidden), true);
+    assert.equal(hiddenStatus.focused, false, 'the hidden tab reports focused = false');
+    assert.equal(hiddenStatus.phase, 'playing');
+    assert.ok(hiddenStatus.frame >= fiveSeconds - 30, `the hidden tab kept simulating (${hiddenStatus.frame})`);
+    assert.equal((await a.hook()).waitingForPartner, false, 'the visible partner never waits');
+    await b.show();
+    await playRandomly([a, b], isDone);
+    const [sa, sb] = await Promise.all([a.hook(), b.hook()]);
+    assert.ok(sameEpisodes(sa, sb, 1), `hashes differ: ${JSON.stringify([sa.episodes, sb.episodes])}`);
+    assert.equal(sa.episodes[0].steps, 450);
+    assertClean(a, b);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test('closing a page mid-game shows the partner the disconnect notice and stops the game', async () => {
+  relay = await startRelay({ experiment: experiment('short'), name: 'gameplay_close' });
+  const [a, b] = await pair();
+  await a.waitFor(() => window.rollgym.phase === 'playing');
+  await b.close();
+  const left = await a.waitFor(() => window.rollgym.phase === 'partner_disconnected');
+  assert.equal(left.outcome, 'partner_disconnected');
+  assert.ok(await a.page.isVisible('#notice'));
+  assert.ok(await a.page.isHidden('#game'), 'the game canvas and its clock are torn down');
+  assertClean(a, b);
+  await a.close();
+});
