@@ -42,8 +42,11 @@ cargo-test:
 e2e:
 	tests/run-e2e.sh
 
-## bench: page-load and transfer-size benchmarks (not part of test)
+## bench: environment and rollback speed (native, wasm), page load and transfer size (not part of test)
 bench: build
+	cargo bench -p rollgym-client --bench native
+	scripts/build-wasm-bench.sh
+	node tests/bench/env_wasm.mjs
 	tests/run-e2e.sh tests/bench/page_load.mjs
 
 clean:

@@ -117,3 +117,46 @@ test('closing a page mid-game shows the partner the disconnect notice and stops 
   assertClean(a, b);
   await a.close();
 });
+
+/** Blocks the page's main thread (a frozen page; its Worker keeps running). */
+function freeze(participant, ms) {
+  return participant.page.evaluate((duration) => {
+    const end = performance.now() + duration;
+    while (performance.now() < end) {
+      // busy: nothing on the main thread runs
+    }
+  }, ms);
+}
+
+test('a frozen page makes its partner wait at the prediction limit; both resume and agree', async () => {
+  relay = await startRelay({ experiment: experiment('long'), name: 'gameplay_frozen' });
+  const [a, b] = await pair();
+  await playRandomly([a, b], () => window.rollgym.frame > 60);
+  const frozen = freeze(b, 2500);
+  const waiting = await a.waitFor(() => window.rollgym.waitingForPartner === true, null, 5000);
+  assert.equal(waiting.phase, 'playing');
+  await frozen;
+  const resumed = await a.waitFor((f) => !window.rollgym.waitingForPartner && window.rollgym.frame > f, waiting.frame + 30);
+  assert.equal(resumed.phase, 'playing');
+  await playRandomly([a, b], isDone);
+  const [sa, sb] = await Promise.all([a.hook(), b.hook()]);
+  assert.ok(sameEpisodes(sa, sb, 1), `hashes differ: ${JSON.stringify([sa.episodes, sb.episodes])}`);
+  assertClean(a, b);
+  await Promise.all([a.close(), b.close()]);
+});
+
+test('a page frozen past the focus-loss timeout ends the game for both as partner_away', async () => {
+  relay = await startRelay({ experiment: experiment('away'), name: 'gameplay_away' });
+  const [a, b] = await pair();
+  await playRandomly([a, b], () => window.rollgym.frame > 60);
+  const frozen = freeze(b, 4000);
+  const ended = await a.waitFor(() => window.rollgym.phase === 'partner_disconnected', null, 8000);
+  assert.equal(ended.outcome, 'partner_away');
+  await frozen;
+  const other = await b.waitFor(() => window.rollgym.phase === 'partner_disconnected', null, 8000);
+  assert.equal(other.outcome, 'partner_away');
+  assert.ok(await a.page.isVisible('#notice'));
+  assert.ok(await b.page.isVisible('#notice'));
+  assertClean(a, b);
+  await Promise.all([a.close(), b.close()]);
+});

@@ -75,6 +75,11 @@ pub struct Session {
     /// The game announced with the pairing, started when the channel opens.
     announced: Option<(GameConfig, u64)>,
     play: Option<Play>,
+    /// When the game clock last ticked here.
+    last_frame_at: Option<f64>,
+    /// This page went without a clock tick for longer than the focus-loss timeout (it was
+    /// frozen); the partner has given up on us, so an ending connection means `PartnerAway`.
+    was_frozen: bool,
 }
 
 impl std::fmt::Debug for Session {
@@ -95,6 +100,8 @@ impl Session {
             dropped_packets: 0,
             announced: None,
             play: None,
+            last_frame_at: None,
+            was_frozen: false,
         }
     }
 
@@ -148,7 +155,7 @@ impl Session {
                 vec![Command::SendPeer(self.rtt.ping(now_ms).encode())]
             }
             Input::Tick => Vec::new(),
-            Input::Frame(input) => self.frame(input),
+            Input::Frame(input) => self.frame(input, now_ms),
         }
     }
 
@@ -265,11 +272,14 @@ impl Session {
         Ok(())
     }
 
-    fn frame(&mut self, input: NetInput) -> Vec<Command> {
+    fn frame(&mut self, input: NetInput, now_ms: f64) -> Vec<Command> {
         let phase = self.status.phase;
         let Some(play) = &mut self.play else { return Vec::new() };
         if matches!(phase, Phase::PartnerDisconnected | Phase::Error) {
             return Vec::new();
+        }
+        if let Some(last) = self.last_frame_at.replace(now_ms) {
+            self.was_frozen |= now_ms - last > f64::from(play.config.focus_loss_timeout_ms);
         }
         self.status.focused = input.focused;
         if input.action != NO_ACTION {
@@ -360,6 +370,7 @@ impl Session {
         if !(self.status.phase == Phase::Matched || self.status.phase.in_game()) {
             return Vec::new();
         }
+        let outcome = if self.was_frozen { Outcome::PartnerAway } else { outcome };
         self.status.phase = Phase::PartnerDisconnected;
         self.status.outcome = Some(outcome);
         self.status.waiting_for_partner = false;

@@ -52,7 +52,7 @@ impl Screen {
             Phase::PartnerDisconnected => {
                 let message = match (status.outcome, config) {
                     (Some(Outcome::PartnerAway), _) => {
-                        "Your partner stopped responding, so the game has ended. Thank you for taking part."
+                        "The connection to your partner was interrupted for too long, so the game has ended. Thank you for taking part."
                     }
                     (_, Some(config)) => config.partner_left_message.as_str(),
                     (_, None) => "Your partner has left the game. Thank you for taking part.",

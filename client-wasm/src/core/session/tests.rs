@@ -181,3 +181,46 @@ fn two_sessions_play_every_episode_to_done_with_equal_hashes() {
         assert!(phases.contains(&phase), "{phase:?} was shown");
     }
 }
+
+/// Connects two sessions and runs them until both are playing; returns the in-flight queues.
+fn start_pair() -> ([Session; 2], [Vec<Vec<u8>>; 2]) {
+    let mut peers = [Session::new(Some(pid("a"))), Session::new(Some(pid("b")))];
+    peers[0].handle(Input::Relay(paired_msg(0, 1, "b")), 0.0);
+    peers[1].handle(Input::Relay(paired_msg(1, 0, "a")), 0.0);
+    let mut in_flight: [Vec<Vec<u8>>; 2] = [Vec::new(), Vec::new()];
+    for i in 0..2 {
+        in_flight[1 - i].extend(sent_to_peer(peers[i].handle(Input::ChannelOpen, 0.0)));
+    }
+    for tick in 0..500 {
+        for i in 0..2 {
+            for packet in std::mem::take(&mut in_flight[i]) {
+                in_flight[1 - i]
+                    .extend(sent_to_peer(peers[i].handle(Input::ChannelData(packet), 0.0)));
+            }
+            let frame = Input::Frame(NetInput::default());
+            in_flight[1 - i].extend(sent_to_peer(peers[i].handle(frame, f64::from(tick) * 33.0)));
+        }
+        if peers.iter().all(|p| p.status().phase == Phase::Playing) {
+            return (peers, in_flight);
+        }
+    }
+    panic!("never started playing")
+}
+
+#[test]
+fn a_page_frozen_past_the_timeout_reports_partner_away_when_the_channel_closes() {
+    let ([mut a, _b], _) = start_pair();
+    // The last tick was within the first 500 x 33 ms; the next one comes much later.
+    let after_freeze = 1.0e9;
+    a.handle(Input::Frame(NetInput::default()), after_freeze);
+    a.handle(Input::ChannelClosed, after_freeze + 1.0);
+    assert_eq!(a.status().phase, Phase::PartnerDisconnected);
+    assert_eq!(a.status().outcome, Some(Outcome::PartnerAway));
+}
+
+#[test]
+fn a_closed_channel_without_a_freeze_is_a_disconnect() {
+    let ([mut a, _b], _) = start_pair();
+    a.handle(Input::ChannelClosed, 20_000.0);
+    assert_eq!(a.status().outcome, Some(Outcome::PartnerDisconnected));
+}

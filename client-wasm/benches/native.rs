@@ -1,0 +1,33 @@
+//! `make bench`: Overcooked step and 12-frame rollback, native. Prints a table row each;
+//! the wasm figures come from tests/bench/env_wasm.mjs running the same workloads.
+
+use std::{hint::black_box, time::Instant};
+
+use rollgym_client::bench::{ROLLBACK_DEPTH, overcooked_steps, rollbacks};
+
+/// Median over `runs` of the time per unit of `f(units)`, in nanoseconds.
+fn median_ns(runs: usize, units: u32, f: impl Fn(u32) -> u64) -> f64 {
+    black_box(f(units / 10)); // warm up
+    let mut samples: Vec<f64> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            black_box(f(black_box(units)));
+            start.elapsed().as_nanos() as f64 / f64::from(units)
+        })
+        .collect();
+    samples.sort_by(f64::total_cmp);
+    samples[runs / 2]
+}
+
+#[allow(clippy::print_stdout, reason = "a benchmark prints its table")]
+fn main() {
+    let step = median_ns(21, 1_000_000, overcooked_steps);
+    let rollback = median_ns(21, 20_000, rollbacks);
+    println!("| workload | native (median of 21 runs) |");
+    println!("|---|---|");
+    println!("| overcooked step | {:.3} µs |", step / 1000.0);
+    println!(
+        "| {ROLLBACK_DEPTH}-frame rollback (load + {ROLLBACK_DEPTH} x (advance + save with checksum)) | {:.3} µs |",
+        rollback / 1000.0
+    );
+}

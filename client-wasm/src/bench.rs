@@ -1,0 +1,77 @@
+//! Workloads for `make bench`, shared by the native benchmark and the wasm build (feature
+//! `bench`), so both measure exactly the same code.
+
+use crate::{
+    core::game::{EpisodePlan, Game},
+    env::{
+        Env,
+        overcooked::{Layout, Overcooked, Rules},
+    },
+};
+
+/// Frames one rollback re-simulates in the benchmark (the default prediction window).
+pub const ROLLBACK_DEPTH: u32 = 12;
+
+fn kitchen() -> Overcooked {
+    let layout =
+        Layout::classic("cramped_room").unwrap_or_else(|_| unreachable!("built-in layout"));
+    let mut env = Overcooked::new(layout, Rules::default());
+    env.reset(1);
+    env
+}
+
+/// Pseudo-random joint actions, cheap enough not to dominate a 1 µs step.
+fn actions(i: u32) -> [u8; 2] {
+    let x = i.wrapping_mul(2_654_435_761);
+    [((x >> 8) % 6) as u8, ((x >> 16) % 6) as u8]
+}
+
+/// `steps` Overcooked steps with changing actions; returns the final state hash so the work
+/// cannot be optimized away.
+pub fn overcooked_steps(steps: u32) -> u64 {
+    let mut env = kitchen();
+    for i in 0..steps {
+        env.step(&actions(i));
+    }
+    env.state_hash()
+}
+
+/// `rollbacks` rollbacks as the netcode performs them: load a saved game, then
+/// [`ROLLBACK_DEPTH`] times advance one frame and save it (clone plus checksum).
+pub fn rollbacks(rollbacks: u32) -> u64 {
+    let plan = EpisodePlan {
+        num_episodes: 1,
+        max_steps: u32::MAX,
+        countdown_frames: 0,
+        pause_frames: 0,
+        seed: 1,
+        seed_per_episode: false,
+    };
+    let saved = Game::new(kitchen(), plan);
+    let mut checksum = 0u64;
+    for r in 0..rollbacks {
+        let mut game = saved.clone();
+        for f in 0..ROLLBACK_DEPTH {
+            game.advance(&actions(r * ROLLBACK_DEPTH + f));
+            let snapshot = game.clone();
+            checksum ^= snapshot.state_hash();
+        }
+    }
+    checksum
+}
+
+#[cfg(all(target_arch = "wasm32", feature = "bench"))]
+mod exports {
+    use wasm_bindgen::prelude::*;
+
+    /// Returns the hash as a float so JavaScript can read it.
+    #[wasm_bindgen(js_name = benchOvercookedSteps)]
+    pub fn bench_overcooked_steps(steps: u32) -> f64 {
+        super::overcooked_steps(steps) as f64
+    }
+
+    #[wasm_bindgen(js_name = benchRollbacks)]
+    pub fn bench_rollbacks(rollbacks: u32) -> f64 {
+        super::rollbacks(rollbacks) as f64
+    }
+}
