@@ -27,6 +27,8 @@ pub enum InputMode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GameConfig {
+    /// Names the data directory of this game's files: `data/<experiment>/<scene_id>/`.
+    pub scene_id: crate::SafeId,
     /// Environment name; built in: `overcooked`.
     pub env: String,
     pub layout: String,
@@ -63,6 +65,7 @@ pub struct GameConfig {
 impl Default for GameConfig {
     fn default() -> Self {
         Self {
+            scene_id: crate::SafeId::parse("overcooked").unwrap_or_else(|_| unreachable!()),
             env: "overcooked".into(),
             layout: "cramped_room".into(),
             cook_time: 20,

@@ -4,30 +4,34 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// Longest participant id accepted. Prolific ids are 24 characters; this leaves room for
-/// lab-assigned ids while keeping log lines and file names short.
+/// Longest id accepted. Prolific ids are 24 characters; this leaves room for lab-assigned
+/// ids while keeping log lines and file names short.
 pub const MAX_PARTICIPANT_ID_LEN: usize = 64;
 
-/// A validated participant id: 1 to 64 characters out of `[A-Za-z0-9_-]`.
+/// A validated id (participant, game, scene, upload): 1 to 64 characters out of
+/// `[A-Za-z0-9_-]`.
 ///
-/// The restriction is what makes the id safe to use in file names later (no `/`, no `..`,
-/// nothing a shell or a spreadsheet would interpret).
+/// The restriction is what makes ids safe in file names (no `/`, no `..`, nothing a shell or
+/// a spreadsheet would interpret).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct ParticipantId(String);
+pub struct SafeId(String);
 
-/// Why a string is not a valid [`ParticipantId`].
+/// A participant's id.
+pub type ParticipantId = SafeId;
+
+/// Why a string is not a valid [`SafeId`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdError {
-    #[error("participant id is empty")]
+    #[error("id is empty")]
     Empty,
-    #[error("participant id is longer than {MAX_PARTICIPANT_ID_LEN} characters")]
+    #[error("id is longer than {MAX_PARTICIPANT_ID_LEN} characters")]
     TooLong,
-    #[error("participant id may only contain letters, digits, '-' and '_'")]
+    #[error("id may only contain letters, digits, '-' and '_'")]
     BadCharacter,
 }
 
-impl ParticipantId {
+impl SafeId {
     /// Validates `raw` as a participant id.
     pub fn parse(raw: &str) -> Result<Self, IdError> {
         if raw.is_empty() {
@@ -47,7 +51,7 @@ impl ParticipantId {
     }
 }
 
-impl TryFrom<String> for ParticipantId {
+impl TryFrom<String> for SafeId {
     type Error = IdError;
 
     fn try_from(raw: String) -> Result<Self, IdError> {
@@ -55,13 +59,13 @@ impl TryFrom<String> for ParticipantId {
     }
 }
 
-impl From<ParticipantId> for String {
-    fn from(id: ParticipantId) -> String {
+impl From<SafeId> for String {
+    fn from(id: SafeId) -> String {
         id.0
     }
 }
 
-impl fmt::Display for ParticipantId {
+impl fmt::Display for SafeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }

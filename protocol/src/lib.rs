@@ -14,8 +14,8 @@ mod messages;
 
 pub use config::{ConfigError, ExperimentConfig, ExperimentMeta, WebRtcConfig};
 pub use game::{GameConfig, GameConfigError, InputMode, OVERCOOKED_LAYOUTS};
-pub use ids::{IdError, MAX_PARTICIPANT_ID_LEN, ParticipantId};
+pub use ids::{IdError, MAX_PARTICIPANT_ID_LEN, ParticipantId, SafeId};
 pub use messages::{
-    ClientMsg, DecodeError, ErrorCode, IceServer, MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION,
-    PeerInfo, ServerMsg, SignalPayload,
+    ClientMsg, DecodeError, ErrorCode, IceServer, MAX_CLIENT_MESSAGE_BYTES, MAX_UPLOAD_BYTES,
+    PROTOCOL_VERSION, PeerInfo, ServerMsg, SignalPayload, Upload,
 };

@@ -2,16 +2,20 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{GameConfig, ParticipantId};
+use crate::{GameConfig, ParticipantId, SafeId};
 
 /// Bumped on every incompatible change. The client sends its version in [`ClientMsg::Hello`];
 /// the relay refuses any other version with [`ErrorCode::ProtocolVersion`], so a participant with
 /// a stale cached page gets a clear "reload" message instead of undefined behaviour.
 pub const PROTOCOL_VERSION: u32 = 1;
 
-/// Largest text frame the relay accepts from a client. SDP offers from Chromium are 1–3 kB;
-/// research-data uploads (a later protocol version) will get their own, larger bound.
+/// Largest text frame the relay accepts from a client, uploads excepted. SDP offers from
+/// Chromium are 1–3 kB.
 pub const MAX_CLIENT_MESSAGE_BYTES: usize = 16 * 1024;
+
+/// Largest upload message. A 45-second Overcooked episode is about 100 kB of CSV; this leaves
+/// room for episodes of several minutes at 60 fps.
+pub const MAX_UPLOAD_BYTES: usize = 8 * 1024 * 1024;
 
 /// Client -> relay.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,9 +28,32 @@ pub enum ClientMsg {
         /// when absent.
         #[serde(default)]
         participant_id: Option<ParticipantId>,
+        /// A participant coming back (after a dropped connection) to finish a game or deliver
+        /// data: not put in the waiting room.
+        #[serde(default)]
+        rejoin: bool,
     },
     /// WebRTC signaling for the partner `to`; the relay forwards it only within a pair.
     Signal { to: ParticipantId, payload: SignalPayload },
+    /// One episode's research data, answered by `upload_ack` once it is on disk.
+    Upload(Box<Upload>),
+}
+
+/// One participant's data of one episode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Upload {
+    /// Unique per participant; re-sending the same upload is harmless.
+    pub upload_id: SafeId,
+    /// Must be the uploading connection's own participant id.
+    pub participant_id: ParticipantId,
+    pub game_id: SafeId,
+    pub scene_id: SafeId,
+    pub episode: u32,
+    /// One row per frame of the episode, header first.
+    pub csv: String,
+    /// The episode's JSON sidecar (an object).
+    pub sidecar: serde_json::Value,
 }
 
 /// Relay -> client.
@@ -57,6 +84,10 @@ pub enum ServerMsg {
     /// The last client message was refused. `fatal` errors are followed by the relay closing
     /// the connection.
     Error { code: ErrorCode, message: String, fatal: bool },
+    /// The upload is stored durably (written, synced and renamed into place).
+    UploadAck { upload_id: SafeId },
+    /// The upload can never be stored (it is invalid); the client should not retry it.
+    UploadRefused { upload_id: SafeId, code: ErrorCode, message: String },
 }
 
 /// One entry of the game's other players.
@@ -117,6 +148,12 @@ pub enum ErrorCode {
     DuplicateParticipant,
     /// A signal addressed to someone who is not this participant's partner.
     NotYourPartner,
+    /// An upload for another participant's files.
+    NotYourFile,
+    /// An upload whose content or scene is invalid.
+    InvalidUpload,
+    /// The relay could not write the data (disk full, permissions); retrying may succeed.
+    StorageFailed,
 }
 
 /// Why a text frame is not a [`ClientMsg`].
@@ -140,7 +177,10 @@ impl DecodeError {
 impl ClientMsg {
     /// Parses one text frame, checking its size before anything else.
     pub fn decode(text: &str) -> Result<Self, DecodeError> {
-        if text.len() > MAX_CLIENT_MESSAGE_BYTES {
+        if text.len() > MAX_UPLOAD_BYTES {
+            return Err(DecodeError::TooLarge { len: text.len(), max: MAX_UPLOAD_BYTES });
+        }
+        if text.len() > MAX_CLIENT_MESSAGE_BYTES && !is_upload(text) {
             return Err(DecodeError::TooLarge { len: text.len(), max: MAX_CLIENT_MESSAGE_BYTES });
         }
         serde_json::from_str(text).map_err(|e| DecodeError::Malformed(e.to_string()))
@@ -151,6 +191,16 @@ impl ClientMsg {
         // keys, no custom Serialize impls that error).
         serde_json::to_string(self).unwrap_or_default()
     }
+}
+
+/// Whether a text is an upload message, judged by its `type` alone.
+fn is_upload(text: &str) -> bool {
+    #[derive(Deserialize)]
+    struct Tag<'a> {
+        #[serde(rename = "type", borrow)]
+        kind: std::borrow::Cow<'a, str>,
+    }
+    serde_json::from_str::<Tag<'_>>(text).is_ok_and(|tag| tag.kind == "upload")
 }
 
 impl ServerMsg {
@@ -174,8 +224,12 @@ mod tests {
     #[test]
     fn client_messages_round_trip() {
         let msgs = [
-            ClientMsg::Hello { protocol_version: PROTOCOL_VERSION, participant_id: None },
-            ClientMsg::Hello { protocol_version: 7, participant_id: Some(pid("p1")) },
+            ClientMsg::Hello {
+                protocol_version: PROTOCOL_VERSION,
+                participant_id: None,
+                rejoin: false,
+            },
+            ClientMsg::Hello { protocol_version: 7, participant_id: Some(pid("p1")), rejoin: true },
             ClientMsg::Signal {
                 to: pid("p2"),
                 payload: SignalPayload::Offer { sdp: "v=0".into() },
@@ -234,8 +288,17 @@ mod tests {
 
     #[test]
     fn wire_format_is_tagged_snake_case() {
-        let json = ClientMsg::Hello { protocol_version: 1, participant_id: None }.encode();
-        assert_eq!(json, r#"{"type":"hello","protocol_version":1,"participant_id":null}"#);
+        let json =
+            ClientMsg::Hello { protocol_version: 1, participant_id: None, rejoin: false }.encode();
+        assert_eq!(
+            json,
+            r#"{"type":"hello","protocol_version":1,"participant_id":null,"rejoin":false}"#
+        );
+        let minimal = ClientMsg::decode(r#"{"type":"hello","protocol_version":1}"#);
+        assert_eq!(
+            minimal,
+            Ok(ClientMsg::Hello { protocol_version: 1, participant_id: None, rejoin: false })
+        );
     }
 
     #[test]
@@ -248,8 +311,23 @@ mod tests {
     }
 
     #[test]
-    fn size_is_checked_before_parsing() {
-        let big = format!(r#"{{"type":"hello","pad":"{}"}}"#, "x".repeat(MAX_CLIENT_MESSAGE_BYTES));
-        assert_eq!(ClientMsg::decode(&big).map_err(|e| e.code()), Err(ErrorCode::TooLarge));
+    fn only_uploads_may_be_large() {
+        let padded = format!(
+            r#"{{"type":"signal","to":"a","payload":{{"kind":"offer","sdp":"{}"}}}}"#,
+            "x".repeat(MAX_CLIENT_MESSAGE_BYTES)
+        );
+        assert_eq!(ClientMsg::decode(&padded).map_err(|e| e.code()), Err(ErrorCode::TooLarge));
+        let upload = ClientMsg::Upload(Box::new(Upload {
+            upload_id: pid("u1"),
+            participant_id: pid("a"),
+            game_id: pid("g"),
+            scene_id: pid("s"),
+            episode: 0,
+            csv: "x".repeat(MAX_CLIENT_MESSAGE_BYTES * 4),
+            sidecar: serde_json::json!({}),
+        }));
+        assert_eq!(ClientMsg::decode(&upload.encode()), Ok(upload));
+        let huge = "y".repeat(MAX_UPLOAD_BYTES + 1);
+        assert_eq!(ClientMsg::decode(&huge).map_err(|e| e.code()), Err(ErrorCode::TooLarge));
     }
 }

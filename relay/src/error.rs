@@ -2,7 +2,7 @@
 
 use std::{io, net::SocketAddr, path::PathBuf};
 
-use rollgym_protocol::{ConfigError, DecodeError, ErrorCode, ParticipantId, ServerMsg};
+use rollgym_protocol::{ConfigError, DecodeError, ErrorCode, ParticipantId, SafeId, ServerMsg};
 
 /// A client message the relay refuses. Every variant is answered with
 /// [`ServerMsg::Error`] by [`RequestError::reply`]; none of them ends the relay.
@@ -48,6 +48,42 @@ impl RequestError {
     pub fn reply(&self) -> ServerMsg {
         tracing::warn!(code = ?self.code(), error = %self, "refused client message");
         ServerMsg::Error { code: self.code(), message: self.to_string(), fatal: self.is_fatal() }
+    }
+}
+
+/// Why an upload is refused or failed. `Storage` failures may succeed on a retry; the others
+/// never will.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum UploadError {
+    #[error("this connection may only upload files of its own participant, not {0}")]
+    NotYourFile(ParticipantId),
+    #[error("invalid upload: {0}")]
+    Invalid(String),
+    #[error("the data could not be written: {0}")]
+    Storage(String),
+}
+
+impl UploadError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            UploadError::NotYourFile(_) => ErrorCode::NotYourFile,
+            UploadError::Invalid(_) => ErrorCode::InvalidUpload,
+            UploadError::Storage(_) => ErrorCode::StorageFailed,
+        }
+    }
+
+    /// The reply for the uploader. A storage failure is an error reply (the client keeps the
+    /// upload and retries); anything else is a refusal (the client drops it).
+    pub fn reply(&self, upload_id: SafeId) -> ServerMsg {
+        tracing::warn!(upload = %upload_id, code = ?self.code(), error = %self, "upload not stored");
+        match self {
+            UploadError::Storage(_) => {
+                ServerMsg::Error { code: self.code(), message: self.to_string(), fatal: false }
+            }
+            _ => {
+                ServerMsg::UploadRefused { upload_id, code: self.code(), message: self.to_string() }
+            }
+        }
     }
 }
 

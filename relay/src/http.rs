@@ -30,9 +30,10 @@ use tower_http::{
 
 use crate::{connection, hub::Event, lobby::ConnId};
 
-/// Hard limit on one WebSocket message. Larger messages end the connection (close code 1009);
-/// messages between the protocol limit (16 kB) and this one get a `too_large` error reply.
-pub(crate) const HARD_MESSAGE_LIMIT: usize = 64 * 1024;
+/// Hard limit on one WebSocket message: the largest upload plus its JSON framing. Larger
+/// messages end the connection (close code 1009); messages between the protocol limits and
+/// this one get a `too_large` error reply.
+pub(crate) const HARD_MESSAGE_LIMIT: usize = rollgym_protocol::MAX_UPLOAD_BYTES + 64 * 1024;
 
 /// What the WebSocket handler needs.
 #[derive(Debug, Clone)]

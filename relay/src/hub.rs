@@ -1,12 +1,16 @@
 //! The async driver of the [`Lobby`]: one task owns it, receives connection events over a
 //! channel and carries out the returned actions. Nothing here decides anything.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
-use rollgym_protocol::{ClientMsg, ServerMsg};
+use rollgym_protocol::{ClientMsg, ServerMsg, Upload};
 use tokio::sync::mpsc;
 
-use crate::lobby::{Action, ConnId, Lobby};
+use crate::{
+    error::UploadError,
+    lobby::{Action, ConnId, Lobby},
+    storage::Storage,
+};
 
 /// What a connection task tells the hub.
 #[derive(Debug)]
@@ -27,7 +31,11 @@ pub(crate) enum Outbound {
 pub(crate) const OUTBOX_CAPACITY: usize = 256;
 
 /// Runs until every sender of `events` is dropped (all connections and the listener gone).
-pub(crate) async fn run(mut lobby: Lobby, mut events: mpsc::Receiver<Event>) {
+pub(crate) async fn run(
+    mut lobby: Lobby,
+    storage: Arc<Storage>,
+    mut events: mpsc::Receiver<Event>,
+) {
     let mut outboxes: HashMap<ConnId, mpsc::Sender<Outbound>> = HashMap::new();
     while let Some(event) = events.recv().await {
         let actions = match event {
@@ -47,6 +55,15 @@ pub(crate) async fn run(mut lobby: Lobby, mut events: mpsc::Receiver<Event>) {
                 Action::Send(conn, msg) => (conn, Outbound::Msg(msg)),
                 Action::Refuse(conn, err) => (conn, Outbound::Msg(err.reply())),
                 Action::Close(conn) => (conn, Outbound::Close),
+                Action::RefuseUpload(conn, upload_id, err) => {
+                    (conn, Outbound::Msg(err.reply(upload_id)))
+                }
+                Action::Store(conn, upload) => {
+                    if let Some(outbox) = outboxes.get(&conn) {
+                        store(storage.clone(), *upload, outbox.clone());
+                    }
+                    continue;
+                }
             };
             let Some(outbox) = outboxes.get(&conn) else {
                 continue;
@@ -58,4 +75,22 @@ pub(crate) async fn run(mut lobby: Lobby, mut events: mpsc::Receiver<Event>) {
             }
         }
     }
+}
+
+/// Writes an upload on the blocking pool (file IO must not stall the hub), then answers the
+/// uploader. If the connection is gone by then, the client re-sends after reconnecting.
+fn store(storage: Arc<Storage>, upload: Upload, outbox: mpsc::Sender<Outbound>) {
+    tokio::spawn(async move {
+        let upload_id = upload.upload_id.clone();
+        let result = tokio::task::spawn_blocking(move || storage.store(&upload)).await;
+        let reply = match result {
+            Ok(Ok(stored)) => {
+                tracing::info!(upload = %upload_id, path = %stored.csv.display(), "upload stored");
+                ServerMsg::UploadAck { upload_id }
+            }
+            Ok(Err(err)) => err.reply(upload_id),
+            Err(join) => UploadError::Storage(join.to_string()).reply(upload_id),
+        };
+        let _ = outbox.send(Outbound::Msg(reply)).await;
+    });
 }

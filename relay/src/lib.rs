@@ -10,6 +10,7 @@
 //! - `lobby`: the sans-IO core (participants, pairing, signaling rules).
 //! - `error`: request errors (turned into replies in one place) and start-up errors.
 //! - `config`: loading the experiment TOML.
+//! - `storage`: atomic writes of research data, the parity summary; `parity`: the comparison.
 
 pub mod config;
 mod connection;
@@ -17,7 +18,9 @@ pub mod error;
 mod http;
 mod hub;
 pub mod lobby;
+pub mod parity;
 mod server;
+pub mod storage;
 
 pub use server::{Relay, RelayOptions};
 

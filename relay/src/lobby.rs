@@ -11,11 +11,11 @@
 use std::collections::{HashMap, VecDeque};
 
 use rollgym_protocol::{
-    ClientMsg, ExperimentConfig, IdError, PROTOCOL_VERSION, ParticipantId, PeerInfo, ServerMsg,
-    SignalPayload,
+    ClientMsg, ExperimentConfig, IdError, PROTOCOL_VERSION, ParticipantId, PeerInfo, SafeId,
+    ServerMsg, SignalPayload, Upload,
 };
 
-use crate::error::RequestError;
+use crate::error::{RequestError, UploadError};
 
 /// Identifies one WebSocket connection for the lifetime of the relay process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -29,6 +29,10 @@ pub enum Action {
     Refuse(ConnId, RequestError),
     /// Close the connection (after any message queued before this action).
     Close(ConnId),
+    /// Write an upload to disk, then acknowledge it to the connection.
+    Store(ConnId, Box<Upload>),
+    /// Answer an upload that can never be stored.
+    RefuseUpload(ConnId, SafeId, UploadError),
 }
 
 const GROUP_SIZE: usize = 2;
@@ -44,6 +48,8 @@ enum Phase {
     },
     /// The partner left; nothing more happens until this participant leaves too.
     PartnerGone,
+    /// Came back to finish a game or deliver data (`hello` with `rejoin`); never matched.
+    Returning,
 }
 
 #[derive(Debug)]
@@ -86,15 +92,31 @@ impl Lobby {
             return Vec::new();
         };
         match (msg, &state.phase) {
-            (ClientMsg::Hello { protocol_version, participant_id }, Phase::Greeting) => {
-                self.hello(conn, protocol_version, participant_id)
+            (ClientMsg::Hello { protocol_version, participant_id, rejoin }, Phase::Greeting) => {
+                self.hello(conn, protocol_version, participant_id, rejoin)
             }
             (ClientMsg::Hello { .. }, _) => {
                 vec![Action::Refuse(conn, RequestError::AlreadyGreeted)]
             }
             (_, Phase::Greeting) => vec![Action::Refuse(conn, RequestError::HelloRequired)],
             (ClientMsg::Signal { to, payload }, _) => self.signal(conn, to, payload),
+            (ClientMsg::Upload(upload), _) => self.upload(conn, *upload),
         }
+    }
+
+    /// Checks that an upload is this participant's own and for this experiment's scene; the
+    /// storage layer validates its content.
+    fn upload(&self, conn: ConnId, upload: Upload) -> Vec<Action> {
+        let owner = self.conns.get(&conn).and_then(|c| c.participant.as_ref());
+        if owner != Some(&upload.participant_id) {
+            let err = UploadError::NotYourFile(upload.participant_id.clone());
+            return vec![Action::RefuseUpload(conn, upload.upload_id, err)];
+        }
+        if upload.scene_id != self.experiment.game.scene_id {
+            let err = UploadError::Invalid(format!("unknown scene {}", upload.scene_id));
+            return vec![Action::RefuseUpload(conn, upload.upload_id, err)];
+        }
+        vec![Action::Store(conn, Box::new(upload))]
     }
 
     /// The connection is gone. Cleans up everything it was part of, exactly once.
@@ -119,7 +141,7 @@ impl Lobby {
                         .push(Action::Send(partner, ServerMsg::PartnerLeft { participant_id: id }));
                 }
             }
-            Phase::Greeting | Phase::PartnerGone => {}
+            Phase::Greeting | Phase::PartnerGone | Phase::Returning => {}
         }
         actions
     }
@@ -134,6 +156,7 @@ impl Lobby {
         conn: ConnId,
         version: u32,
         requested: Option<ParticipantId>,
+        rejoin: bool,
     ) -> Vec<Action> {
         if version != PROTOCOL_VERSION {
             let err = RequestError::ProtocolVersion { client: version, relay: PROTOCOL_VERSION };
@@ -150,9 +173,8 @@ impl Lobby {
         self.owners.insert(participant.clone(), conn);
         if let Some(state) = self.conns.get_mut(&conn) {
             state.participant = Some(participant.clone());
-            state.phase = Phase::Waiting;
+            state.phase = if rejoin { Phase::Returning } else { Phase::Waiting };
         }
-        self.waiting.push_back(conn);
         let mut actions = vec![Action::Send(
             conn,
             ServerMsg::Welcome {
@@ -161,6 +183,10 @@ impl Lobby {
                 experiment: self.experiment.experiment.id.clone(),
             },
         )];
+        if rejoin {
+            return actions;
+        }
+        self.waiting.push_back(conn);
         if self.waiting.len() >= GROUP_SIZE {
             actions.extend(self.pair_front());
         } else {
@@ -277,6 +303,7 @@ mod tests {
         ClientMsg::Hello {
             protocol_version: PROTOCOL_VERSION,
             participant_id: Some(ParticipantId::parse(id).expect("valid")),
+            rejoin: false,
         }
     }
 
@@ -325,7 +352,11 @@ mod tests {
             lobby.connected(ConnId(conn));
             let out = lobby.message(
                 ConnId(conn),
-                ClientMsg::Hello { protocol_version: PROTOCOL_VERSION, participant_id: None },
+                ClientMsg::Hello {
+                    protocol_version: PROTOCOL_VERSION,
+                    participant_id: None,
+                    rejoin: false,
+                },
             );
             for action in out {
                 if let Action::Send(_, ServerMsg::Welcome { participant_id, .. }) = action {
@@ -383,8 +414,10 @@ mod tests {
     fn wrong_protocol_version_is_fatal() {
         let mut lobby = lobby();
         lobby.connected(ConnId(1));
-        let out = lobby
-            .message(ConnId(1), ClientMsg::Hello { protocol_version: 0, participant_id: None });
+        let out = lobby.message(
+            ConnId(1),
+            ClientMsg::Hello { protocol_version: 0, participant_id: None, rejoin: false },
+        );
         assert_eq!(codes(&out), vec![ErrorCode::ProtocolVersion]);
         assert!(out.contains(&Action::Close(ConnId(1))));
     }
@@ -417,6 +450,46 @@ mod tests {
         );
         assert!(lobby.disconnected(ConnId(1)).is_empty(), "cleanup runs once");
         assert!(lobby.disconnected(ConnId(2)).is_empty(), "nobody left to tell");
+    }
+
+    #[test]
+    fn a_returning_participant_is_not_matched() {
+        let mut lobby = lobby();
+        lobby.connected(ConnId(1));
+        let rejoin = ClientMsg::Hello {
+            protocol_version: PROTOCOL_VERSION,
+            participant_id: Some(ParticipantId::parse("back").expect("id")),
+            rejoin: true,
+        };
+        let out = lobby.message(ConnId(1), rejoin);
+        assert!(matches!(out[..], [Action::Send(_, ServerMsg::Welcome { .. })]));
+        assert_eq!(lobby.waiting_count(), 0);
+        join(&mut lobby, 2, "b");
+        assert_eq!(lobby.game_of(ConnId(1)), None);
+    }
+
+    fn upload(participant: &str, scene: &str) -> ClientMsg {
+        ClientMsg::Upload(Box::new(Upload {
+            upload_id: ParticipantId::parse("u1").expect("id"),
+            participant_id: ParticipantId::parse(participant).expect("id"),
+            game_id: ParticipantId::parse("g1").expect("id"),
+            scene_id: ParticipantId::parse(scene).expect("id"),
+            episode: 0,
+            csv: "episode,t\n".into(),
+            sidecar: serde_json::json!({}),
+        }))
+    }
+
+    #[test]
+    fn uploads_are_stored_only_for_their_owner_and_scene() {
+        let mut lobby = lobby();
+        join(&mut lobby, 1, "a");
+        let own = lobby.message(ConnId(1), upload("a", "overcooked"));
+        assert!(matches!(own[..], [Action::Store(ConnId(1), _)]));
+        let other = lobby.message(ConnId(1), upload("b", "overcooked"));
+        assert!(matches!(other[..], [Action::RefuseUpload(_, _, UploadError::NotYourFile(_))]));
+        let scene = lobby.message(ConnId(1), upload("a", "elsewhere"));
+        assert!(matches!(scene[..], [Action::RefuseUpload(_, _, UploadError::Invalid(_))]));
     }
 
     #[test]

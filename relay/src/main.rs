@@ -32,6 +32,9 @@ enum Command {
     },
     /// Check an experiment file and exit 0 when it is valid.
     Validate { experiment: PathBuf },
+    /// Compare two players' CSV files of one episode on their shared columns; exit 0 only when
+    /// they are equal (1 when they differ, 2 when a file cannot be read).
+    Compare { left: PathBuf, right: PathBuf },
 }
 
 fn main() -> ExitCode {
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Compare { left, right } => compare(&left, &right),
         Command::Serve { experiment, addr, data_dir, www_dir } => {
             let runtime = match tokio::runtime::Runtime::new() {
                 Ok(rt) => rt,
@@ -86,6 +90,28 @@ async fn serve(
     announce(&url);
     relay.run(shutdown_signal()).await;
     ExitCode::SUCCESS
+}
+
+fn compare(left: &std::path::Path, right: &std::path::Path) -> ExitCode {
+    let read = |path: &std::path::Path| {
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    };
+    match (read(left), read(right)) {
+        (Ok(a), Ok(b)) => {
+            let parity = rollgym_relay::parity::compare(&a, &b);
+            report(&parity.to_string());
+            if parity.is_equal() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+        }
+        (Err(err), _) | (_, Err(err)) => {
+            eprintln!("error: {err}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[allow(clippy::print_stdout, reason = "the verdict is the command's output")]
+fn report(line: &str) {
+    println!("{line}");
 }
 
 /// The one line a person (and the test harness) reads: where to point the browsers.

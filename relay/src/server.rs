@@ -7,11 +7,11 @@ use std::{
     sync::{Arc, atomic::AtomicU64},
 };
 
-use rollgym_protocol::ExperimentConfig;
+use rollgym_protocol::{ConfigError, ExperimentConfig, SafeId};
 use tokio::{net::TcpListener, sync::mpsc};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use crate::{error::StartError, http, hub, lobby::Lobby};
+use crate::{error::StartError, http, hub, lobby::Lobby, storage::Storage};
 
 /// Everything `rollgym serve` needs.
 #[derive(Debug, Clone)]
@@ -30,6 +30,7 @@ pub struct RelayOptions {
 pub struct Relay {
     listener: TcpListener,
     options: RelayOptions,
+    storage: Arc<Storage>,
 }
 
 impl Relay {
@@ -37,12 +38,18 @@ impl Relay {
         if !options.www_dir.is_dir() {
             return Err(StartError::MissingWww(options.www_dir.clone()));
         }
-        std::fs::create_dir_all(&options.data_dir)
+        let experiment_id = SafeId::parse(&options.experiment.experiment.id).map_err(|e| {
+            StartError::InvalidConfig {
+                path: "experiment".into(),
+                source: ConfigError::BadExperimentId(options.experiment.experiment.id.clone(), e),
+            }
+        })?;
+        let storage = Storage::open(&options.data_dir, &experiment_id)
             .map_err(|source| StartError::DataDir { path: options.data_dir.clone(), source })?;
         let listener = TcpListener::bind(options.addr)
             .await
             .map_err(|source| StartError::Bind { addr: options.addr, source })?;
-        Ok(Self { listener, options })
+        Ok(Self { listener, options, storage: Arc::new(storage) })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -54,7 +61,7 @@ impl Relay {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) {
         let lobby = Lobby::new(self.options.experiment.clone(), rand::random());
         let (hub_tx, hub_rx) = mpsc::channel(1024);
-        let hub_task = tokio::spawn(hub::run(lobby, hub_rx));
+        let hub_task = tokio::spawn(hub::run(lobby, self.storage.clone(), hub_rx));
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
         let state = http::WsState {

@@ -52,8 +52,21 @@ pub struct EpisodeEnd {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FrameOutcome {
     /// Set when the environment stepped (not during countdown or pauses).
-    pub step: Option<StepResult>,
+    pub step: Option<Step>,
     pub episode_end: Option<EpisodeEnd>,
+}
+
+/// One environment step of an episode.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub episode: u32,
+    /// Step index in the episode, `0..max_steps`.
+    pub t: u32,
+    pub result: StepResult,
+    /// The episode ended here by reaching `max_steps` (not by a terminal state).
+    pub truncated: bool,
+    /// The environment's state hash after the step.
+    pub state_hash: u64,
 }
 
 /// The game state that rollback saves and restores.
@@ -100,15 +113,18 @@ impl<E: Env> Game<E> {
                 };
             }
             Stage::Playing => {
+                let (episode, t) = (self.episode, self.step);
                 let result = self.env.step(actions);
                 self.step += 1;
                 self.score += result.rewards.first().copied().unwrap_or(0.0);
-                if result.terminated || self.step >= self.plan.max_steps {
+                let state_hash = self.env.state_hash();
+                let truncated = !result.terminated && self.step >= self.plan.max_steps;
+                if result.terminated || truncated {
                     outcome.episode_end = Some(EpisodeEnd {
                         episode: self.episode,
                         frame,
                         steps: self.step,
-                        state_hash: self.env.state_hash(),
+                        state_hash,
                         terminated: result.terminated,
                     });
                     self.episode += 1;
@@ -120,7 +136,7 @@ impl<E: Env> Game<E> {
                         self.stage = Stage::Between { frames_left: self.plan.pause_frames };
                     }
                 }
-                outcome.step = Some(result);
+                outcome.step = Some(Step { episode, t, result, truncated, state_hash });
             }
             Stage::Between { frames_left } => {
                 if frames_left <= 1 {

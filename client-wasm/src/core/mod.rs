@@ -3,9 +3,11 @@
 //! monotonic clock for its own timeouts; nothing else here does.)
 
 pub mod candidates;
+pub mod export;
 pub mod game;
 pub mod netcode;
 pub mod peer_msg;
+pub mod recorder;
 pub mod rtt;
 pub mod session;
 pub mod status;

@@ -13,6 +13,20 @@ const WINDOW: usize = 20;
 pub struct RttTracker {
     next_seq: u32,
     samples: VecDeque<f64>,
+    /// Every sample of the session (bounded), for the research sidecar.
+    history: Vec<f64>,
+}
+
+/// Samples kept for the session summary: an hour at two pings a second.
+const MAX_HISTORY: usize = 7200;
+
+/// Round-trip statistics over a session.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RttSummary {
+    pub min: f64,
+    pub median: f64,
+    pub max: f64,
+    pub samples: usize,
 }
 
 impl RttTracker {
@@ -36,7 +50,18 @@ impl RttTracker {
             self.samples.pop_front();
         }
         self.samples.push_back(rtt);
+        if self.history.len() < MAX_HISTORY {
+            self.history.push(rtt);
+        }
         Some(rtt)
+    }
+
+    /// Min, median and max of every sample so far.
+    pub fn summary(&self) -> Option<RttSummary> {
+        let median = median(self.history.iter().copied())?;
+        let min = self.history.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = self.history.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        Some(RttSummary { min, median, max, samples: self.history.len() })
     }
 
     /// Median of the recent round trips, in milliseconds.

@@ -18,11 +18,18 @@ pub(crate) struct TestRelay {
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
     pub(crate) data_dir: PathBuf,
+    /// Keep the data directory when this relay is dropped (to restart on it).
+    pub(crate) keep_data: bool,
 }
 
 impl TestRelay {
     pub(crate) async fn start() -> Self {
         let data_dir = std::env::temp_dir().join(format!("rollgym-test-{}", unique_suffix()));
+        Self::start_in(data_dir).await
+    }
+
+    /// A relay on an existing data directory (a restart).
+    pub(crate) async fn start_in(data_dir: PathBuf) -> Self {
         let options = RelayOptions {
             experiment: config::load(None).expect("bundled config"),
             addr: "127.0.0.1:0".parse().expect("addr"),
@@ -35,7 +42,7 @@ impl TestRelay {
         let task = tokio::spawn(relay.run(async {
             let _ = stopped.await;
         }));
-        Self { addr, stop: Some(stop), task: Some(task), data_dir }
+        Self { addr, stop: Some(stop), task: Some(task), data_dir, keep_data: false }
     }
 
     pub(crate) async fn client(&self) -> Client {
@@ -56,7 +63,9 @@ impl TestRelay {
 
 impl Drop for TestRelay {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.data_dir);
+        if !self.keep_data {
+            let _ = std::fs::remove_dir_all(&self.data_dir);
+        }
     }
 }
 
@@ -84,6 +93,7 @@ impl Client {
         self.send(&ClientMsg::Hello {
             protocol_version: PROTOCOL_VERSION,
             participant_id: Some(pid(id)),
+            rejoin: false,
         })
         .await;
         let welcome = self.recv().await;

@@ -19,9 +19,22 @@ use serde::{Deserialize, Serialize};
 pub use socket::{PeerAddr, Wire, WireSocket};
 
 use crate::{
-    core::game::{EpisodeEnd, EpisodePlan, Game},
+    core::{
+        game::{EpisodeEnd, EpisodePlan, Game, Stage},
+        recorder::{FrameRow, Recorder},
+    },
     env::{Action, Env},
 };
+
+/// Rollback events kept for the metrics; a pathological session must not grow without bound.
+const MAX_ROLLBACK_EVENTS: usize = 100_000;
+
+/// A rollback: the frame loaded and how many frames were simulated again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RollbackEvent {
+    pub frame: i32,
+    pub depth: u32,
+}
 
 /// `NetInput::action` value meaning "the environment's default action".
 pub const NO_ACTION: u8 = u8::MAX;
@@ -103,6 +116,7 @@ pub struct NetStats {
     pub stall_streak: u32,
     pub skipped_ticks: u64,
     pub catch_up_frames: u64,
+    pub rollback_events: Vec<RollbackEvent>,
 }
 
 struct Cfg<E>(PhantomData<E>);
@@ -130,6 +144,11 @@ pub struct Netcode<E: Env + 'static> {
     skip_ticks: u32,
     /// Focus flags of the frames as simulated, for the hook (last frame simulated).
     last_inputs: Vec<NetInput>,
+    recorder: Recorder,
+    /// Finished, confirmed episodes with their rows, waiting to be exported.
+    finished: Vec<(EpisodeEnd, Vec<FrameRow>)>,
+    /// Wall-clock time of the current tick, for row timestamps.
+    now_epoch_ms: f64,
 }
 
 impl<E: Env + 'static> std::fmt::Debug for Netcode<E> {
@@ -181,6 +200,9 @@ impl<E: Env + 'static> Netcode<E> {
             confirmed_ends: Vec::new(),
             skip_ticks: 0,
             last_inputs: vec![NetInput::default(); 2],
+            recorder: Recorder::new(),
+            finished: Vec::new(),
+            now_epoch_ms: 0.0,
         })
     }
 
@@ -195,7 +217,9 @@ impl<E: Env + 'static> Netcode<E> {
     }
 
     /// One clock tick: exchange packets, then simulate zero, one or a few frames.
-    pub fn tick(&mut self, input: NetInput) -> Vec<PeerEvent> {
+    /// `epoch_ms` (wall-clock time) only timestamps recorded rows.
+    pub fn tick(&mut self, input: NetInput, epoch_ms: f64) -> Vec<PeerEvent> {
+        self.now_epoch_ms = epoch_ms;
         self.session.poll_remote_clients();
         let events = self.handle_events();
         if self.session.current_state() != SessionState::Running {
@@ -235,7 +259,7 @@ impl<E: Env + 'static> Netcode<E> {
             Err(err) => return Err(err),
         };
         let mut advances = 0u32;
-        let mut loaded = false;
+        let mut loaded_at = None;
         for request in requests {
             match request {
                 GgrsRequest::SaveGameState { cell, frame } => {
@@ -247,10 +271,11 @@ impl<E: Env + 'static> Netcode<E> {
                     if let Some(game) = cell.load() {
                         self.game = game;
                     }
-                    loaded = true;
+                    loaded_at = Some(frame);
                     self.stats.rollbacks += 1;
-                    // Episode ends at or after the loaded frame are simulated again.
+                    // Episode ends and rows at or after the loaded frame are simulated again.
                     self.pending_ends.retain(|&end_frame, _| end_frame < frame);
+                    self.recorder.rolled_back(frame);
                 }
                 GgrsRequest::AdvanceFrame { inputs } => {
                     self.simulate(&inputs);
@@ -258,11 +283,15 @@ impl<E: Env + 'static> Netcode<E> {
                 }
             }
         }
-        if loaded && advances > 0 {
+        self.recorder.end_batch();
+        if let (Some(frame), true) = (loaded_at, advances > 0) {
             // All but the newest frame of a batch after a load are re-simulations.
             let depth = advances - 1;
             self.stats.resimulated_frames += u64::from(depth);
             self.stats.max_rollback_depth = self.stats.max_rollback_depth.max(depth);
+            if self.stats.rollback_events.len() < MAX_ROLLBACK_EVENTS {
+                self.stats.rollback_events.push(RollbackEvent { frame, depth });
+            }
         }
         Ok(advances > 0)
     }
@@ -276,7 +305,32 @@ impl<E: Env + 'static> Netcode<E> {
             })
             .collect();
         self.last_inputs = inputs.iter().map(|(input, _)| *input).collect();
+        let frame = self.game.frame;
         let outcome = self.game.advance(&actions);
+        if let Some(step) = outcome.step {
+            self.recorder.record(
+                frame,
+                FrameRow {
+                    frame,
+                    episode: step.episode,
+                    t: step.t,
+                    actions,
+                    rewards: step.result.rewards,
+                    terminated: step.result.terminated,
+                    truncated: step.truncated,
+                    focused: inputs.iter().map(|(input, _)| input.focused).collect(),
+                    state_hash: step.state_hash,
+                    info: step.result.info,
+                    was_speculative: inputs
+                        .iter()
+                        .map(|(_, status)| *status == InputStatus::Predicted)
+                        .collect(),
+                    rollbacks: 0,
+                    timestamp_ms: self.now_epoch_ms,
+                    confirmed: true,
+                },
+            );
+        }
         if let Some(end) = outcome.episode_end {
             self.pending_ends.insert(end.frame, end);
         }
@@ -310,12 +364,31 @@ impl<E: Env + 'static> Netcode<E> {
 
     fn promote_confirmed(&mut self) {
         let confirmed = self.session.confirmed_frame();
+        self.recorder.confirm(confirmed);
         while let Some(entry) = self.pending_ends.first_entry() {
             if *entry.key() > confirmed {
                 break;
             }
-            self.confirmed_ends.push(entry.remove());
+            let end = entry.remove();
+            self.finished.push((end, self.recorder.take_episode(end.episode)));
+            self.confirmed_ends.push(end);
         }
+    }
+
+    /// Episodes that became final since the last call, with their canonical rows.
+    pub fn take_finished_episodes(&mut self) -> Vec<(EpisodeEnd, Vec<FrameRow>)> {
+        std::mem::take(&mut self.finished)
+    }
+
+    /// The episode under way, cut short (the partner left): its rows so far, those past the
+    /// last confirmed frame marked. `None` between episodes or when all are over.
+    pub fn take_partial_episode(&mut self) -> Option<(u32, Vec<FrameRow>)> {
+        if self.game.stage != Stage::Playing {
+            return None;
+        }
+        let episode = self.game.episode;
+        let rows = self.recorder.take_partial(episode);
+        (!rows.is_empty()).then_some((episode, rows))
     }
 
     pub fn game(&self) -> &Game<E> {

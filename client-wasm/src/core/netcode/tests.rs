@@ -117,7 +117,7 @@ fn play(conditions: [Conditions; 2], seed: u32) -> [Netcode<Overcooked>; 2] {
         // reaches, so the impairments start once both sessions are synchronized.
         let running = peers.iter().all(|p| p.is_running());
         for i in 0..2 {
-            peers[i].tick(inputs[i].input());
+            peers[i].tick(inputs[i].input(), tick as f64);
             let c = if running { conditions[i] } else { CLEAN };
             for packet in peers[i].take_outgoing() {
                 if rng.chance(c.loss_percent) {
@@ -180,7 +180,7 @@ fn garbage_packets_are_dropped_and_counted() {
     let mut peer = Netcode::new(overcooked(), PLAN, NET, 0).expect("session");
     peer.receive(vec![0xff; 40]);
     peer.receive(Vec::new());
-    peer.tick(NetInput::default());
+    peer.tick(NetInput::default(), 0.0);
     assert_eq!(peer.wire().dropped, 2);
 }
 
@@ -195,7 +195,7 @@ fn a_diverging_peer_is_reported_as_a_desync() {
     ];
     for _ in 0..400 {
         for i in 0..2 {
-            peers[i].tick(NetInput::default());
+            peers[i].tick(NetInput::default(), 0.0);
             for packet in peers[i].take_outgoing() {
                 peers[1 - i].receive(packet);
             }

@@ -1,0 +1,146 @@
+//! Comparing two players' CSV files of one episode on the shared columns (everything before
+//! the first local column). Used by the relay when both files are in, and by
+//! `rollgym compare`.
+
+use serde::Serialize;
+
+/// The first column that is allowed to differ between the peers; the rest are local too.
+pub const FIRST_LOCAL_COLUMN: &str = "wasSpeculative.0";
+
+/// The outcome of a comparison. Rows are numbered from 1 (the first data row); row 0 is the
+/// header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Parity {
+    Equal { rows: usize },
+    Different { row: usize, column: String, left: String, right: String },
+}
+
+impl Parity {
+    pub fn is_equal(&self) -> bool {
+        matches!(self, Parity::Equal { .. })
+    }
+}
+
+impl std::fmt::Display for Parity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Parity::Equal { rows } => {
+                write!(f, "equal: {rows} rows, every shared column identical")
+            }
+            Parity::Different { row, column, left, right } => {
+                write!(f, "different at row {row}, column {column}: {left:?} vs {right:?}")
+            }
+        }
+    }
+}
+
+/// Compares the shared columns of two CSV texts.
+pub fn compare(left: &str, right: &str) -> Parity {
+    let mut a = left.lines();
+    let mut b = right.lines();
+    let header_a: Vec<&str> = a.next().unwrap_or("").split(',').collect();
+    let header_b: Vec<&str> = b.next().unwrap_or("").split(',').collect();
+    let shared = |h: &[&str]| h.iter().position(|c| *c == FIRST_LOCAL_COLUMN).unwrap_or(h.len());
+    let (shared_a, shared_b) = (shared(&header_a), shared(&header_b));
+    if header_a[..shared_a] != header_b[..shared_b] {
+        return Parity::Different {
+            row: 0,
+            column: "header".into(),
+            left: header_a[..shared_a].join(","),
+            right: header_b[..shared_b].join(","),
+        };
+    }
+    let columns = &header_a[..shared_a];
+    let mut rows = 0;
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return Parity::Equal { rows },
+            (Some(la), Some(lb)) => {
+                rows += 1;
+                let fa: Vec<&str> = la.split(',').collect();
+                let fb: Vec<&str> = lb.split(',').collect();
+                for (i, column) in columns.iter().enumerate() {
+                    let (va, vb) =
+                        (fa.get(i).copied().unwrap_or(""), fb.get(i).copied().unwrap_or(""));
+                    if va != vb {
+                        return Parity::Different {
+                            row: rows,
+                            column: (*column).to_owned(),
+                            left: va.to_owned(),
+                            right: vb.to_owned(),
+                        };
+                    }
+                }
+            }
+            (la, lb) => {
+                let count = |rest: Option<&str>, lines: std::str::Lines<'_>| {
+                    rows + usize::from(rest.is_some()) + lines.count()
+                };
+                return Parity::Different {
+                    row: rows + 1,
+                    column: "row count".into(),
+                    left: count(la, a).to_string(),
+                    right: count(lb, b).to_string(),
+                };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "episode,t,actions.0,state_hash,wasSpeculative.0,timestamp";
+
+    fn csv(rows: &[&str]) -> String {
+        std::iter::once(HEADER).chain(rows.iter().copied()).collect::<Vec<_>>().join("\n")
+    }
+
+    #[test]
+    fn local_columns_may_differ() {
+        let a = csv(&["0,0,4,aa,false,100", "0,1,5,bb,true,133"]);
+        let b = csv(&["0,0,4,aa,true,101", "0,1,5,bb,false,140"]);
+        assert_eq!(compare(&a, &b), Parity::Equal { rows: 2 });
+    }
+
+    #[test]
+    fn the_first_differing_shared_cell_is_reported() {
+        let a = csv(&["0,0,4,aa,false,100", "0,1,5,bb,false,133"]);
+        let b = csv(&["0,0,4,aa,false,100", "0,1,3,bb,false,133"]);
+        assert_eq!(
+            compare(&a, &b),
+            Parity::Different {
+                row: 2,
+                column: "actions.0".into(),
+                left: "5".into(),
+                right: "3".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_missing_row_is_a_difference() {
+        let a = csv(&["0,0,4,aa,false,100", "0,1,5,bb,false,133"]);
+        let b = csv(&["0,0,4,aa,false,100"]);
+        assert_eq!(
+            compare(&a, &b),
+            Parity::Different {
+                row: 2,
+                column: "row count".into(),
+                left: "2".into(),
+                right: "1".into()
+            }
+        );
+    }
+
+    #[test]
+    fn different_shared_headers_are_a_difference() {
+        let other = "episode,t,actions.1,state_hash,wasSpeculative.0,timestamp\n0,0,4,aa,false,1";
+        assert!(matches!(
+            compare(&csv(&["0,0,4,aa,false,1"]), other),
+            Parity::Different { row: 0, .. }
+        ));
+    }
+}

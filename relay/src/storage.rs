@@ -1,0 +1,214 @@
+//! Research data on disk: `<data>/<experiment>/<scene>/<participant>_ep<N>.csv` and `.json`,
+//! and `<game>_summary.json` with the parity result of each episode.
+//!
+//! Every file is written atomically: a temporary file in the same directory, fsync, rename,
+//! fsync of the directory. A crash leaves either the old file or the new one, never a partial
+//! one; leftover temporary files are removed when the relay starts. Paths are built only from
+//! validated ids (`SafeId`), so nothing can escape the data directory.
+
+use std::{
+    fs::{self, File},
+    io::{self, Write},
+    path::{Path, PathBuf},
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use rollgym_protocol::{SafeId, Upload};
+use serde_json::{Value, json};
+
+use crate::{error::UploadError, parity};
+
+/// Marks temporary files; nothing else in the data directory contains it.
+const TEMP_MARK: &str = ".tmp-";
+
+/// The data directory of one experiment.
+#[derive(Debug)]
+pub struct Storage {
+    root: PathBuf,
+    experiment: String,
+    /// Serializes read-modify-write of summary files between concurrent uploads.
+    summaries: Mutex<()>,
+    temp_counter: AtomicU64,
+}
+
+/// Where an episode's files went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub csv: PathBuf,
+    pub sidecar: PathBuf,
+    /// Set when this upload completed a pair and the parity check ran.
+    pub parity: Option<parity::Parity>,
+}
+
+impl Storage {
+    /// Opens (creating) `<data_dir>/<experiment>/` and removes temporary files left by a crash.
+    pub fn open(data_dir: &Path, experiment: &SafeId) -> io::Result<Self> {
+        let root = data_dir.join(experiment.as_str());
+        fs::create_dir_all(&root)?;
+        remove_temp_files(&root)?;
+        Ok(Self {
+            root,
+            experiment: experiment.to_string(),
+            summaries: Mutex::new(()),
+            temp_counter: AtomicU64::new(0),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Stores one upload durably, then compares it with the partner's file of the same
+    /// episode if that is already here. Storing the same upload twice is harmless.
+    pub fn store(&self, upload: &Upload) -> Result<Stored, UploadError> {
+        validate(upload)?;
+        let dir = self.root.join(upload.scene_id.as_str());
+        fs::create_dir_all(&dir).map_err(storage_error)?;
+        let base = format!("{}_ep{}", upload.participant_id, upload.episode);
+        let csv = dir.join(format!("{base}.csv"));
+        let sidecar = dir.join(format!("{base}.json"));
+        let mut meta = upload.sidecar.clone();
+        if let Value::Object(map) = &mut meta {
+            // What the relay knows for certain overrides what the client claims.
+            map.insert("experiment".into(), json!(self.experiment));
+            map.insert("scene_id".into(), json!(upload.scene_id));
+            map.insert("game_id".into(), json!(upload.game_id));
+            map.insert("participant_id".into(), json!(upload.participant_id));
+            map.insert("episode".into(), json!(upload.episode));
+            map.insert("upload_id".into(), json!(upload.upload_id));
+            map.insert("stored_at_ms".into(), json!(unix_ms()));
+        }
+        let meta_text =
+            serde_json::to_string_pretty(&meta).map_err(|e| UploadError::Invalid(e.to_string()))?;
+        // The CSV goes last: a CSV on disk always has its sidecar.
+        self.write_atomic(&sidecar, meta_text.as_bytes()).map_err(storage_error)?;
+        self.write_atomic(&csv, upload.csv.as_bytes()).map_err(storage_error)?;
+        let parity = self.check_parity(upload, &dir).map_err(storage_error)?;
+        Ok(Stored { csv, sidecar, parity })
+    }
+
+    /// Compares with every partner (from the sidecar's `participants`) whose file of this game
+    /// and episode is stored, and records the result in `<game>_summary.json`.
+    fn check_parity(&self, upload: &Upload, dir: &Path) -> io::Result<Option<parity::Parity>> {
+        let partners: Vec<SafeId> = upload.sidecar["participants"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["participant_id"].as_str())
+            .filter_map(|id| SafeId::parse(id).ok())
+            .filter(|id| *id != upload.participant_id)
+            .collect();
+        let mut result = None;
+        for partner in partners {
+            let base = format!("{partner}_ep{}", upload.episode);
+            let (Ok(other_csv), Ok(other_meta)) = (
+                fs::read_to_string(dir.join(format!("{base}.csv"))),
+                fs::read_to_string(dir.join(format!("{base}.json"))),
+            ) else {
+                continue;
+            };
+            let other: Value = serde_json::from_str(&other_meta).unwrap_or(Value::Null);
+            if other["game_id"].as_str() != Some(upload.game_id.as_str()) {
+                continue; // the partner's file of another game (an earlier session)
+            }
+            // Player order: the lower participant id on the left, so both uploads agree.
+            let (left, right, names) = if upload.participant_id < partner {
+                (upload.csv.as_str(), other_csv.as_str(), [upload.participant_id.clone(), partner])
+            } else {
+                (other_csv.as_str(), upload.csv.as_str(), [partner, upload.participant_id.clone()])
+            };
+            let parity = parity::compare(left, right);
+            tracing::info!(game = %upload.game_id, episode = upload.episode, equal = parity.is_equal(), "parity checked");
+            self.record_parity(dir, upload, &names, &parity)?;
+            result = Some(parity);
+        }
+        Ok(result)
+    }
+
+    fn record_parity(
+        &self,
+        dir: &Path,
+        upload: &Upload,
+        participants: &[SafeId; 2],
+        parity: &parity::Parity,
+    ) -> io::Result<()> {
+        let _guard = self.summaries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let path = dir.join(format!("{}_summary.json", upload.game_id));
+        let mut summary: Value = fs::read_to_string(&path)
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_else(|| json!({ "game_id": upload.game_id, "experiment": self.experiment, "scene_id": upload.scene_id, "episodes": {} }));
+        summary["participants"] = json!(participants);
+        summary["episodes"][upload.episode.to_string()] = json!({
+            "parity": parity,
+            "checked_at_ms": unix_ms(),
+        });
+        let text = serde_json::to_string_pretty(&summary).map_err(io::Error::other)?;
+        self.write_atomic(&path, text.as_bytes())
+    }
+
+    /// Temp file in the same directory, fsync, rename over `path`, fsync the directory.
+    pub fn write_atomic(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        let temp = self.write_temp(path, bytes)?;
+        fs::rename(&temp, path)?;
+        if let Some(dir) = path.parent() {
+            File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    }
+
+    /// The first half of [`Storage::write_atomic`]: the data, synced, under a temporary name.
+    pub fn write_temp(&self, path: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+        let n = self.temp_counter.fetch_add(1, Ordering::Relaxed);
+        let temp = path.with_file_name(format!(".{name}{TEMP_MARK}{}-{n}", std::process::id()));
+        let mut file = File::create(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        Ok(temp)
+    }
+}
+
+fn validate(upload: &Upload) -> Result<(), UploadError> {
+    if !upload.csv.starts_with("episode,t,") {
+        return Err(UploadError::Invalid(
+            "the CSV must start with the header episode,t,...".into(),
+        ));
+    }
+    if upload.csv.contains('\0') {
+        return Err(UploadError::Invalid("the CSV contains a NUL byte".into()));
+    }
+    if !upload.sidecar.is_object() {
+        return Err(UploadError::Invalid("the sidecar must be a JSON object".into()));
+    }
+    Ok(())
+}
+
+fn remove_temp_files(dir: &Path) -> io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            remove_temp_files(&path)?;
+        } else if entry.file_name().to_string_lossy().contains(TEMP_MARK) {
+            tracing::warn!(path = %path.display(), "removing a temporary file left by a crash");
+            fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
+fn storage_error(err: io::Error) -> UploadError {
+    UploadError::Storage(err.to_string())
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests;

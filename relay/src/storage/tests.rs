@@ -1,0 +1,125 @@
+use std::sync::atomic::AtomicU32;
+
+use super::*;
+
+/// A fresh directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Self {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("rollgym-storage-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("temp dir");
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn id(s: &str) -> SafeId {
+    SafeId::parse(s).expect("id")
+}
+
+const CSV: &str = "episode,t,actions.0,wasSpeculative.0,timestamp\n0,0,4,false,1\n0,1,5,true,2\n";
+
+fn upload(participant: &str, csv: &str) -> Upload {
+    Upload {
+        upload_id: id(&format!("g1-{participant}-ep0")),
+        participant_id: id(participant),
+        game_id: id("g1"),
+        scene_id: id("overcooked"),
+        episode: 0,
+        csv: csv.into(),
+        sidecar: json!({ "participants": [
+            { "participant_id": "alice", "player_index": 0 },
+            { "participant_id": "bob", "player_index": 1 },
+        ]}),
+    }
+}
+
+#[test]
+fn stores_csv_and_sidecar_under_experiment_scene_and_participant() {
+    let dir = TempDir::new();
+    let storage = Storage::open(&dir.0, &id("exp")).expect("open");
+    let stored = storage.store(&upload("alice", CSV)).expect("store");
+    assert_eq!(stored.csv, dir.0.join("exp/overcooked/alice_ep0.csv"));
+    assert_eq!(fs::read_to_string(&stored.csv).expect("csv"), CSV);
+    let meta: Value =
+        serde_json::from_str(&fs::read_to_string(&stored.sidecar).expect("json")).expect("valid");
+    assert_eq!(meta["participant_id"], "alice");
+    assert_eq!(meta["experiment"], "exp");
+    assert_eq!(stored.parity, None, "the partner's file is not there yet");
+}
+
+#[test]
+fn storing_twice_is_harmless() {
+    let dir = TempDir::new();
+    let storage = Storage::open(&dir.0, &id("exp")).expect("open");
+    let first = storage.store(&upload("alice", CSV)).expect("store");
+    let second = storage.store(&upload("alice", CSV)).expect("store again");
+    assert_eq!(first.csv, second.csv);
+    assert_eq!(fs::read_to_string(&second.csv).expect("csv"), CSV);
+}
+
+#[test]
+fn the_second_file_of_a_pair_runs_the_parity_check() {
+    let dir = TempDir::new();
+    let storage = Storage::open(&dir.0, &id("exp")).expect("open");
+    storage.store(&upload("alice", CSV)).expect("alice");
+    let local_differs = CSV.replace("4,false,1", "4,true,9");
+    let stored = storage.store(&upload("bob", &local_differs)).expect("bob");
+    assert_eq!(stored.parity, Some(parity::Parity::Equal { rows: 2 }));
+    let summary: Value = serde_json::from_str(
+        &fs::read_to_string(dir.0.join("exp/overcooked/g1_summary.json")).expect("summary"),
+    )
+    .expect("json");
+    assert_eq!(summary["episodes"]["0"]["parity"]["result"], "equal");
+    assert_eq!(summary["participants"], json!(["alice", "bob"]));
+}
+
+#[test]
+fn a_differing_pair_is_recorded_with_the_first_difference() {
+    let dir = TempDir::new();
+    let storage = Storage::open(&dir.0, &id("exp")).expect("open");
+    storage.store(&upload("alice", CSV)).expect("alice");
+    let stored = storage.store(&upload("bob", &CSV.replace("0,1,5", "0,1,3"))).expect("bob");
+    let Some(parity::Parity::Different { row, column, .. }) = stored.parity else {
+        panic!("expected a difference")
+    };
+    assert_eq!((row, column.as_str()), (2, "actions.0"));
+}
+
+#[test]
+fn a_crash_between_temp_write_and_rename_leaves_no_partial_csv() {
+    let dir = TempDir::new();
+    let storage = Storage::open(&dir.0, &id("exp")).expect("open");
+    let target = dir.0.join("exp/overcooked/alice_ep0.csv");
+    fs::create_dir_all(target.parent().expect("parent")).expect("dir");
+    // The process "dies" after the temp file is synced, before the rename.
+    let temp = storage.write_temp(&target, b"episode,t\n0,").expect("temp");
+    assert!(temp.exists());
+    assert!(!target.exists(), "no file under the final name");
+    drop(storage);
+    // The restarted relay cleans up.
+    let _reopened = Storage::open(&dir.0, &id("exp")).expect("reopen");
+    assert!(!temp.exists(), "leftover temp file removed");
+    assert!(!target.exists());
+}
+
+#[test]
+fn invalid_content_is_refused() {
+    let dir = TempDir::new();
+    let storage = Storage::open(&dir.0, &id("exp")).expect("open");
+    let err = storage.store(&upload("alice", "not,a,data,file\n")).expect_err("bad header");
+    assert!(matches!(err, UploadError::Invalid(_)));
+    let mut bad = upload("alice", CSV);
+    bad.sidecar = json!([1, 2]);
+    assert!(matches!(storage.store(&bad), Err(UploadError::Invalid(_))));
+    assert!(!dir.0.join("exp/overcooked/alice_ep0.csv").exists());
+}
