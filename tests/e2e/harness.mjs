@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const RELAY_BIN = path.join(ROOT, 'target/release/rollgym');
+export const RELAY_BIN = path.join(ROOT, 'target/release/rollgym');
 const ARTIFACTS = path.join(ROOT, 'tests/.artifacts');
 
 /** Chromium flags verified in RECIPES.md: hermetic, and WebRTC allowed on loopback. */
@@ -56,6 +56,11 @@ export async function startRelay({ experiment, name = 'relay' } = {}) {
       const { code } = await exited;
       rmSync(dataDir, { recursive: true, force: true });
       return code;
+    },
+    /** Stops the relay, keeping its data directory (for a restart on the same data). */
+    async kill() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return (await exited).code;
     },
   };
 }

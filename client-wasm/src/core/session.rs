@@ -5,17 +5,23 @@
 //! browser adapter must carry out. It never touches the browser, so every path (a partner
 //! leaving, a fatal relay error, garbage on the DataChannel) is tested natively.
 
+use std::collections::BTreeMap;
+
 use rollgym_protocol::{
-    ClientMsg, GameConfig, IceServer, PROTOCOL_VERSION, ParticipantId, ServerMsg, SignalPayload,
+    ClientMsg, GameConfig, IceServer, PROTOCOL_VERSION, ParticipantId, PeerInfo, SafeId, ServerMsg,
+    SignalPayload, Upload,
 };
+use serde_json::json;
 
 use crate::{
     core::{
+        export,
         game::{EpisodePlan, Game, Stage},
         netcode::{NO_ACTION, NetInput, NetSettings, Netcode, PeerEvent},
         peer_msg::{Packet, PeerMsg, netcode_packet},
+        recorder::FrameRow,
         rtt::RttTracker,
-        status::{EpisodeSummary, Outcome, Phase, Status},
+        status::{EpisodeSummary, ExportStatus, Outcome, Phase, Status},
     },
     env::overcooked::{Layout, Overcooked, Rules},
 };
@@ -37,8 +43,13 @@ pub enum Input {
     PeerFailed(String),
     /// The ping interval elapsed.
     Tick,
-    /// The game clock ticked; the local player's input for the next frame.
-    Frame(NetInput),
+    /// The game clock ticked; the local player's input for the next frame, and the wall-clock
+    /// time (ms since the Unix epoch) for the recorded rows.
+    Frame(NetInput, f64),
+    /// Uploads the relay had not acknowledged before the page was closed or reloaded.
+    Restored(Vec<Upload>),
+    /// The peer connection's selected candidate type (from getStats).
+    ConnectionType(String),
 }
 
 /// Something the browser adapter must do.
@@ -55,6 +66,15 @@ pub enum Command {
     ApplySignal(SignalPayload),
     SendPeer(Vec<u8>),
     ClosePeer,
+    /// Keep this upload in browser storage until the relay acknowledges it.
+    Persist(Box<Upload>),
+    /// The relay acknowledged (or refused for good) this upload: drop it from storage.
+    Forget {
+        participant: SafeId,
+        upload_id: SafeId,
+    },
+    /// Open the relay connection again (with backoff): a game runs or data is undelivered.
+    Reconnect,
 }
 
 /// The game being played.
@@ -77,6 +97,11 @@ pub struct Session {
     play: Option<Play>,
     /// When the game clock last ticked here.
     last_frame_at: Option<f64>,
+    /// Everyone in the game, self included.
+    players: Vec<PeerInfo>,
+    /// Uploads not yet acknowledged, by participant and upload id (restored ones may belong
+    /// to another tab's participant in this browser).
+    unacked: BTreeMap<(SafeId, SafeId), Upload>,
     /// This page went without a clock tick for longer than the focus-loss timeout (it was
     /// frozen); the partner has given up on us, so an ending connection means `PartnerAway`.
     was_frozen: bool,
@@ -102,6 +127,8 @@ impl Session {
             play: None,
             last_frame_at: None,
             was_frozen: false,
+            players: Vec::new(),
+            unacked: BTreeMap::new(),
         }
     }
 
@@ -128,10 +155,16 @@ impl Session {
 
     pub fn handle(&mut self, input: Input, now_ms: f64) -> Vec<Command> {
         match input {
-            Input::RelayOpen => vec![Command::SendRelay(ClientMsg::Hello {
-                protocol_version: PROTOCOL_VERSION,
-                participant_id: self.requested_id.clone(),
-            })],
+            Input::RelayOpen => {
+                // Once known, our id is kept across reconnections.
+                let known =
+                    self.status.participant_id.as_deref().and_then(|id| SafeId::parse(id).ok());
+                vec![Command::SendRelay(ClientMsg::Hello {
+                    protocol_version: PROTOCOL_VERSION,
+                    participant_id: known.or_else(|| self.requested_id.clone()),
+                    rejoin: self.play.is_some() || self.status.phase.is_terminal(),
+                })]
+            }
             Input::Relay(msg) => self.relay_message(msg),
             Input::RelayGarbage(err) => {
                 self.status.last_error = Some(format!("unreadable message from the server: {err}"));
@@ -155,18 +188,55 @@ impl Session {
                 vec![Command::SendPeer(self.rtt.ping(now_ms).encode())]
             }
             Input::Tick => Vec::new(),
-            Input::Frame(input) => self.frame(input, now_ms),
+            Input::Frame(input, epoch_ms) => self.frame(input, now_ms, epoch_ms),
+            Input::Restored(uploads) => {
+                for upload in uploads {
+                    let key = (upload.participant_id.clone(), upload.upload_id.clone());
+                    self.unacked.entry(key).or_insert(upload);
+                }
+                Vec::new()
+            }
+            Input::ConnectionType(kind) => {
+                self.status.connection_type = Some(kind);
+                Vec::new()
+            }
         }
     }
 
+    /// Whether the relay connection is still needed (a game runs or data is undelivered).
+    pub fn needs_relay(&self) -> bool {
+        let me = self
+            .status
+            .participant_id
+            .as_deref()
+            .or(self.requested_id.as_ref().map(SafeId::as_str));
+        let undelivered =
+            self.unacked.keys().any(|(owner, _)| me.is_none_or(|me| owner.as_str() == me));
+        self.status.phase != Phase::Error && (self.play.is_some() || undelivered)
+    }
+
     fn relay_message(&mut self, msg: ServerMsg) -> Vec<Command> {
-        if self.status.phase.is_terminal() {
-            return Vec::new();
+        match msg {
+            ServerMsg::UploadAck { upload_id } => return self.upload_settled(upload_id, None),
+            ServerMsg::UploadRefused { upload_id, message, .. } => {
+                return self.upload_settled(upload_id, Some(message));
+            }
+            ServerMsg::Welcome { .. } => {}
+            _ if self.status.phase.is_terminal() => return Vec::new(),
+            _ => {}
         }
         match msg {
+            ServerMsg::UploadAck { .. } | ServerMsg::UploadRefused { .. } => Vec::new(),
             ServerMsg::Welcome { participant_id, .. } => {
+                // Deliver whatever is still undelivered (after a reconnect or a reload).
+                let resend = self
+                    .unacked
+                    .values()
+                    .filter(|u| u.participant_id == participant_id)
+                    .map(|u| Command::SendRelay(ClientMsg::Upload(Box::new(u.clone()))))
+                    .collect();
                 self.status.participant_id = Some(participant_id.to_string());
-                Vec::new()
+                resend
             }
             ServerMsg::Waiting { waiting, needed } => {
                 self.status.phase = Phase::Waiting;
@@ -189,6 +259,13 @@ impl Session {
                 };
                 let initiator = player_index < partner.player_index;
                 self.partner = Some(partner.participant_id.clone());
+                if let Some(me) =
+                    self.status.participant_id.as_deref().and_then(|id| SafeId::parse(id).ok())
+                {
+                    self.players = vec![PeerInfo { participant_id: me, player_index }];
+                }
+                self.players.extend(peers.iter().cloned());
+                self.players.sort_by_key(|p| p.player_index);
                 self.announced = Some((*game, seed));
                 self.status.phase = Phase::Matched;
                 self.status.waiting = None;
@@ -222,13 +299,30 @@ impl Session {
     }
 
     fn relay_closed(&mut self) -> Vec<Command> {
-        if self.play.is_some() {
-            // The game runs peer to peer; it can finish without the relay.
-            self.status.last_error = Some("Lost the connection to the server.".into());
-            return Vec::new();
+        if self.needs_relay() {
+            // The game runs peer to peer and can finish without the relay; data waits in
+            // browser storage. Both need the relay back.
+            return vec![Command::Reconnect];
         }
         self.fail("Lost the connection to the server.".into());
         if self.partner.is_some() { vec![Command::ClosePeer] } else { Vec::new() }
+    }
+
+    fn upload_settled(&mut self, upload_id: SafeId, refusal: Option<String>) -> Vec<Command> {
+        let Some(me) = self.status.participant_id.as_deref().and_then(|id| SafeId::parse(id).ok())
+        else {
+            return Vec::new();
+        };
+        let Some(upload) = self.unacked.remove(&(me, upload_id.clone())) else { return Vec::new() };
+        if let Some(message) = refusal {
+            self.status.last_error =
+                Some(format!("the server refused data upload {upload_id}: {message}"));
+        } else if let Some(export) =
+            self.status.exports.iter_mut().find(|e| e.upload_id == upload_id.as_str())
+        {
+            export.acked = true;
+        }
+        vec![Command::Forget { participant: upload.participant_id, upload_id }]
     }
 
     fn channel_opened(&mut self, now_ms: f64) -> Vec<Command> {
@@ -272,7 +366,7 @@ impl Session {
         Ok(())
     }
 
-    fn frame(&mut self, input: NetInput, now_ms: f64) -> Vec<Command> {
+    fn frame(&mut self, input: NetInput, now_ms: f64, epoch_ms: f64) -> Vec<Command> {
         let phase = self.status.phase;
         let Some(play) = &mut self.play else { return Vec::new() };
         if matches!(phase, Phase::PartnerDisconnected | Phase::Error) {
@@ -285,13 +379,16 @@ impl Session {
         if input.action != NO_ACTION {
             self.status.local_actions += 1;
         }
-        let events = play.netcode.tick(input);
+        let events = play.netcode.tick(input, epoch_ms);
         let mut commands: Vec<Command> = play
             .netcode
             .take_outgoing()
             .iter()
             .map(|p| Command::SendPeer(netcode_packet(p)))
             .collect();
+        for (end, rows) in play.netcode.take_finished_episodes() {
+            commands.extend(self.export(end.episode, rows, Outcome::Complete, false));
+        }
         self.refresh_game_status();
         if events.contains(&PeerEvent::Disconnected) {
             commands.extend(self.partner_gone(Outcome::PartnerAway));
@@ -375,7 +472,132 @@ impl Session {
         self.status.outcome = Some(outcome);
         self.status.waiting_for_partner = false;
         self.channel_open = false;
-        vec![Command::ClosePeer]
+        let mut commands = vec![Command::ClosePeer];
+        let partial = self.play.as_mut().and_then(|p| p.netcode.take_partial_episode());
+        if let Some((episode, rows)) = partial {
+            commands.extend(self.export(episode, rows, outcome, true));
+        }
+        commands
+    }
+
+    /// Turns an episode's rows into an upload: kept until acknowledged, sent now.
+    fn export(
+        &mut self,
+        episode: u32,
+        rows: Vec<FrameRow>,
+        outcome: Outcome,
+        partial: bool,
+    ) -> Vec<Command> {
+        let (Some(play), Some(game_id), Some(me)) = (
+            &self.play,
+            self.status.game_id.as_deref().and_then(|g| SafeId::parse(g).ok()),
+            self.status.participant_id.as_deref().and_then(|p| SafeId::parse(p).ok()),
+        ) else {
+            self.status.last_error = Some(format!(
+                "episode {episode}: no game or participant id to store its data under"
+            ));
+            return Vec::new();
+        };
+        let Ok(upload_id) = SafeId::parse(&format!("{game_id}-ep{episode}")) else {
+            self.status.last_error =
+                Some(format!("episode {episode}: game id {game_id} is too long"));
+            return Vec::new();
+        };
+        let sidecar = self.sidecar(play, episode, &rows, outcome, partial);
+        let upload = Upload {
+            upload_id: upload_id.clone(),
+            participant_id: me,
+            game_id,
+            scene_id: play.config.scene_id.clone(),
+            episode,
+            csv: export::csv(&rows),
+            sidecar,
+        };
+        self.status.exports.push(ExportStatus {
+            episode,
+            upload_id: upload_id.to_string(),
+            rows: rows.len(),
+            partial,
+            acked: false,
+        });
+        self.unacked.insert((upload.participant_id.clone(), upload_id), upload.clone());
+        vec![
+            Command::Persist(Box::new(upload.clone())),
+            Command::SendRelay(ClientMsg::Upload(Box::new(upload))),
+        ]
+    }
+
+    /// The episode's JSON sidecar (documented in docs/DATA.md).
+    fn sidecar(
+        &self,
+        play: &Play,
+        episode: u32,
+        rows: &[FrameRow],
+        outcome: Outcome,
+        partial: bool,
+    ) -> serde_json::Value {
+        let netcode = &play.netcode;
+        let stats = netcode.stats();
+        let wire = netcode.wire();
+        let (first, last) =
+            (rows.first().map_or(0, |r| r.frame), rows.last().map_or(0, |r| r.frame));
+        let rollback_events: Vec<_> = stats
+            .rollback_events
+            .iter()
+            .filter(|e| (first..=last).contains(&e.frame))
+            .map(|e| json!({ "frame": e.frame, "depth": e.depth }))
+            .collect();
+        let desyncs: Vec<_> = netcode
+            .desyncs()
+            .iter()
+            .filter(|d| (first..=last).contains(&d.frame))
+            .map(|d| {
+                let state: String = d.local_state.iter().map(|b| format!("{b:02x}")).collect();
+                json!({
+                    "frame": d.frame,
+                    "local_checksum": format!("{:016x}", d.local_checksum),
+                    "remote_checksum": format!("{:016x}", d.remote_checksum),
+                    "local_state_hex": state,
+                })
+            })
+            .collect();
+        let rtt = self.rtt.summary();
+        let config = &play.config;
+        json!({
+            "format": "rollgym-episode/1",
+            "seed": netcode.game().plan().episode_seed(episode),
+            "game_seed": netcode.game().plan().seed,
+            "player_index": self.status.player_index,
+            "participants": self.players,
+            "outcome": outcome,
+            "partial": partial,
+            "rows": rows.len(),
+            "unconfirmed_rows": rows.iter().filter(|r| !r.confirmed).count(),
+            "first_frame": first,
+            "last_frame": last,
+            "connection_type": self.status.connection_type,
+            "p2p_rtt_ms": rtt.map(|r| json!({ "min": r.min, "median": r.median, "max": r.max, "samples": r.samples })),
+            "netcode_bytes": { "sent": wire.bytes_sent, "received": wire.bytes_received },
+            "netcode_packets": { "sent": wire.packets_sent, "received": wire.packets_received, "dropped_undecodable": wire.dropped },
+            "rollbacks": {
+                "in_episode": rollback_events.len(),
+                "events": rollback_events,
+                "session_total": stats.rollbacks,
+                "session_resimulated_frames": stats.resimulated_frames,
+                "session_max_depth": stats.max_rollback_depth,
+            },
+            "desyncs": desyncs,
+            "settings": {
+                "env": config.env,
+                "layout": config.layout,
+                "fps": config.fps,
+                "max_steps": config.max_steps,
+                "num_episodes": config.num_episodes,
+                "input_delay": config.input_delay,
+                "max_prediction": config.max_prediction,
+                "input_mode": config.input_mode,
+            },
+        })
     }
 
     fn fail(&mut self, message: String) {

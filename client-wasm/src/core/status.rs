@@ -57,6 +57,19 @@ pub struct EpisodeSummary {
     pub state_hash: String,
 }
 
+/// An episode's data handed to the relay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportStatus {
+    pub episode: u32,
+    pub upload_id: String,
+    pub rows: usize,
+    /// Cut short by the partner leaving.
+    pub partial: bool,
+    /// The relay confirmed the files are on disk.
+    pub acked: bool,
+}
+
 /// The observable state of the client.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -83,6 +96,9 @@ pub struct Status {
     pub desyncs: u32,
     pub outcome: Option<Outcome>,
     pub episodes: Vec<EpisodeSummary>,
+    pub exports: Vec<ExportStatus>,
+    /// How the peer connection runs: `host`, `srflx`, `prflx` or `relay` (from getStats).
+    pub connection_type: Option<String>,
 }
 
 impl Default for Status {
@@ -105,6 +121,8 @@ impl Default for Status {
             desyncs: 0,
             outcome: None,
             episodes: Vec::new(),
+            exports: Vec::new(),
+            connection_type: None,
         }
     }
 }

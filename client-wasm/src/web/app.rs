@@ -7,7 +7,7 @@ use std::{
     rc::{Rc, Weak},
 };
 
-use gloo_timers::callback::Interval;
+use gloo_timers::callback::{Interval, Timeout};
 use rollgym_protocol::ParticipantId;
 use wasm_bindgen::JsValue;
 
@@ -25,6 +25,7 @@ use crate::{
         relay_socket::RelaySocket,
         render::{AnimationLoop, GameCanvas},
         screen::Screen,
+        storage,
     },
 };
 
@@ -41,7 +42,8 @@ pub(super) fn launch() -> Result<(), JsValue> {
     let hook = Hook::install()?;
     let screen = Screen::find()?;
     let requested = match requested_participant_id() {
-        Ok(id) => id,
+        // A reload of this tab keeps the id the relay assigned it.
+        Ok(id) => id.or_else(storage::remembered_participant),
         Err(message) => {
             hook.fail(&message)?;
             screen.fail(&message);
@@ -55,9 +57,13 @@ pub(super) fn launch() -> Result<(), JsValue> {
         let events = events.clone();
         Interval::new(PING_INTERVAL_MS, move || events.send(Input::Tick))
     };
+    let mut session = Session::new(requested);
+    session.handle(Input::Restored(storage::pending_uploads()), 0.0);
     let app = App {
-        session: Session::new(requested),
+        session,
         relay,
+        reconnect: None,
+        reconnect_attempts: 0,
         peer: None,
         game: None,
         _ticker: ticker,
@@ -106,6 +112,9 @@ struct GameResources {
 struct App {
     session: Session,
     relay: RelaySocket,
+    /// A pending attempt to open the relay connection again.
+    reconnect: Option<Timeout>,
+    reconnect_attempts: u32,
     peer: Option<PeerLink>,
     game: Option<GameResources>,
     _ticker: Interval,
@@ -122,20 +131,55 @@ enum Job {
     Input(Input),
     /// The game clock ticked: sample the keyboard and advance the simulation.
     Clock,
+    /// Time to open the relay connection again.
+    Reconnect,
 }
 
 impl App {
     fn run(&mut self, job: Job) {
         let input = match job {
             Job::Input(input) => input,
-            Job::Clock => Input::Frame(self.sample_input()),
+            Job::Clock => Input::Frame(self.sample_input(), js_sys::Date::now()),
+            Job::Reconnect => {
+                self.reopen_relay();
+                return;
+            }
         };
+        if input == Input::RelayOpen {
+            self.reconnect_attempts = 0;
+        }
+        let had_id = self.session.status().participant_id.is_some();
         let now = now_ms();
         for command in self.session.handle(input, now) {
             self.execute(command);
         }
+        if let (false, Some(id)) = (had_id, self.session.status().participant_id.as_deref()) {
+            storage::remember_participant(id);
+        }
         self.manage_game_resources();
         self.publish();
+    }
+
+    fn reopen_relay(&mut self) {
+        self.reconnect = None;
+        match relay_url().and_then(|url| RelaySocket::open(&url, self.events.clone())) {
+            Ok(relay) => self.relay = relay,
+            Err(err) => {
+                web_sys::console::warn_2(&"rollgym: cannot reach the server".into(), &err);
+                self.schedule_reconnect();
+            }
+        }
+    }
+
+    /// Backoff: 0.5 s, 1 s, 2 s, 4 s, then every 8 s.
+    fn schedule_reconnect(&mut self) {
+        if self.reconnect.is_some() {
+            return;
+        }
+        let delay = 500u32 << self.reconnect_attempts.min(4);
+        self.reconnect_attempts += 1;
+        let events = self.events.clone();
+        self.reconnect = Some(Timeout::new(delay, move || events.reconnect()));
     }
 
     fn sample_input(&self) -> NetInput {
@@ -169,6 +213,9 @@ impl App {
                 }
             }
             Command::ClosePeer => self.peer = None,
+            Command::Persist(upload) => storage::persist(&upload),
+            Command::Forget { participant, upload_id } => storage::forget(&participant, &upload_id),
+            Command::Reconnect => self.schedule_reconnect(),
         }
     }
 
@@ -266,6 +313,10 @@ impl WeakDispatch {
 
     pub(super) fn clock_tick(&self) {
         self.push(Job::Clock);
+    }
+
+    pub(super) fn reconnect(&self) {
+        self.push(Job::Reconnect);
     }
 
     fn push(&self, job: Job) {

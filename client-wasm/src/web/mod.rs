@@ -9,6 +9,7 @@ mod peer;
 mod relay_socket;
 mod render;
 mod screen;
+mod storage;
 
 use wasm_bindgen::prelude::*;
 

@@ -75,11 +75,12 @@ impl PeerLink {
         let on_channel = {
             let events = events.clone();
             let slot = channel.clone();
+            let pc_for_channel = pc.clone();
             EventListener::new(&pc, "datachannel", move |event| {
                 if let Some(dc) = event.dyn_ref::<RtcDataChannelEvent>().map(|e| e.channel())
                     && dc.label() == CHANNEL_LABEL
                 {
-                    *slot.borrow_mut() = Some(Channel::attach(dc, events.clone()));
+                    *slot.borrow_mut() = Some(Channel::attach(dc, &pc_for_channel, events.clone()));
                 }
             })
         };
@@ -88,7 +89,7 @@ impl PeerLink {
             init.set_ordered(false);
             init.set_max_retransmits(0);
             let dc = pc.create_data_channel_with_data_channel_dict(CHANNEL_LABEL, &init);
-            *channel.borrow_mut() = Some(Channel::attach(dc, events.clone()));
+            *channel.borrow_mut() = Some(Channel::attach(dc, &pc, events.clone()));
         }
         let (signals, incoming) = mpsc::unbounded();
         let closed = Rc::new(Cell::new(false));
@@ -230,6 +231,35 @@ async fn add_candidates(
     Ok(())
 }
 
+/// The local candidate type of the selected candidate pair: `host`, `srflx`, `prflx` or
+/// `relay` (a TURN server carries the traffic).
+async fn connection_type(pc: &RtcPeerConnection) -> Option<String> {
+    let report = JsFuture::from(pc.get_stats()).await.ok()?;
+    let values =
+        Reflect::get(&report, &"values".into()).ok()?.dyn_into::<js_sys::Function>().ok()?;
+    let stats: Vec<JsValue> =
+        js_sys::try_iter(&values.call0(&report).ok()?).ok()??.flatten().collect();
+    let field =
+        |v: &JsValue, key: &str| Reflect::get(v, &key.into()).ok().and_then(|x| x.as_string());
+    let of_type = |kind: &'static str| {
+        stats.iter().filter(move |v| field(v, "type").as_deref() == Some(kind))
+    };
+    let selected_pair = of_type("transport")
+        .find_map(|t| field(t, "selectedCandidatePairId"))
+        .and_then(|id| of_type("candidate-pair").find(|p| field(p, "id").as_deref() == Some(&id)))
+        .or_else(|| {
+            of_type("candidate-pair").find(|p| {
+                field(p, "state").as_deref() == Some("succeeded")
+                    && Reflect::get(p, &"nominated".into()).ok().and_then(|n| n.as_bool())
+                        == Some(true)
+            })
+        })?;
+    let local_id = field(selected_pair, "localCandidateId")?;
+    let local =
+        of_type("local-candidate").find(|c| field(c, "id").as_deref() == Some(&local_id))?;
+    field(local, "candidateType")
+}
+
 /// The DataChannel and its listeners.
 struct Channel {
     dc: RtcDataChannel,
@@ -237,11 +267,20 @@ struct Channel {
 }
 
 impl Channel {
-    fn attach(dc: RtcDataChannel, events: WeakDispatch) -> Self {
+    fn attach(dc: RtcDataChannel, pc: &RtcPeerConnection, events: WeakDispatch) -> Self {
         dc.set_binary_type(RtcDataChannelType::Arraybuffer);
         let on_open = {
             let events = events.clone();
-            EventListener::new(&dc, "open", move |_| events.send(Input::ChannelOpen))
+            let pc = pc.clone();
+            EventListener::new(&dc, "open", move |_| {
+                events.send(Input::ChannelOpen);
+                let (pc, events) = (pc.clone(), events.clone());
+                spawn_local(async move {
+                    if let Some(kind) = connection_type(&pc).await {
+                        events.send(Input::ConnectionType(kind));
+                    }
+                });
+            })
         };
         let on_message = {
             let events = events.clone();

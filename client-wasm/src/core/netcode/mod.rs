@@ -363,7 +363,9 @@ impl<E: Env + 'static> Netcode<E> {
     }
 
     fn promote_confirmed(&mut self) {
-        let confirmed = self.session.confirmed_frame();
+        // With input delay, ggrs can hold confirmed inputs for frames not simulated yet; only
+        // simulated frames can be promoted.
+        let confirmed = self.session.confirmed_frame().min(self.game.frame - 1);
         self.recorder.confirm(confirmed);
         while let Some(entry) = self.pending_ends.first_entry() {
             if *entry.key() > confirmed {

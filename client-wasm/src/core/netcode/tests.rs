@@ -4,7 +4,10 @@
 use ggrs::{GgrsRequest, PlayerType, SessionBuilder};
 
 use super::*;
-use crate::env::overcooked::{Layout, Overcooked, Rules};
+use crate::{
+    core::recorder::FrameRow,
+    env::overcooked::{Layout, Overcooked, Rules},
+};
 
 fn overcooked() -> Overcooked {
     Overcooked::new(Layout::classic("cramped_room").expect("layout"), Rules::default())
@@ -136,43 +139,65 @@ fn play(conditions: [Conditions; 2], seed: u32) -> [Netcode<Overcooked>; 2] {
     panic!("the game did not finish: {:?}", peers.each_ref().map(|p| p.game().frame));
 }
 
-fn assert_same_confirmed_episodes(peers: &[Netcode<Overcooked>; 2]) {
+/// The columns both peers must agree on.
+fn shared(row: &FrameRow) -> impl PartialEq + std::fmt::Debug + '_ {
+    (
+        (row.episode, row.t, &row.actions, &row.rewards),
+        (row.terminated, row.truncated, &row.focused, row.state_hash, &row.info),
+    )
+}
+
+fn assert_same_confirmed_episodes(peers: &mut [Netcode<Overcooked>; 2]) {
     let [a, b] = peers;
     assert_eq!(a.confirmed_episodes().len(), 2);
     assert_eq!(a.confirmed_episodes(), b.confirmed_episodes());
     assert!(a.desyncs().is_empty() && b.desyncs().is_empty(), "no desync");
+    let (rows_a, rows_b) = (a.take_finished_episodes(), b.take_finished_episodes());
+    assert_eq!(rows_a.len(), 2);
+    for ((end_a, rows_a), (_, rows_b)) in rows_a.iter().zip(&rows_b) {
+        assert_eq!(rows_a.len(), PLAN.max_steps as usize, "one row per step");
+        assert_eq!(
+            rows_a.iter().map(|r| r.t).collect::<Vec<_>>(),
+            (0..PLAN.max_steps).collect::<Vec<_>>()
+        );
+        assert!(rows_a.iter().all(|r| r.episode == end_a.episode));
+        assert!(rows_a.last().is_some_and(|r| r.truncated), "the last row is truncated");
+        let (sa, sb): (Vec<_>, Vec<_>) =
+            (rows_a.iter().map(shared).collect(), rows_b.iter().map(shared).collect());
+        assert_eq!(sa, sb, "every shared cell agrees");
+    }
 }
 
 const CLEAN: Conditions = Conditions { latency: 0, jitter: 0, loss_percent: 0 };
 
 #[test]
 fn peers_agree_on_a_perfect_network() {
-    let peers = play([CLEAN; 2], 11);
-    assert_same_confirmed_episodes(&peers);
+    let mut peers = play([CLEAN; 2], 11);
+    assert_same_confirmed_episodes(&mut peers);
 }
 
 #[test]
 fn peers_agree_with_latency_and_roll_back() {
     // 3 frames each way (100 ms at 30 fps) exceeds the input delay: predictions and rollbacks.
     let slow = Conditions { latency: 3, jitter: 0, loss_percent: 0 };
-    let peers = play([slow; 2], 12);
-    assert_same_confirmed_episodes(&peers);
+    let mut peers = play([slow; 2], 12);
     assert!(peers[0].stats().rollbacks > 0, "latency beyond the input delay causes rollbacks");
+    assert_same_confirmed_episodes(&mut peers);
 }
 
 #[test]
 fn peers_agree_with_jitter_loss_and_reordering() {
     let rough = Conditions { latency: 4, jitter: 3, loss_percent: 15 };
-    let peers = play([rough; 2], 13);
-    assert_same_confirmed_episodes(&peers);
+    let mut peers = play([rough; 2], 13);
+    assert_same_confirmed_episodes(&mut peers);
 }
 
 #[test]
 fn peers_agree_with_asymmetric_latency() {
     let fast = Conditions { latency: 1, jitter: 0, loss_percent: 0 };
     let slow = Conditions { latency: 6, jitter: 1, loss_percent: 2 };
-    let peers = play([fast, slow], 14);
-    assert_same_confirmed_episodes(&peers);
+    let mut peers = play([fast, slow], 14);
+    assert_same_confirmed_episodes(&mut peers);
 }
 
 #[test]

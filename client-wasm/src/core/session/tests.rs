@@ -1,4 +1,4 @@
-use rollgym_protocol::{ErrorCode, PeerInfo};
+use rollgym_protocol::{ErrorCode, PeerInfo, Upload};
 
 use super::*;
 use crate::core::netcode::NO_ACTION;
@@ -29,8 +29,36 @@ fn paired_msg(me: u8, partner: u8, partner_id: &str) -> ServerMsg {
     }
 }
 
+fn welcome(id: &str) -> ServerMsg {
+    ServerMsg::Welcome {
+        protocol_version: PROTOCOL_VERSION,
+        participant_id: pid(id),
+        experiment: "e".into(),
+    }
+}
+
 fn paired(session: &mut Session, me: u8, partner: u8) -> Vec<Command> {
     session.handle(Input::Relay(paired_msg(me, partner, "partner")), 0.0)
+}
+
+fn persisted(commands: &[Command]) -> Vec<Upload> {
+    commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::Persist(upload) => Some((**upload).clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The shared columns of a CSV: each line up to the first local column.
+fn shared_columns(csv: &str) -> Vec<String> {
+    let cut = csv
+        .lines()
+        .next()
+        .and_then(|h| h.split(',').position(|c| c == "wasSpeculative.0"))
+        .expect("local columns");
+    csv.lines().map(|l| l.split(',').take(cut).collect::<Vec<_>>().join(",")).collect()
 }
 
 fn sent_to_peer(commands: Vec<Command>) -> Vec<Vec<u8>> {
@@ -50,7 +78,8 @@ fn says_hello_with_the_url_id() {
         s.handle(Input::RelayOpen, 0.0),
         vec![Command::SendRelay(ClientMsg::Hello {
             protocol_version: PROTOCOL_VERSION,
-            participant_id: Some(pid("p1"))
+            participant_id: Some(pid("p1")),
+            rejoin: false,
         })]
     );
 }
@@ -144,6 +173,9 @@ fn waiting_room_count_is_shown() {
 #[test]
 fn two_sessions_play_every_episode_to_done_with_equal_hashes() {
     let mut peers = [Session::new(Some(pid("a"))), Session::new(Some(pid("b")))];
+    for (peer, id) in peers.iter_mut().zip(["a", "b"]) {
+        peer.handle(Input::Relay(welcome(id)), 0.0);
+    }
     peers[0].handle(Input::Relay(paired_msg(0, 1, "b")), 0.0);
     peers[1].handle(Input::Relay(paired_msg(1, 0, "a")), 0.0);
     let mut in_flight: [Vec<Vec<u8>>; 2] = [Vec::new(), Vec::new()];
@@ -151,6 +183,7 @@ fn two_sessions_play_every_episode_to_done_with_equal_hashes() {
         in_flight[1 - i].extend(sent_to_peer(peers[i].handle(Input::ChannelOpen, 0.0)));
     }
     let mut phases = Vec::new();
+    let mut uploads: [Vec<Upload>; 2] = [Vec::new(), Vec::new()];
     let mut x = 99u32;
     for tick in 0..2000 {
         for i in 0..2 {
@@ -162,8 +195,9 @@ fn two_sessions_play_every_episode_to_done_with_equal_hashes() {
             x ^= x >> 17;
             x ^= x << 5;
             let action = if x.is_multiple_of(3) { (x % 6) as u8 } else { NO_ACTION };
-            let commands =
-                peers[i].handle(Input::Frame(NetInput { action, focused: true }), f64::from(tick));
+            let input = Input::Frame(NetInput { action, focused: true }, 0.0);
+            let commands = peers[i].handle(input, f64::from(tick));
+            uploads[i].extend(persisted(&commands));
             in_flight[1 - i].extend(sent_to_peer(commands));
         }
         phases.push(peers[0].status().phase);
@@ -180,11 +214,58 @@ fn two_sessions_play_every_episode_to_done_with_equal_hashes() {
     for phase in [Phase::Countdown, Phase::Playing, Phase::BetweenEpisodes] {
         assert!(phases.contains(&phase), "{phase:?} was shown");
     }
+    assert_eq!(a.status().last_error, None);
+    // Each peer exported both episodes, max_steps rows each, identical shared columns.
+    for episode in 0..2 {
+        let (ua, ub) = (&uploads[0][episode], &uploads[1][episode]);
+        assert_eq!(ua.episode, episode as u32);
+        assert_eq!(ua.upload_id, ub.upload_id, "one id per game and episode");
+        assert_eq!(ua.csv.lines().count(), 61, "header plus one row per step");
+        assert_eq!(shared_columns(&ua.csv), shared_columns(&ub.csv));
+        assert_eq!(ua.sidecar["rows"], 60);
+        assert_eq!(ua.sidecar["outcome"], "complete");
+        assert_eq!(ua.sidecar["participants"][1]["participant_id"], "b");
+    }
+    assert_eq!(a.status().exports.len(), 2);
+}
+
+#[test]
+fn uploads_are_kept_until_acknowledged_and_resent_after_a_reconnect() {
+    let mut s = Session::new(Some(pid("me")));
+    let upload = Upload {
+        upload_id: pid("g-ep0"),
+        participant_id: pid("me"),
+        game_id: pid("g"),
+        scene_id: pid("overcooked"),
+        episode: 0,
+        csv: "episode,t\n".into(),
+        sidecar: serde_json::json!({}),
+    };
+    let stranger =
+        Upload { participant_id: pid("someone-else"), upload_id: pid("x-ep0"), ..upload.clone() };
+    s.handle(Input::Restored(vec![upload.clone(), stranger]), 0.0);
+    assert!(s.needs_relay());
+    let resent = s.handle(Input::Relay(welcome("me")), 0.0);
+    assert_eq!(
+        resent,
+        vec![Command::SendRelay(ClientMsg::Upload(Box::new(upload.clone())))],
+        "only our own"
+    );
+    assert_eq!(
+        s.handle(Input::RelayClosed, 0.0),
+        vec![Command::Reconnect],
+        "undelivered data needs the relay"
+    );
+    let acked = s.handle(Input::Relay(ServerMsg::UploadAck { upload_id: pid("g-ep0") }), 0.0);
+    assert_eq!(acked, vec![Command::Forget { participant: pid("me"), upload_id: pid("g-ep0") }]);
 }
 
 /// Connects two sessions and runs them until both are playing; returns the in-flight queues.
 fn start_pair() -> ([Session; 2], [Vec<Vec<u8>>; 2]) {
     let mut peers = [Session::new(Some(pid("a"))), Session::new(Some(pid("b")))];
+    for (peer, id) in peers.iter_mut().zip(["a", "b"]) {
+        peer.handle(Input::Relay(welcome(id)), 0.0);
+    }
     peers[0].handle(Input::Relay(paired_msg(0, 1, "b")), 0.0);
     peers[1].handle(Input::Relay(paired_msg(1, 0, "a")), 0.0);
     let mut in_flight: [Vec<Vec<u8>>; 2] = [Vec::new(), Vec::new()];
@@ -197,7 +278,7 @@ fn start_pair() -> ([Session; 2], [Vec<Vec<u8>>; 2]) {
                 in_flight[1 - i]
                     .extend(sent_to_peer(peers[i].handle(Input::ChannelData(packet), 0.0)));
             }
-            let frame = Input::Frame(NetInput::default());
+            let frame = Input::Frame(NetInput::default(), 0.0);
             in_flight[1 - i].extend(sent_to_peer(peers[i].handle(frame, f64::from(tick) * 33.0)));
         }
         if peers.iter().all(|p| p.status().phase == Phase::Playing) {
@@ -212,7 +293,7 @@ fn a_page_frozen_past_the_timeout_reports_partner_away_when_the_channel_closes()
     let ([mut a, _b], _) = start_pair();
     // The last tick was within the first 500 x 33 ms; the next one comes much later.
     let after_freeze = 1.0e9;
-    a.handle(Input::Frame(NetInput::default()), after_freeze);
+    a.handle(Input::Frame(NetInput::default(), 0.0), after_freeze);
     a.handle(Input::ChannelClosed, after_freeze + 1.0);
     assert_eq!(a.status().phase, Phase::PartnerDisconnected);
     assert_eq!(a.status().outcome, Some(Outcome::PartnerAway));

@@ -1,0 +1,150 @@
+// The research-data promise: under every network condition both players' stored files have
+// exactly max_steps rows per episode and zero differing cells in the shared columns. Files are
+// read from the relay's data directory, as a researcher would.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, afterEach, before, test } from 'node:test';
+import {
+  RELAY_BIN,
+  assertClean,
+  emulateNetwork,
+  experiment,
+  launchBrowser,
+  openHideableParticipant,
+  openParticipant,
+  playRandomly,
+  startRelay,
+} from './harness.mjs';
+
+let browser;
+let relay;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+afterEach(async () => {
+  if (relay) assert.equal(await relay.stop(), 0, 'relay exits cleanly');
+  relay = null;
+});
+
+const FIRST_LOCAL_COLUMN = 'wasSpeculative.0';
+const allStored = (episodes) =>
+  window.rollgym?.phase === 'done' &&
+  window.rollgym.exports.length === episodes &&
+  window.rollgym.exports.every((e) => e.acked);
+
+/** Reads both players' CSVs of every episode and compares every shared cell. */
+function assertParity(experimentId, ids, episodes, steps) {
+  const dir = path.join(relay.dataDir, experimentId, 'overcooked');
+  for (let ep = 0; ep < episodes; ep++) {
+    const [a, b] = ids.map((id) => path.join(dir, `${id}_ep${ep}.csv`));
+    const [ta, tb] = [a, b].map((f) => readFileSync(f, 'utf8').trimEnd().split('\n'));
+    assert.equal(ta.length - 1, steps, `episode ${ep}: ${steps} rows in ${a}`);
+    assert.equal(tb.length - 1, steps, `episode ${ep}: ${steps} rows in ${b}`);
+    const shared = ta[0].split(',').indexOf(FIRST_LOCAL_COLUMN);
+    assert.ok(shared > 0);
+    let differing = 0;
+    for (let r = 0; r < ta.length; r++) {
+      const [ra, rb] = [ta[r].split(','), tb[r].split(',')];
+      for (let c = 0; c < shared; c++) if (ra[c] !== rb[c]) differing++;
+    }
+    assert.equal(differing, 0, `episode ${ep}: differing shared cells`);
+    // The command-line check agrees, and so does the relay's own parity summary.
+    const verdict = execFileSync(RELAY_BIN, ['compare', a, b], { encoding: 'utf8' });
+    assert.match(verdict, /^equal/);
+    const gameId = JSON.parse(readFileSync(a.replace(/\.csv$/, '.json'), 'utf8')).game_id;
+    const summary = JSON.parse(readFileSync(path.join(dir, `${gameId}_summary.json`), 'utf8'));
+    assert.equal(summary.episodes[String(ep)].parity.result, 'equal');
+  }
+}
+
+/**
+ * One scenario: two participants, optional network conditions, random or no input, and an
+ * optional `during(a, b)` step; then every episode must be stored with perfect parity.
+ */
+async function scenario(name, { exp = 'short', experimentId = 'e2e_short', episodes = 1, steps = 150, conditions = [null, null], idle = false, during } = {}) {
+  relay = await startRelay({ experiment: experiment(exp), name: `parity_${name}` });
+  const ids = [`${name}-a`, `${name}-b`];
+  const hideable = typeof during === 'function' && during.hideable;
+  const open = (id) =>
+    hideable
+      ? openHideableParticipant(relay.url, `parity_${id}`, { query: `?participant=${id}` })
+      : openParticipant(browser, relay.url, { query: `?participant=${id}` });
+  const [a, b] = [await open(ids[0]), await open(ids[1])];
+  const stops = [];
+  try {
+    for (const [i, c] of conditions.entries()) {
+      if (c) stops.push(await c([a, b][i]));
+    }
+    await Promise.all([a, b].map((p) => p.waitFor(() => ['countdown', 'playing'].includes(window.rollgym?.phase))));
+    if (during) await during(a, b);
+    if (idle) {
+      await Promise.all([a, b].map((p) => p.waitFor((n) => window.rollgym.phase === 'done', episodes, 60000)));
+    } else {
+      await playRandomly([a, b], () => window.rollgym.phase === 'done');
+    }
+    await Promise.all([a, b].map((p) => p.waitFor(allStored, episodes, 20000)));
+    assertParity(experimentId, ids, episodes, steps);
+    assertClean(a, b);
+  } finally {
+    stops.forEach((stop) => stop?.());
+    await Promise.all([a.close(), b.close()]);
+  }
+}
+
+const latency = (ms, packetLoss = 0) => async (p) => {
+  await emulateNetwork(p, { latency: ms, packetLoss });
+};
+
+/** 100 ± 75 ms, a new value every 200 ms (each page its own sequence). */
+let jitterSeed = 1;
+const jitter = async (p) => {
+  const cdp = await emulateNetwork(p, { latency: 100 });
+  let seed = (jitterSeed += 7919);
+  const timer = setInterval(() => {
+    seed = (seed * 48271) % 2147483647;
+    cdp
+      .send('Network.emulateNetworkConditions', {
+        offline: false,
+        latency: 25 + (seed % 151),
+        downloadThroughput: -1,
+        uploadThroughput: -1,
+      })
+      .catch(() => {});
+  }, 200);
+  return () => clearInterval(timer);
+};
+
+/** Hides `b` (really: another tab in front) for five seconds of `a`'s simulation. */
+function hideFor5s(fromFrame) {
+  const during = async (a, b) => {
+    await a.waitFor((f) => window.rollgym.frame >= f, fromFrame, 30000);
+    await b.hide();
+    const start = (await a.hook()).frame;
+    await a.waitFor((f) => window.rollgym.frame >= f, start + 150, 15000);
+    assert.equal((await b.hook()).focused, false);
+    await b.show();
+  };
+  during.hideable = true;
+  return during;
+}
+
+test('parity: idle players', () => scenario('idle', { idle: true }));
+test('parity: random inputs on both', () => scenario('random'));
+test('parity: 100 ms latency on both', () => scenario('lat100', { conditions: [latency(100), latency(100)] }));
+test('parity: 200 ms latency on both', () => scenario('lat200', { conditions: [latency(200), latency(200)] }));
+test('parity: asymmetric latency 50 ms vs 200 ms', () =>
+  scenario('asym', { conditions: [latency(50), latency(200)] }));
+test('parity: jitter 100 ± 75 ms on both', () => scenario('jitter', { conditions: [jitter, jitter] }));
+test('parity: 15 % packet loss with 50 ms latency', () =>
+  scenario('loss', { conditions: [latency(50, 15), latency(50, 15)] }));
+test('parity: a really hidden tab for 5 s mid-episode', () =>
+  scenario('hidden', { exp: 'long', experimentId: 'e2e_long', steps: 450, during: hideFor5s(90) }));
+test('parity: a hidden tab across the episode boundary', () =>
+  scenario('boundary', { exp: 'two_episodes', experimentId: 'e2e_two', episodes: 2, during: hideFor5s(120) }));
+test('parity: two episodes back to back', () =>
+  scenario('two', { exp: 'two_episodes', experimentId: 'e2e_two', episodes: 2 }));
