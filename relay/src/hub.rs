@@ -5,6 +5,7 @@ use std::{collections::HashMap, sync::Arc};
 
 use rollgym_protocol::{ClientMsg, ServerMsg, Upload};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use crate::{
     error::UploadError,
@@ -31,10 +32,13 @@ pub(crate) enum Outbound {
 pub(crate) const OUTBOX_CAPACITY: usize = 256;
 
 /// Runs until every sender of `events` is dropped (all connections and the listener gone).
+/// Once `shutdown` is cancelled nothing more is sent: connections closing because the relay
+/// stops must not look like partners leaving.
 pub(crate) async fn run(
     mut lobby: Lobby,
     storage: Arc<Storage>,
     mut events: mpsc::Receiver<Event>,
+    shutdown: CancellationToken,
 ) {
     let mut outboxes: HashMap<ConnId, mpsc::Sender<Outbound>> = HashMap::new();
     while let Some(event) = events.recv().await {
@@ -50,6 +54,9 @@ pub(crate) async fn run(
                 lobby.disconnected(conn)
             }
         };
+        if shutdown.is_cancelled() {
+            continue;
+        }
         for action in actions {
             let (conn, outbound) = match action {
                 Action::Send(conn, msg) => (conn, Outbound::Msg(msg)),

@@ -61,8 +61,8 @@ impl Relay {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) {
         let lobby = Lobby::new(self.options.experiment.clone(), rand::random());
         let (hub_tx, hub_rx) = mpsc::channel(1024);
-        let hub_task = tokio::spawn(hub::run(lobby, self.storage.clone(), hub_rx));
         let cancel = CancellationToken::new();
+        let hub_task = tokio::spawn(hub::run(lobby, self.storage.clone(), hub_rx, cancel.clone()));
         let tracker = TaskTracker::new();
         let state = http::WsState {
             hub: hub_tx,

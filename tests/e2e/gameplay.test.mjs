@@ -1,6 +1,8 @@
 // Two participants play Overcooked with rollback netcode over real WebRTC, under good and bad
 // networks and with a really hidden tab, and must end with identical confirmed state hashes.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
 import {
   assertClean,
@@ -114,6 +116,15 @@ test('closing a page mid-game shows the partner the disconnect notice and stops 
   assert.equal(left.outcome, 'partner_disconnected');
   assert.ok(await a.page.isVisible('#notice'));
   assert.ok(await a.page.isHidden('#game'), 'the game canvas and its clock are torn down');
+  // The data so far is saved and marked partial.
+  const saved = await a.waitFor(() => window.rollgym.exports[0]?.acked === true);
+  assert.equal(saved.exports[0].partial, true);
+  const base = path.join(relay.dataDir, 'e2e_short', 'overcooked', `${saved.participantId}_ep0`);
+  const sidecar = JSON.parse(readFileSync(`${base}.json`, 'utf8'));
+  assert.equal(sidecar.partial, true);
+  assert.equal(sidecar.outcome, 'partner_disconnected');
+  const rows = readFileSync(`${base}.csv`, 'utf8').trimEnd().split('\n');
+  assert.equal(rows.length - 1, sidecar.rows);
   assertClean(a, b);
   await a.close();
 });

@@ -26,12 +26,12 @@ export const CHROMIUM_ARGS = [
 ];
 
 /** Starts `rollgym serve` on port 0 and resolves once it prints its URL. */
-export async function startRelay({ experiment, name = 'relay' } = {}) {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'rollgym-e2e-'));
-  const args = ['serve', '--addr', '127.0.0.1:0', '--data-dir', dataDir];
+export async function startRelay({ experiment, name = 'relay', addr = '127.0.0.1:0', dataDir } = {}) {
+  dataDir ??= mkdtempSync(path.join(tmpdir(), 'rollgym-e2e-'));
+  const args = ['serve', '--addr', addr, '--data-dir', dataDir];
   if (experiment) args.push(experiment);
   const child = spawn(RELAY_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const log = createWriteStream(path.join(ARTIFACTS, `${name}.log`));
+  const log = createWriteStream(path.join(ARTIFACTS, `${name}.log`), { flags: 'a' });
   child.stderr.pipe(log);
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const url = await new Promise((resolve, reject) => {
@@ -99,7 +99,12 @@ export async function openParticipant(browser, url, { query = '' } = {}) {
 }
 
 export function assertClean(...participants) {
-  const errors = participants.flatMap((p) => p.errors);
+  assertCleanExcept(null, ...participants);
+}
+
+/** Like `assertClean`, but messages matching `expected` (a RegExp) are allowed. */
+export function assertCleanExcept(expected, ...participants) {
+  const errors = participants.flatMap((p) => p.errors).filter((e) => !(expected && expected.test(e)));
   if (errors.length > 0) throw new Error(`page errors:\n${errors.join('\n')}`);
 }
 

@@ -9,6 +9,7 @@ import { after, afterEach, before, test } from 'node:test';
 import {
   RELAY_BIN,
   assertClean,
+  assertCleanExcept,
   emulateNetwork,
   experiment,
   launchBrowser,
@@ -148,3 +149,33 @@ test('parity: a hidden tab across the episode boundary', () =>
   scenario('boundary', { exp: 'two_episodes', experimentId: 'e2e_two', episodes: 2, during: hideFor5s(120) }));
 test('parity: two episodes back to back', () =>
   scenario('two', { exp: 'two_episodes', experimentId: 'e2e_two', episodes: 2 }));
+
+test('data survives a relay outage: kept in the browser, delivered after the relay is back', async () => {
+  const first = await startRelay({ experiment: experiment('short'), name: 'parity_outage' });
+  const port = new URL(first.url).port;
+  const ids = ['outage-a', 'outage-b'];
+  const [a, b] = [
+    await openParticipant(browser, first.url, { query: `?participant=${ids[0]}` }),
+    await openParticipant(browser, first.url, { query: `?participant=${ids[1]}` }),
+  ];
+  try {
+    await Promise.all([a, b].map((p) => p.waitFor(() => window.rollgym?.phase === 'playing')));
+    // The relay goes away mid-game; the game goes on peer to peer.
+    assert.equal(await first.kill(), 0);
+    await playRandomly([a, b], () => window.rollgym.phase === 'done');
+    const waiting = await a.hook();
+    assert.equal(waiting.exports.length, 1);
+    assert.equal(waiting.exports[0].acked, false, 'nothing acknowledged while the relay is down');
+    const stored = await a.page.evaluate(() => JSON.parse(localStorage.getItem('rollgym.uploads')).length);
+    assert.ok(stored >= 1, 'the upload waits in browser storage');
+    // Back on the same address and data directory: both clients reconnect and deliver.
+    relay = await startRelay({ experiment: experiment('short'), name: 'parity_outage', addr: `127.0.0.1:${port}`, dataDir: first.dataDir });
+    await Promise.all([a, b].map((p) => p.waitFor(allStored, 1, 30000)));
+    assert.equal(await a.page.evaluate(() => localStorage.getItem('rollgym.uploads')), '[]');
+    assertParity('e2e_short', ids, 1, 150);
+    // Chromium itself logs each refused reconnection attempt; nothing else may appear.
+    assertCleanExcept(/WebSocket connection to .* failed: .*ERR_CONNECTION_REFUSED/, a, b);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});

@@ -99,6 +99,10 @@ pub struct Session {
     last_frame_at: Option<f64>,
     /// Everyone in the game, self included.
     players: Vec<PeerInfo>,
+    /// The relay reported the partner's connection closed.
+    partner_left_relay: bool,
+    /// ggrs has heard nothing from the partner for a while (interrupted, not resumed).
+    partner_silent: bool,
     /// Uploads not yet acknowledged, by participant and upload id (restored ones may belong
     /// to another tab's participant in this browser).
     unacked: BTreeMap<(SafeId, SafeId), Upload>,
@@ -128,6 +132,8 @@ impl Session {
             last_frame_at: None,
             was_frozen: false,
             players: Vec::new(),
+            partner_left_relay: false,
+            partner_silent: false,
             unacked: BTreeMap::new(),
         }
     }
@@ -281,10 +287,19 @@ impl Session {
                 }
             }
             ServerMsg::PartnerLeft { participant_id } => {
-                if self.partner.as_ref() == Some(&participant_id) {
-                    self.partner_gone(Outcome::PartnerDisconnected)
-                } else {
+                if self.partner.as_ref() != Some(&participant_id) {
+                    return Vec::new();
+                }
+                // The partner's relay connection can drop (a network blip) while the game goes
+                // on peer to peer, so during a game this counts only together with silence on
+                // the channel (ggrs reports an interruption after a second without packets; it
+                // only watches for that once synchronized).
+                self.partner_left_relay = true;
+                let running = self.play.as_ref().is_some_and(|p| p.netcode.is_running());
+                if running && !self.partner_silent {
                     Vec::new()
+                } else {
+                    self.partner_gone(Outcome::PartnerDisconnected)
                 }
             }
             ServerMsg::Error { message, fatal, .. } => {
@@ -390,8 +405,17 @@ impl Session {
             commands.extend(self.export(end.episode, rows, Outcome::Complete, false));
         }
         self.refresh_game_status();
+        for event in &events {
+            match event {
+                PeerEvent::Interrupted => self.partner_silent = true,
+                PeerEvent::Resumed => self.partner_silent = false,
+                PeerEvent::Synchronized | PeerEvent::Disconnected => {}
+            }
+        }
         if events.contains(&PeerEvent::Disconnected) {
             commands.extend(self.partner_gone(Outcome::PartnerAway));
+        } else if self.partner_left_relay && self.partner_silent {
+            commands.extend(self.partner_gone(Outcome::PartnerDisconnected));
         }
         commands
     }

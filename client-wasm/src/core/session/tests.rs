@@ -146,6 +146,18 @@ fn partner_leaving_ends_the_game_once() {
 }
 
 #[test]
+fn the_relay_saying_the_partner_left_ends_a_running_game_only_when_the_partner_is_silent() {
+    let ([mut a, _b], _) = start_pair();
+    assert!(
+        a.handle(Input::Relay(ServerMsg::PartnerLeft { participant_id: pid("b") }), 0.0).is_empty()
+    );
+    assert_eq!(a.status().phase, Phase::Playing, "the channel is still up");
+    a.partner_silent = true; // what ggrs's NetworkInterrupted sets
+    a.handle(Input::Frame(NetInput::default(), 0.0), 1.0e9);
+    assert_eq!(a.status().phase, Phase::PartnerDisconnected);
+}
+
+#[test]
 fn fatal_relay_errors_show_their_message() {
     let mut s = Session::new(Some(pid("dup")));
     let error = ServerMsg::Error {
@@ -216,8 +228,8 @@ fn two_sessions_play_every_episode_to_done_with_equal_hashes() {
     }
     assert_eq!(a.status().last_error, None);
     // Each peer exported both episodes, max_steps rows each, identical shared columns.
-    for episode in 0..2 {
-        let (ua, ub) = (&uploads[0][episode], &uploads[1][episode]);
+    assert_eq!((uploads[0].len(), uploads[1].len()), (2, 2));
+    for (episode, (ua, ub)) in uploads[0].iter().zip(&uploads[1]).enumerate() {
         assert_eq!(ua.episode, episode as u32);
         assert_eq!(ua.upload_id, ub.upload_id, "one id per game and episode");
         assert_eq!(ua.csv.lines().count(), 61, "header plus one row per step");
