@@ -48,6 +48,7 @@ bench: build
 	scripts/build-wasm-bench.sh
 	node tests/bench/env_wasm.mjs
 	tests/run-e2e.sh tests/bench/page_load.mjs
+	tests/run-e2e.sh tests/bench/episode_data.mjs
 
 clean:
 	cargo clean

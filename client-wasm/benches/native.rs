@@ -3,7 +3,9 @@
 
 use std::{hint::black_box, time::Instant};
 
-use rollgym_client::bench::{ROLLBACK_DEPTH, overcooked_steps, rollbacks};
+use rollgym_client::bench::{
+    ROLLBACK_DEPTH, episode_rows, export_csv, overcooked_steps, rollbacks,
+};
 
 /// Median over `runs` of the time per unit of `f(units)`, in nanoseconds.
 fn median_ns(runs: usize, units: u32, f: impl Fn(u32) -> u64) -> f64 {
@@ -30,4 +32,8 @@ fn main() {
         "| {ROLLBACK_DEPTH}-frame rollback (load + {ROLLBACK_DEPTH} x (advance + save with checksum)) | {:.3} µs |",
         rollback / 1000.0
     );
+    let rows = episode_rows(450);
+    let export = median_ns(21, 200, |n| export_csv(&rows, n) as u64);
+    let bytes = export_csv(&rows, 1);
+    println!("| CSV export of a 450-frame episode ({bytes} bytes) | {:.1} µs |", export / 1000.0);
 }

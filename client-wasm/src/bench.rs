@@ -2,7 +2,11 @@
 //! `bench`), so both measure exactly the same code.
 
 use crate::{
-    core::game::{EpisodePlan, Game},
+    core::{
+        export,
+        game::{EpisodePlan, Game},
+        recorder::FrameRow,
+    },
     env::{
         Env,
         overcooked::{Layout, Overcooked, Rules},
@@ -60,6 +64,38 @@ pub fn rollbacks(rollbacks: u32) -> u64 {
     checksum
 }
 
+/// The rows of an episode of `steps` steps with changing actions, as the recorder keeps them.
+pub fn episode_rows(steps: u32) -> Vec<FrameRow> {
+    let mut env = kitchen();
+    (0..steps)
+        .map(|t| {
+            let actions = actions(t).to_vec();
+            let result = env.step(&actions);
+            FrameRow {
+                frame: t as i32 + 90,
+                episode: 0,
+                t,
+                actions,
+                rewards: result.rewards,
+                terminated: false,
+                truncated: t + 1 == steps,
+                focused: vec![true, t % 50 != 0],
+                state_hash: env.state_hash(),
+                info: result.info,
+                was_speculative: vec![false, t % 3 == 0],
+                rollbacks: t % 4,
+                timestamp_ms: 1.7e12 + f64::from(t) * 33.3,
+                confirmed: true,
+            }
+        })
+        .collect()
+}
+
+/// Exports `rows` to CSV `times` times; returns the CSV's length.
+pub fn export_csv(rows: &[FrameRow], times: u32) -> usize {
+    (0..times).map(|_| export::csv(rows).len()).last().unwrap_or(0)
+}
+
 #[cfg(all(target_arch = "wasm32", feature = "bench"))]
 mod exports {
     use wasm_bindgen::prelude::*;
@@ -73,5 +109,11 @@ mod exports {
     #[wasm_bindgen(js_name = benchRollbacks)]
     pub fn bench_rollbacks(rollbacks: u32) -> f64 {
         super::rollbacks(rollbacks) as f64
+    }
+
+    /// Exports a `steps`-step episode `times` times; returns the CSV length.
+    #[wasm_bindgen(js_name = benchExport)]
+    pub fn bench_export(steps: u32, times: u32) -> f64 {
+        super::export_csv(&super::episode_rows(steps), times) as f64
     }
 }
