@@ -93,7 +93,7 @@ pub fn episode_rows(steps: u32) -> Vec<FrameRow> {
 
 /// Exports `rows` to CSV `times` times; returns the CSV's length.
 pub fn export_csv(rows: &[FrameRow], times: u32) -> usize {
-    (0..times).map(|_| export::csv(rows).len()).last().unwrap_or(0)
+    (0..times).fold(0, |_, _| export::csv(rows).len())
 }
 
 #[cfg(all(target_arch = "wasm32", feature = "bench"))]
@@ -102,18 +102,18 @@ mod exports {
 
     /// Returns the hash as a float so JavaScript can read it.
     #[wasm_bindgen(js_name = benchOvercookedSteps)]
-    pub fn bench_overcooked_steps(steps: u32) -> f64 {
+    pub(crate) fn bench_overcooked_steps(steps: u32) -> f64 {
         super::overcooked_steps(steps) as f64
     }
 
     #[wasm_bindgen(js_name = benchRollbacks)]
-    pub fn bench_rollbacks(rollbacks: u32) -> f64 {
+    pub(crate) fn bench_rollbacks(rollbacks: u32) -> f64 {
         super::rollbacks(rollbacks) as f64
     }
 
     /// Exports a `steps`-step episode `times` times; returns the CSV length.
     #[wasm_bindgen(js_name = benchExport)]
-    pub fn bench_export(steps: u32, times: u32) -> f64 {
+    pub(crate) fn bench_export(steps: u32, times: u32) -> f64 {
         super::export_csv(&super::episode_rows(steps), times) as f64
     }
 }
