@@ -97,23 +97,23 @@ pub fn export_csv(rows: &[FrameRow], times: u32) -> usize {
 }
 
 #[cfg(all(target_arch = "wasm32", feature = "bench"))]
-mod exports {
+pub mod exports {
     use wasm_bindgen::prelude::*;
 
     /// Returns the hash as a float so JavaScript can read it.
     #[wasm_bindgen(js_name = benchOvercookedSteps)]
-    pub(crate) fn bench_overcooked_steps(steps: u32) -> f64 {
+    pub fn bench_overcooked_steps(steps: u32) -> f64 {
         super::overcooked_steps(steps) as f64
     }
 
     #[wasm_bindgen(js_name = benchRollbacks)]
-    pub(crate) fn bench_rollbacks(rollbacks: u32) -> f64 {
+    pub fn bench_rollbacks(rollbacks: u32) -> f64 {
         super::rollbacks(rollbacks) as f64
     }
 
     /// Exports a `steps`-step episode `times` times; returns the CSV length.
     #[wasm_bindgen(js_name = benchExport)]
-    pub(crate) fn bench_export(steps: u32, times: u32) -> f64 {
+    pub fn bench_export(steps: u32, times: u32) -> f64 {
         super::export_csv(&super::episode_rows(steps), times) as f64
     }
 }
