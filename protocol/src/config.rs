@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{GameConfig, GameConfigError, IceServer};
+use crate::{
+    GameConfig, GameConfigError, IceServer, MatchmakerKind, MatchmakingConfig, WaitingRoomConfig,
+};
 
 /// A whole experiment file. Unknown keys are errors, so a typo in a researcher's config is
 /// reported instead of silently ignored.
@@ -15,6 +17,10 @@ pub struct ExperimentConfig {
     pub webrtc: WebRtcConfig,
     #[serde(default)]
     pub game: GameConfig,
+    #[serde(default)]
+    pub matchmaking: MatchmakingConfig,
+    #[serde(default)]
+    pub waiting_room: WaitingRoomConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,6 +58,12 @@ pub enum ConfigError {
     ForceRelayWithoutTurn,
     #[error(transparent)]
     Game(#[from] GameConfigError),
+    #[error("matchmaking.max_server_rtt_ms must be at least 1 for latency_fifo")]
+    ZeroRttThreshold,
+    #[error("waiting_room.timeout_ms must be at least 1000")]
+    WaitTooShort,
+    #[error("waiting_room.timeout_redirect_url {0:?} must start with https:// or http://")]
+    BadRedirect(String),
 }
 
 impl ExperimentConfig {
@@ -76,6 +88,19 @@ impl ExperimentConfig {
             return Err(ConfigError::ForceRelayWithoutTurn);
         }
         self.game.validate()?;
+        if self.matchmaking.kind == MatchmakerKind::LatencyFifo
+            && self.matchmaking.max_server_rtt_ms == 0
+        {
+            return Err(ConfigError::ZeroRttThreshold);
+        }
+        if self.waiting_room.timeout_ms < 1000 {
+            return Err(ConfigError::WaitTooShort);
+        }
+        if let Some(url) = &self.waiting_room.timeout_redirect_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err(ConfigError::BadRedirect(url.clone()));
+        }
         Ok(())
     }
 }

@@ -10,11 +10,13 @@
 mod config;
 mod game;
 mod ids;
+mod lobby;
 mod messages;
 
 pub use config::{ConfigError, ExperimentConfig, ExperimentMeta, WebRtcConfig};
 pub use game::{GameConfig, GameConfigError, InputMode, OVERCOOKED_LAYOUTS};
 pub use ids::{IdError, MAX_PARTICIPANT_ID_LEN, ParticipantId, SafeId};
+pub use lobby::{MatchmakerKind, MatchmakingConfig, WaitingRoomConfig};
 pub use messages::{
     ClientMsg, DecodeError, ErrorCode, IceServer, MAX_CLIENT_MESSAGE_BYTES, MAX_UPLOAD_BYTES,
     PROTOCOL_VERSION, PeerInfo, ServerMsg, SignalPayload, Upload,

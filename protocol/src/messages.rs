@@ -84,6 +84,14 @@ pub enum ServerMsg {
     /// The last client message was refused. `fatal` errors are followed by the relay closing
     /// the connection.
     Error { code: ErrorCode, message: String, fatal: bool },
+    /// Nobody was found in time; the participant leaves the waiting room.
+    WaitTimedOut {
+        message: String,
+        #[serde(default)]
+        redirect_url: Option<String>,
+        #[serde(default)]
+        completion_code: Option<String>,
+    },
     /// The upload is stored durably (written, synced and renamed into place).
     UploadAck { upload_id: SafeId },
     /// The upload can never be stored (it is invalid); the client should not retry it.

@@ -38,8 +38,15 @@ pub(crate) async fn run<S>(
     if hub.send(Event::Connected { conn, outbox }).await.is_err() {
         return;
     }
+    let mut pings = Pings::default();
+    let mut ping_timer = tokio::time::interval(PING_INTERVAL);
     let close = loop {
         tokio::select! {
+            _ = ping_timer.tick() => {
+                if ws.send(Message::Ping(pings.next().to_vec().into())).await.is_err() {
+                    break None;
+                }
+            }
             frame = ws.next() => match frame {
                 Some(Ok(Message::Text(text))) => {
                     match ClientMsg::decode(text.as_str()) {
@@ -62,8 +69,15 @@ pub(crate) async fn run<S>(
                         break None;
                     }
                 }
-                // tungstenite answers pings itself; pongs feed server RTT later.
-                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
+                Some(Ok(Message::Pong(payload))) => {
+                    if let Some(rtt_ms) = pings.answered(&payload)
+                        && hub.send(Event::Rtt { conn, rtt_ms }).await.is_err()
+                    {
+                        break Some(going_away());
+                    }
+                }
+                // tungstenite answers pings itself.
+                Some(Ok(Message::Ping(_) | Message::Frame(_))) => {}
                 Some(Ok(Message::Close(_))) | None => break None,
                 Some(Err(err)) => {
                     tracing::info!(conn = conn.0, error = %err, "websocket read failed");
@@ -89,6 +103,36 @@ pub(crate) async fn run<S>(
         let _ = ws.close(Some(frame)).await;
     }
     let _ = hub.send(Event::Disconnected { conn }).await;
+}
+
+/// The relay pings every participant this often; the round trips feed the matchmakers.
+const PING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Pings in flight: a counter payload and when it was sent. Only the last few are remembered,
+/// so a client that never answers costs nothing.
+#[derive(Debug, Default)]
+struct Pings {
+    next: u64,
+    in_flight: std::collections::VecDeque<(u64, tokio::time::Instant)>,
+}
+
+impl Pings {
+    fn next(&mut self) -> [u8; 8] {
+        self.next += 1;
+        if self.in_flight.len() == 8 {
+            self.in_flight.pop_front();
+        }
+        self.in_flight.push_back((self.next, tokio::time::Instant::now()));
+        self.next.to_le_bytes()
+    }
+
+    /// The round trip of a pong, in ms, if it answers a ping we sent.
+    fn answered(&mut self, payload: &[u8]) -> Option<u32> {
+        let id = u64::from_le_bytes(payload.try_into().ok()?);
+        let index = self.in_flight.iter().position(|(n, _)| *n == id)?;
+        let (_, sent) = self.in_flight.remove(index)?;
+        Some(u32::try_from(sent.elapsed().as_millis()).unwrap_or(u32::MAX))
+    }
 }
 
 fn going_away() -> CloseFrame {

@@ -16,10 +16,26 @@ use crate::{
 /// What a connection task tells the hub.
 #[derive(Debug)]
 pub(crate) enum Event {
-    Connected { conn: ConnId, outbox: mpsc::Sender<Outbound> },
-    Message { conn: ConnId, msg: ClientMsg },
-    Disconnected { conn: ConnId },
+    Connected {
+        conn: ConnId,
+        outbox: mpsc::Sender<Outbound>,
+    },
+    Message {
+        conn: ConnId,
+        msg: ClientMsg,
+    },
+    /// A WebSocket ping was answered after this many milliseconds.
+    Rtt {
+        conn: ConnId,
+        rtt_ms: u32,
+    },
+    Disconnected {
+        conn: ConnId,
+    },
 }
+
+/// How often the lobby's clock advances (waiting-room timeouts).
+const TICK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// What the hub tells a connection task.
 #[derive(Debug)]
@@ -41,18 +57,30 @@ pub(crate) async fn run(
     shutdown: CancellationToken,
 ) {
     let mut outboxes: HashMap<ConnId, mpsc::Sender<Outbound>> = HashMap::new();
-    while let Some(event) = events.recv().await {
-        let actions = match event {
-            Event::Connected { conn, outbox } => {
-                outboxes.insert(conn, outbox);
-                lobby.connected(conn);
-                Vec::new()
-            }
-            Event::Message { conn, msg } => lobby.message(conn, msg),
-            Event::Disconnected { conn } => {
-                outboxes.remove(&conn);
-                lobby.disconnected(conn)
-            }
+    // The lobby's time: milliseconds since the hub started (monotonic).
+    let start = tokio::time::Instant::now();
+    let now = || start.elapsed().as_millis() as u64;
+    let mut ticker = tokio::time::interval(TICK);
+    loop {
+        let actions = tokio::select! {
+            event = events.recv() => match event {
+                None => break,
+                Some(Event::Connected { conn, outbox }) => {
+                    outboxes.insert(conn, outbox);
+                    lobby.connected(conn);
+                    Vec::new()
+                }
+                Some(Event::Message { conn, msg }) => lobby.message(conn, msg, now()),
+                Some(Event::Rtt { conn, rtt_ms }) => {
+                    lobby.rtt_sample(conn, rtt_ms);
+                    Vec::new()
+                }
+                Some(Event::Disconnected { conn }) => {
+                    outboxes.remove(&conn);
+                    lobby.disconnected(conn)
+                }
+            },
+            _ = ticker.tick() => lobby.tick(now()),
         };
         if shutdown.is_cancelled() {
             continue;
@@ -69,6 +97,10 @@ pub(crate) async fn run(
                     if let Some(outbox) = outboxes.get(&conn) {
                         store(storage.clone(), *upload, outbox.clone());
                     }
+                    continue;
+                }
+                Action::LogMatch(record) => {
+                    log_match(storage.clone(), record);
                     continue;
                 }
             };
@@ -99,5 +131,14 @@ fn store(storage: Arc<Storage>, upload: Upload, outbox: mpsc::Sender<Outbound>) 
             Err(join) => UploadError::Storage(join.to_string()).reply(upload_id),
         };
         let _ = outbox.send(Outbound::Msg(reply)).await;
+    });
+}
+
+/// Appends a match decision to the match log on the blocking pool.
+fn log_match(storage: Arc<Storage>, record: serde_json::Value) {
+    tokio::task::spawn_blocking(move || {
+        if let Err(err) = storage.append_match_log(record) {
+            tracing::error!(error = %err, "cannot write the match log");
+        }
     });
 }

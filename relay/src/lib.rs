@@ -18,6 +18,7 @@ pub mod error;
 mod http;
 mod hub;
 pub mod lobby;
+pub mod matchmaking;
 pub mod parity;
 mod server;
 pub mod storage;

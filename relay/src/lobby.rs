@@ -10,12 +10,17 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use serde_json::json;
+
 use rollgym_protocol::{
     ClientMsg, ExperimentConfig, IdError, PROTOCOL_VERSION, ParticipantId, PeerInfo, SafeId,
     ServerMsg, SignalPayload, Upload,
 };
 
-use crate::error::{RequestError, UploadError};
+use crate::{
+    error::{RequestError, UploadError},
+    matchmaking::{self, Candidate, Matchmaker},
+};
 
 /// Identifies one WebSocket connection for the lifetime of the relay process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -33,7 +38,12 @@ pub enum Action {
     Store(ConnId, Box<Upload>),
     /// Answer an upload that can never be stored.
     RefuseUpload(ConnId, SafeId, UploadError),
+    /// Append one line to the match log.
+    LogMatch(serde_json::Value),
 }
+
+/// Server round-trip samples kept per participant (the median is over these).
+const RTT_WINDOW: usize = 20;
 
 const GROUP_SIZE: usize = 2;
 
@@ -50,18 +60,41 @@ enum Phase {
     PartnerGone,
     /// Came back to finish a game or deliver data (`hello` with `rejoin`); never matched.
     Returning,
+    /// Waited longer than the waiting room's timeout; never matched.
+    TimedOut,
 }
 
 #[derive(Debug)]
 struct Conn {
     participant: Option<ParticipantId>,
     phase: Phase,
+    /// Recent server round trips, ms, oldest first.
+    rtt_samples: VecDeque<u32>,
+    /// When this participant entered the waiting room (ms, lobby time).
+    waiting_since: Option<u64>,
+}
+
+impl Conn {
+    /// Median of the recent server round trips.
+    fn rtt_ms(&self) -> Option<u32> {
+        let mut sorted: Vec<u32> = self.rtt_samples.iter().copied().collect();
+        sorted.sort_unstable();
+        let n = sorted.len();
+        match n {
+            0 => None,
+            _ if n % 2 == 1 => Some(sorted[n / 2]),
+            _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2),
+        }
+    }
 }
 
 /// All participants of one relay.
 #[derive(Debug)]
 pub struct Lobby {
     experiment: ExperimentConfig,
+    matchmaker: Box<dyn Matchmaker>,
+    /// Everyone each participant has been grouped with, most recent first.
+    history: HashMap<ParticipantId, Vec<ParticipantId>>,
     conns: HashMap<ConnId, Conn>,
     /// Live owner of each participant id: a second tab with the same id is refused.
     owners: HashMap<ParticipantId, ConnId>,
@@ -74,6 +107,8 @@ impl Lobby {
     /// entropy, tests a constant.
     pub fn new(experiment: ExperimentConfig, id_seed: u64) -> Self {
         Self {
+            matchmaker: matchmaking::from_config(&experiment.matchmaking),
+            history: HashMap::new(),
             experiment,
             conns: HashMap::new(),
             owners: HashMap::new(),
@@ -83,17 +118,77 @@ impl Lobby {
     }
 
     pub fn connected(&mut self, conn: ConnId) {
-        self.conns.insert(conn, Conn { participant: None, phase: Phase::Greeting });
+        let state = Conn {
+            participant: None,
+            phase: Phase::Greeting,
+            rtt_samples: VecDeque::with_capacity(RTT_WINDOW),
+            waiting_since: None,
+        };
+        self.conns.insert(conn, state);
     }
 
-    pub fn message(&mut self, conn: ConnId, msg: ClientMsg) -> Vec<Action> {
+    /// A server round trip measured on `conn` (WebSocket ping to pong).
+    pub fn rtt_sample(&mut self, conn: ConnId, rtt_ms: u32) {
+        if let Some(state) = self.conns.get_mut(&conn) {
+            if state.rtt_samples.len() == RTT_WINDOW {
+                state.rtt_samples.pop_front();
+            }
+            state.rtt_samples.push_back(rtt_ms);
+        }
+    }
+
+    /// The median server round trip of a connection.
+    pub fn rtt_of(&self, conn: ConnId) -> Option<u32> {
+        self.conns.get(&conn)?.rtt_ms()
+    }
+
+    /// Time passes: participants who waited past the waiting room's timeout leave it.
+    pub fn tick(&mut self, now_ms: u64) -> Vec<Action> {
+        let room = &self.experiment.waiting_room;
+        let timeout = u64::from(room.timeout_ms);
+        let expired: Vec<ConnId> = self
+            .waiting
+            .iter()
+            .copied()
+            .filter(|c| {
+                self.conns
+                    .get(c)
+                    .and_then(|s| s.waiting_since)
+                    .is_some_and(|t| now_ms.saturating_sub(t) >= timeout)
+            })
+            .collect();
+        if expired.is_empty() {
+            return Vec::new();
+        }
+        self.waiting.retain(|c| !expired.contains(c));
+        let mut actions = Vec::new();
+        for conn in expired {
+            if let Some(state) = self.conns.get_mut(&conn) {
+                state.phase = Phase::TimedOut;
+                state.waiting_since = None;
+            }
+            tracing::info!(conn = conn.0, "waiting room timed out");
+            actions.push(Action::Send(
+                conn,
+                ServerMsg::WaitTimedOut {
+                    message: room.timeout_message.clone(),
+                    redirect_url: room.timeout_redirect_url.clone(),
+                    completion_code: room.timeout_completion_code.clone(),
+                },
+            ));
+        }
+        actions.extend(self.waiting_counts());
+        actions
+    }
+
+    pub fn message(&mut self, conn: ConnId, msg: ClientMsg, now_ms: u64) -> Vec<Action> {
         let Some(state) = self.conns.get(&conn) else {
             // The connection already closed; its last messages raced the close.
             return Vec::new();
         };
         match (msg, &state.phase) {
             (ClientMsg::Hello { protocol_version, participant_id, rejoin }, Phase::Greeting) => {
-                self.hello(conn, protocol_version, participant_id, rejoin)
+                self.hello(conn, protocol_version, participant_id, rejoin, now_ms)
             }
             (ClientMsg::Hello { .. }, _) => {
                 vec![Action::Refuse(conn, RequestError::AlreadyGreeted)]
@@ -131,7 +226,10 @@ impl Lobby {
         }
         let mut actions = Vec::new();
         match state.phase {
-            Phase::Waiting => self.waiting.retain(|c| *c != conn),
+            Phase::Waiting => {
+                self.waiting.retain(|c| *c != conn);
+                actions.extend(self.waiting_counts());
+            }
             Phase::Paired { partner, .. } => {
                 if let (Some(partner_state), Some(id)) =
                     (self.conns.get_mut(&partner), state.participant)
@@ -141,7 +239,7 @@ impl Lobby {
                         .push(Action::Send(partner, ServerMsg::PartnerLeft { participant_id: id }));
                 }
             }
-            Phase::Greeting | Phase::PartnerGone | Phase::Returning => {}
+            Phase::Greeting | Phase::PartnerGone | Phase::Returning | Phase::TimedOut => {}
         }
         actions
     }
@@ -157,6 +255,7 @@ impl Lobby {
         version: u32,
         requested: Option<ParticipantId>,
         rejoin: bool,
+        now_ms: u64,
     ) -> Vec<Action> {
         if version != PROTOCOL_VERSION {
             let err = RequestError::ProtocolVersion { client: version, relay: PROTOCOL_VERSION };
@@ -186,24 +285,55 @@ impl Lobby {
         if rejoin {
             return actions;
         }
-        self.waiting.push_back(conn);
-        if self.waiting.len() >= GROUP_SIZE {
-            actions.extend(self.pair_front());
-        } else {
-            actions.push(Action::Send(
-                conn,
-                ServerMsg::Waiting {
-                    waiting: self.waiting.len() as u32,
-                    needed: GROUP_SIZE as u32,
-                },
-            ));
+        if let Some(state) = self.conns.get_mut(&conn) {
+            state.waiting_since = Some(now_ms);
+        }
+        match self.find_match(conn) {
+            Some(members) => {
+                self.waiting.retain(|c| !members.contains(c));
+                actions.extend(self.start_game(&members, now_ms));
+            }
+            None => {
+                self.waiting.push_back(conn);
+                actions.extend(self.waiting_counts());
+            }
         }
         actions
     }
 
-    /// Pairs the two longest-waiting participants; the earlier arrival is player 0.
-    fn pair_front(&mut self) -> Vec<Action> {
-        let members: Vec<ConnId> = self.waiting.drain(..GROUP_SIZE).collect();
+    /// Asks the matchmaker for a group with the arriving connection; returns it in the
+    /// matchmaker's order (which becomes the player order).
+    fn find_match(&self, arriving: ConnId) -> Option<Vec<ConnId>> {
+        let candidate = |conn: &ConnId| {
+            let state = self.conns.get(conn)?;
+            let participant = state.participant.clone()?;
+            Some(Candidate {
+                previous_partners: self.history.get(&participant).cloned().unwrap_or_default(),
+                participant,
+                rtt_ms: state.rtt_ms(),
+            })
+        };
+        let me = candidate(&arriving)?;
+        let waiting: Vec<Candidate> =
+            self.waiting.iter().filter(|c| **c != arriving).filter_map(candidate).collect();
+        let group = self.matchmaker.find_match(&me, &waiting, GROUP_SIZE)?;
+        group.iter().map(|c| self.owners.get(&c.participant).copied()).collect()
+    }
+
+    /// Tells every waiting participant how many are waiting (or nothing, if hidden).
+    fn waiting_counts(&self) -> Vec<Action> {
+        let shown =
+            if self.experiment.waiting_room.hide_count { 0 } else { self.waiting.len() as u32 };
+        self.waiting
+            .iter()
+            .map(|&c| {
+                Action::Send(c, ServerMsg::Waiting { waiting: shown, needed: GROUP_SIZE as u32 })
+            })
+            .collect()
+    }
+
+    /// Starts a game for `members` (in player order) and logs the match.
+    fn start_game(&mut self, members: &[ConnId], now_ms: u64) -> Vec<Action> {
         let game_id = self.ids.game_id();
         let seed = self.experiment.game.seed.unwrap_or_else(|| self.ids.next());
         let peers: Vec<PeerInfo> = members
@@ -216,7 +346,7 @@ impl Lobby {
             .collect();
         let mut actions = Vec::new();
         for (index, &conn) in members.iter().enumerate() {
-            let partner = members[1 - index];
+            let partner = members[1 - index.min(1)];
             if let Some(state) = self.conns.get_mut(&conn) {
                 state.phase = Phase::Paired { game_id: game_id.clone(), partner };
             }
@@ -237,12 +367,38 @@ impl Lobby {
                 },
             ));
         }
-        tracing::info!(game = %game_id, players = ?peers.iter().map(|p| p.participant_id.as_str()).collect::<Vec<_>>(), "paired");
+        for member in &peers {
+            let others = peers.iter().filter(|p| p.participant_id != member.participant_id);
+            let history = self.history.entry(member.participant_id.clone()).or_default();
+            for other in others {
+                history.retain(|p| *p != other.participant_id);
+                history.insert(0, other.participant_id.clone());
+            }
+        }
+        tracing::info!(game = %game_id, players = ?peers.iter().map(|p| p.participant_id.as_str()).collect::<Vec<_>>(), matchmaker = self.matchmaker.name(), "matched");
+        let participants: Vec<_> = members
+            .iter()
+            .filter_map(|c| {
+                let state = self.conns.get(c)?;
+                Some(json!({
+                    "participant_id": state.participant,
+                    "server_rtt_ms": state.rtt_ms(),
+                    "waited_ms": state.waiting_since.map(|t| now_ms.saturating_sub(t)),
+                }))
+            })
+            .collect();
+        actions.push(Action::LogMatch(json!({
+            "scene_id": self.experiment.game.scene_id,
+            "game_id": game_id,
+            "matchmaker": self.matchmaker.name(),
+            "participants": participants,
+            "probe": null,
+        })));
         actions
     }
 
     fn signal(&mut self, conn: ConnId, to: ParticipantId, payload: SignalPayload) -> Vec<Action> {
-        let Some(Conn { participant: Some(from), phase: Phase::Paired { partner, .. } }) =
+        let Some(Conn { participant: Some(from), phase: Phase::Paired { partner, .. }, .. }) =
             self.conns.get(&conn)
         else {
             return vec![Action::Refuse(conn, RequestError::NotYourPartner(to))];
@@ -290,217 +446,4 @@ impl IdSource {
 }
 
 #[cfg(test)]
-mod tests {
-    use rollgym_protocol::ErrorCode;
-
-    use super::*;
-
-    fn lobby() -> Lobby {
-        Lobby::new(crate::config::load(None).expect("bundled config"), 1)
-    }
-
-    fn hello(id: &str) -> ClientMsg {
-        ClientMsg::Hello {
-            protocol_version: PROTOCOL_VERSION,
-            participant_id: Some(ParticipantId::parse(id).expect("valid")),
-            rejoin: false,
-        }
-    }
-
-    fn join(lobby: &mut Lobby, conn: u64, id: &str) -> Vec<Action> {
-        lobby.connected(ConnId(conn));
-        lobby.message(ConnId(conn), hello(id))
-    }
-
-    fn codes(actions: &[Action]) -> Vec<ErrorCode> {
-        actions
-            .iter()
-            .filter_map(|a| match a {
-                Action::Refuse(_, e) => Some(e.code()),
-                _ => None,
-            })
-            .collect()
-    }
-
-    #[test]
-    fn first_arrival_waits_second_pairs_both() {
-        let mut lobby = lobby();
-        let first = join(&mut lobby, 1, "a");
-        assert!(
-            first.contains(&Action::Send(ConnId(1), ServerMsg::Waiting { waiting: 1, needed: 2 }))
-        );
-        let second = join(&mut lobby, 2, "b");
-        let paired: Vec<_> = second
-            .iter()
-            .filter_map(|a| match a {
-                Action::Send(c, ServerMsg::Paired { player_index, peers, .. }) => {
-                    Some((c.0, *player_index, peers[0].participant_id.to_string()))
-                }
-                _ => None,
-            })
-            .collect();
-        assert_eq!(paired, vec![(1, 0, "b".to_string()), (2, 1, "a".to_string())]);
-        assert_eq!(lobby.waiting_count(), 0);
-        assert_eq!(lobby.game_of(ConnId(1)), lobby.game_of(ConnId(2)));
-    }
-
-    #[test]
-    fn generated_ids_are_distinct() {
-        let mut lobby = lobby();
-        let mut ids = Vec::new();
-        for conn in 0..10 {
-            lobby.connected(ConnId(conn));
-            let out = lobby.message(
-                ConnId(conn),
-                ClientMsg::Hello {
-                    protocol_version: PROTOCOL_VERSION,
-                    participant_id: None,
-                    rejoin: false,
-                },
-            );
-            for action in out {
-                if let Action::Send(_, ServerMsg::Welcome { participant_id, .. }) = action {
-                    ids.push(participant_id);
-                }
-            }
-        }
-        ids.sort();
-        ids.dedup();
-        assert_eq!(ids.len(), 10);
-    }
-
-    #[test]
-    fn signal_goes_to_partner_only() {
-        let mut lobby = lobby();
-        join(&mut lobby, 1, "a");
-        join(&mut lobby, 2, "b");
-        join(&mut lobby, 3, "c");
-        let offer = SignalPayload::Offer { sdp: "v=0".into() };
-        let to_b = ClientMsg::Signal {
-            to: ParticipantId::parse("b").expect("id"),
-            payload: offer.clone(),
-        };
-        let out = lobby.message(ConnId(1), to_b.clone());
-        assert_eq!(
-            out,
-            vec![Action::Send(
-                ConnId(2),
-                ServerMsg::Signal {
-                    from: ParticipantId::parse("a").expect("id"),
-                    payload: offer.clone()
-                }
-            )]
-        );
-        let to_c = ClientMsg::Signal { to: ParticipantId::parse("c").expect("id"), payload: offer };
-        assert_eq!(codes(&lobby.message(ConnId(1), to_c)), vec![ErrorCode::NotYourPartner]);
-        assert_eq!(codes(&lobby.message(ConnId(3), to_b)), vec![ErrorCode::NotYourPartner]);
-    }
-
-    #[test]
-    fn second_tab_with_same_id_is_refused_and_closed() {
-        let mut lobby = lobby();
-        join(&mut lobby, 1, "a");
-        let out = join(&mut lobby, 2, "a");
-        assert_eq!(codes(&out), vec![ErrorCode::DuplicateParticipant]);
-        assert!(out.contains(&Action::Close(ConnId(2))));
-        assert_eq!(lobby.waiting_count(), 1);
-        // Once the first tab is gone the id is free again (a reload).
-        lobby.disconnected(ConnId(1));
-        lobby.disconnected(ConnId(2));
-        assert!(codes(&join(&mut lobby, 3, "a")).is_empty());
-    }
-
-    #[test]
-    fn wrong_protocol_version_is_fatal() {
-        let mut lobby = lobby();
-        lobby.connected(ConnId(1));
-        let out = lobby.message(
-            ConnId(1),
-            ClientMsg::Hello { protocol_version: 0, participant_id: None, rejoin: false },
-        );
-        assert_eq!(codes(&out), vec![ErrorCode::ProtocolVersion]);
-        assert!(out.contains(&Action::Close(ConnId(1))));
-    }
-
-    #[test]
-    fn messages_out_of_order_are_refused() {
-        let mut lobby = lobby();
-        lobby.connected(ConnId(1));
-        let signal = ClientMsg::Signal {
-            to: ParticipantId::parse("x").expect("id"),
-            payload: SignalPayload::Answer { sdp: String::new() },
-        };
-        assert_eq!(codes(&lobby.message(ConnId(1), signal)), vec![ErrorCode::HelloRequired]);
-        lobby.message(ConnId(1), hello("a"));
-        assert_eq!(codes(&lobby.message(ConnId(1), hello("a"))), vec![ErrorCode::AlreadyGreeted]);
-    }
-
-    #[test]
-    fn leaving_is_reported_to_partner_once() {
-        let mut lobby = lobby();
-        join(&mut lobby, 1, "a");
-        join(&mut lobby, 2, "b");
-        let out = lobby.disconnected(ConnId(1));
-        assert_eq!(
-            out,
-            vec![Action::Send(
-                ConnId(2),
-                ServerMsg::PartnerLeft { participant_id: ParticipantId::parse("a").expect("id") }
-            )]
-        );
-        assert!(lobby.disconnected(ConnId(1)).is_empty(), "cleanup runs once");
-        assert!(lobby.disconnected(ConnId(2)).is_empty(), "nobody left to tell");
-    }
-
-    #[test]
-    fn a_returning_participant_is_not_matched() {
-        let mut lobby = lobby();
-        lobby.connected(ConnId(1));
-        let rejoin = ClientMsg::Hello {
-            protocol_version: PROTOCOL_VERSION,
-            participant_id: Some(ParticipantId::parse("back").expect("id")),
-            rejoin: true,
-        };
-        let out = lobby.message(ConnId(1), rejoin);
-        assert!(matches!(out[..], [Action::Send(_, ServerMsg::Welcome { .. })]));
-        assert_eq!(lobby.waiting_count(), 0);
-        join(&mut lobby, 2, "b");
-        assert_eq!(lobby.game_of(ConnId(1)), None);
-    }
-
-    fn upload(participant: &str, scene: &str) -> ClientMsg {
-        ClientMsg::Upload(Box::new(Upload {
-            upload_id: ParticipantId::parse("u1").expect("id"),
-            participant_id: ParticipantId::parse(participant).expect("id"),
-            game_id: ParticipantId::parse("g1").expect("id"),
-            scene_id: ParticipantId::parse(scene).expect("id"),
-            episode: 0,
-            csv: "episode,t\n".into(),
-            sidecar: serde_json::json!({}),
-        }))
-    }
-
-    #[test]
-    fn uploads_are_stored_only_for_their_owner_and_scene() {
-        let mut lobby = lobby();
-        join(&mut lobby, 1, "a");
-        let own = lobby.message(ConnId(1), upload("a", "overcooked"));
-        assert!(matches!(own[..], [Action::Store(ConnId(1), _)]));
-        let other = lobby.message(ConnId(1), upload("b", "overcooked"));
-        assert!(matches!(other[..], [Action::RefuseUpload(_, _, UploadError::NotYourFile(_))]));
-        let scene = lobby.message(ConnId(1), upload("a", "elsewhere"));
-        assert!(matches!(scene[..], [Action::RefuseUpload(_, _, UploadError::Invalid(_))]));
-    }
-
-    #[test]
-    fn waiting_participant_leaving_frees_the_slot() {
-        let mut lobby = lobby();
-        join(&mut lobby, 1, "a");
-        lobby.disconnected(ConnId(1));
-        assert_eq!(lobby.waiting_count(), 0);
-        let out = join(&mut lobby, 2, "b");
-        assert!(
-            out.contains(&Action::Send(ConnId(2), ServerMsg::Waiting { waiting: 1, needed: 2 }))
-        );
-    }
-}
+mod tests;

@@ -30,7 +30,7 @@ const TEMP_MARK: &str = ".tmp-";
 pub struct Storage {
     root: PathBuf,
     experiment: String,
-    /// Serializes read-modify-write of summary files between concurrent uploads.
+    /// Serializes read-modify-write of summary files and match-log appends.
     summaries: Mutex<()>,
     temp_counter: AtomicU64,
 }
@@ -149,6 +149,26 @@ impl Storage {
         });
         let text = serde_json::to_string_pretty(&summary).map_err(io::Error::other)?;
         self.write_atomic(&path, text.as_bytes())
+    }
+
+    /// Appends one JSON line to `match_logs/<scene>_matches.jsonl`, stamped with the time.
+    pub fn append_match_log(&self, mut record: Value) -> io::Result<()> {
+        let scene = record["scene_id"].as_str().and_then(|s| SafeId::parse(s).ok());
+        let scene = scene.map_or_else(|| "unknown".to_owned(), |s| s.to_string());
+        if let Value::Object(map) = &mut record {
+            map.insert("time_ms".into(), json!(unix_ms()));
+        }
+        let dir = self.root.join("match_logs");
+        fs::create_dir_all(&dir)?;
+        let mut line = serde_json::to_string(&record).map_err(io::Error::other)?;
+        line.push('\n');
+        let _guard = self.summaries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut file = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(format!("{scene}_matches.jsonl")))?;
+        file.write_all(line.as_bytes())?;
+        file.sync_data()
     }
 
     /// Temp file in the same directory, fsync, rename over `path`, fsync the directory.

@@ -21,7 +21,7 @@ use crate::{
         peer_msg::{Packet, PeerMsg, netcode_packet},
         recorder::FrameRow,
         rtt::RttTracker,
-        status::{EpisodeSummary, ExportStatus, Outcome, Phase, Status},
+        status::{EpisodeSummary, Exit, ExportStatus, Outcome, Phase, Status},
     },
     env::overcooked::{Layout, Overcooked, Rules},
 };
@@ -301,6 +301,15 @@ impl Session {
                 } else {
                     self.partner_gone(Outcome::PartnerDisconnected)
                 }
+            }
+            ServerMsg::WaitTimedOut { message, redirect_url, completion_code } => {
+                if self.status.phase == Phase::Waiting {
+                    self.status.phase = Phase::Excluded;
+                    self.status.outcome = Some(Outcome::Timeout);
+                    self.status.waiting = None;
+                    self.status.exit = Some(Exit { message, completion_code, redirect_url });
+                }
+                Vec::new()
             }
             ServerMsg::Error { message, fatal, .. } => {
                 if fatal {

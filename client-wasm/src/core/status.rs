@@ -18,6 +18,8 @@ pub enum Phase {
     BetweenEpisodes,
     /// Every episode is over and confirmed on both sides.
     Done,
+    /// Left the study without playing (the waiting room timed out).
+    Excluded,
     PartnerDisconnected,
     Error,
 }
@@ -25,7 +27,7 @@ pub enum Phase {
 impl Phase {
     /// Phases nothing leaves.
     pub fn is_terminal(self) -> bool {
-        matches!(self, Phase::Done | Phase::PartnerDisconnected | Phase::Error)
+        matches!(self, Phase::Done | Phase::Excluded | Phase::PartnerDisconnected | Phase::Error)
     }
 
     /// A game is under way (the netcode runs).
@@ -43,6 +45,17 @@ pub enum Outcome {
     PartnerDisconnected,
     /// The partner was unheard past the focus-loss timeout (a frozen page).
     PartnerAway,
+    /// Nobody was found in the waiting room in time.
+    Timeout,
+}
+
+/// What the page shows when the waiting room gives up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Exit {
+    pub message: String,
+    pub completion_code: Option<String>,
+    pub redirect_url: Option<String>,
 }
 
 /// An episode whose last frame is confirmed: the same on both peers.
@@ -99,6 +112,8 @@ pub struct Status {
     pub exports: Vec<ExportStatus>,
     /// How the peer connection runs: `host`, `srflx`, `prflx` or `relay` (from getStats).
     pub connection_type: Option<String>,
+    /// Set when the participant leaves without playing (`excluded`).
+    pub exit: Option<Exit>,
 }
 
 impl Default for Status {
@@ -123,6 +138,7 @@ impl Default for Status {
             episodes: Vec::new(),
             exports: Vec::new(),
             connection_type: None,
+            exit: None,
         }
     }
 }

@@ -36,10 +36,11 @@ impl Screen {
         let line = match status.phase {
             Phase::Loading | Phase::Ready => "Connecting to the server…".to_owned(),
             Phase::Waiting => match status.waiting {
-                Some((waiting, needed)) => {
+                // A count of 0 means the experiment hides it.
+                Some((waiting, needed)) if waiting > 0 => {
                     format!("Waiting for a partner… ({waiting} of {needed} players here)")
                 }
-                None => "Waiting for a partner…".to_owned(),
+                _ => "Waiting for a partner…".to_owned(),
             },
             Phase::Matched => connected,
             Phase::Countdown | Phase::Playing | Phase::BetweenEpisodes => {
@@ -48,6 +49,21 @@ impl Screen {
             Phase::Done => {
                 self.notice("Thank you!", "The game is over.", code);
                 "The game is over.".to_owned()
+            }
+            Phase::Excluded => {
+                let exit = status.exit.as_ref();
+                let message = exit.map_or("Thank you for your patience.", |e| e.message.as_str());
+                self.notice(
+                    "No partner found",
+                    message,
+                    exit.and_then(|e| e.completion_code.as_deref()),
+                );
+                if let Some(url) = exit.and_then(|e| e.redirect_url.as_deref())
+                    && let Some(window) = web_sys::window()
+                {
+                    let _ = window.location().assign(url);
+                }
+                message.to_owned()
             }
             Phase::PartnerDisconnected => {
                 let message = match (status.outcome, config) {

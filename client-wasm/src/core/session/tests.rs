@@ -317,3 +317,22 @@ fn a_closed_channel_without_a_freeze_is_a_disconnect() {
     a.handle(Input::ChannelClosed, 20_000.0);
     assert_eq!(a.status().outcome, Some(Outcome::PartnerDisconnected));
 }
+
+#[test]
+fn a_waiting_room_timeout_excludes_with_the_message_and_code() {
+    let mut s = Session::new(None);
+    s.handle(Input::Relay(ServerMsg::Waiting { waiting: 1, needed: 2 }), 0.0);
+    let timeout = ServerMsg::WaitTimedOut {
+        message: "no partner".into(),
+        redirect_url: None,
+        completion_code: Some("C0DE".into()),
+    };
+    s.handle(Input::Relay(timeout), 0.0);
+    assert_eq!(s.status().phase, Phase::Excluded);
+    assert_eq!(s.status().outcome, Some(Outcome::Timeout));
+    assert_eq!(s.status().exit.as_ref().and_then(|e| e.completion_code.as_deref()), Some("C0DE"));
+    assert!(
+        s.handle(Input::Relay(paired_msg(0, 1, "late")), 0.0).is_empty(),
+        "no game after the exit"
+    );
+}

@@ -1,0 +1,62 @@
+//! The `[matchmaking]` and `[waiting_room]` tables of an experiment.
+
+use serde::{Deserialize, Serialize};
+
+/// Which matchmaker forms the groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchmakerKind {
+    /// Arrival order.
+    #[default]
+    Fifo,
+    /// Arrival order among participants whose summed server round trips are within
+    /// `max_server_rtt_ms`.
+    LatencyFifo,
+    /// Previous partners first, then arrival order if `fallback_to_fifo`.
+    GroupReunion,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MatchmakingConfig {
+    pub kind: MatchmakerKind,
+    /// LatencyFifo: the largest sum of the two participants' server round trips, in ms.
+    pub max_server_rtt_ms: u32,
+    /// GroupReunion: pair with anyone when no previous partner is waiting.
+    pub fallback_to_fifo: bool,
+}
+
+impl Default for MatchmakingConfig {
+    fn default() -> Self {
+        Self { kind: MatchmakerKind::Fifo, max_server_rtt_ms: 200, fallback_to_fifo: true }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WaitingRoomConfig {
+    /// How long a participant waits for a partner before the waiting room gives up.
+    pub timeout_ms: u32,
+    /// Shown when the wait times out.
+    pub timeout_message: String,
+    /// Where the page goes when the wait times out (e.g. back to Prolific), if set.
+    pub timeout_redirect_url: Option<String>,
+    /// Shown with the timeout message, if set (so the participant can still be paid).
+    pub timeout_completion_code: Option<String>,
+    /// Do not tell participants how many others are waiting.
+    pub hide_count: bool,
+}
+
+impl Default for WaitingRoomConfig {
+    fn default() -> Self {
+        Self {
+            timeout_ms: 120_000,
+            timeout_message:
+                "Sorry, we could not find a partner for you in time. Thank you for your patience."
+                    .into(),
+            timeout_redirect_url: None,
+            timeout_completion_code: None,
+            hide_count: false,
+        }
+    }
+}

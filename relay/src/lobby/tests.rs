@@ -1,0 +1,333 @@
+//! The lobby's rules, driven directly (no sockets, explicit time).
+
+use rollgym_protocol::ErrorCode;
+
+use super::*;
+
+fn lobby() -> Lobby {
+    Lobby::new(crate::config::load(None).expect("bundled config"), 1)
+}
+
+fn hello(id: &str) -> ClientMsg {
+    ClientMsg::Hello {
+        protocol_version: PROTOCOL_VERSION,
+        participant_id: Some(ParticipantId::parse(id).expect("valid")),
+        rejoin: false,
+    }
+}
+
+fn join(lobby: &mut Lobby, conn: u64, id: &str) -> Vec<Action> {
+    lobby.connected(ConnId(conn));
+    lobby.message(ConnId(conn), hello(id), 0)
+}
+
+fn codes(actions: &[Action]) -> Vec<ErrorCode> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Refuse(_, e) => Some(e.code()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn first_arrival_waits_second_pairs_both() {
+    let mut lobby = lobby();
+    let first = join(&mut lobby, 1, "a");
+    assert!(first.contains(&Action::Send(ConnId(1), ServerMsg::Waiting { waiting: 1, needed: 2 })));
+    let second = join(&mut lobby, 2, "b");
+    let paired: Vec<_> = second
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send(c, ServerMsg::Paired { player_index, peers, .. }) => {
+                Some((c.0, *player_index, peers[0].participant_id.to_string()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(paired, vec![(1, 0, "b".to_string()), (2, 1, "a".to_string())]);
+    assert_eq!(lobby.waiting_count(), 0);
+    assert_eq!(lobby.game_of(ConnId(1)), lobby.game_of(ConnId(2)));
+}
+
+#[test]
+fn generated_ids_are_distinct() {
+    let mut lobby = lobby();
+    let mut ids = Vec::new();
+    for conn in 0..10 {
+        lobby.connected(ConnId(conn));
+        let out = lobby.message(
+            ConnId(conn),
+            ClientMsg::Hello {
+                protocol_version: PROTOCOL_VERSION,
+                participant_id: None,
+                rejoin: false,
+            },
+            0,
+        );
+        for action in out {
+            if let Action::Send(_, ServerMsg::Welcome { participant_id, .. }) = action {
+                ids.push(participant_id);
+            }
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 10);
+}
+
+#[test]
+fn signal_goes_to_partner_only() {
+    let mut lobby = lobby();
+    join(&mut lobby, 1, "a");
+    join(&mut lobby, 2, "b");
+    join(&mut lobby, 3, "c");
+    let offer = SignalPayload::Offer { sdp: "v=0".into() };
+    let to_b =
+        ClientMsg::Signal { to: ParticipantId::parse("b").expect("id"), payload: offer.clone() };
+    let out = lobby.message(ConnId(1), to_b.clone(), 0);
+    assert_eq!(
+        out,
+        vec![Action::Send(
+            ConnId(2),
+            ServerMsg::Signal {
+                from: ParticipantId::parse("a").expect("id"),
+                payload: offer.clone()
+            }
+        )]
+    );
+    let to_c = ClientMsg::Signal { to: ParticipantId::parse("c").expect("id"), payload: offer };
+    assert_eq!(codes(&lobby.message(ConnId(1), to_c, 0)), vec![ErrorCode::NotYourPartner]);
+    assert_eq!(codes(&lobby.message(ConnId(3), to_b, 0)), vec![ErrorCode::NotYourPartner]);
+}
+
+#[test]
+fn second_tab_with_same_id_is_refused_and_closed() {
+    let mut lobby = lobby();
+    join(&mut lobby, 1, "a");
+    let out = join(&mut lobby, 2, "a");
+    assert_eq!(codes(&out), vec![ErrorCode::DuplicateParticipant]);
+    assert!(out.contains(&Action::Close(ConnId(2))));
+    assert_eq!(lobby.waiting_count(), 1);
+    // Once the first tab is gone the id is free again (a reload).
+    lobby.disconnected(ConnId(1));
+    lobby.disconnected(ConnId(2));
+    assert!(codes(&join(&mut lobby, 3, "a")).is_empty());
+}
+
+#[test]
+fn wrong_protocol_version_is_fatal() {
+    let mut lobby = lobby();
+    lobby.connected(ConnId(1));
+    let out = lobby.message(
+        ConnId(1),
+        ClientMsg::Hello { protocol_version: 0, participant_id: None, rejoin: false },
+        0,
+    );
+    assert_eq!(codes(&out), vec![ErrorCode::ProtocolVersion]);
+    assert!(out.contains(&Action::Close(ConnId(1))));
+}
+
+#[test]
+fn messages_out_of_order_are_refused() {
+    let mut lobby = lobby();
+    lobby.connected(ConnId(1));
+    let signal = ClientMsg::Signal {
+        to: ParticipantId::parse("x").expect("id"),
+        payload: SignalPayload::Answer { sdp: String::new() },
+    };
+    assert_eq!(codes(&lobby.message(ConnId(1), signal, 0)), vec![ErrorCode::HelloRequired]);
+    lobby.message(ConnId(1), hello("a"), 0);
+    assert_eq!(codes(&lobby.message(ConnId(1), hello("a"), 0)), vec![ErrorCode::AlreadyGreeted]);
+}
+
+#[test]
+fn leaving_is_reported_to_partner_once() {
+    let mut lobby = lobby();
+    join(&mut lobby, 1, "a");
+    join(&mut lobby, 2, "b");
+    let out = lobby.disconnected(ConnId(1));
+    assert_eq!(
+        out,
+        vec![Action::Send(
+            ConnId(2),
+            ServerMsg::PartnerLeft { participant_id: ParticipantId::parse("a").expect("id") }
+        )]
+    );
+    assert!(lobby.disconnected(ConnId(1)).is_empty(), "cleanup runs once");
+    assert!(lobby.disconnected(ConnId(2)).is_empty(), "nobody left to tell");
+}
+
+#[test]
+fn a_returning_participant_is_not_matched() {
+    let mut lobby = lobby();
+    lobby.connected(ConnId(1));
+    let rejoin = ClientMsg::Hello {
+        protocol_version: PROTOCOL_VERSION,
+        participant_id: Some(ParticipantId::parse("back").expect("id")),
+        rejoin: true,
+    };
+    let out = lobby.message(ConnId(1), rejoin, 0);
+    assert!(matches!(out[..], [Action::Send(_, ServerMsg::Welcome { .. })]));
+    assert_eq!(lobby.waiting_count(), 0);
+    join(&mut lobby, 2, "b");
+    assert_eq!(lobby.game_of(ConnId(1)), None);
+}
+
+fn upload(participant: &str, scene: &str) -> ClientMsg {
+    ClientMsg::Upload(Box::new(Upload {
+        upload_id: ParticipantId::parse("u1").expect("id"),
+        participant_id: ParticipantId::parse(participant).expect("id"),
+        game_id: ParticipantId::parse("g1").expect("id"),
+        scene_id: ParticipantId::parse(scene).expect("id"),
+        episode: 0,
+        csv: "episode,t\n".into(),
+        sidecar: serde_json::json!({}),
+    }))
+}
+
+#[test]
+fn uploads_are_stored_only_for_their_owner_and_scene() {
+    let mut lobby = lobby();
+    join(&mut lobby, 1, "a");
+    let own = lobby.message(ConnId(1), upload("a", "overcooked"), 0);
+    assert!(matches!(own[..], [Action::Store(ConnId(1), _)]));
+    let other = lobby.message(ConnId(1), upload("b", "overcooked"), 0);
+    assert!(matches!(other[..], [Action::RefuseUpload(_, _, UploadError::NotYourFile(_))]));
+    let scene = lobby.message(ConnId(1), upload("a", "elsewhere"), 0);
+    assert!(matches!(scene[..], [Action::RefuseUpload(_, _, UploadError::Invalid(_))]));
+}
+
+#[test]
+fn waiting_participant_leaving_frees_the_slot() {
+    let mut lobby = lobby();
+    join(&mut lobby, 1, "a");
+    lobby.disconnected(ConnId(1));
+    assert_eq!(lobby.waiting_count(), 0);
+    let out = join(&mut lobby, 2, "b");
+    assert!(out.contains(&Action::Send(ConnId(2), ServerMsg::Waiting { waiting: 1, needed: 2 })));
+}
+
+fn lobby_with(edit: impl FnOnce(&mut ExperimentConfig)) -> Lobby {
+    let mut config = crate::config::load(None).expect("bundled config");
+    edit(&mut config);
+    Lobby::new(config, 1)
+}
+
+fn game_of_pair(actions: &[Action]) -> Vec<(u64, u8)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send(c, ServerMsg::Paired { player_index, .. }) => Some((c.0, *player_index)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn waiting_too_long_times_out_with_the_configured_message() {
+    let mut lobby = lobby_with(|c| {
+        c.waiting_room.timeout_ms = 5_000;
+        c.waiting_room.timeout_completion_code = Some("WAITED".into());
+    });
+    lobby.connected(ConnId(1));
+    lobby.message(ConnId(1), hello("a"), 1_000);
+    assert!(lobby.tick(5_999).is_empty(), "not yet");
+    let out = lobby.tick(6_000);
+    assert!(matches!(
+        &out[..],
+        [Action::Send(ConnId(1), ServerMsg::WaitTimedOut { completion_code: Some(code), .. })] if code == "WAITED"
+    ));
+    assert_eq!(lobby.waiting_count(), 0);
+    // Someone arriving later is not paired with the timed-out participant.
+    assert!(game_of_pair(&join(&mut lobby, 2, "b")).is_empty());
+}
+
+#[test]
+fn latency_fifo_keeps_high_round_trips_apart() {
+    let mut lobby = lobby_with(|c| {
+        c.matchmaking.kind = rollgym_protocol::MatchmakerKind::LatencyFifo;
+        c.matchmaking.max_server_rtt_ms = 100;
+    });
+    for (conn, rtt) in [(1, 300), (2, 20), (3, 30)] {
+        lobby.connected(ConnId(conn));
+        for _ in 0..5 {
+            lobby.rtt_sample(ConnId(conn), rtt);
+        }
+    }
+    assert_eq!(lobby.rtt_of(ConnId(1)), Some(300));
+    lobby.message(ConnId(1), hello("slow"), 0);
+    assert!(
+        game_of_pair(&lobby.message(ConnId(2), hello("fast1"), 0)).is_empty(),
+        "20 + 300 > 100"
+    );
+    let paired = game_of_pair(&lobby.message(ConnId(3), hello("fast2"), 0));
+    assert_eq!(paired, vec![(2, 0), (3, 1)], "the two fast ones, earlier arrival first");
+    assert_eq!(lobby.waiting_count(), 1, "the slow one still waits");
+}
+
+#[test]
+fn server_round_trip_is_the_median_of_the_last_twenty() {
+    let mut lobby = lobby();
+    lobby.connected(ConnId(1));
+    for rtt in [1000; 10] {
+        lobby.rtt_sample(ConnId(1), rtt);
+    }
+    for rtt in [10; 20] {
+        lobby.rtt_sample(ConnId(1), rtt);
+    }
+    assert_eq!(lobby.rtt_of(ConnId(1)), Some(10), "old samples fall out of the window");
+}
+
+#[test]
+fn every_match_is_logged_with_round_trips() {
+    let mut lobby = lobby();
+    join(&mut lobby, 1, "a");
+    lobby.rtt_sample(ConnId(1), 42);
+    let out = join(&mut lobby, 2, "b");
+    let logs: Vec<&serde_json::Value> = out
+        .iter()
+        .filter_map(|a| match a {
+            Action::LogMatch(v) => Some(v),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(logs.len(), 1);
+    assert_eq!(logs[0]["matchmaker"], "fifo");
+    assert_eq!(logs[0]["participants"][0]["participant_id"], "a");
+    assert_eq!(logs[0]["participants"][0]["server_rtt_ms"], 42);
+}
+
+fn reunion_lobby(fallback_to_fifo: bool) -> Lobby {
+    lobby_with(|c| {
+        c.matchmaking.kind = rollgym_protocol::MatchmakerKind::GroupReunion;
+        c.matchmaking.fallback_to_fifo = fallback_to_fifo;
+    })
+}
+
+#[test]
+fn group_reunion_pairs_previous_partners_ahead_of_the_queue() {
+    let mut lobby = reunion_lobby(false);
+    // a and b played together in an earlier game.
+    let id = |s: &str| ParticipantId::parse(s).expect("id");
+    lobby.history.insert(id("a"), vec![id("b")]);
+    lobby.history.insert(id("b"), vec![id("a")]);
+    // Now a stranger and a wait; b arrives and is reunited with a.
+    join(&mut lobby, 3, "stranger");
+    join(&mut lobby, 4, "a");
+    assert_eq!(lobby.waiting_count(), 2, "no previous partner waiting, no fallback");
+    assert_eq!(game_of_pair(&join(&mut lobby, 5, "b")), vec![(4, 0), (5, 1)]);
+    assert_eq!(lobby.waiting_count(), 1, "the stranger still waits");
+}
+
+#[test]
+fn group_reunion_falls_back_to_arrival_order() {
+    let mut lobby = reunion_lobby(true);
+    join(&mut lobby, 1, "a");
+    join(&mut lobby, 2, "b");
+    lobby.disconnected(ConnId(1));
+    lobby.disconnected(ConnId(2));
+    join(&mut lobby, 3, "stranger");
+    assert_eq!(game_of_pair(&join(&mut lobby, 4, "a")), vec![(3, 0), (4, 1)], "b is not waiting");
+}
