@@ -43,7 +43,7 @@ pub struct GameConfig {
     pub seed: Option<u64>,
     /// Derive a different seed for every episode instead of reusing one.
     pub seed_per_episode: bool,
-    /// The synced "3, 2, 1" before the first episode.
+    /// The "Players found!" countdown after a match, during which the players connect.
     pub countdown_ms: u32,
     /// The "Round N starting" pause between episodes.
     pub between_episodes_ms: u32,

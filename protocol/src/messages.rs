@@ -37,6 +37,10 @@ pub enum ClientMsg {
     Signal { to: ParticipantId, payload: SignalPayload },
     /// One episode's research data, answered by `upload_ack` once it is on disk.
     Upload(Box<Upload>),
+    /// The peer-to-peer connection of `game_id` works in both directions (the netcode has
+    /// synchronized with the partner). Play starts once every player said so and the countdown
+    /// is over.
+    Validated { game_id: SafeId },
 }
 
 /// One participant's data of one episode.
@@ -76,7 +80,14 @@ pub enum ServerMsg {
         game: Box<GameConfig>,
         /// The game's reset seed (from the config, or drawn by the relay).
         seed: u64,
+        /// The "Players found!" countdown, during which the connection is set up.
+        countdown_ms: u32,
     },
+    /// Every player's connection is validated and the countdown is over: play.
+    Start { game_id: SafeId },
+    /// The game did not start (the connection was not validated in time, or the partner left
+    /// before the start); the participant is back in the waiting room.
+    Repool { message: String },
     /// Signaling forwarded from the partner `from`.
     Signal { from: ParticipantId, payload: SignalPayload },
     /// The partner's connection to the relay ended.
@@ -156,6 +167,8 @@ pub enum ErrorCode {
     DuplicateParticipant,
     /// A signal addressed to someone who is not this participant's partner.
     NotYourPartner,
+    /// A game message for a game this participant is not in.
+    NotInGame,
     /// An upload for another participant's files.
     NotYourFile,
     /// An upload whose content or scene is invalid.
@@ -277,7 +290,10 @@ mod tests {
                 force_relay: false,
                 game: Box::default(),
                 seed: u64::MAX,
+                countdown_ms: 3000,
             },
+            ServerMsg::Start { game_id: pid("g1") },
+            ServerMsg::Repool { message: "again".into() },
             ServerMsg::Signal {
                 from: pid("b"),
                 payload: SignalPayload::Answer { sdp: "x".into() },

@@ -24,6 +24,8 @@ pub enum RequestError {
     DuplicateParticipant(ParticipantId),
     #[error("{0} is not your partner")]
     NotYourPartner(ParticipantId),
+    #[error("you are not in game {0}")]
+    NotInGame(SafeId),
 }
 
 impl RequestError {
@@ -36,6 +38,7 @@ impl RequestError {
             RequestError::AlreadyGreeted => ErrorCode::AlreadyGreeted,
             RequestError::DuplicateParticipant(_) => ErrorCode::DuplicateParticipant,
             RequestError::NotYourPartner(_) => ErrorCode::NotYourPartner,
+            RequestError::NotInGame(_) => ErrorCode::NotInGame,
         }
     }
 

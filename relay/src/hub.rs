@@ -77,7 +77,7 @@ pub(crate) async fn run(
                 }
                 Some(Event::Disconnected { conn }) => {
                     outboxes.remove(&conn);
-                    lobby.disconnected(conn)
+                    lobby.disconnected(conn, now())
                 }
             },
             _ = ticker.tick() => lobby.tick(now()),

@@ -8,7 +8,7 @@
 //! Pairing is arrival order, two by two. Matchmakers, scenes and the game lifecycle come later
 //! and will live here too.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use serde_json::json;
 
@@ -44,6 +44,29 @@ pub enum Action {
 
 /// Server round-trip samples kept per participant (the median is over these).
 const RTT_WINDOW: usize = 20;
+
+/// A matched pair must have a validated peer-to-peer connection within this time, or both go
+/// back to the waiting room (and are not matched with each other again).
+pub const VALIDATION_TIMEOUT_MS: u64 = 15_000;
+
+/// Where a game is. It exists only once all of its players are assigned (matched); it is
+/// validating while the countdown runs and the players connect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GameState {
+    Validating,
+    Playing,
+}
+
+#[derive(Debug)]
+struct Game {
+    members: Vec<ConnId>,
+    state: GameState,
+    /// Lobby time at which the "Players found!" countdown is over.
+    countdown_ends_at: u64,
+    /// Lobby time by which every member must have validated its connection.
+    validate_by: u64,
+    validated: HashSet<ConnId>,
+}
 
 const GROUP_SIZE: usize = 2;
 
@@ -95,6 +118,9 @@ pub struct Lobby {
     matchmaker: Box<dyn Matchmaker>,
     /// Everyone each participant has been grouped with, most recent first.
     history: HashMap<ParticipantId, Vec<ParticipantId>>,
+    games: HashMap<String, Game>,
+    /// Pairs whose connection could not be validated: never matched again.
+    rejected: HashSet<(ParticipantId, ParticipantId)>,
     conns: HashMap<ConnId, Conn>,
     /// Live owner of each participant id: a second tab with the same id is refused.
     owners: HashMap<ParticipantId, ConnId>,
@@ -109,6 +135,8 @@ impl Lobby {
         Self {
             matchmaker: matchmaking::from_config(&experiment.matchmaking),
             history: HashMap::new(),
+            games: HashMap::new(),
+            rejected: HashSet::new(),
             experiment,
             conns: HashMap::new(),
             owners: HashMap::new(),
@@ -142,8 +170,27 @@ impl Lobby {
         self.conns.get(&conn)?.rtt_ms()
     }
 
-    /// Time passes: participants who waited past the waiting room's timeout leave it.
+    /// Time passes: games whose countdown is over start, games not validated in time are
+    /// dissolved, participants who waited past the waiting room's timeout leave it.
     pub fn tick(&mut self, now_ms: u64) -> Vec<Action> {
+        let mut actions = Vec::new();
+        let ids: Vec<String> = self.games.keys().cloned().collect();
+        for game_id in ids {
+            actions.extend(self.maybe_start(&game_id, now_ms));
+            let expired = self
+                .games
+                .get(&game_id)
+                .is_some_and(|g| g.state == GameState::Validating && now_ms >= g.validate_by);
+            if expired {
+                tracing::warn!(game = %game_id, "connection not validated in time; back to the waiting room");
+                actions.extend(self.dissolve(&game_id, None, now_ms));
+            }
+        }
+        actions.extend(self.expire_waiting(now_ms));
+        actions
+    }
+
+    fn expire_waiting(&mut self, now_ms: u64) -> Vec<Action> {
         let room = &self.experiment.waiting_room;
         let timeout = u64::from(room.timeout_ms);
         let expired: Vec<ConnId> = self
@@ -196,7 +243,79 @@ impl Lobby {
             (_, Phase::Greeting) => vec![Action::Refuse(conn, RequestError::HelloRequired)],
             (ClientMsg::Signal { to, payload }, _) => self.signal(conn, to, payload),
             (ClientMsg::Upload(upload), _) => self.upload(conn, *upload),
+            (ClientMsg::Validated { game_id }, Phase::Paired { game_id: mine, .. })
+                if game_id.as_str() == mine =>
+            {
+                let game_id = mine.clone();
+                if let Some(game) = self.games.get_mut(&game_id) {
+                    game.validated.insert(conn);
+                }
+                self.maybe_start(&game_id, now_ms)
+            }
+            (ClientMsg::Validated { game_id }, _) => {
+                vec![Action::Refuse(conn, RequestError::NotInGame(game_id))]
+            }
         }
+    }
+
+    /// Starts a validating game once every member validated and the countdown is over.
+    fn maybe_start(&mut self, game_id: &str, now_ms: u64) -> Vec<Action> {
+        let Some(game) = self.games.get_mut(game_id) else { return Vec::new() };
+        let ready = game.state == GameState::Validating
+            && now_ms >= game.countdown_ends_at
+            && game.members.iter().all(|m| game.validated.contains(m));
+        if !ready {
+            return Vec::new();
+        }
+        game.state = GameState::Playing;
+        tracing::info!(game = %game_id, "game started");
+        let Ok(id) = SafeId::parse(game_id) else { return Vec::new() };
+        game.members
+            .iter()
+            .map(|&m| Action::Send(m, ServerMsg::Start { game_id: id.clone() }))
+            .collect()
+    }
+
+    /// Ends a game that never started: the remaining members go back to the waiting room.
+    /// `left` is the member who disconnected, if that is why; otherwise the connection failed
+    /// and the pair is never matched again.
+    fn dissolve(&mut self, game_id: &str, left: Option<ConnId>, now_ms: u64) -> Vec<Action> {
+        let Some(game) = self.games.remove(game_id) else { return Vec::new() };
+        let remaining: Vec<ConnId> =
+            game.members.iter().copied().filter(|m| Some(*m) != left).collect();
+        if left.is_none() {
+            let ids: Vec<ParticipantId> = game
+                .members
+                .iter()
+                .filter_map(|m| self.conns.get(m)?.participant.clone())
+                .collect();
+            for (i, a) in ids.iter().enumerate() {
+                for b in &ids[i + 1..] {
+                    self.rejected.insert(ordered(a, b));
+                }
+            }
+        }
+        let message = if left.is_some() {
+            "Your partner left before the game started. Finding a new partner…"
+        } else {
+            "The connection to your partner could not be established. Finding a new partner…"
+        };
+        let mut actions = Vec::new();
+        for member in remaining {
+            let Some(state) = self.conns.get_mut(&member) else { continue };
+            state.phase = Phase::Waiting;
+            state.waiting_since = Some(now_ms);
+            actions.push(Action::Send(member, ServerMsg::Repool { message: message.into() }));
+            match self.find_match(member) {
+                Some(members) => {
+                    self.waiting.retain(|c| !members.contains(c));
+                    actions.extend(self.start_game(&members, now_ms));
+                }
+                None => self.waiting.push_back(member),
+            }
+        }
+        actions.extend(self.waiting_counts());
+        actions
     }
 
     /// Checks that an upload is this participant's own and for this experiment's scene; the
@@ -215,7 +334,7 @@ impl Lobby {
     }
 
     /// The connection is gone. Cleans up everything it was part of, exactly once.
-    pub fn disconnected(&mut self, conn: ConnId) -> Vec<Action> {
+    pub fn disconnected(&mut self, conn: ConnId, now_ms: u64) -> Vec<Action> {
         let Some(state) = self.conns.remove(&conn) else {
             return Vec::new();
         };
@@ -230,13 +349,23 @@ impl Lobby {
                 self.waiting.retain(|c| *c != conn);
                 actions.extend(self.waiting_counts());
             }
-            Phase::Paired { partner, .. } => {
-                if let (Some(partner_state), Some(id)) =
-                    (self.conns.get_mut(&partner), state.participant)
-                {
-                    partner_state.phase = Phase::PartnerGone;
-                    actions
-                        .push(Action::Send(partner, ServerMsg::PartnerLeft { participant_id: id }));
+            Phase::Paired { partner, game_id } => {
+                let started =
+                    self.games.get(&game_id).is_some_and(|g| g.state == GameState::Playing);
+                if !started {
+                    // Before the start the partner has lost nothing: back to the waiting room.
+                    actions.extend(self.dissolve(&game_id, Some(conn), now_ms));
+                } else {
+                    self.games.remove(&game_id);
+                    if let (Some(partner_state), Some(id)) =
+                        (self.conns.get_mut(&partner), state.participant)
+                    {
+                        partner_state.phase = Phase::PartnerGone;
+                        actions.push(Action::Send(
+                            partner,
+                            ServerMsg::PartnerLeft { participant_id: id },
+                        ));
+                    }
                 }
             }
             Phase::Greeting | Phase::PartnerGone | Phase::Returning | Phase::TimedOut => {}
@@ -314,8 +443,13 @@ impl Lobby {
             })
         };
         let me = candidate(&arriving)?;
-        let waiting: Vec<Candidate> =
-            self.waiting.iter().filter(|c| **c != arriving).filter_map(candidate).collect();
+        let waiting: Vec<Candidate> = self
+            .waiting
+            .iter()
+            .filter(|c| **c != arriving)
+            .filter_map(candidate)
+            .filter(|c| !self.rejected.contains(&ordered(&me.participant, &c.participant)))
+            .collect();
         let group = self.matchmaker.find_match(&me, &waiting, GROUP_SIZE)?;
         group.iter().map(|c| self.owners.get(&c.participant).copied()).collect()
     }
@@ -335,6 +469,17 @@ impl Lobby {
     /// Starts a game for `members` (in player order) and logs the match.
     fn start_game(&mut self, members: &[ConnId], now_ms: u64) -> Vec<Action> {
         let game_id = self.ids.game_id();
+        let countdown_ms = self.experiment.game.countdown_ms;
+        self.games.insert(
+            game_id.clone(),
+            Game {
+                members: members.to_vec(),
+                state: GameState::Validating,
+                countdown_ends_at: now_ms + u64::from(countdown_ms),
+                validate_by: now_ms + VALIDATION_TIMEOUT_MS,
+                validated: HashSet::new(),
+            },
+        );
         let seed = self.experiment.game.seed.unwrap_or_else(|| self.ids.next());
         let peers: Vec<PeerInfo> = members
             .iter()
@@ -364,6 +509,7 @@ impl Lobby {
                     force_relay: self.experiment.webrtc.force_relay,
                     game: Box::new(self.experiment.game.clone()),
                     seed,
+                    countdown_ms,
                 },
             ));
         }
@@ -410,6 +556,11 @@ impl Lobby {
         vec![Action::Send(*partner, ServerMsg::Signal { from: from.clone(), payload })]
     }
 
+    /// The state of a game (for logs and tests).
+    pub fn game_state(&self, game_id: &str) -> Option<GameState> {
+        self.games.get(game_id).map(|g| g.state)
+    }
+
     /// The game id of a paired connection (for logs and tests).
     pub fn game_of(&self, conn: ConnId) -> Option<&str> {
         match &self.conns.get(&conn)?.phase {
@@ -417,6 +568,11 @@ impl Lobby {
             _ => None,
         }
     }
+}
+
+/// A pair of participants in a canonical order.
+fn ordered(a: &ParticipantId, b: &ParticipantId) -> (ParticipantId, ParticipantId) {
+    if a <= b { (a.clone(), b.clone()) } else { (b.clone(), a.clone()) }
 }
 
 /// Generates ids that are unique in practice across relay restarts (random 64-bit seed)

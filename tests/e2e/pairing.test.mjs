@@ -58,17 +58,21 @@ test('a third participant waits alone until a fourth arrives', async () => {
   await Promise.all([a, b, c, d].map((p) => p.close()));
 });
 
-test('closing one page is shown to its partner', async () => {
+test('a partner leaving before the start sends the other back to the waiting room', async () => {
   const a = await openParticipant(browser, relay.url);
   const b = await openParticipant(browser, relay.url);
   await Promise.all([a.waitFor(connected), b.waitFor(connected)]);
   await b.close();
-  const left = await a.waitFor(() => window.rollgym?.phase === 'partner_disconnected');
-  assert.equal(left.lastError, null);
-  assert.ok(await a.page.isVisible('#notice'), 'full-page notice is shown');
-  assert.match(await a.page.textContent('#notice-title'), /partner has left/);
-  assertClean(a, b);
-  await a.close();
+  const back = await a.waitFor(() => window.rollgym?.phase === 'waiting');
+  assert.equal(back.gameId, null);
+  assert.match(await a.page.textContent('#status'), /partner left before the game started/);
+  assert.ok(await a.page.isHidden('#game'), 'nothing of the unstarted game is left');
+  // And the next arrival is paired with them.
+  const c = await openParticipant(browser, relay.url);
+  const [sa, sc] = await Promise.all([a.waitFor(connected), c.waitFor(connected)]);
+  assert.equal(sa.gameId, sc.gameId);
+  assertClean(a, b, c);
+  await Promise.all([a.close(), c.close()]);
 });
 
 test('a second tab with the same participant id gets a clear error', async () => {

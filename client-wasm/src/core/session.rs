@@ -103,6 +103,12 @@ pub struct Session {
     partner_left_relay: bool,
     /// ggrs has heard nothing from the partner for a while (interrupted, not resumed).
     partner_silent: bool,
+    /// When the relay's "Players found!" countdown ends (local time), until play starts.
+    countdown_ends_at: Option<f64>,
+    /// The relay said every player is connected and the countdown is over.
+    started: bool,
+    /// We told the relay our connection is validated.
+    validated_sent: bool,
     /// Uploads not yet acknowledged, by participant and upload id (restored ones may belong
     /// to another tab's participant in this browser).
     unacked: BTreeMap<(SafeId, SafeId), Upload>,
@@ -133,6 +139,9 @@ impl Session {
             was_frozen: false,
             players: Vec::new(),
             partner_left_relay: false,
+            countdown_ends_at: None,
+            started: false,
+            validated_sent: false,
             partner_silent: false,
             unacked: BTreeMap::new(),
         }
@@ -171,7 +180,7 @@ impl Session {
                     rejoin: self.play.is_some() || self.status.phase.is_terminal(),
                 })]
             }
-            Input::Relay(msg) => self.relay_message(msg),
+            Input::Relay(msg) => self.relay_message(msg, now_ms),
             Input::RelayGarbage(err) => {
                 self.status.last_error = Some(format!("unreadable message from the server: {err}"));
                 Vec::new()
@@ -190,10 +199,14 @@ impl Session {
                 self.status.last_error = Some(reason);
                 Vec::new()
             }
-            Input::Tick if self.channel_open => {
-                vec![Command::SendPeer(self.rtt.ping(now_ms).encode())]
+            Input::Tick => {
+                self.update_countdown(now_ms);
+                if self.channel_open {
+                    vec![Command::SendPeer(self.rtt.ping(now_ms).encode())]
+                } else {
+                    Vec::new()
+                }
             }
-            Input::Tick => Vec::new(),
             Input::Frame(input, epoch_ms) => self.frame(input, now_ms, epoch_ms),
             Input::Restored(uploads) => {
                 for upload in uploads {
@@ -221,7 +234,7 @@ impl Session {
         self.status.phase != Phase::Error && (self.play.is_some() || undelivered)
     }
 
-    fn relay_message(&mut self, msg: ServerMsg) -> Vec<Command> {
+    fn relay_message(&mut self, msg: ServerMsg, now_ms: f64) -> Vec<Command> {
         match msg {
             ServerMsg::UploadAck { upload_id } => return self.upload_settled(upload_id, None),
             ServerMsg::UploadRefused { upload_id, message, .. } => {
@@ -257,6 +270,7 @@ impl Session {
                 force_relay,
                 game,
                 seed,
+                countdown_ms,
             } => {
                 // Two-player games: the partner is the one other peer.
                 let Some(partner) = peers.first() else {
@@ -273,6 +287,8 @@ impl Session {
                 self.players.extend(peers.iter().cloned());
                 self.players.sort_by_key(|p| p.player_index);
                 self.announced = Some((*game, seed));
+                self.countdown_ends_at = Some(now_ms + f64::from(countdown_ms));
+                self.status.notice = None;
                 self.status.phase = Phase::Matched;
                 self.status.waiting = None;
                 self.status.game_id = Some(game_id);
@@ -302,6 +318,16 @@ impl Session {
                     self.partner_gone(Outcome::PartnerDisconnected)
                 }
             }
+            ServerMsg::Start { game_id } => {
+                if self.status.game_id.as_deref() == Some(game_id.as_str()) {
+                    self.started = true;
+                    self.countdown_ends_at = None;
+                    self.status.countdown = None;
+                    self.refresh_game_status();
+                }
+                Vec::new()
+            }
+            ServerMsg::Repool { message } => self.repool(message),
             ServerMsg::WaitTimedOut { message, redirect_url, completion_code } => {
                 if self.status.phase == Phase::Waiting {
                     self.status.phase = Phase::Excluded;
@@ -320,6 +346,44 @@ impl Session {
                 Vec::new()
             }
         }
+    }
+
+    /// Seconds left in the countdown, for the page; the phase follows.
+    fn update_countdown(&mut self, now_ms: f64) {
+        let left = self.countdown_ends_at.map(|end| ((end - now_ms) / 1000.0).ceil());
+        self.status.countdown = left.filter(|s| *s > 0.0).map(|s| s as u32);
+        if !self.started && matches!(self.status.phase, Phase::Matched | Phase::Countdown) {
+            self.status.phase =
+                if self.status.countdown.is_some() { Phase::Countdown } else { Phase::Matched };
+        }
+    }
+
+    /// The game did not start: forget it and wait for a new partner (the relay re-queued us).
+    fn repool(&mut self, message: String) -> Vec<Command> {
+        if !matches!(self.status.phase, Phase::Matched | Phase::Countdown) {
+            return Vec::new();
+        }
+        self.play = None;
+        self.announced = None;
+        self.partner = None;
+        self.players.clear();
+        self.channel_open = false;
+        self.countdown_ends_at = None;
+        self.started = false;
+        self.validated_sent = false;
+        self.partner_left_relay = false;
+        self.partner_silent = false;
+        self.last_frame_at = None;
+        self.rtt = RttTracker::default();
+        let keep = Status {
+            phase: Phase::Waiting,
+            participant_id: self.status.participant_id.take(),
+            exports: std::mem::take(&mut self.status.exports),
+            notice: Some(message),
+            ..Status::default()
+        };
+        self.status = keep;
+        vec![Command::ClosePeer]
     }
 
     fn relay_closed(&mut self) -> Vec<Command> {
@@ -372,7 +436,8 @@ impl Session {
         let plan = EpisodePlan {
             num_episodes: config.num_episodes,
             max_steps: config.max_steps,
-            countdown_frames: config.frames(config.countdown_ms),
+            // The countdown runs before the start (on the relay's clock), not in the game.
+            countdown_frames: 0,
             pause_frames: config.frames(config.between_episodes_ms),
             seed,
             seed_per_episode: config.seed_per_episode,
@@ -402,6 +467,29 @@ impl Session {
         self.status.focused = input.focused;
         if input.action != NO_ACTION {
             self.status.local_actions += 1;
+        }
+        if !self.started {
+            // Before the start: only the handshake, which validates the connection.
+            let events = play.netcode.poll();
+            let mut commands: Vec<Command> = play
+                .netcode
+                .take_outgoing()
+                .iter()
+                .map(|p| Command::SendPeer(netcode_packet(p)))
+                .collect();
+            if play.netcode.is_running() && !self.validated_sent {
+                self.validated_sent = true;
+                if let Some(game_id) =
+                    self.status.game_id.as_deref().and_then(|g| SafeId::parse(g).ok())
+                {
+                    commands.push(Command::SendRelay(ClientMsg::Validated { game_id }));
+                }
+            }
+            self.update_countdown(now_ms);
+            if events.contains(&PeerEvent::Disconnected) {
+                commands.extend(self.partner_gone(Outcome::PartnerDisconnected));
+            }
+            return commands;
         }
         let events = play.netcode.tick(input, epoch_ms);
         let mut commands: Vec<Command> = play
@@ -457,8 +545,8 @@ impl Session {
         if status.phase.is_terminal() {
             return;
         }
-        status.phase = if !netcode.is_running() {
-            Phase::Matched
+        status.phase = if !self.started {
+            if status.countdown.is_some() { Phase::Countdown } else { Phase::Matched }
         } else if netcode.is_finished() {
             status.outcome = Some(Outcome::Complete);
             Phase::Done

@@ -114,6 +114,10 @@ pub struct Status {
     pub connection_type: Option<String>,
     /// Set when the participant leaves without playing (`excluded`).
     pub exit: Option<Exit>,
+    /// Seconds left in the "Players found!" countdown.
+    pub countdown: Option<u32>,
+    /// A message for the waiting room (e.g. why a match did not start).
+    pub notice: Option<String>,
 }
 
 impl Default for Status {
@@ -139,6 +143,8 @@ impl Default for Status {
             exports: Vec::new(),
             connection_type: None,
             exit: None,
+            countdown: None,
+            notice: None,
         }
     }
 }

@@ -240,7 +240,10 @@ impl App {
                     }
                 }
             }
-            (Some(_), _) if matches!(phase, Phase::PartnerDisconnected | Phase::Error) => {
+            (Some(_), _)
+                if matches!(phase, Phase::PartnerDisconnected | Phase::Error)
+                    || self.session.netcode().is_none() =>
+            {
                 self.game = None;
                 self.canvas.set_visible(false);
             }

@@ -12,7 +12,7 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 use crate::{
     core::{
         game::{Game, Stage},
-        status::Status,
+        status::{Phase, Status},
     },
     env::{Color, Env, Painter, overcooked::Overcooked},
     web::app::WeakDispatch,
@@ -71,6 +71,11 @@ impl GameCanvas {
             }
             Stage::Between { .. } => Some(format!("Round {} starting", game.episode + 1)),
             Stage::Playing | Stage::Done => None,
+        };
+        let banner = match status.phase {
+            Phase::Countdown => Some(format!("Players found! {}", status.countdown.unwrap_or(1))),
+            Phase::Matched => Some("Connecting to your partner…".to_owned()),
+            _ => banner,
         };
         let banner = if status.waiting_for_partner {
             Some("Waiting for your partner…".to_owned())

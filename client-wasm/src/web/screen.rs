@@ -35,6 +35,7 @@ impl Screen {
         };
         let line = match status.phase {
             Phase::Loading | Phase::Ready => "Connecting to the server…".to_owned(),
+            Phase::Waiting if status.notice.is_some() => status.notice.clone().unwrap_or_default(),
             Phase::Waiting => match status.waiting {
                 // A count of 0 means the experiment hides it.
                 Some((waiting, needed)) if waiting > 0 => {
@@ -43,7 +44,13 @@ impl Screen {
                 _ => "Waiting for a partner…".to_owned(),
             },
             Phase::Matched => connected,
-            Phase::Countdown | Phase::Playing | Phase::BetweenEpisodes => {
+            Phase::Countdown => {
+                format!(
+                    "Players found! Starting in {}… · {connected}",
+                    status.countdown.unwrap_or(1)
+                )
+            }
+            Phase::Playing | Phase::BetweenEpisodes => {
                 format!("{connected} · move: arrow keys or WASD · interact: space or E")
             }
             Phase::Done => {

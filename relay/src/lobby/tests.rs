@@ -16,6 +16,23 @@ fn hello(id: &str) -> ClientMsg {
     }
 }
 
+/// Pairs a (conn 1) and b (conn 2), validates both and runs past the countdown.
+fn start_playing(lobby: &mut Lobby) -> String {
+    join(lobby, 1, "a");
+    join(lobby, 2, "b");
+    let game = lobby.game_of(ConnId(1)).expect("paired").to_owned();
+    let id = SafeId::parse(&game).expect("id");
+    for conn in [1, 2] {
+        lobby.message(ConnId(conn), ClientMsg::Validated { game_id: id.clone() }, 100);
+    }
+    let started = lobby.tick(60_000);
+    assert_eq!(
+        started.iter().filter(|a| matches!(a, Action::Send(_, ServerMsg::Start { .. }))).count(),
+        2
+    );
+    game
+}
+
 fn join(lobby: &mut Lobby, conn: u64, id: &str) -> Vec<Action> {
     lobby.connected(ConnId(conn));
     lobby.message(ConnId(conn), hello(id), 0)
@@ -111,8 +128,8 @@ fn second_tab_with_same_id_is_refused_and_closed() {
     assert!(out.contains(&Action::Close(ConnId(2))));
     assert_eq!(lobby.waiting_count(), 1);
     // Once the first tab is gone the id is free again (a reload).
-    lobby.disconnected(ConnId(1));
-    lobby.disconnected(ConnId(2));
+    lobby.disconnected(ConnId(1), 0);
+    lobby.disconnected(ConnId(2), 0);
     assert!(codes(&join(&mut lobby, 3, "a")).is_empty());
 }
 
@@ -145,9 +162,8 @@ fn messages_out_of_order_are_refused() {
 #[test]
 fn leaving_is_reported_to_partner_once() {
     let mut lobby = lobby();
-    join(&mut lobby, 1, "a");
-    join(&mut lobby, 2, "b");
-    let out = lobby.disconnected(ConnId(1));
+    start_playing(&mut lobby);
+    let out = lobby.disconnected(ConnId(1), 0);
     assert_eq!(
         out,
         vec![Action::Send(
@@ -155,8 +171,8 @@ fn leaving_is_reported_to_partner_once() {
             ServerMsg::PartnerLeft { participant_id: ParticipantId::parse("a").expect("id") }
         )]
     );
-    assert!(lobby.disconnected(ConnId(1)).is_empty(), "cleanup runs once");
-    assert!(lobby.disconnected(ConnId(2)).is_empty(), "nobody left to tell");
+    assert!(lobby.disconnected(ConnId(1), 0).is_empty(), "cleanup runs once");
+    assert!(lobby.disconnected(ConnId(2), 0).is_empty(), "nobody left to tell");
 }
 
 #[test]
@@ -203,7 +219,7 @@ fn uploads_are_stored_only_for_their_owner_and_scene() {
 fn waiting_participant_leaving_frees_the_slot() {
     let mut lobby = lobby();
     join(&mut lobby, 1, "a");
-    lobby.disconnected(ConnId(1));
+    lobby.disconnected(ConnId(1), 0);
     assert_eq!(lobby.waiting_count(), 0);
     let out = join(&mut lobby, 2, "b");
     assert!(out.contains(&Action::Send(ConnId(2), ServerMsg::Waiting { waiting: 1, needed: 2 })));
@@ -326,8 +342,102 @@ fn group_reunion_falls_back_to_arrival_order() {
     let mut lobby = reunion_lobby(true);
     join(&mut lobby, 1, "a");
     join(&mut lobby, 2, "b");
-    lobby.disconnected(ConnId(1));
-    lobby.disconnected(ConnId(2));
+    lobby.disconnected(ConnId(1), 0);
+    lobby.disconnected(ConnId(2), 0);
     join(&mut lobby, 3, "stranger");
     assert_eq!(game_of_pair(&join(&mut lobby, 4, "a")), vec![(3, 0), (4, 1)], "b is not waiting");
+}
+
+fn validated(lobby: &mut Lobby, conn: u64, now: u64) -> Vec<Action> {
+    let game = SafeId::parse(lobby.game_of(ConnId(conn)).expect("paired")).expect("id");
+    lobby.message(ConnId(conn), ClientMsg::Validated { game_id: game }, now)
+}
+
+fn starts(actions: &[Action]) -> Vec<u64> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send(c, ServerMsg::Start { .. }) => Some(c.0),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn play_starts_when_both_validated_and_the_countdown_is_over() {
+    let mut lobby = lobby();
+    join(&mut lobby, 1, "a");
+    join(&mut lobby, 2, "b"); // matched at time 0; countdown 3 s (bundled config)
+    let game = lobby.game_of(ConnId(1)).expect("paired").to_owned();
+    assert_eq!(lobby.game_state(&game), Some(GameState::Validating));
+    assert!(starts(&validated(&mut lobby, 1, 500)).is_empty(), "b has not validated");
+    assert!(starts(&validated(&mut lobby, 2, 800)).is_empty(), "the countdown runs until 3 s");
+    assert!(starts(&lobby.tick(2_999)).is_empty());
+    assert_eq!(starts(&lobby.tick(3_000)), vec![1, 2]);
+    assert_eq!(lobby.game_state(&game), Some(GameState::Playing));
+    assert!(starts(&lobby.tick(4_000)).is_empty(), "started once");
+}
+
+#[test]
+fn a_validation_for_another_game_is_refused() {
+    let mut lobby = lobby();
+    join(&mut lobby, 1, "a");
+    join(&mut lobby, 2, "b");
+    let out = lobby.message(
+        ConnId(1),
+        ClientMsg::Validated { game_id: SafeId::parse("g-other").expect("id") },
+        0,
+    );
+    assert_eq!(codes(&out), vec![ErrorCode::NotInGame]);
+}
+
+#[test]
+fn an_unvalidated_pair_goes_back_to_the_waiting_room_and_is_not_matched_again() {
+    let mut lobby = lobby();
+    join(&mut lobby, 1, "a");
+    join(&mut lobby, 2, "b");
+    validated(&mut lobby, 1, 100); // b never manages
+    let out = lobby.tick(VALIDATION_TIMEOUT_MS);
+    let repooled: Vec<u64> = out
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send(c, ServerMsg::Repool { .. }) => Some(c.0),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(repooled, vec![1, 2]);
+    assert_eq!(lobby.waiting_count(), 2, "both wait again, not with each other: {out:?}");
+    assert_eq!(lobby.game_of(ConnId(1)), None);
+    // A newcomer is matched with the first of them.
+    let out = join(&mut lobby, 3, "c");
+    assert_eq!(game_of_pair(&out), vec![(1, 0), (3, 1)]);
+}
+
+#[test]
+fn a_partner_leaving_before_the_start_sends_the_other_back_to_waiting() {
+    let mut lobby = lobby();
+    join(&mut lobby, 1, "a");
+    join(&mut lobby, 2, "b");
+    let out = lobby.disconnected(ConnId(2), 1_000);
+    assert!(matches!(out[0], Action::Send(ConnId(1), ServerMsg::Repool { .. })));
+    assert_eq!(lobby.waiting_count(), 1);
+    // Leaving voluntarily is not a failed connection: a and b may meet again.
+    assert_eq!(game_of_pair(&join(&mut lobby, 3, "b")), vec![(1, 0), (3, 1)]);
+}
+
+#[test]
+fn a_disconnect_in_each_phase_leaves_nothing_behind() {
+    // Waiting.
+    let mut lobby = lobby();
+    join(&mut lobby, 1, "a");
+    lobby.disconnected(ConnId(1), 0);
+    assert_eq!(lobby.waiting_count(), 0);
+    // Countdown / validating: covered above. Playing: the partner is told, the game is gone.
+    let game = start_playing(&mut lobby);
+    lobby.disconnected(ConnId(2), 0);
+    assert_eq!(lobby.game_state(&game), None);
+    lobby.disconnected(ConnId(1), 0);
+    // The ids are free again and a new pair forms normally.
+    join(&mut lobby, 5, "a");
+    assert_eq!(game_of_pair(&join(&mut lobby, 6, "b")), vec![(5, 0), (6, 1)]);
 }

@@ -216,6 +216,12 @@ impl<E: Env + 'static> Netcode<E> {
         std::mem::take(&mut self.wire.borrow_mut().outbox)
     }
 
+    /// Exchanges packets without simulating: the handshake before play starts.
+    pub fn poll(&mut self) -> Vec<PeerEvent> {
+        self.session.poll_remote_clients();
+        self.handle_events()
+    }
+
     /// One clock tick: exchange packets, then simulate zero, one or a few frames.
     /// `epoch_ms` (wall-clock time) only timestamps recorded rows.
     pub fn tick(&mut self, input: NetInput, epoch_ms: f64) -> Vec<PeerEvent> {

@@ -26,6 +26,7 @@ fn paired_msg(me: u8, partner: u8, partner_id: &str) -> ServerMsg {
         force_relay: false,
         game: Box::new(short_game()),
         seed: 5,
+        countdown_ms: 0,
     }
 }
 
@@ -59,6 +60,16 @@ fn shared_columns(csv: &str) -> Vec<String> {
         .and_then(|h| h.split(',').position(|c| c == "wasSpeculative.0"))
         .expect("local columns");
     csv.lines().map(|l| l.split(',').take(cut).collect::<Vec<_>>().join(",")).collect()
+}
+
+/// Plays the relay's part for two directly wired sessions: once a peer reports its connection
+/// validated, it gets the start signal.
+fn relay_part(peer: &mut Session, commands: &[Command]) {
+    let validated =
+        commands.iter().any(|c| matches!(c, Command::SendRelay(ClientMsg::Validated { .. })));
+    if validated {
+        peer.handle(Input::Relay(ServerMsg::Start { game_id: pid("g") }), 0.0);
+    }
 }
 
 fn sent_to_peer(commands: Vec<Command>) -> Vec<Vec<u8>> {
@@ -209,6 +220,7 @@ fn two_sessions_play_every_episode_to_done_with_equal_hashes() {
             let action = if x.is_multiple_of(3) { (x % 6) as u8 } else { NO_ACTION };
             let input = Input::Frame(NetInput { action, focused: true }, 0.0);
             let commands = peers[i].handle(input, f64::from(tick));
+            relay_part(&mut peers[i], &commands);
             uploads[i].extend(persisted(&commands));
             in_flight[1 - i].extend(sent_to_peer(commands));
         }
@@ -223,7 +235,7 @@ fn two_sessions_play_every_episode_to_done_with_equal_hashes() {
     assert_eq!(a.status().outcome, Some(Outcome::Complete));
     assert_eq!(a.status().episodes.len(), 2);
     assert_eq!(a.status().episodes, b.status().episodes);
-    for phase in [Phase::Countdown, Phase::Playing, Phase::BetweenEpisodes] {
+    for phase in [Phase::Matched, Phase::Playing, Phase::BetweenEpisodes] {
         assert!(phases.contains(&phase), "{phase:?} was shown");
     }
     assert_eq!(a.status().last_error, None);
@@ -291,7 +303,9 @@ fn start_pair() -> ([Session; 2], [Vec<Vec<u8>>; 2]) {
                     .extend(sent_to_peer(peers[i].handle(Input::ChannelData(packet), 0.0)));
             }
             let frame = Input::Frame(NetInput::default(), 0.0);
-            in_flight[1 - i].extend(sent_to_peer(peers[i].handle(frame, f64::from(tick) * 33.0)));
+            let commands = peers[i].handle(frame, f64::from(tick) * 33.0);
+            relay_part(&mut peers[i], &commands);
+            in_flight[1 - i].extend(sent_to_peer(commands));
         }
         if peers.iter().all(|p| p.status().phase == Phase::Playing) {
             return (peers, in_flight);
@@ -335,4 +349,79 @@ fn a_waiting_room_timeout_excludes_with_the_message_and_code() {
         s.handle(Input::Relay(paired_msg(0, 1, "late")), 0.0).is_empty(),
         "no game after the exit"
     );
+}
+
+#[test]
+fn play_waits_for_the_relay_start_after_validating_and_shows_the_countdown() {
+    let mut a = Session::new(Some(pid("a")));
+    let mut b = Session::new(Some(pid("b")));
+    a.handle(Input::Relay(welcome("a")), 0.0);
+    b.handle(Input::Relay(welcome("b")), 0.0);
+    let paired = |me, partner, id: &str| match paired_msg(me, partner, id) {
+        ServerMsg::Paired {
+            game_id,
+            player_index,
+            peers,
+            ice_servers,
+            force_relay,
+            game,
+            seed,
+            ..
+        } => ServerMsg::Paired {
+            game_id,
+            player_index,
+            peers,
+            ice_servers,
+            force_relay,
+            game,
+            seed,
+            countdown_ms: 3000,
+        },
+        other => other,
+    };
+    a.handle(Input::Relay(paired(0, 1, "b")), 1000.0);
+    b.handle(Input::Relay(paired(1, 0, "a")), 1000.0);
+    a.handle(Input::Tick, 1100.0);
+    assert_eq!(a.status().phase, Phase::Countdown);
+    assert_eq!(a.status().countdown, Some(3));
+    let mut flight: [Vec<Vec<u8>>; 2] = [Vec::new(), Vec::new()];
+    flight[1].extend(sent_to_peer(a.handle(Input::ChannelOpen, 1200.0)));
+    flight[0].extend(sent_to_peer(b.handle(Input::ChannelOpen, 1200.0)));
+    let mut validated = [false, false];
+    for tick in 0..300 {
+        let now = 1200.0 + f64::from(tick) * 10.0;
+        for (i, peer) in [&mut a, &mut b].into_iter().enumerate() {
+            for packet in std::mem::take(&mut flight[i]) {
+                flight[1 - i].extend(sent_to_peer(peer.handle(Input::ChannelData(packet), now)));
+            }
+            let commands = peer.handle(Input::Frame(NetInput::default(), 0.0), now);
+            validated[i] |= commands
+                .iter()
+                .any(|c| matches!(c, Command::SendRelay(ClientMsg::Validated { .. })));
+            flight[1 - i].extend(sent_to_peer(commands));
+        }
+    }
+    assert_eq!(validated, [true, true], "both report the handshake");
+    assert_eq!(a.status().frame, 0, "no frame simulated before the start");
+    assert_eq!(a.status().phase, Phase::Matched, "countdown over, waiting for the start");
+    a.handle(Input::Relay(ServerMsg::Start { game_id: pid("g") }), 5000.0);
+    a.handle(Input::Frame(NetInput::default(), 0.0), 5010.0);
+    assert_eq!(a.status().phase, Phase::Playing);
+    assert!(a.status().frame > 0);
+}
+
+#[test]
+fn a_repool_forgets_the_game_and_waits_again() {
+    let mut s = Session::new(Some(pid("a")));
+    s.handle(Input::Relay(welcome("a")), 0.0);
+    paired(&mut s, 0, 1);
+    s.handle(Input::ChannelOpen, 0.0);
+    let out = s.handle(Input::Relay(ServerMsg::Repool { message: "try again".into() }), 0.0);
+    assert_eq!(out, vec![Command::ClosePeer]);
+    assert_eq!(s.status().phase, Phase::Waiting);
+    assert_eq!(s.status().game_id, None);
+    assert_eq!(s.status().notice.as_deref(), Some("try again"));
+    assert!(s.netcode().is_none());
+    // A new pairing works as the first did.
+    assert!(matches!(paired(&mut s, 1, 0)[..], [Command::OpenPeer { initiator: false, .. }]));
 }
