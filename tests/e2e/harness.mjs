@@ -217,7 +217,8 @@ export async function openHideableParticipant(url, name, { query = '' } = {}) {
       await browser.close().catch(() => {});
       child.kill('SIGTERM');
       await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
-      rmSync(userDir, { recursive: true, force: true });
+      // Chromium's helper processes may still be writing the profile for a moment.
+      rmSync(userDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
 }

@@ -5,7 +5,7 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use futures_util::{SinkExt, StreamExt};
-use rollgym_protocol::{ClientMsg, PROTOCOL_VERSION, ParticipantId, ServerMsg};
+use rollgym_protocol::{ClientMsg, ExperimentConfig, PROTOCOL_VERSION, ParticipantId, ServerMsg};
 use rollgym_relay::{Relay, RelayOptions, config};
 use tokio::{net::TcpStream, sync::oneshot, task::JoinHandle};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async, tungstenite::Message};
@@ -30,8 +30,18 @@ impl TestRelay {
 
     /// A relay on an existing data directory (a restart).
     pub(crate) async fn start_in(data_dir: PathBuf) -> Self {
+        Self::start_with(config::load(None).expect("bundled config"), data_dir).await
+    }
+
+    /// A relay running `experiment` on a fresh data directory.
+    pub(crate) async fn start_experiment(experiment: ExperimentConfig) -> Self {
+        let data_dir = std::env::temp_dir().join(format!("rollgym-test-{}", unique_suffix()));
+        Self::start_with(experiment, data_dir).await
+    }
+
+    async fn start_with(experiment: ExperimentConfig, data_dir: PathBuf) -> Self {
         let options = RelayOptions {
-            experiment: config::load(None).expect("bundled config"),
+            experiment,
             addr: "127.0.0.1:0".parse().expect("addr"),
             www_dir: PathBuf::from(rollgym_relay::DEFAULT_WWW_DIR),
             data_dir: data_dir.clone(),
@@ -113,6 +123,26 @@ impl Client {
                 Message::Text(text) => return ServerMsg::decode(text.as_str()).expect("decodable"),
                 Message::Ping(_) | Message::Pong(_) => continue,
                 other => panic!("unexpected frame {other:?}"),
+            }
+        }
+    }
+
+    /// Reads (and so answers the relay's pings) for `duration`, expecting no protocol message
+    /// but waiting-room counts.
+    pub(crate) async fn pump_for(&mut self, duration: Duration) {
+        let deadline = tokio::time::Instant::now() + duration;
+        while let Ok(frame) = tokio::time::timeout_at(deadline, self.ws.next()).await {
+            match frame {
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                Some(Ok(Message::Text(text)))
+                    if matches!(
+                        ServerMsg::decode(text.as_str()),
+                        Ok(ServerMsg::Waiting { .. })
+                    ) =>
+                {
+                    continue;
+                }
+                other => panic!("unexpected while pumping: {other:?}"),
             }
         }
     }

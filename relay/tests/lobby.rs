@@ -1,0 +1,188 @@
+//! The lobby through real WebSockets with scripted participants: many games at once, the
+//! validation gate and start, disconnects in each phase, server round trips in the match log.
+
+mod support;
+
+use std::time::Duration;
+
+use rollgym_protocol::{ClientMsg, ExperimentConfig, SafeId, ServerMsg};
+use rollgym_relay::config;
+use support::{Client, TestRelay, pid};
+
+/// The bundled experiment with a short countdown, so games start quickly.
+fn quick() -> ExperimentConfig {
+    let mut experiment = config::load(None).expect("bundled config");
+    experiment.game.countdown_ms = 100;
+    experiment
+}
+
+/// Joins and returns the client once it is paired, with its game id and player index.
+async fn paired(client: &mut Client) -> (SafeId, u8) {
+    loop {
+        match client.recv().await {
+            ServerMsg::Paired { game_id, player_index, .. } => {
+                return (SafeId::parse(&game_id).expect("game id"), player_index);
+            }
+            ServerMsg::Welcome { .. } | ServerMsg::Waiting { .. } => continue,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+/// The next message that is not a waiting-room count.
+async fn next_event(client: &mut Client) -> ServerMsg {
+    loop {
+        match client.recv().await {
+            ServerMsg::Waiting { .. } => continue,
+            other => return other,
+        }
+    }
+}
+
+#[tokio::test]
+async fn twelve_participants_form_six_games_that_all_start() {
+    let relay = TestRelay::start_experiment(quick()).await;
+    let mut clients = Vec::new();
+    for i in 0..12 {
+        let mut c = relay.client().await;
+        c.send(&ClientMsg::Hello {
+            protocol_version: rollgym_protocol::PROTOCOL_VERSION,
+            participant_id: Some(pid(&format!("p{i:02}"))),
+            rejoin: false,
+        })
+        .await;
+        clients.push(c);
+    }
+    let mut games = std::collections::BTreeMap::<SafeId, Vec<u8>>::new();
+    let mut ids = Vec::new();
+    for c in &mut clients {
+        let (game, index) = paired(c).await;
+        games.entry(game.clone()).or_default().push(index);
+        ids.push(game);
+    }
+    assert_eq!(games.len(), 6);
+    assert!(games.values().all(|players| {
+        let mut p = players.clone();
+        p.sort();
+        p == [0, 1]
+    }));
+    for (c, game) in clients.iter_mut().zip(&ids) {
+        c.send(&ClientMsg::Validated { game_id: game.clone() }).await;
+    }
+    for (c, game) in clients.iter_mut().zip(&ids) {
+        assert_eq!(next_event(c).await, ServerMsg::Start { game_id: game.clone() });
+    }
+    relay.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_game_starts_only_when_both_validated() {
+    let relay = TestRelay::start_experiment(quick()).await;
+    let (mut a, mut b) = (relay.client().await, relay.client().await);
+    a.hello("a").await;
+    let (game, _) = paired_after_hello(&mut a, &mut b, "b").await;
+    a.send(&ClientMsg::Validated { game_id: game.clone() }).await;
+    // Well past the countdown, b has not validated: no start yet. b's validation starts both.
+    b.pump_for(Duration::from_millis(400)).await;
+    b.send(&ClientMsg::Validated { game_id: game.clone() }).await;
+    assert_eq!(next_event(&mut a).await, ServerMsg::Start { game_id: game.clone() });
+    assert_eq!(next_event(&mut b).await, ServerMsg::Start { game_id: game });
+    relay.shutdown().await;
+}
+
+async fn paired_after_hello(a: &mut Client, b: &mut Client, b_id: &str) -> (SafeId, u8) {
+    b.hello(b_id).await;
+    let first = paired(a).await;
+    paired(b).await;
+    first
+}
+
+#[tokio::test]
+async fn a_disconnect_while_waiting_disturbs_nobody() {
+    let relay = TestRelay::start_experiment(quick()).await;
+    let (mut a, mut b) = (relay.client().await, relay.client().await);
+    a.hello("a").await;
+    let (game, _) = paired_after_hello(&mut a, &mut b, "b").await;
+    let mut waiting = relay.client().await;
+    waiting.hello("waiting").await;
+    drop(waiting);
+    for c in [&mut a, &mut b] {
+        c.send(&ClientMsg::Validated { game_id: game.clone() }).await;
+    }
+    assert_eq!(next_event(&mut a).await, ServerMsg::Start { game_id: game.clone() });
+    assert_eq!(next_event(&mut b).await, ServerMsg::Start { game_id: game });
+    relay.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_disconnect_during_the_countdown_sends_the_partner_back_to_waiting() {
+    let relay = TestRelay::start().await; // 3 s countdown: still counting down below
+    let (mut a, mut b) = (relay.client().await, relay.client().await);
+    a.hello("a").await;
+    paired_after_hello(&mut a, &mut b, "b").await;
+    drop(b);
+    let ServerMsg::Repool { message } = next_event(&mut a).await else { panic!("expected repool") };
+    assert!(message.contains("left before the game started"), "{message}");
+    // Back in the waiting room: the next arrival pairs with a.
+    let mut c = relay.client().await;
+    c.hello("c").await;
+    paired(&mut a).await;
+    relay.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_disconnect_while_validating_sends_the_partner_back_to_waiting() {
+    let relay = TestRelay::start_experiment(quick()).await;
+    let (mut a, mut b) = (relay.client().await, relay.client().await);
+    a.hello("a").await;
+    let (game, _) = paired_after_hello(&mut a, &mut b, "b").await;
+    a.send(&ClientMsg::Validated { game_id: game }).await; // countdown over, b not validated
+    a.pump_for(Duration::from_millis(200)).await;
+    drop(b);
+    assert!(matches!(next_event(&mut a).await, ServerMsg::Repool { .. }));
+    relay.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_disconnect_while_playing_is_reported_to_the_partner() {
+    let relay = TestRelay::start_experiment(quick()).await;
+    let (mut a, mut b) = (relay.client().await, relay.client().await);
+    a.hello("a").await;
+    let (game, _) = paired_after_hello(&mut a, &mut b, "b").await;
+    for c in [&mut a, &mut b] {
+        c.send(&ClientMsg::Validated { game_id: game.clone() }).await;
+    }
+    next_event(&mut a).await; // start
+    next_event(&mut b).await;
+    drop(b);
+    assert_eq!(next_event(&mut a).await, ServerMsg::PartnerLeft { participant_id: pid("b") });
+    relay.shutdown().await;
+}
+
+#[tokio::test]
+async fn server_round_trips_are_measured_and_logged_with_each_match() {
+    let relay = TestRelay::start_experiment(quick()).await;
+    let mut a = relay.client().await;
+    a.hello("a").await;
+    // Answer the relay's pings (sent every second) for a while.
+    a.pump_for(Duration::from_millis(1500)).await;
+    let mut b = relay.client().await;
+    paired_after_hello(&mut a, &mut b, "b").await;
+    let log = relay.data_dir.join("overcooked_demo/match_logs/overcooked_matches.jsonl");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let line = loop {
+        if let Ok(text) = std::fs::read_to_string(&log)
+            && let Some(line) = text.lines().next()
+        {
+            break line.to_owned();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no match log written");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let record: serde_json::Value = serde_json::from_str(&line).expect("json line");
+    assert_eq!(record["matchmaker"], "fifo");
+    assert_eq!(record["participants"][0]["participant_id"], "a");
+    let rtt = record["participants"][0]["server_rtt_ms"].as_u64().expect("a's round trip is known");
+    assert!(rtt < 1000, "{rtt}");
+    relay.shutdown().await;
+}
