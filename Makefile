@@ -50,6 +50,7 @@ bench: build
 	node tests/bench/env_wasm.mjs
 	tests/run-e2e.sh tests/bench/page_load.mjs
 	tests/run-e2e.sh tests/bench/episode_data.mjs
+	ulimit -n 65536 2>/dev/null || true; cargo bench -p rollgym-relay --bench load
 
 clean:
 	cargo clean

@@ -165,7 +165,7 @@ async fn a_second_tab_with_the_same_id_is_refused() {
 }
 
 #[tokio::test]
-async fn a_partner_leaving_is_reported() {
+async fn a_partner_leaving_before_the_start_is_reported_with_a_return_to_waiting() {
     let relay = TestRelay::start().await;
     let mut a = relay.client().await;
     let mut b = relay.client().await;
@@ -176,7 +176,10 @@ async fn a_partner_leaving_is_reported() {
     b.recv().await; // paired
     b.ws.close(None).await.expect("close");
     drop(b);
-    assert_eq!(a.recv().await, ServerMsg::PartnerLeft { participant_id: pid("leaves") });
+    // The game had not started: a is back in the waiting room (leaving mid-game is covered in
+    // tests/lobby.rs).
+    let ServerMsg::Repool { .. } = a.recv().await else { panic!("expected repool") };
+    assert_eq!(a.recv().await, ServerMsg::Waiting { waiting: 1, needed: 2 });
     relay.shutdown().await;
 }
 

@@ -1,0 +1,190 @@
+//! `make bench`: the relay under many scripted participants. Spawns the release `rollgym`
+//! binary (so its memory is measured alone), connects N WebSocket clients that say hello, are
+//! matched in pairs and answer the relay's pings, measures request round trips through the hub
+//! while all N are connected, then lets everyone leave. Prints one table row per N.
+//!
+//! N defaults to 1000 and 10000 (`LOAD_SIZES=1000,5000` overrides); 10,000 clients need a
+//! file-descriptor limit above 20,000 (`ulimit -n`), which the Makefile raises.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use futures_util::{SinkExt, StreamExt};
+use rollgym_protocol::{ClientMsg, PROTOCOL_VERSION, ParticipantId, ServerMsg, SignalPayload};
+use tokio::sync::Barrier;
+use tokio_tungstenite::{connect_async, tungstenite::Message};
+
+/// Requests per client during the steady phase (one a second).
+const REQUESTS: usize = 5;
+
+struct RelayProcess {
+    child: Child,
+    url: String,
+    _data: std::path::PathBuf,
+}
+
+impl RelayProcess {
+    fn start() -> Self {
+        let bin = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/release/rollgym");
+        let data = std::env::temp_dir().join(format!("rollgym-load-{}", std::process::id()));
+        let experiment = data.join("load.toml");
+        std::fs::create_dir_all(&data).expect("data dir");
+        // Long countdown and wait: participants stay connected and matched while measured.
+        std::fs::write(
+            &experiment,
+            "[experiment]\nid = \"load\"\n[game]\ncountdown_ms = 60000\n[waiting_room]\ntimeout_ms = 3600000\n",
+        )
+        .expect("experiment");
+        let mut child = Command::new(bin)
+            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+            .arg(&data)
+            .arg(&experiment)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run target/release/rollgym (make build first)");
+        let stdout = child.stdout.take().expect("stdout");
+        let line = BufReader::new(stdout).lines().next().expect("a line").expect("utf-8");
+        let url = line.split_whitespace().last().expect("url").replace("http://", "ws://") + "/ws";
+        Self { child, url, _data: data }
+    }
+
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self._data);
+    }
+}
+
+struct ClientReport {
+    matched_after: Duration,
+    rtts: Vec<Duration>,
+}
+
+/// One scripted participant.
+async fn participant(url: String, i: usize, start: Instant, barrier: Arc<Barrier>) -> ClientReport {
+    let (mut ws, _) = connect_async(&url).await.expect("connect");
+    let id = ParticipantId::parse(&format!("load-{i}")).expect("id");
+    let hello = ClientMsg::Hello {
+        protocol_version: PROTOCOL_VERSION,
+        participant_id: Some(id),
+        rejoin: false,
+    };
+    ws.send(Message::text(hello.encode())).await.expect("hello");
+    let mut matched_after = None;
+    while matched_after.is_none() {
+        match ws.next().await {
+            Some(Ok(Message::Text(text))) => {
+                if let Ok(ServerMsg::Paired { .. }) = ServerMsg::decode(text.as_str()) {
+                    matched_after = Some(start.elapsed());
+                }
+            }
+            Some(Ok(_)) => {}
+            _ => panic!("connection lost before the match"),
+        }
+    }
+    barrier.wait().await;
+    // Steady state: everyone connected and matched; one request a second through the hub (a
+    // signal to a non-partner, answered with an error), measured here.
+    let stranger = ParticipantId::parse("nobody").expect("id");
+    let probe =
+        ClientMsg::Signal { to: stranger, payload: SignalPayload::Answer { sdp: String::new() } }
+            .encode();
+    let mut rtts = Vec::with_capacity(REQUESTS);
+    let offset = Duration::from_millis((i % 1000) as u64);
+    tokio::time::sleep(offset).await;
+    for _ in 0..REQUESTS {
+        let sent = Instant::now();
+        ws.send(Message::text(probe.clone())).await.expect("send");
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    if let Ok(ServerMsg::Error { .. }) = ServerMsg::decode(text.as_str()) {
+                        rtts.push(sent.elapsed());
+                        break;
+                    }
+                }
+                Some(Ok(_)) => {}
+                _ => panic!("connection lost"),
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1).saturating_sub(sent.elapsed())).await;
+    }
+    barrier.wait().await;
+    ClientReport { matched_after: matched_after.unwrap_or_default(), rtts }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+#[allow(clippy::print_stdout, reason = "a benchmark prints its table")]
+fn main() {
+    let sizes: Vec<usize> = std::env::var("LOAD_SIZES")
+        .unwrap_or_else(|_| "1000,10000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    println!(
+        "\nrelay under scripted participants (relay process alone; clients in the bench process)"
+    );
+    println!(
+        "| participants | all connected and matched | matches/s | request round trip p50 | p99 | relay RSS |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for n in sizes {
+        let relay = RelayProcess::start();
+        let barrier = Arc::new(Barrier::new(n + 1));
+        let start = Instant::now();
+        let reports = runtime.block_on(async {
+            let mut tasks = Vec::with_capacity(n);
+            for i in 0..n {
+                tasks.push(tokio::spawn(participant(relay.url.clone(), i, start, barrier.clone())));
+                if i % 200 == 199 {
+                    // Let the accept queue drain: a real study's arrivals are spread out too.
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+            barrier.wait().await;
+            let all_matched = start.elapsed();
+            barrier.wait().await;
+            let mut reports = Vec::with_capacity(n);
+            for t in tasks {
+                reports.push(t.await.expect("participant"));
+            }
+            (all_matched, reports)
+        });
+        let (all_matched, reports) = reports;
+        let rss_mib = relay.rss_kib() as f64 / 1024.0;
+        let mut rtts: Vec<Duration> = reports.iter().flat_map(|r| r.rtts.iter().copied()).collect();
+        rtts.sort();
+        let last_match = reports.iter().map(|r| r.matched_after).max().unwrap_or_default();
+        println!(
+            "| {n} | {:.2} s | {:.0} | {:.2} ms | {:.2} ms | {rss_mib:.1} MiB |",
+            all_matched.as_secs_f64(),
+            (n / 2) as f64 / last_match.as_secs_f64(),
+            percentile(&rtts, 0.5).as_secs_f64() * 1000.0,
+            percentile(&rtts, 0.99).as_secs_f64() * 1000.0,
+        );
+        drop(relay);
+    }
+}
