@@ -1,0 +1,87 @@
+// The waiting room with several participants at once: concurrent games, staggered arrivals,
+// someone leaving the waiting room while others play.
+import assert from 'node:assert/strict';
+import { after, afterEach, before, test } from 'node:test';
+import {
+  assertClean,
+  experiment,
+  launchBrowser,
+  openParticipant,
+  playRandomly,
+  sameEpisodes,
+  startRelay,
+} from './harness.mjs';
+
+let browser;
+let relay;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+afterEach(async () => {
+  if (relay) assert.equal(await relay.stop(), 0, 'relay exits cleanly');
+  relay = null;
+});
+
+const isDone = () => window.rollgym?.phase === 'done';
+const isWaiting = () => window.rollgym?.phase === 'waiting';
+const inGame = () => ['countdown', 'playing'].includes(window.rollgym?.phase);
+
+/** Groups participants by game and checks each game's two players agree. */
+async function assertGamesAgree(participants, games) {
+  const hooks = await Promise.all(participants.map((p) => p.hook()));
+  const byGame = new Map();
+  for (const h of hooks) byGame.set(h.gameId, [...(byGame.get(h.gameId) ?? []), h]);
+  assert.equal(byGame.size, games, `${games} games`);
+  for (const [game, players] of byGame) {
+    assert.equal(players.length, 2, `two players in ${game}`);
+    assert.ok(sameEpisodes(players[0], players[1], 1), `game ${game} agrees`);
+  }
+}
+
+test('six participants play three concurrent games to the end', async () => {
+  relay = await startRelay({ experiment: experiment('short'), name: 'lobby_six' });
+  const players = [];
+  for (let i = 0; i < 6; i++) players.push(await openParticipant(browser, relay.url, { query: `?participant=six-${i}` }));
+  await Promise.all(players.map((p) => p.waitFor(inGame)));
+  await playRandomly(players, isDone);
+  await assertGamesAgree(players, 3);
+  assertClean(...players);
+  await Promise.all(players.map((p) => p.close()));
+});
+
+test('staggered arrivals are paired in arrival order', async () => {
+  relay = await startRelay({ experiment: experiment('short'), name: 'lobby_staggered' });
+  const players = [];
+  for (let i = 0; i < 4; i++) {
+    const p = await openParticipant(browser, relay.url, { query: `?participant=st-${i}` });
+    // Each arrival comes once the previous one is settled (waiting or in a game).
+    await p.waitFor(() => ['waiting', 'matched', 'countdown', 'playing'].includes(window.rollgym?.phase));
+    players.push(p);
+  }
+  const hooks = await Promise.all(players.map((p) => p.waitFor(() => typeof window.rollgym?.gameId === 'string')));
+  assert.equal(hooks[0].gameId, hooks[1].gameId);
+  assert.equal(hooks[2].gameId, hooks[3].gameId);
+  assert.notEqual(hooks[0].gameId, hooks[2].gameId);
+  assert.deepEqual(hooks.map((h) => h.playerIndex), [0, 1, 0, 1]);
+  await playRandomly(players, isDone);
+  await assertGamesAgree(players, 2);
+  assertClean(...players);
+  await Promise.all(players.map((p) => p.close()));
+});
+
+test('a participant leaving the waiting room does not disturb a running game', async () => {
+  relay = await startRelay({ experiment: experiment('short'), name: 'lobby_leaver' });
+  const a = await openParticipant(browser, relay.url);
+  const b = await openParticipant(browser, relay.url);
+  await Promise.all([a.waitFor(() => window.rollgym?.phase === 'playing'), b.waitFor(() => window.rollgym?.phase === 'playing')]);
+  const c = await openParticipant(browser, relay.url);
+  await c.waitFor(isWaiting);
+  await c.close();
+  await playRandomly([a, b], isDone);
+  await assertGamesAgree([a, b], 1);
+  assertClean(a, b, c);
+  await Promise.all([a.close(), b.close()]);
+});
