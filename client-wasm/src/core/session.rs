@@ -103,6 +103,8 @@ pub struct Session {
     partner_left_relay: bool,
     /// ggrs has heard nothing from the partner for a while (interrupted, not resumed).
     partner_silent: bool,
+    /// When this participant entered the waiting room (local time).
+    waiting_since: Option<f64>,
     /// When the relay's "Players found!" countdown ends (local time), until play starts.
     countdown_ends_at: Option<f64>,
     /// The relay said every player is connected and the countdown is over.
@@ -139,6 +141,7 @@ impl Session {
             was_frozen: false,
             players: Vec::new(),
             partner_left_relay: false,
+            waiting_since: None,
             countdown_ends_at: None,
             started: false,
             validated_sent: false,
@@ -201,6 +204,9 @@ impl Session {
             }
             Input::Tick => {
                 self.update_countdown(now_ms);
+                if let (Phase::Waiting, Some(since)) = (self.status.phase, self.waiting_since) {
+                    self.status.waited_s = Some(((now_ms - since) / 1000.0).max(0.0) as u32);
+                }
                 if self.channel_open {
                     vec![Command::SendPeer(self.rtt.ping(now_ms).encode())]
                 } else {
@@ -258,6 +264,10 @@ impl Session {
                 resend
             }
             ServerMsg::Waiting { waiting, needed } => {
+                if self.status.phase != Phase::Waiting || self.waiting_since.is_none() {
+                    self.waiting_since = Some(now_ms);
+                    self.status.waited_s = Some(0);
+                }
                 self.status.phase = Phase::Waiting;
                 self.status.waiting = Some((waiting, needed));
                 Vec::new()
@@ -289,6 +299,8 @@ impl Session {
                 self.announced = Some((*game, seed));
                 self.countdown_ends_at = Some(now_ms + f64::from(countdown_ms));
                 self.status.notice = None;
+                self.status.waited_s = None;
+                self.waiting_since = None;
                 self.status.phase = Phase::Matched;
                 self.status.waiting = None;
                 self.status.game_id = Some(game_id);

@@ -118,6 +118,8 @@ pub struct Status {
     pub countdown: Option<u32>,
     /// A message for the waiting room (e.g. why a match did not start).
     pub notice: Option<String>,
+    /// Whole seconds spent in the waiting room so far.
+    pub waited_s: Option<u32>,
 }
 
 impl Default for Status {
@@ -145,6 +147,7 @@ impl Default for Status {
             exit: None,
             countdown: None,
             notice: None,
+            waited_s: None,
         }
     }
 }

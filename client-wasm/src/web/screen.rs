@@ -35,14 +35,19 @@ impl Screen {
         };
         let line = match status.phase {
             Phase::Loading | Phase::Ready => "Connecting to the server…".to_owned(),
-            Phase::Waiting if status.notice.is_some() => status.notice.clone().unwrap_or_default(),
-            Phase::Waiting => match status.waiting {
-                // A count of 0 means the experiment hides it.
-                Some((waiting, needed)) if waiting > 0 => {
-                    format!("Waiting for a partner… ({waiting} of {needed} players here)")
-                }
-                _ => "Waiting for a partner…".to_owned(),
-            },
+            Phase::Waiting => {
+                let waited =
+                    status.waited_s.map(|s| format!(" · waiting for {}:{:02}", s / 60, s % 60));
+                let line = match (&status.notice, status.waiting) {
+                    (Some(notice), _) => notice.clone(),
+                    // A count of 0 means the experiment hides it.
+                    (None, Some((waiting, needed))) if waiting > 0 => {
+                        format!("Waiting for a partner… ({waiting} of {needed} players here)")
+                    }
+                    _ => "Waiting for a partner…".to_owned(),
+                };
+                line + &waited.unwrap_or_default()
+            }
             Phase::Matched => connected,
             Phase::Countdown => {
                 format!(

@@ -185,11 +185,14 @@ fn fatal_relay_errors_show_their_message() {
 }
 
 #[test]
-fn waiting_room_count_is_shown() {
+fn waiting_room_count_and_time_waited_are_shown() {
     let mut s = Session::new(None);
-    s.handle(Input::Relay(ServerMsg::Waiting { waiting: 1, needed: 2 }), 0.0);
+    s.handle(Input::Relay(ServerMsg::Waiting { waiting: 1, needed: 2 }), 1000.0);
     assert_eq!(s.status().phase, Phase::Waiting);
     assert_eq!(s.status().waiting, Some((1, 2)));
+    s.handle(Input::Relay(ServerMsg::Waiting { waiting: 2, needed: 2 }), 3000.0);
+    s.handle(Input::Tick, 62_500.0);
+    assert_eq!(s.status().waited_s, Some(61), "counted from the first waiting message");
 }
 
 /// Two sessions whose channels are wired directly: the whole client core plays a game.
