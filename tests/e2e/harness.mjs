@@ -168,7 +168,7 @@ export async function openHideableParticipant(url, name, { query = '' } = {}) {
     `--user-data-dir=${userDir}`,
     ...CHROMIUM_ARGS,
     'about:blank',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  ], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   const log = createWriteStream(path.join(ARTIFACTS, `${name}.chromium.log`));
   const endpoint = await new Promise((resolve, reject) => {
     let err = '';
@@ -215,9 +215,21 @@ export async function openHideableParticipant(url, name, { query = '' } = {}) {
     },
     async close() {
       await browser.close().catch(() => {});
-      child.kill('SIGTERM');
-      await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
-      // Chromium's helper processes may still be writing the profile for a moment.
+      // The whole process group: the browser and its helper processes (zygote, renderers,
+      // crashpad), which otherwise outlive it and keep writing the profile.
+      const group = -child.pid;
+      const alive = () => {
+        try {
+          process.kill(group, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      if (alive()) process.kill(group, 'SIGTERM');
+      const deadline = Date.now() + 5000;
+      while (alive() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      if (alive()) process.kill(group, 'SIGKILL');
       rmSync(userDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
