@@ -3,38 +3,27 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, afterEach, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
   assertClean,
   emulateNetwork,
   experiment,
-  launchBrowser,
   openHideableParticipant,
   openParticipant,
   playRandomly,
   sameEpisodes,
   startRelay,
+  useBrowserAndRelay,
 } from './harness.mjs';
 
-let browser;
-let relay;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
-afterEach(async () => {
-  if (relay) assert.equal(await relay.stop(), 0, 'relay exits cleanly');
-  relay = null;
-});
+const env = useBrowserAndRelay();
 
 const isDone = () => window.rollgym?.phase === 'done';
 const isPlaying = () => ['countdown', 'playing'].includes(window.rollgym?.phase);
 
 async function pair(conditions = [{}, {}]) {
-  const a = await openParticipant(browser, relay.url);
-  const b = await openParticipant(browser, relay.url);
+  const a = await openParticipant(env.browser, env.relay.url);
+  const b = await openParticipant(env.browser, env.relay.url);
   await Promise.all([a, b].map((p, i) => (conditions[i].latency ? emulateNetwork(p, conditions[i]) : null)));
   await Promise.all([a.waitFor(isPlaying), b.waitFor(isPlaying)]);
   return [a, b];
@@ -54,7 +43,7 @@ async function playToTheEnd(a, b) {
 }
 
 test('random key presses on both pages end with identical confirmed state hashes', async () => {
-  relay = await startRelay({ experiment: experiment('short'), name: 'gameplay_plain' });
+  env.relay = await startRelay({ experiment: experiment('short'), name: 'gameplay_plain' });
   const [a, b] = await pair();
   const [sa, sb] = await playToTheEnd(a, b);
   assert.ok(sa.localActions > 10 && sb.localActions > 10, 'key presses became actions');
@@ -62,7 +51,7 @@ test('random key presses on both pages end with identical confirmed state hashes
 });
 
 test('100 ms of added latency on one page: rollbacks happen, hashes still agree', async () => {
-  relay = await startRelay({ experiment: experiment('short'), name: 'gameplay_latency' });
+  env.relay = await startRelay({ experiment: experiment('short'), name: 'gameplay_latency' });
   const [a, b] = await pair([{ latency: 100 }, {}]);
   const [sa, sb] = await playToTheEnd(a, b);
   assert.ok(sa.rollbacks + sb.rollbacks > 0, 'latency beyond the input delay causes rollbacks');
@@ -70,16 +59,16 @@ test('100 ms of added latency on one page: rollbacks happen, hashes still agree'
 });
 
 test('packet loss (10 % with 30 ms latency on one page): hashes still agree', async () => {
-  relay = await startRelay({ experiment: experiment('short'), name: 'gameplay_loss' });
+  env.relay = await startRelay({ experiment: experiment('short'), name: 'gameplay_loss' });
   const [a, b] = await pair([{ latency: 30, packetLoss: 10 }, {}]);
   await playToTheEnd(a, b);
   await Promise.all([a.close(), b.close()]);
 });
 
 test('a really hidden tab keeps simulating and its partner never waits', async () => {
-  relay = await startRelay({ experiment: experiment('long'), name: 'gameplay_hidden' });
-  const a = await openHideableParticipant(relay.url, 'hidden_a');
-  const b = await openHideableParticipant(relay.url, 'hidden_b');
+  env.relay = await startRelay({ experiment: experiment('long'), name: 'gameplay_hidden' });
+  const a = await openHideableParticipant(env.relay.url, 'hidden_a');
+  const b = await openHideableParticipant(env.relay.url, 'hidden_b');
   try {
     await Promise.all([a.waitFor(isPlaying), b.waitFor(isPlaying)]);
     // Play a little, then hide b for five seconds in the middle of the episode.
@@ -108,7 +97,7 @@ test('a really hidden tab keeps simulating and its partner never waits', async (
 });
 
 test('closing a page mid-game shows the partner the disconnect notice and stops the game', async () => {
-  relay = await startRelay({ experiment: experiment('short'), name: 'gameplay_close' });
+  env.relay = await startRelay({ experiment: experiment('short'), name: 'gameplay_close' });
   const [a, b] = await pair();
   await a.waitFor(() => window.rollgym.phase === 'playing');
   await b.close();
@@ -119,7 +108,7 @@ test('closing a page mid-game shows the partner the disconnect notice and stops 
   // The data so far is saved and marked partial.
   const saved = await a.waitFor(() => window.rollgym.exports[0]?.acked === true);
   assert.equal(saved.exports[0].partial, true);
-  const base = path.join(relay.dataDir, 'e2e_short', 'overcooked', `${saved.participantId}_ep0`);
+  const base = path.join(env.relay.dataDir, 'e2e_short', 'overcooked', `${saved.participantId}_ep0`);
   const sidecar = JSON.parse(readFileSync(`${base}.json`, 'utf8'));
   assert.equal(sidecar.partial, true);
   assert.equal(sidecar.outcome, 'partner_disconnected');
@@ -140,7 +129,7 @@ function freeze(participant, ms) {
 }
 
 test('a frozen page makes its partner wait at the prediction limit; both resume and agree', async () => {
-  relay = await startRelay({ experiment: experiment('long'), name: 'gameplay_frozen' });
+  env.relay = await startRelay({ experiment: experiment('long'), name: 'gameplay_frozen' });
   const [a, b] = await pair();
   await playRandomly([a, b], () => window.rollgym.frame > 60);
   const frozen = freeze(b, 2500);
@@ -157,7 +146,7 @@ test('a frozen page makes its partner wait at the prediction limit; both resume 
 });
 
 test('a page frozen past the focus-loss timeout ends the game for both as partner_away', async () => {
-  relay = await startRelay({ experiment: experiment('away'), name: 'gameplay_away' });
+  env.relay = await startRelay({ experiment: experiment('away'), name: 'gameplay_away' });
   const [a, b] = await pair();
   await playRandomly([a, b], () => window.rollgym.frame > 60);
   const frozen = freeze(b, 4000);

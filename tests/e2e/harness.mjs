@@ -5,6 +5,8 @@ import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+import { after, afterEach, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -76,15 +78,29 @@ export async function launchBrowser() {
 export async function openParticipant(browser, url, { query = '' } = {}) {
   const context = await browser.newContext();
   const page = await context.newPage();
+  const watched = watch(page);
+  await page.goto(`${url}/${query}`);
+  return {
+    ...watched,
+    context,
+    async close() {
+      await context.close();
+    },
+  };
+}
+
+/**
+ * What every test needs of a participant's page: its uncaught and console errors, a snapshot
+ * of `window.rollgym`, and waiting on a condition of it.
+ */
+function watch(page) {
   const errors = [];
   page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
   page.on('console', (msg) => {
     if (msg.type() === 'error') errors.push(`console.error: ${msg.text()}`);
   });
-  await page.goto(`${url}/${query}`);
   return {
     page,
-    context,
     errors,
     hook: () => page.evaluate(() => ({ ...window.rollgym })),
     /** Waits until `predicate(window.rollgym)` holds (the predicate runs in the page). */
@@ -92,10 +108,26 @@ export async function openParticipant(browser, url, { query = '' } = {}) {
       await page.waitForFunction(predicate, arg, { timeout, polling: 50 });
       return page.evaluate(() => ({ ...window.rollgym }));
     },
-    async close() {
-      await context.close();
-    },
   };
+}
+
+/**
+ * Registers the hooks of a test file: one browser for the file, and the relay a test starts
+ * (`env.relay = await startRelay(...)`) stopped after it, which must exit cleanly.
+ */
+export function useBrowserAndRelay() {
+  const env = { browser: null, relay: null };
+  before(async () => {
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+  });
+  afterEach(async () => {
+    if (env.relay) assert.equal(await env.relay.stop(), 0, 'relay exits cleanly on SIGTERM');
+    env.relay = null;
+  });
+  return env;
 }
 
 export function assertClean(...participants) {
@@ -186,21 +218,11 @@ export async function openHideableParticipant(url, name, { query = '' } = {}) {
   const browser = await chromium.connectOverCDP(endpoint, { noDefaults: true });
   const context = browser.contexts()[0];
   const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(`console.error: ${msg.text()}`);
-  });
+  const watched = watch(page);
   await page.goto(`${url}/${query}`);
   let cover = null;
   return {
-    page,
-    errors,
-    hook: () => page.evaluate(() => ({ ...window.rollgym })),
-    async waitFor(predicate, arg, timeout = 20000) {
-      await page.waitForFunction(predicate, arg, { timeout, polling: 50 });
-      return page.evaluate(() => ({ ...window.rollgym }));
-    },
+    ...watched,
     /** Brings another tab to the front: the game page becomes really hidden. */
     async hide() {
       cover = await context.newPage();

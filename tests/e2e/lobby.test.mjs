@@ -1,29 +1,18 @@
 // The waiting room with several participants at once: concurrent games, staggered arrivals,
 // someone leaving the waiting room while others play.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
   assertClean,
   experiment,
-  launchBrowser,
   openParticipant,
   playRandomly,
   sameEpisodes,
   startRelay,
+  useBrowserAndRelay,
 } from './harness.mjs';
 
-let browser;
-let relay;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
-afterEach(async () => {
-  if (relay) assert.equal(await relay.stop(), 0, 'relay exits cleanly');
-  relay = null;
-});
+const env = useBrowserAndRelay();
 
 const isDone = () => window.rollgym?.phase === 'done';
 const isWaiting = () => window.rollgym?.phase === 'waiting';
@@ -42,9 +31,9 @@ async function assertGamesAgree(participants, games) {
 }
 
 test('six participants play three concurrent games to the end', async () => {
-  relay = await startRelay({ experiment: experiment('short'), name: 'lobby_six' });
+  env.relay = await startRelay({ experiment: experiment('short'), name: 'lobby_six' });
   const players = [];
-  for (let i = 0; i < 6; i++) players.push(await openParticipant(browser, relay.url, { query: `?participant=six-${i}` }));
+  for (let i = 0; i < 6; i++) players.push(await openParticipant(env.browser, env.relay.url, { query: `?participant=six-${i}` }));
   await Promise.all(players.map((p) => p.waitFor(inGame)));
   await playRandomly(players, isDone);
   await assertGamesAgree(players, 3);
@@ -53,10 +42,10 @@ test('six participants play three concurrent games to the end', async () => {
 });
 
 test('staggered arrivals are paired in arrival order', async () => {
-  relay = await startRelay({ experiment: experiment('short'), name: 'lobby_staggered' });
+  env.relay = await startRelay({ experiment: experiment('short'), name: 'lobby_staggered' });
   const players = [];
   for (let i = 0; i < 4; i++) {
-    const p = await openParticipant(browser, relay.url, { query: `?participant=st-${i}` });
+    const p = await openParticipant(env.browser, env.relay.url, { query: `?participant=st-${i}` });
     // Each arrival comes once the previous one is settled (waiting or in a game).
     await p.waitFor(() => ['waiting', 'matched', 'countdown', 'playing'].includes(window.rollgym?.phase));
     players.push(p);
@@ -73,11 +62,11 @@ test('staggered arrivals are paired in arrival order', async () => {
 });
 
 test('a participant leaving the waiting room does not disturb a running game', async () => {
-  relay = await startRelay({ experiment: experiment('short'), name: 'lobby_leaver' });
-  const a = await openParticipant(browser, relay.url);
-  const b = await openParticipant(browser, relay.url);
+  env.relay = await startRelay({ experiment: experiment('short'), name: 'lobby_leaver' });
+  const a = await openParticipant(env.browser, env.relay.url);
+  const b = await openParticipant(env.browser, env.relay.url);
   await Promise.all([a.waitFor(() => window.rollgym?.phase === 'playing'), b.waitFor(() => window.rollgym?.phase === 'playing')]);
-  const c = await openParticipant(browser, relay.url);
+  const c = await openParticipant(env.browser, env.relay.url);
   await c.waitFor(isWaiting);
   await c.close();
   await playRandomly([a, b], isDone);

@@ -1,30 +1,20 @@
 // Two browsers pair through the real relay and talk over a real WebRTC DataChannel.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, afterEach, test } from 'node:test';
-import { assertClean, launchBrowser, openParticipant, startRelay } from './harness.mjs';
+import { beforeEach, test } from 'node:test';
+import { assertClean, openParticipant, startRelay, useBrowserAndRelay } from './harness.mjs';
 
-let browser;
-let relay;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
+const env = useBrowserAndRelay();
 beforeEach(async (t) => {
-  relay = await startRelay({ name: t.name.replace(/\W+/g, '_') });
-});
-afterEach(async () => {
-  assert.equal(await relay.stop(), 0, 'relay exits cleanly on SIGTERM');
+  env.relay = await startRelay({ name: t.name.replace(/\W+/g, '_') });
 });
 
 const connected = () => typeof window.rollgym?.p2pRttMs === 'number';
 
 test('two participants are paired and measure a peer-to-peer round trip', async () => {
-  const a = await openParticipant(browser, relay.url, { query: '?participant=alice' });
+  const a = await openParticipant(env.browser, env.relay.url, { query: '?participant=alice' });
   const waiting = await a.waitFor(() => window.rollgym?.phase === 'waiting');
   assert.equal(waiting.participantId, 'alice');
-  const b = await openParticipant(browser, relay.url, { query: '?PROLIFIC_PID=bob' });
+  const b = await openParticipant(env.browser, env.relay.url, { query: '?PROLIFIC_PID=bob' });
 
   const [sa, sb] = await Promise.all([a.waitFor(connected), b.waitFor(connected)]);
   const inGame = ['matched', 'countdown', 'playing'];
@@ -41,15 +31,15 @@ test('two participants are paired and measure a peer-to-peer round trip', async 
 });
 
 test('a third participant waits alone until a fourth arrives', async () => {
-  const a = await openParticipant(browser, relay.url);
-  const b = await openParticipant(browser, relay.url);
+  const a = await openParticipant(env.browser, env.relay.url);
+  const b = await openParticipant(env.browser, env.relay.url);
   await Promise.all([a.waitFor(connected), b.waitFor(connected)]);
-  const c = await openParticipant(browser, relay.url);
+  const c = await openParticipant(env.browser, env.relay.url);
   const alone = await c.waitFor(() => window.rollgym?.phase === 'waiting');
   assert.deepEqual(alone.waiting, [1, 2]);
   assert.match(await c.page.textContent('#status'), /Waiting for a partner/);
 
-  const d = await openParticipant(browser, relay.url);
+  const d = await openParticipant(env.browser, env.relay.url);
   const [sc, sd] = await Promise.all([c.waitFor(connected), d.waitFor(connected)]);
   assert.equal(sc.gameId, sd.gameId);
   assert.notEqual(sc.gameId, (await a.hook()).gameId);
@@ -59,8 +49,8 @@ test('a third participant waits alone until a fourth arrives', async () => {
 });
 
 test('a partner leaving before the start sends the other back to the waiting room', async () => {
-  const a = await openParticipant(browser, relay.url);
-  const b = await openParticipant(browser, relay.url);
+  const a = await openParticipant(env.browser, env.relay.url);
+  const b = await openParticipant(env.browser, env.relay.url);
   await Promise.all([a.waitFor(connected), b.waitFor(connected)]);
   await b.close();
   const back = await a.waitFor(() => window.rollgym?.phase === 'waiting');
@@ -68,7 +58,7 @@ test('a partner leaving before the start sends the other back to the waiting roo
   assert.match(await a.page.textContent('#status'), /partner left before the game started/);
   assert.ok(await a.page.isHidden('#game'), 'nothing of the unstarted game is left');
   // And the next arrival is paired with them.
-  const c = await openParticipant(browser, relay.url);
+  const c = await openParticipant(env.browser, env.relay.url);
   const [sa, sc] = await Promise.all([a.waitFor(connected), c.waitFor(connected)]);
   assert.equal(sa.gameId, sc.gameId);
   assertClean(a, b, c);
@@ -76,9 +66,9 @@ test('a partner leaving before the start sends the other back to the waiting roo
 });
 
 test('a second tab with the same participant id gets a clear error', async () => {
-  const a = await openParticipant(browser, relay.url, { query: '?participant=twice' });
+  const a = await openParticipant(env.browser, env.relay.url, { query: '?participant=twice' });
   await a.waitFor(() => window.rollgym?.phase === 'waiting');
-  const again = await openParticipant(browser, relay.url, { query: '?participant=twice' });
+  const again = await openParticipant(env.browser, env.relay.url, { query: '?participant=twice' });
   const refused = await again.waitFor(() => window.rollgym?.phase === 'error');
   assert.match(refused.lastError, /already connected in another tab/);
   assert.ok(await again.page.isVisible('#notice'));
@@ -87,7 +77,7 @@ test('a second tab with the same participant id gets a clear error', async () =>
 });
 
 test('an invalid participant id in the link is reported, not sent', async () => {
-  const p = await openParticipant(browser, relay.url, { query: '?participant=..%2Fetc' });
+  const p = await openParticipant(env.browser, env.relay.url, { query: '?participant=..%2Fetc' });
   const failed = await p.waitFor(() => window.rollgym?.phase === 'error');
   assert.match(failed.lastError, /participant id in the link is not valid/);
   assertClean(p);

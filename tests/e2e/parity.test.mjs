@@ -5,32 +5,21 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, afterEach, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
   RELAY_BIN,
   assertClean,
   assertCleanExcept,
   emulateNetwork,
   experiment,
-  launchBrowser,
   openHideableParticipant,
   openParticipant,
   playRandomly,
   startRelay,
+  useBrowserAndRelay,
 } from './harness.mjs';
 
-let browser;
-let relay;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
-afterEach(async () => {
-  if (relay) assert.equal(await relay.stop(), 0, 'relay exits cleanly');
-  relay = null;
-});
+const env = useBrowserAndRelay();
 
 const FIRST_LOCAL_COLUMN = 'wasSpeculative.0';
 const allStored = (episodes) =>
@@ -40,7 +29,7 @@ const allStored = (episodes) =>
 
 /** Reads both players' CSVs of every episode and compares every shared cell. */
 function assertParity(experimentId, ids, episodes, steps) {
-  const dir = path.join(relay.dataDir, experimentId, 'overcooked');
+  const dir = path.join(env.relay.dataDir, experimentId, 'overcooked');
   for (let ep = 0; ep < episodes; ep++) {
     const [a, b] = ids.map((id) => path.join(dir, `${id}_ep${ep}.csv`));
     const [ta, tb] = [a, b].map((f) => readFileSync(f, 'utf8').trimEnd().split('\n'));
@@ -68,13 +57,13 @@ function assertParity(experimentId, ids, episodes, steps) {
  * optional `during(a, b)` step; then every episode must be stored with perfect parity.
  */
 async function scenario(name, { exp = 'short', experimentId = 'e2e_short', episodes = 1, steps = 150, conditions = [null, null], idle = false, during } = {}) {
-  relay = await startRelay({ experiment: experiment(exp), name: `parity_${name}` });
+  env.relay = await startRelay({ experiment: experiment(exp), name: `parity_${name}` });
   const ids = [`${name}-a`, `${name}-b`];
   const hideable = typeof during === 'function' && during.hideable;
   const open = (id) =>
     hideable
-      ? openHideableParticipant(relay.url, `parity_${id}`, { query: `?participant=${id}` })
-      : openParticipant(browser, relay.url, { query: `?participant=${id}` });
+      ? openHideableParticipant(env.relay.url, `parity_${id}`, { query: `?participant=${id}` })
+      : openParticipant(env.browser, env.relay.url, { query: `?participant=${id}` });
   const [a, b] = [await open(ids[0]), await open(ids[1])];
   const stops = [];
   try {
@@ -155,8 +144,8 @@ test('data survives a relay outage: kept in the browser, delivered after the rel
   const port = new URL(first.url).port;
   const ids = ['outage-a', 'outage-b'];
   const [a, b] = [
-    await openParticipant(browser, first.url, { query: `?participant=${ids[0]}` }),
-    await openParticipant(browser, first.url, { query: `?participant=${ids[1]}` }),
+    await openParticipant(env.browser, first.url, { query: `?participant=${ids[0]}` }),
+    await openParticipant(env.browser, first.url, { query: `?participant=${ids[1]}` }),
   ];
   try {
     await Promise.all([a, b].map((p) => p.waitFor(() => window.rollgym?.phase === 'playing')));
@@ -169,7 +158,7 @@ test('data survives a relay outage: kept in the browser, delivered after the rel
     const stored = await a.page.evaluate(() => JSON.parse(localStorage.getItem('rollgym.uploads')).length);
     assert.ok(stored >= 1, 'the upload waits in browser storage');
     // Back on the same address and data directory: both clients reconnect and deliver.
-    relay = await startRelay({ experiment: experiment('short'), name: 'parity_outage', addr: `127.0.0.1:${port}`, dataDir: first.dataDir });
+    env.relay = await startRelay({ experiment: experiment('short'), name: 'parity_outage', addr: `127.0.0.1:${port}`, dataDir: first.dataDir });
     await Promise.all([a, b].map((p) => p.waitFor(allStored, 1, 30000)));
     assert.equal(await a.page.evaluate(() => localStorage.getItem('rollgym.uploads')), '[]');
     assertParity('e2e_short', ids, 1, 150);

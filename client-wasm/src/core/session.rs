@@ -175,8 +175,7 @@ impl Session {
         match input {
             Input::RelayOpen => {
                 // Once known, our id is kept across reconnections.
-                let known =
-                    self.status.participant_id.as_deref().and_then(|id| SafeId::parse(id).ok());
+                let known = self.my_id();
                 vec![Command::SendRelay(ClientMsg::Hello {
                     protocol_version: PROTOCOL_VERSION,
                     participant_id: known.or_else(|| self.requested_id.clone()),
@@ -226,6 +225,15 @@ impl Session {
                 Vec::new()
             }
         }
+    }
+
+    /// Our participant id, once the relay confirmed it.
+    fn my_id(&self) -> Option<SafeId> {
+        self.status.participant_id.as_deref().and_then(|id| SafeId::parse(id).ok())
+    }
+
+    fn current_game_id(&self) -> Option<SafeId> {
+        self.status.game_id.as_deref().and_then(|id| SafeId::parse(id).ok())
     }
 
     /// Whether the relay connection is still needed (a game runs or data is undelivered).
@@ -289,9 +297,7 @@ impl Session {
                 };
                 let initiator = player_index < partner.player_index;
                 self.partner = Some(partner.participant_id.clone());
-                if let Some(me) =
-                    self.status.participant_id.as_deref().and_then(|id| SafeId::parse(id).ok())
-                {
+                if let Some(me) = self.my_id() {
                     self.players = vec![PeerInfo { participant_id: me, player_index }];
                 }
                 self.players.extend(peers.iter().cloned());
@@ -409,8 +415,7 @@ impl Session {
     }
 
     fn upload_settled(&mut self, upload_id: SafeId, refusal: Option<String>) -> Vec<Command> {
-        let Some(me) = self.status.participant_id.as_deref().and_then(|id| SafeId::parse(id).ok())
-        else {
+        let Some(me) = self.my_id() else {
             return Vec::new();
         };
         let Some(upload) = self.unacked.remove(&(me, upload_id.clone())) else { return Vec::new() };
@@ -483,17 +488,10 @@ impl Session {
         if !self.started {
             // Before the start: only the handshake, which validates the connection.
             let events = play.netcode.poll();
-            let mut commands: Vec<Command> = play
-                .netcode
-                .take_outgoing()
-                .iter()
-                .map(|p| Command::SendPeer(netcode_packet(p)))
-                .collect();
+            let mut commands = outgoing(&mut play.netcode);
             if play.netcode.is_running() && !self.validated_sent {
                 self.validated_sent = true;
-                if let Some(game_id) =
-                    self.status.game_id.as_deref().and_then(|g| SafeId::parse(g).ok())
-                {
+                if let Some(game_id) = self.current_game_id() {
                     commands.push(Command::SendRelay(ClientMsg::Validated { game_id }));
                 }
             }
@@ -504,12 +502,7 @@ impl Session {
             return commands;
         }
         let events = play.netcode.tick(input, epoch_ms);
-        let mut commands: Vec<Command> = play
-            .netcode
-            .take_outgoing()
-            .iter()
-            .map(|p| Command::SendPeer(netcode_packet(p)))
-            .collect();
+        let mut commands = outgoing(&mut play.netcode);
         for (end, rows) in play.netcode.take_finished_episodes() {
             commands.extend(self.export(end.episode, rows, Outcome::Complete, false));
         }
@@ -621,11 +614,9 @@ impl Session {
         outcome: Outcome,
         partial: bool,
     ) -> Vec<Command> {
-        let (Some(play), Some(game_id), Some(me)) = (
-            &self.play,
-            self.status.game_id.as_deref().and_then(|g| SafeId::parse(g).ok()),
-            self.status.participant_id.as_deref().and_then(|p| SafeId::parse(p).ok()),
-        ) else {
+        let (Some(play), Some(game_id), Some(me)) =
+            (&self.play, self.current_game_id(), self.my_id())
+        else {
             self.status.last_error = Some(format!(
                 "episode {episode}: no game or participant id to store its data under"
             ));
@@ -741,6 +732,11 @@ impl Session {
         self.status.last_error = Some(message);
         self.channel_open = false;
     }
+}
+
+/// The netcode's packets, framed for the DataChannel.
+fn outgoing(netcode: &mut Netcode<Overcooked>) -> Vec<Command> {
+    netcode.take_outgoing().iter().map(|p| Command::SendPeer(netcode_packet(p))).collect()
 }
 
 #[cfg(test)]
