@@ -46,7 +46,6 @@ pub fn rollbacks(rollbacks: u32) -> u64 {
     let plan = EpisodePlan {
         num_episodes: 1,
         max_steps: u32::MAX,
-        countdown_frames: 0,
         pause_frames: 0,
         seed: 1,
         seed_per_episode: false,

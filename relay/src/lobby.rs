@@ -330,6 +330,10 @@ impl Lobby {
             let err = UploadError::Invalid(format!("unknown scene {}", upload.scene_id));
             return vec![Action::RefuseUpload(conn, upload.upload_id, err)];
         }
+        if upload.episode >= self.experiment.game.num_episodes {
+            let err = UploadError::Invalid(format!("episode {} does not exist", upload.episode));
+            return vec![Action::RefuseUpload(conn, upload.upload_id, err)];
+        }
         vec![Action::Store(conn, Box::new(upload))]
     }
 

@@ -1,6 +1,7 @@
-//! The deterministic game around an environment: the start countdown, episodes, the pause
-//! between rounds. All of it is simulation state, so both peers switch episodes at the same
-//! frame without any end/ready protocol, and rollback restores it like everything else.
+//! The deterministic game around an environment: episodes and the pause between rounds, all
+//! of it simulation state, so both peers switch episodes at the same frame without any
+//! end/ready protocol, and rollback restores it like everything else. (The "Players found!"
+//! countdown happens before the game starts, on the relay's clock.)
 
 use crate::env::{Action, Env, StepResult, hash::fnv1a64};
 
@@ -9,8 +10,6 @@ use crate::env::{Action, Env, StepResult, hash::fnv1a64};
 pub struct EpisodePlan {
     pub num_episodes: u32,
     pub max_steps: u32,
-    /// The "3, 2, 1" before the first episode.
-    pub countdown_frames: u32,
     /// The "Round N starting" pause between episodes.
     pub pause_frames: u32,
     pub seed: u64,
@@ -31,7 +30,6 @@ impl EpisodePlan {
 /// Where the game is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
-    Countdown { frames_left: u32 },
     Playing,
     Between { frames_left: u32 },
     Done,
@@ -51,7 +49,7 @@ pub struct EpisodeEnd {
 /// What one frame did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FrameOutcome {
-    /// Set when the environment stepped (not during countdown or pauses).
+    /// Set when the environment stepped (not during pauses).
     pub step: Option<Step>,
     pub episode_end: Option<EpisodeEnd>,
 }
@@ -87,12 +85,7 @@ pub struct Game<E> {
 impl<E: Env> Game<E> {
     pub fn new(mut env: E, plan: EpisodePlan) -> Self {
         env.reset(plan.episode_seed(0));
-        let stage = if plan.countdown_frames > 0 {
-            Stage::Countdown { frames_left: plan.countdown_frames }
-        } else {
-            Stage::Playing
-        };
-        Self { env, plan, frame: 0, episode: 0, step: 0, stage, score: 0.0 }
+        Self { env, plan, frame: 0, episode: 0, step: 0, stage: Stage::Playing, score: 0.0 }
     }
 
     pub fn plan(&self) -> &EpisodePlan {
@@ -105,13 +98,6 @@ impl<E: Env> Game<E> {
         self.frame += 1;
         let mut outcome = FrameOutcome { step: None, episode_end: None };
         match self.stage {
-            Stage::Countdown { frames_left } => {
-                self.stage = if frames_left <= 1 {
-                    Stage::Playing
-                } else {
-                    Stage::Countdown { frames_left: frames_left - 1 }
-                };
-            }
             Stage::Playing => {
                 let (episode, t) = (self.episode, self.step);
                 let result = self.env.step(actions);
@@ -166,7 +152,6 @@ impl<E: Env> Game<E> {
         bytes.extend_from_slice(&self.step.to_le_bytes());
         bytes.extend_from_slice(&self.score.to_le_bytes());
         let (tag, left) = match self.stage {
-            Stage::Countdown { frames_left } => (0u8, frames_left),
             Stage::Playing => (1, 0),
             Stage::Between { frames_left } => (2, frames_left),
             Stage::Done => (3, 0),
@@ -191,14 +176,13 @@ mod tests {
     const PLAN: EpisodePlan = EpisodePlan {
         num_episodes: 2,
         max_steps: 5,
-        countdown_frames: 3,
         pause_frames: 2,
         seed: 9,
         seed_per_episode: false,
     };
 
     #[test]
-    fn countdown_episodes_and_pauses_follow_the_plan() {
+    fn episodes_and_pauses_follow_the_plan() {
         let mut g = game(PLAN);
         let mut ends = Vec::new();
         let mut stages = Vec::new();
@@ -208,13 +192,12 @@ mod tests {
                 ends.push((end.episode, end.frame, end.steps));
             }
         }
-        // 3 countdown frames, 5 steps (frames 3..=7), 2 pause frames, 5 steps (10..=14).
-        assert_eq!(ends, vec![(0, 7, 5), (1, 14, 5)]);
-        assert_eq!(stages[0], Stage::Countdown { frames_left: 3 });
-        assert_eq!(stages[3], Stage::Playing);
-        assert_eq!(stages[8], Stage::Between { frames_left: 2 });
-        assert_eq!(stages[10], Stage::Playing);
-        assert_eq!(stages[15], Stage::Done);
+        // 5 steps (frames 0..=4), 2 pause frames, 5 steps (7..=11).
+        assert_eq!(ends, vec![(0, 4, 5), (1, 11, 5)]);
+        assert_eq!(stages[0], Stage::Playing);
+        assert_eq!(stages[5], Stage::Between { frames_left: 2 });
+        assert_eq!(stages[7], Stage::Playing);
+        assert_eq!(stages[12], Stage::Done);
         assert_eq!(g.episode, 2);
     }
 
@@ -232,6 +215,6 @@ mod tests {
         let g = game(PLAN);
         let mut later = g.clone();
         later.advance(&[STAY, STAY]);
-        assert_ne!(g.state_hash(), later.state_hash(), "countdown progress is state");
+        assert_ne!(g.state_hash(), later.state_hash(), "the frame counter is state");
     }
 }

@@ -453,8 +453,6 @@ impl Session {
         let plan = EpisodePlan {
             num_episodes: config.num_episodes,
             max_steps: config.max_steps,
-            // The countdown runs before the start (on the relay's clock), not in the game.
-            countdown_frames: 0,
             pause_frames: config.frames(config.between_episodes_ms),
             seed,
             seed_per_episode: config.seed_per_episode,
@@ -557,7 +555,6 @@ impl Session {
             Phase::Done
         } else {
             match game.stage {
-                Stage::Countdown { .. } => Phase::Countdown,
                 Stage::Between { .. } => Phase::BetweenEpisodes,
                 // Stage::Done until the last frame is confirmed: still the game's last moments.
                 Stage::Playing | Stage::Done => Phase::Playing,

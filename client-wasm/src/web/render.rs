@@ -66,9 +66,6 @@ impl GameCanvas {
         text(ctx, width / 2.0, HUD / 2.0, 20.0, "#1d1d1f", &hud);
 
         let banner = match game.stage {
-            Stage::Countdown { frames_left } => {
-                Some(format!("{}", frames_left.div_ceil(config.fps.max(1)).max(1)))
-            }
             Stage::Between { .. } => Some(format!("Round {} starting", game.episode + 1)),
             Stage::Playing | Stage::Done => None,
         };

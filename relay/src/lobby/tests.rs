@@ -213,6 +213,10 @@ fn uploads_are_stored_only_for_their_owner_and_scene() {
     assert!(matches!(other[..], [Action::RefuseUpload(_, _, UploadError::NotYourFile(_))]));
     let scene = lobby.message(ConnId(1), upload("a", "elsewhere"), 0);
     assert!(matches!(scene[..], [Action::RefuseUpload(_, _, UploadError::Invalid(_))]));
+    let ClientMsg::Upload(mut late) = upload("a", "overcooked") else { unreachable!() };
+    late.episode = 99;
+    let episode = lobby.message(ConnId(1), ClientMsg::Upload(late), 0);
+    assert!(matches!(episode[..], [Action::RefuseUpload(_, _, UploadError::Invalid(_))]));
 }
 
 #[test]

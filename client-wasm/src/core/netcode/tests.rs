@@ -16,7 +16,6 @@ fn overcooked() -> Overcooked {
 const PLAN: EpisodePlan = EpisodePlan {
     num_episodes: 2,
     max_steps: 300,
-    countdown_frames: 10,
     pause_frames: 15,
     seed: 77,
     seed_per_episode: true,
