@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    GameConfig, GameConfigError, IceServer, MatchmakerKind, MatchmakingConfig, WaitingRoomConfig,
+    GameConfig, GameConfigError, GymScene, IceServer, MatchmakerKind, MatchmakingConfig, SafeId,
+    Scene, SceneConfig, SceneView, WaitingRoomConfig,
 };
 
 /// A whole experiment file. Unknown keys are errors, so a typo in a researcher's config is
@@ -21,6 +22,10 @@ pub struct ExperimentConfig {
     pub matchmaking: MatchmakingConfig,
     #[serde(default)]
     pub waiting_room: WaitingRoomConfig,
+    /// The pages participants go through, in order. Absent: one gym scene made of the
+    /// top-level tables (named after `game.scene_id`).
+    #[serde(default)]
+    pub scenes: Vec<SceneConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,6 +69,10 @@ pub enum ConfigError {
     WaitTooShort,
     #[error("waiting_room.timeout_redirect_url {0:?} must start with https:// or http://")]
     BadRedirect(String),
+    #[error("scene id {0:?} is used twice")]
+    DuplicateScene(String),
+    #[error("the experiment has no gym scene")]
+    NoGymScene,
 }
 
 impl ExperimentConfig {
@@ -87,20 +96,73 @@ impl ExperimentConfig {
         if self.webrtc.force_relay && !has_turn {
             return Err(ConfigError::ForceRelayWithoutTurn);
         }
-        self.game.validate()?;
-        if self.matchmaking.kind == MatchmakerKind::LatencyFifo
-            && self.matchmaking.max_server_rtt_ms == 0
-        {
-            return Err(ConfigError::ZeroRttThreshold);
+        let scenes = self.scenes();
+        let mut ids = std::collections::HashSet::new();
+        for scene in &scenes {
+            if !ids.insert(scene.id().clone()) {
+                return Err(ConfigError::DuplicateScene(scene.id().to_string()));
+            }
+            if let Some(gym) = scene.gym() {
+                validate_gym(gym)?;
+            }
         }
-        if self.waiting_room.timeout_ms < 1000 {
-            return Err(ConfigError::WaitTooShort);
-        }
-        if let Some(url) = &self.waiting_room.timeout_redirect_url
-            && !(url.starts_with("https://") || url.starts_with("http://"))
-        {
-            return Err(ConfigError::BadRedirect(url.clone()));
+        if !scenes.iter().any(|s| s.gym().is_some()) {
+            return Err(ConfigError::NoGymScene);
         }
         Ok(())
     }
+
+    /// The scenes with every setting resolved.
+    pub fn scenes(&self) -> Vec<Scene> {
+        let gym = |id: &SafeId,
+                   game: &Option<GameConfig>,
+                   matchmaking: &Option<MatchmakingConfig>,
+                   waiting_room: &Option<WaitingRoomConfig>| {
+            let mut game = game.clone().unwrap_or_else(|| self.game.clone());
+            game.scene_id = id.clone();
+            Scene::Gym(Box::new(GymScene {
+                id: id.clone(),
+                game,
+                matchmaking: matchmaking.clone().unwrap_or_else(|| self.matchmaking.clone()),
+                waiting_room: waiting_room.clone().unwrap_or_else(|| self.waiting_room.clone()),
+            }))
+        };
+        if self.scenes.is_empty() {
+            return vec![gym(&self.game.scene_id, &None, &None, &None)];
+        }
+        self.scenes
+            .iter()
+            .map(|scene| match scene {
+                SceneConfig::Static { id, title, html, button, completion_code } => {
+                    Scene::Static(SceneView::Static {
+                        id: id.clone(),
+                        title: title.clone(),
+                        html: html.clone(),
+                        button: button.clone(),
+                        completion_code: completion_code.clone(),
+                    })
+                }
+                SceneConfig::Gym { id, game, matchmaking, waiting_room } => {
+                    gym(id, game, matchmaking, waiting_room)
+                }
+            })
+            .collect()
+    }
+}
+
+fn validate_gym(gym: &GymScene) -> Result<(), ConfigError> {
+    gym.game.validate()?;
+    if gym.matchmaking.kind == MatchmakerKind::LatencyFifo && gym.matchmaking.max_server_rtt_ms == 0
+    {
+        return Err(ConfigError::ZeroRttThreshold);
+    }
+    if gym.waiting_room.timeout_ms < 1000 {
+        return Err(ConfigError::WaitTooShort);
+    }
+    if let Some(url) = &gym.waiting_room.timeout_redirect_url
+        && !(url.starts_with("https://") || url.starts_with("http://"))
+    {
+        return Err(ConfigError::BadRedirect(url.clone()));
+    }
+    Ok(())
 }

@@ -12,6 +12,7 @@ mod game;
 mod ids;
 mod lobby;
 mod messages;
+mod scene;
 
 pub use config::{ConfigError, ExperimentConfig, ExperimentMeta, WebRtcConfig};
 pub use game::{GameConfig, GameConfigError, InputMode, OVERCOOKED_LAYOUTS};
@@ -21,3 +22,4 @@ pub use messages::{
     ClientMsg, DecodeError, ErrorCode, IceServer, MAX_CLIENT_MESSAGE_BYTES, MAX_UPLOAD_BYTES,
     PROTOCOL_VERSION, PeerInfo, ServerMsg, SignalPayload, Upload,
 };
+pub use scene::{GymScene, Scene, SceneConfig, SceneView};

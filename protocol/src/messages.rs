@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{GameConfig, ParticipantId, SafeId};
+use crate::{GameConfig, ParticipantId, SafeId, SceneView};
 
 /// Bumped on every incompatible change. The client sends its version in [`ClientMsg::Hello`];
 /// the relay refuses any other version with [`ErrorCode::ProtocolVersion`], so a participant with
@@ -41,6 +41,8 @@ pub enum ClientMsg {
     /// synchronized with the partner). Play starts once every player said so and the countdown
     /// is over.
     Validated { game_id: SafeId },
+    /// The participant is finished with scene `from` (clicked continue, or its game is over).
+    Advance { from: u32 },
 }
 
 /// One participant's data of one episode.
@@ -88,6 +90,8 @@ pub enum ServerMsg {
     /// The game did not start (the connection was not validated in time, or the partner left
     /// before the start); the participant is back in the waiting room.
     Repool { message: String },
+    /// The scene the participant is in now; `last` when no scene follows.
+    Scene { index: u32, view: SceneView, last: bool },
     /// Signaling forwarded from the partner `from`.
     Signal { from: ParticipantId, payload: SignalPayload },
     /// The partner's connection to the relay ended.
@@ -169,6 +173,8 @@ pub enum ErrorCode {
     NotYourPartner,
     /// A game message for a game this participant is not in.
     NotInGame,
+    /// An `advance` from a scene the participant is not in, or cannot leave yet.
+    WrongScene,
     /// An upload for another participant's files.
     NotYourFile,
     /// An upload whose content or scene is invalid.

@@ -26,6 +26,8 @@ pub enum RequestError {
     NotYourPartner(ParticipantId),
     #[error("you are not in game {0}")]
     NotInGame(SafeId),
+    #[error("you cannot leave scene {0} now")]
+    NotInScene(u32),
 }
 
 impl RequestError {
@@ -39,6 +41,7 @@ impl RequestError {
             RequestError::DuplicateParticipant(_) => ErrorCode::DuplicateParticipant,
             RequestError::NotYourPartner(_) => ErrorCode::NotYourPartner,
             RequestError::NotInGame(_) => ErrorCode::NotInGame,
+            RequestError::NotInScene(_) => ErrorCode::WrongScene,
         }
     }
 

@@ -13,8 +13,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use serde_json::json;
 
 use rollgym_protocol::{
-    ClientMsg, ExperimentConfig, IdError, PROTOCOL_VERSION, ParticipantId, PeerInfo, SafeId,
-    ServerMsg, SignalPayload, Upload,
+    ClientMsg, ExperimentConfig, GymScene, IdError, PROTOCOL_VERSION, ParticipantId, PeerInfo,
+    SafeId, Scene, ServerMsg, SignalPayload, Upload,
 };
 
 use crate::{
@@ -83,6 +83,8 @@ enum Phase {
     PartnerGone,
     /// Came back to finish a game or deliver data (`hello` with `rejoin`); never matched.
     Returning,
+    /// On a static scene (instructions, a thank-you page).
+    Page,
     /// Waited longer than the waiting room's timeout; never matched.
     TimedOut,
 }
@@ -95,6 +97,8 @@ struct Conn {
     rtt_samples: VecDeque<u32>,
     /// When this participant entered the waiting room (ms, lobby time).
     waiting_since: Option<u64>,
+    /// The index of the scene the participant is in.
+    scene: usize,
 }
 
 impl Conn {
@@ -115,7 +119,9 @@ impl Conn {
 #[derive(Debug)]
 pub struct Lobby {
     experiment: ExperimentConfig,
-    matchmaker: Box<dyn Matchmaker>,
+    scenes: Vec<Scene>,
+    /// One per scene; `None` for static scenes.
+    matchmakers: Vec<Option<Box<dyn Matchmaker>>>,
     /// Everyone each participant has been grouped with, most recent first.
     history: HashMap<ParticipantId, Vec<ParticipantId>>,
     games: HashMap<String, Game>,
@@ -132,8 +138,14 @@ impl Lobby {
     /// `id_seed` feeds the generator of participant and game ids; the driver passes real
     /// entropy, tests a constant.
     pub fn new(experiment: ExperimentConfig, id_seed: u64) -> Self {
+        let scenes = experiment.scenes();
+        let matchmakers = scenes
+            .iter()
+            .map(|s| s.gym().map(|g| matchmaking::from_config(&g.matchmaking)))
+            .collect();
         Self {
-            matchmaker: matchmaking::from_config(&experiment.matchmaking),
+            scenes,
+            matchmakers,
             history: HashMap::new(),
             games: HashMap::new(),
             rejected: HashSet::new(),
@@ -151,6 +163,7 @@ impl Lobby {
             phase: Phase::Greeting,
             rtt_samples: VecDeque::with_capacity(RTT_WINDOW),
             waiting_since: None,
+            scene: 0,
         };
         self.conns.insert(conn, state);
     }
@@ -191,13 +204,13 @@ impl Lobby {
     }
 
     fn expire_waiting(&mut self, now_ms: u64) -> Vec<Action> {
-        let room = &self.experiment.waiting_room;
-        let timeout = u64::from(room.timeout_ms);
         let expired: Vec<ConnId> = self
             .waiting
             .iter()
             .copied()
             .filter(|c| {
+                let timeout =
+                    self.gym_of(*c).map_or(u64::MAX, |g| u64::from(g.waiting_room.timeout_ms));
                 self.conns
                     .get(c)
                     .and_then(|s| s.waiting_since)
@@ -209,23 +222,92 @@ impl Lobby {
         }
         self.waiting.retain(|c| !expired.contains(c));
         let mut actions = Vec::new();
+        let mut scenes = HashSet::new();
         for conn in expired {
+            let Some(room) = self.gym_of(conn).map(|g| g.waiting_room.clone()) else { continue };
             if let Some(state) = self.conns.get_mut(&conn) {
                 state.phase = Phase::TimedOut;
                 state.waiting_since = None;
+                scenes.insert(state.scene);
             }
             tracing::info!(conn = conn.0, "waiting room timed out");
             actions.push(Action::Send(
                 conn,
                 ServerMsg::WaitTimedOut {
-                    message: room.timeout_message.clone(),
-                    redirect_url: room.timeout_redirect_url.clone(),
-                    completion_code: room.timeout_completion_code.clone(),
+                    message: room.timeout_message,
+                    redirect_url: room.timeout_redirect_url,
+                    completion_code: room.timeout_completion_code,
                 },
             ));
         }
-        actions.extend(self.waiting_counts());
+        for scene in scenes {
+            actions.extend(self.waiting_counts(scene));
+        }
         actions
+    }
+
+    /// The gym scene a connection is in, if it is in one.
+    fn gym_of(&self, conn: ConnId) -> Option<&GymScene> {
+        self.scenes.get(self.conns.get(&conn)?.scene)?.gym()
+    }
+
+    /// Moves a participant into scene `index`: shows it, and for a gym scene enters its
+    /// waiting room.
+    fn enter_scene(&mut self, conn: ConnId, index: usize, now_ms: u64) -> Vec<Action> {
+        let Some(scene) = self.scenes.get(index) else { return Vec::new() };
+        let view = scene.view();
+        let is_gym = scene.gym().is_some();
+        let Some(state) = self.conns.get_mut(&conn) else { return Vec::new() };
+        state.scene = index;
+        let last = index + 1 == self.scenes.len();
+        let mut actions =
+            vec![Action::Send(conn, ServerMsg::Scene { index: index as u32, view, last })];
+        if !is_gym {
+            state.phase = Phase::Page;
+            return actions;
+        }
+        state.phase = Phase::Waiting;
+        state.waiting_since = Some(now_ms);
+        match self.find_match(conn) {
+            Some(members) => {
+                self.waiting.retain(|c| !members.contains(c));
+                actions.extend(self.start_game(&members, now_ms));
+            }
+            None => {
+                self.waiting.push_back(conn);
+                actions.extend(self.waiting_counts(index));
+            }
+        }
+        actions
+    }
+
+    /// The participant is finished with its current scene `from`.
+    fn advance(&mut self, conn: ConnId, from: u32, now_ms: u64) -> Vec<Action> {
+        let Some(state) = self.conns.get(&conn) else { return Vec::new() };
+        let finished = match &state.phase {
+            Phase::Page | Phase::PartnerGone => true,
+            Phase::Paired { game_id, .. } => {
+                self.games.get(game_id).is_some_and(|g| g.state == GameState::Playing)
+            }
+            _ => false,
+        };
+        if state.scene as u32 != from || !finished {
+            return vec![Action::Refuse(conn, RequestError::NotInScene(from))];
+        }
+        if let Phase::Paired { game_id, .. } = &state.phase {
+            let game_id = game_id.clone();
+            if let Some(game) = self.games.get_mut(&game_id) {
+                game.members.retain(|m| *m != conn);
+                if game.members.is_empty() {
+                    self.games.remove(&game_id);
+                }
+            }
+        }
+        let next = from as usize + 1;
+        if next >= self.scenes.len() {
+            return Vec::new();
+        }
+        self.enter_scene(conn, next, now_ms)
     }
 
     pub fn message(&mut self, conn: ConnId, msg: ClientMsg, now_ms: u64) -> Vec<Action> {
@@ -255,6 +337,7 @@ impl Lobby {
             (ClientMsg::Validated { game_id }, _) => {
                 vec![Action::Refuse(conn, RequestError::NotInGame(game_id))]
             }
+            (ClientMsg::Advance { from }, _) => self.advance(conn, from, now_ms),
         }
     }
 
@@ -301,6 +384,7 @@ impl Lobby {
             "The connection to your partner could not be established. Finding a new partner…"
         };
         let mut actions = Vec::new();
+        let scene = remaining.first().and_then(|m| self.conns.get(m)).map(|s| s.scene);
         for member in remaining {
             let Some(state) = self.conns.get_mut(&member) else { continue };
             state.phase = Phase::Waiting;
@@ -314,23 +398,26 @@ impl Lobby {
                 None => self.waiting.push_back(member),
             }
         }
-        actions.extend(self.waiting_counts());
+        if let Some(scene) = scene {
+            actions.extend(self.waiting_counts(scene));
+        }
         actions
     }
 
-    /// Checks that an upload is this participant's own and for this experiment's scene; the
-    /// storage layer validates its content.
+    /// Checks that an upload is this participant's own and for one of the experiment's gym
+    /// scenes and its episodes; the storage layer validates its content.
     fn upload(&self, conn: ConnId, upload: Upload) -> Vec<Action> {
         let owner = self.conns.get(&conn).and_then(|c| c.participant.as_ref());
         if owner != Some(&upload.participant_id) {
             let err = UploadError::NotYourFile(upload.participant_id.clone());
             return vec![Action::RefuseUpload(conn, upload.upload_id, err)];
         }
-        if upload.scene_id != self.experiment.game.scene_id {
+        let Some(gym) = self.scenes.iter().filter_map(Scene::gym).find(|g| g.id == upload.scene_id)
+        else {
             let err = UploadError::Invalid(format!("unknown scene {}", upload.scene_id));
             return vec![Action::RefuseUpload(conn, upload.upload_id, err)];
-        }
-        if upload.episode >= self.experiment.game.num_episodes {
+        };
+        if upload.episode >= gym.game.num_episodes {
             let err = UploadError::Invalid(format!("episode {} does not exist", upload.episode));
             return vec![Action::RefuseUpload(conn, upload.upload_id, err)];
         }
@@ -351,7 +438,7 @@ impl Lobby {
         match state.phase {
             Phase::Waiting => {
                 self.waiting.retain(|c| *c != conn);
-                actions.extend(self.waiting_counts());
+                actions.extend(self.waiting_counts(state.scene));
             }
             Phase::Paired { partner, game_id } => {
                 let started =
@@ -361,8 +448,12 @@ impl Lobby {
                     actions.extend(self.dissolve(&game_id, Some(conn), now_ms));
                 } else {
                     self.games.remove(&game_id);
-                    if let (Some(partner_state), Some(id)) =
-                        (self.conns.get_mut(&partner), state.participant)
+                    // The partner may have moved on to the next scene already.
+                    let still_playing = self.conns.get(&partner).is_some_and(
+                        |p| matches!(&p.phase, Phase::Paired { game_id: g, .. } if *g == game_id),
+                    );
+                    if let (true, Some(partner_state), Some(id)) =
+                        (still_playing, self.conns.get_mut(&partner), state.participant)
                     {
                         partner_state.phase = Phase::PartnerGone;
                         actions.push(Action::Send(
@@ -372,7 +463,11 @@ impl Lobby {
                     }
                 }
             }
-            Phase::Greeting | Phase::PartnerGone | Phase::Returning | Phase::TimedOut => {}
+            Phase::Greeting
+            | Phase::PartnerGone
+            | Phase::Returning
+            | Phase::TimedOut
+            | Phase::Page => {}
         }
         actions
     }
@@ -405,7 +500,7 @@ impl Lobby {
         self.owners.insert(participant.clone(), conn);
         if let Some(state) = self.conns.get_mut(&conn) {
             state.participant = Some(participant.clone());
-            state.phase = if rejoin { Phase::Returning } else { Phase::Waiting };
+            state.phase = Phase::Returning;
         }
         let mut actions = vec![Action::Send(
             conn,
@@ -418,19 +513,7 @@ impl Lobby {
         if rejoin {
             return actions;
         }
-        if let Some(state) = self.conns.get_mut(&conn) {
-            state.waiting_since = Some(now_ms);
-        }
-        match self.find_match(conn) {
-            Some(members) => {
-                self.waiting.retain(|c| !members.contains(c));
-                actions.extend(self.start_game(&members, now_ms));
-            }
-            None => {
-                self.waiting.push_back(conn);
-                actions.extend(self.waiting_counts());
-            }
-        }
+        actions.extend(self.enter_scene(conn, 0, now_ms));
         actions
     }
 
@@ -447,24 +530,32 @@ impl Lobby {
             })
         };
         let me = candidate(&arriving)?;
+        let scene = self.conns.get(&arriving)?.scene;
+        let matchmaker = self.matchmakers.get(scene)?.as_ref()?;
         let waiting: Vec<Candidate> = self
             .waiting
             .iter()
-            .filter(|c| **c != arriving)
+            .filter(|c| **c != arriving && self.conns.get(c).is_some_and(|s| s.scene == scene))
             .filter_map(candidate)
             .filter(|c| !self.rejected.contains(&ordered(&me.participant, &c.participant)))
             .collect();
-        let group = self.matchmaker.find_match(&me, &waiting, GROUP_SIZE)?;
+        let group = matchmaker.find_match(&me, &waiting, GROUP_SIZE)?;
         group.iter().map(|c| self.owners.get(&c.participant).copied()).collect()
     }
 
-    /// Tells every waiting participant how many are waiting (or nothing, if hidden).
-    fn waiting_counts(&self) -> Vec<Action> {
-        let shown =
-            if self.experiment.waiting_room.hide_count { 0 } else { self.waiting.len() as u32 };
-        self.waiting
+    /// Tells everyone waiting in `scene` how many are waiting there (or nothing, if hidden).
+    fn waiting_counts(&self, scene: usize) -> Vec<Action> {
+        let here: Vec<ConnId> = self
+            .waiting
             .iter()
-            .map(|&c| {
+            .copied()
+            .filter(|c| self.conns.get(c).is_some_and(|s| s.scene == scene))
+            .collect();
+        let hide =
+            self.scenes.get(scene).and_then(Scene::gym).is_none_or(|g| g.waiting_room.hide_count);
+        let shown = if hide { 0 } else { here.len() as u32 };
+        here.into_iter()
+            .map(|c| {
                 Action::Send(c, ServerMsg::Waiting { waiting: shown, needed: GROUP_SIZE as u32 })
             })
             .collect()
@@ -473,7 +564,13 @@ impl Lobby {
     /// Starts a game for `members` (in player order) and logs the match.
     fn start_game(&mut self, members: &[ConnId], now_ms: u64) -> Vec<Action> {
         let game_id = self.ids.game_id();
-        let countdown_ms = self.experiment.game.countdown_ms;
+        let Some(gym) = members.first().and_then(|m| self.gym_of(*m)).cloned() else {
+            return Vec::new();
+        };
+        let scene = self.conns.get(&members[0]).map_or(0, |s| s.scene);
+        let matchmaker = self.matchmakers.get(scene).and_then(|m| m.as_ref());
+        let matchmaker_name = matchmaker.map_or("none", |m| m.name());
+        let countdown_ms = gym.game.countdown_ms;
         self.games.insert(
             game_id.clone(),
             Game {
@@ -484,7 +581,7 @@ impl Lobby {
                 validated: HashSet::new(),
             },
         );
-        let seed = self.experiment.game.seed.unwrap_or_else(|| self.ids.next());
+        let seed = gym.game.seed.unwrap_or_else(|| self.ids.next());
         let peers: Vec<PeerInfo> = members
             .iter()
             .enumerate()
@@ -511,7 +608,7 @@ impl Lobby {
                         .collect(),
                     ice_servers: self.experiment.webrtc.ice_servers.clone(),
                     force_relay: self.experiment.webrtc.force_relay,
-                    game: Box::new(self.experiment.game.clone()),
+                    game: Box::new(gym.game.clone()),
                     seed,
                     countdown_ms,
                 },
@@ -525,7 +622,7 @@ impl Lobby {
                 history.insert(0, other.participant_id.clone());
             }
         }
-        tracing::info!(game = %game_id, players = ?peers.iter().map(|p| p.participant_id.as_str()).collect::<Vec<_>>(), matchmaker = self.matchmaker.name(), "matched");
+        tracing::info!(game = %game_id, players = ?peers.iter().map(|p| p.participant_id.as_str()).collect::<Vec<_>>(), matchmaker = matchmaker_name, "matched");
         let participants: Vec<_> = members
             .iter()
             .filter_map(|c| {
@@ -538,9 +635,9 @@ impl Lobby {
             })
             .collect();
         actions.push(Action::LogMatch(json!({
-            "scene_id": self.experiment.game.scene_id,
+            "scene_id": gym.id,
             "game_id": game_id,
-            "matchmaker": self.matchmaker.name(),
+            "matchmaker": matchmaker_name,
             "participants": participants,
             "probe": null,
         })));

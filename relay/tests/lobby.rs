@@ -23,7 +23,9 @@ async fn paired(client: &mut Client) -> (SafeId, u8) {
             ServerMsg::Paired { game_id, player_index, .. } => {
                 return (SafeId::parse(&game_id).expect("game id"), player_index);
             }
-            ServerMsg::Welcome { .. } | ServerMsg::Waiting { .. } => continue,
+            ServerMsg::Welcome { .. } | ServerMsg::Scene { .. } | ServerMsg::Waiting { .. } => {
+                continue;
+            }
             other => panic!("unexpected {other:?}"),
         }
     }

@@ -23,6 +23,8 @@ const PING: u8 = 0x01;
 const PONG: u8 = 0x02;
 /// A ggrs packet follows (encoded by the netcode's wire socket).
 const NETCODE: u8 = 0x10;
+/// "Every episode is over and confirmed here": the partner may tear the connection down.
+const FINISHED: u8 = 0x03;
 const PING_LEN: usize = 1 + 4 + 8;
 
 /// Any packet on the game channel: our own control messages, or the netcode's.
@@ -30,15 +32,22 @@ const PING_LEN: usize = 1 + 4 + 8;
 pub enum Packet<'a> {
     Control(PeerMsg),
     Netcode(&'a [u8]),
+    Finished,
 }
 
 impl<'a> Packet<'a> {
     pub fn decode(bytes: &'a [u8]) -> Result<Self, PeerMsgError> {
         match bytes.split_first() {
             Some((&NETCODE, rest)) => Ok(Packet::Netcode(rest)),
+            Some((&FINISHED, [])) => Ok(Packet::Finished),
             _ => PeerMsg::decode(bytes).map(Packet::Control),
         }
     }
+}
+
+/// The one-byte "finished" packet.
+pub fn finished_packet() -> Vec<u8> {
+    vec![FINISHED]
 }
 
 /// Frames a netcode packet for the channel.
@@ -112,6 +121,8 @@ mod tests {
         let ping = PeerMsg::Ping { seq: 1, sent_at_ms: 2.0 };
         assert_eq!(Packet::decode(&ping.encode()), Ok(Packet::Control(ping)));
         assert_eq!(Packet::decode(&[]), Err(PeerMsgError::Empty));
+        assert_eq!(Packet::decode(&finished_packet()), Ok(Packet::Finished));
+        assert!(Packet::decode(&[FINISHED, 0]).is_err(), "finished carries nothing");
     }
 
     #[test]

@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 
 use rollgym_protocol::{
-    ClientMsg, GameConfig, IceServer, PROTOCOL_VERSION, ParticipantId, PeerInfo, SafeId, ServerMsg,
-    SignalPayload, Upload,
+    ClientMsg, GameConfig, IceServer, PROTOCOL_VERSION, ParticipantId, PeerInfo, SafeId, SceneView,
+    ServerMsg, SignalPayload, Upload,
 };
 use serde_json::json;
 
@@ -18,10 +18,10 @@ use crate::{
         export,
         game::{EpisodePlan, Game, Stage},
         netcode::{NO_ACTION, NetInput, NetSettings, Netcode, PeerEvent},
-        peer_msg::{Packet, PeerMsg, netcode_packet},
+        peer_msg::{Packet, PeerMsg, finished_packet, netcode_packet},
         recorder::FrameRow,
         rtt::RttTracker,
-        status::{EpisodeSummary, Exit, ExportStatus, Outcome, Phase, Status},
+        status::{EpisodeSummary, Exit, ExportStatus, Outcome, Phase, SceneStatus, Status},
     },
     env::overcooked::{Layout, Overcooked, Rules},
 };
@@ -50,6 +50,8 @@ pub enum Input {
     Restored(Vec<Upload>),
     /// The peer connection's selected candidate type (from getStats).
     ConnectionType(String),
+    /// The participant pressed the continue button of a static scene.
+    Continue,
 }
 
 /// Something the browser adapter must do.
@@ -111,6 +113,12 @@ pub struct Session {
     started: bool,
     /// We told the relay our connection is validated.
     validated_sent: bool,
+    /// When every episode was over and confirmed here (local time).
+    finished_at: Option<f64>,
+    /// The partner said every episode is over and confirmed there too.
+    partner_finished: bool,
+    /// We told the relay we are finished with the current scene.
+    advanced: bool,
     /// Uploads not yet acknowledged, by participant and upload id (restored ones may belong
     /// to another tab's participant in this browser).
     unacked: BTreeMap<(SafeId, SafeId), Upload>,
@@ -145,6 +153,9 @@ impl Session {
             countdown_ends_at: None,
             started: false,
             validated_sent: false,
+            finished_at: None,
+            partner_finished: false,
+            advanced: false,
             partner_silent: false,
             unacked: BTreeMap::new(),
         }
@@ -202,15 +213,15 @@ impl Session {
                 Vec::new()
             }
             Input::Tick => {
+                let mut commands = self.finish_game(now_ms);
                 self.update_countdown(now_ms);
                 if let (Phase::Waiting, Some(since)) = (self.status.phase, self.waiting_since) {
                     self.status.waited_s = Some(((now_ms - since) / 1000.0).max(0.0) as u32);
                 }
                 if self.channel_open {
-                    vec![Command::SendPeer(self.rtt.ping(now_ms).encode())]
-                } else {
-                    Vec::new()
+                    commands.push(Command::SendPeer(self.rtt.ping(now_ms).encode()));
                 }
+                commands
             }
             Input::Frame(input, epoch_ms) => self.frame(input, now_ms, epoch_ms),
             Input::Restored(uploads) => {
@@ -224,6 +235,15 @@ impl Session {
                 self.status.connection_type = Some(kind);
                 Vec::new()
             }
+            Input::Continue => match &self.status.scene {
+                Some(scene)
+                    if self.status.phase == Phase::Scene && !scene.last && !self.advanced =>
+                {
+                    self.advanced = true;
+                    vec![Command::SendRelay(ClientMsg::Advance { from: scene.index })]
+                }
+                _ => Vec::new(),
+            },
         }
     }
 
@@ -255,6 +275,8 @@ impl Session {
                 return self.upload_settled(upload_id, Some(message));
             }
             ServerMsg::Welcome { .. } => {}
+            // After a game, the next scene follows.
+            ServerMsg::Scene { .. } if self.status.phase == Phase::Done => {}
             _ if self.status.phase.is_terminal() => return Vec::new(),
             _ => {}
         }
@@ -346,6 +368,7 @@ impl Session {
                 Vec::new()
             }
             ServerMsg::Repool { message } => self.repool(message),
+            ServerMsg::Scene { index, view, last } => self.enter_scene(index, view, last),
             ServerMsg::WaitTimedOut { message, redirect_url, completion_code } => {
                 if self.status.phase == Phase::Waiting {
                     self.status.phase = Phase::Excluded;
@@ -381,6 +404,76 @@ impl Session {
         if !matches!(self.status.phase, Phase::Matched | Phase::Countdown) {
             return Vec::new();
         }
+        self.reset_game(Phase::Waiting, Some(message))
+    }
+
+    /// A new scene: whatever game there was is over; a static scene is shown, a gym scene
+    /// waits for its pairing.
+    fn enter_scene(&mut self, index: u32, view: SceneView, last: bool) -> Vec<Command> {
+        if matches!(self.status.phase, Phase::Error | Phase::Excluded | Phase::PartnerDisconnected)
+        {
+            return Vec::new();
+        }
+        let (status, phase) = match view {
+            SceneView::Static { id, title, html, button, completion_code } => (
+                SceneStatus {
+                    index,
+                    id: id.to_string(),
+                    kind: "static",
+                    title,
+                    html,
+                    button,
+                    completion_code,
+                    last,
+                },
+                Phase::Scene,
+            ),
+            SceneView::Gym { id } => (
+                SceneStatus {
+                    index,
+                    id: id.to_string(),
+                    kind: "gym",
+                    title: String::new(),
+                    html: String::new(),
+                    button: None,
+                    completion_code: None,
+                    last,
+                },
+                Phase::Waiting,
+            ),
+        };
+        let commands = self.reset_game(phase, None);
+        self.status.scene = Some(status);
+        self.advanced = false;
+        commands
+    }
+
+    /// Once every episode is over and confirmed here, tell the partner (so it may close the
+    /// connection) and, when the partner is finished too or has had time to be, move on to the
+    /// next scene.
+    fn finish_game(&mut self, now_ms: f64) -> Vec<Command> {
+        /// How long to keep the connection for a partner that has not confirmed the end yet.
+        const GRACE_MS: f64 = 5_000.0;
+        if self.status.phase != Phase::Done {
+            return Vec::new();
+        }
+        let finished_at = *self.finished_at.get_or_insert(now_ms);
+        let mut commands = Vec::new();
+        if self.channel_open {
+            commands.push(Command::SendPeer(finished_packet()));
+        }
+        let scene = self.status.scene.as_ref().filter(|s| !s.last).map(|s| s.index);
+        let partner_done = self.partner_finished || now_ms - finished_at >= GRACE_MS;
+        if let (Some(from), true, false) = (scene, partner_done, self.advanced) {
+            self.advanced = true;
+            commands.push(Command::SendRelay(ClientMsg::Advance { from }));
+        }
+        commands
+    }
+
+    /// Forgets the game (if any) and shows `phase`.
+    fn reset_game(&mut self, phase: Phase, notice: Option<String>) -> Vec<Command> {
+        let had_peer = self.partner.is_some();
         self.play = None;
         self.announced = None;
         self.partner = None;
@@ -392,16 +485,20 @@ impl Session {
         self.partner_left_relay = false;
         self.partner_silent = false;
         self.last_frame_at = None;
+        self.finished_at = None;
+        self.partner_finished = false;
+        self.was_frozen = false;
         self.rtt = RttTracker::default();
         let keep = Status {
-            phase: Phase::Waiting,
+            phase,
             participant_id: self.status.participant_id.take(),
             exports: std::mem::take(&mut self.status.exports),
-            notice: Some(message),
+            scene: self.status.scene.take(),
+            notice,
             ..Status::default()
         };
         self.status = keep;
-        vec![Command::ClosePeer]
+        if had_peer { vec![Command::ClosePeer] } else { Vec::new() }
     }
 
     fn relay_closed(&mut self) -> Vec<Command> {
@@ -564,6 +661,10 @@ impl Session {
 
     fn peer_packet(&mut self, bytes: &[u8], now_ms: f64) -> Vec<Command> {
         match Packet::decode(bytes) {
+            Ok(Packet::Finished) => {
+                self.partner_finished = true;
+                Vec::new()
+            }
             Ok(Packet::Netcode(payload)) => {
                 if let Some(play) = &mut self.play {
                     play.netcode.receive(payload.to_vec());

@@ -18,6 +18,8 @@ pub enum Phase {
     BetweenEpisodes,
     /// Every episode is over and confirmed on both sides.
     Done,
+    /// A static scene (instructions, a thank-you page) is shown.
+    Scene,
     /// Left the study without playing (the waiting room timed out).
     Excluded,
     PartnerDisconnected,
@@ -83,6 +85,22 @@ pub struct ExportStatus {
     pub acked: bool,
 }
 
+/// The scene the participant is in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SceneStatus {
+    pub index: u32,
+    pub id: String,
+    /// `static` or `gym`.
+    pub kind: &'static str,
+    pub title: String,
+    pub html: String,
+    pub button: Option<String>,
+    pub completion_code: Option<String>,
+    /// No scene follows.
+    pub last: bool,
+}
+
 /// The observable state of the client.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -120,6 +138,7 @@ pub struct Status {
     pub notice: Option<String>,
     /// Whole seconds spent in the waiting room so far.
     pub waited_s: Option<u32>,
+    pub scene: Option<SceneStatus>,
 }
 
 impl Default for Status {
@@ -148,6 +167,7 @@ impl Default for Status {
             countdown: None,
             notice: None,
             waited_s: None,
+            scene: None,
         }
     }
 }

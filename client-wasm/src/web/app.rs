@@ -59,7 +59,14 @@ pub(super) fn launch() -> Result<(), JsValue> {
     };
     let mut session = Session::new(requested);
     session.handle(Input::Restored(storage::pending_uploads()), 0.0);
+    let continue_button = {
+        let events = events.clone();
+        gloo_events::EventListener::new(screen.scene_button(), "click", move |_| {
+            events.send(Input::Continue);
+        })
+    };
     let app = App {
+        _continue_button: continue_button,
         session,
         relay,
         reconnect: None,
@@ -110,6 +117,7 @@ struct GameResources {
 }
 
 struct App {
+    _continue_button: gloo_events::EventListener,
     session: Session,
     relay: RelaySocket,
     /// A pending attempt to open the relay connection again.

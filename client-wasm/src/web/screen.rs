@@ -9,6 +9,11 @@ use crate::core::status::{Outcome, Phase, Status};
 
 pub(super) struct Screen {
     status: Element,
+    scene: Element,
+    scene_title: Element,
+    scene_html: Element,
+    scene_code: Element,
+    scene_button: Element,
     notice: Element,
     notice_title: Element,
     notice_text: Element,
@@ -20,6 +25,11 @@ impl Screen {
         let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
         Ok(Self {
             status: element(&document, "status")?,
+            scene: element(&document, "scene")?,
+            scene_title: element(&document, "scene-title")?,
+            scene_html: element(&document, "scene-html")?,
+            scene_code: element(&document, "scene-code")?,
+            scene_button: element(&document, "scene-button")?,
             notice: element(&document, "notice")?,
             notice_title: element(&document, "notice-title")?,
             notice_text: element(&document, "notice-text")?,
@@ -27,8 +37,14 @@ impl Screen {
         })
     }
 
+    /// The continue button of static scenes.
+    pub(super) fn scene_button(&self) -> &Element {
+        &self.scene_button
+    }
+
     pub(super) fn show(&self, status: &Status, config: Option<&GameConfig>) {
         let code = config.and_then(|c| c.completion_code.as_deref());
+        self.show_scene(status);
         let connected = match status.p2p_rtt_ms {
             Some(rtt) => format!("Connected to your partner — round trip {rtt:.0} ms"),
             None => "Partner found — connecting…".to_owned(),
@@ -58,10 +74,14 @@ impl Screen {
             Phase::Playing | Phase::BetweenEpisodes => {
                 format!("{connected} · move: arrow keys or WASD · interact: space or E")
             }
+            Phase::Done if status.scene.as_ref().is_some_and(|s| !s.last) => {
+                "The game is over. Continuing in a moment…".to_owned()
+            }
             Phase::Done => {
                 self.notice("Thank you!", "The game is over.", code);
                 "The game is over.".to_owned()
             }
+            Phase::Scene => String::new(),
             Phase::Excluded => {
                 let exit = status.exit.as_ref();
                 let message = exit.map_or("Thank you for your patience.", |e| e.message.as_str());
@@ -95,6 +115,22 @@ impl Screen {
             }
         };
         self.status.set_text_content(Some(&line));
+    }
+
+    /// A static scene: its title, the researcher's HTML, a completion code, the button.
+    fn show_scene(&self, status: &Status) {
+        let shown = status.scene.as_ref().filter(|_| status.phase == Phase::Scene);
+        self.scene.toggle_attribute_with_force("hidden", shown.is_none()).ok();
+        let Some(scene) = shown else { return };
+        self.scene_title.set_text_content(Some(&scene.title));
+        // Researcher-written HTML from the experiment file, never participant input.
+        self.scene_html.set_inner_html(&scene.html);
+        let code = scene.completion_code.as_ref().map(|c| format!("Your completion code: {c}"));
+        self.scene_code.set_text_content(code.as_deref());
+        self.scene_button.set_text_content(scene.button.as_deref());
+        self.scene_button
+            .toggle_attribute_with_force("hidden", scene.button.is_none() || scene.last)
+            .ok();
     }
 
     /// Start-up failure before a session exists.

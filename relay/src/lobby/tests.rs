@@ -445,3 +445,107 @@ fn a_disconnect_in_each_phase_leaves_nothing_behind() {
     join(&mut lobby, 5, "a");
     assert_eq!(game_of_pair(&join(&mut lobby, 6, "b")), vec![(5, 0), (6, 1)]);
 }
+
+fn scenes_lobby(reunion_second: bool) -> Lobby {
+    let toml = format!(
+        r#"
+[experiment]
+id = "scenes"
+[[scenes]]
+kind = "static"
+id = "welcome"
+title = "Welcome"
+html = "<p>hi</p>"
+button = "Start"
+[[scenes]]
+kind = "gym"
+id = "round1"
+[[scenes]]
+kind = "gym"
+id = "round2"
+[scenes.matchmaking]
+kind = "{}"
+fallback_to_fifo = false
+[[scenes]]
+kind = "static"
+id = "thanks"
+title = "Thank you"
+completion_code = "DONE"
+"#,
+        if reunion_second { "group_reunion" } else { "fifo" }
+    );
+    let config = crate::config::parse(&toml, std::path::Path::new("scenes.toml")).expect("valid");
+    Lobby::new(config, 7)
+}
+
+fn scene_of(actions: &[Action], conn: u64) -> Option<u32> {
+    actions.iter().find_map(|a| match a {
+        Action::Send(c, ServerMsg::Scene { index, .. }) if c.0 == conn => Some(*index),
+        _ => None,
+    })
+}
+
+/// Plays a started game to its end from the lobby's point of view.
+fn play_through(lobby: &mut Lobby, conns: [u64; 2], now: u64) {
+    let game = SafeId::parse(lobby.game_of(ConnId(conns[0])).expect("paired")).expect("id");
+    for c in conns {
+        lobby.message(ConnId(c), ClientMsg::Validated { game_id: game.clone() }, now);
+    }
+    lobby.tick(now + 10_000);
+}
+
+#[test]
+fn participants_go_through_the_scenes_in_order() {
+    let mut lobby = scenes_lobby(false);
+    let first = join(&mut lobby, 1, "a");
+    assert_eq!(scene_of(&first, 1), Some(0));
+    assert_eq!(lobby.waiting_count(), 0, "a static scene is not a waiting room");
+    // Leaving a scene one is not in is refused.
+    assert_eq!(
+        codes(&lobby.message(ConnId(1), ClientMsg::Advance { from: 2 }, 0)),
+        vec![ErrorCode::WrongScene]
+    );
+    assert_eq!(scene_of(&lobby.message(ConnId(1), ClientMsg::Advance { from: 0 }, 0), 1), Some(1));
+    assert_eq!(lobby.waiting_count(), 1, "the gym scene's waiting room");
+    // The game must be under way before its scene can be left.
+    join(&mut lobby, 2, "b");
+    let out = lobby.message(ConnId(2), ClientMsg::Advance { from: 0 }, 0);
+    assert!(game_of_pair(&out).len() == 2, "paired on entering the gym scene");
+    assert_eq!(
+        codes(&lobby.message(ConnId(1), ClientMsg::Advance { from: 1 }, 0)),
+        vec![ErrorCode::WrongScene]
+    );
+    play_through(&mut lobby, [1, 2], 100);
+    assert_eq!(
+        scene_of(&lobby.message(ConnId(1), ClientMsg::Advance { from: 1 }, 20_000), 1),
+        Some(2)
+    );
+    // b finishing later is not told that a "left": a moved on.
+    let out = lobby.disconnected(ConnId(1), 20_000);
+    assert!(out.iter().all(|a| !matches!(a, Action::Send(_, ServerMsg::PartnerLeft { .. }))));
+}
+
+#[test]
+fn group_reunion_re_pairs_partners_in_a_later_gym_scene() {
+    let mut lobby = scenes_lobby(true);
+    for (conn, id) in [(1, "a"), (2, "b"), (3, "c"), (4, "d")] {
+        join(&mut lobby, conn, id);
+        lobby.message(ConnId(conn), ClientMsg::Advance { from: 0 }, 0);
+    }
+    assert_eq!(lobby.game_of(ConnId(1)), lobby.game_of(ConnId(2)), "round 1: a-b");
+    assert_eq!(lobby.game_of(ConnId(3)), lobby.game_of(ConnId(4)), "round 1: c-d");
+    play_through(&mut lobby, [1, 2], 100);
+    play_through(&mut lobby, [3, 4], 100);
+    // Round 2 arrivals interleave: a, c, d, b. With reunion and no fallback, a waits for b.
+    let mut pairs = Vec::new();
+    for conn in [1, 3, 4, 2] {
+        pairs.extend(game_of_pair(&lobby.message(
+            ConnId(conn),
+            ClientMsg::Advance { from: 1 },
+            30_000,
+        )));
+    }
+    assert_eq!(lobby.game_of(ConnId(3)), lobby.game_of(ConnId(4)), "round 2: c-d again");
+    assert_eq!(lobby.game_of(ConnId(1)), lobby.game_of(ConnId(2)), "round 2: a-b again");
+    assert_eq!(pairs.len(), 4);
+}

@@ -108,6 +108,9 @@ impl Client {
         .await;
         let welcome = self.recv().await;
         assert!(matches!(welcome, ServerMsg::Welcome { .. }), "{welcome:?}");
+        // Every participant starts in the first scene (the bundled experiment: its one game).
+        let scene = self.recv().await;
+        assert!(matches!(scene, ServerMsg::Scene { index: 0, .. }), "{scene:?}");
         welcome
     }
 

@@ -2,6 +2,7 @@ use rollgym_protocol::{ErrorCode, PeerInfo, Upload};
 
 use super::*;
 use crate::core::netcode::NO_ACTION;
+use crate::core::status::SceneStatus;
 
 fn pid(s: &str) -> ParticipantId {
     ParticipantId::parse(s).expect("valid")
@@ -427,4 +428,75 @@ fn a_repool_forgets_the_game_and_waits_again() {
     assert!(s.netcode().is_none());
     // A new pairing works as the first did.
     assert!(matches!(paired(&mut s, 1, 0)[..], [Command::OpenPeer { initiator: false, .. }]));
+}
+
+fn scene(index: u32, kind: &str, last: bool) -> ServerMsg {
+    let view = match kind {
+        "static" => rollgym_protocol::SceneView::Static {
+            id: pid(&format!("s{index}")),
+            title: "Welcome".into(),
+            html: "<p>Read this</p>".into(),
+            button: Some("Continue".into()),
+            completion_code: None,
+        },
+        _ => rollgym_protocol::SceneView::Gym { id: pid(&format!("s{index}")) },
+    };
+    ServerMsg::Scene { index, view, last }
+}
+
+#[test]
+fn a_static_scene_is_shown_and_continue_advances_once() {
+    let mut s = Session::new(Some(pid("a")));
+    s.handle(Input::Relay(welcome("a")), 0.0);
+    s.handle(Input::Relay(scene(0, "static", false)), 0.0);
+    assert_eq!(s.status().phase, Phase::Scene);
+    assert_eq!(s.status().scene.as_ref().map(|sc| sc.title.as_str()), Some("Welcome"));
+    assert_eq!(
+        s.handle(Input::Continue, 0.0),
+        vec![Command::SendRelay(ClientMsg::Advance { from: 0 })]
+    );
+    assert!(s.handle(Input::Continue, 0.0).is_empty(), "a double click advances once");
+    s.handle(Input::Relay(scene(1, "gym", false)), 0.0);
+    assert_eq!(s.status().phase, Phase::Waiting);
+}
+
+#[test]
+fn after_the_game_both_finish_then_the_next_scene_follows() {
+    let ([mut a, mut b], mut flight) = start_pair();
+    for peer in [&mut a, &mut b] {
+        peer.status.scene = Some(SceneStatus {
+            index: 1,
+            id: "g".into(),
+            kind: "gym",
+            title: String::new(),
+            html: String::new(),
+            button: None,
+            completion_code: None,
+            last: false,
+        });
+    }
+    let mut advanced = [false, false];
+    for tick in 0..4000 {
+        let now = f64::from(tick) * 10.0;
+        for (i, peer) in [&mut a, &mut b].into_iter().enumerate() {
+            for packet in std::mem::take(&mut flight[i]) {
+                flight[1 - i].extend(sent_to_peer(peer.handle(Input::ChannelData(packet), now)));
+            }
+            let mut commands = peer.handle(Input::Frame(NetInput::default(), 0.0), now);
+            if tick % 50 == 0 {
+                commands.extend(peer.handle(Input::Tick, now));
+            }
+            advanced[i] |= commands.contains(&Command::SendRelay(ClientMsg::Advance { from: 1 }));
+            flight[1 - i].extend(sent_to_peer(commands));
+        }
+        if advanced == [true, true] {
+            break;
+        }
+    }
+    assert_eq!(advanced, [true, true], "both move on once both are finished");
+    assert!(a.partner_finished && b.partner_finished, "each heard the other finish");
+    let next = a.handle(Input::Relay(scene(2, "static", true)), 0.0);
+    assert_eq!(next, vec![Command::ClosePeer], "the game's connection is torn down");
+    assert_eq!(a.status().phase, Phase::Scene);
+    assert!(a.netcode().is_none());
 }

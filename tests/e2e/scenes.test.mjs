@@ -1,0 +1,65 @@
+// An experiment as a sequence of scenes: instructions, two games, a thank-you page; the
+// second game re-pairs the partners of the first (GroupReunion).
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { assertClean, experiment, openParticipant, playRandomly, startRelay, useBrowserAndRelay } from './harness.mjs';
+
+const env = useBrowserAndRelay();
+
+test('scenes run in order and GroupReunion re-pairs partners in the second game', async () => {
+  env.relay = await startRelay({ experiment: experiment('scenes'), name: 'scenes_reunion' });
+  const ids = ['sa', 'sb', 'sc', 'sd'];
+  const players = [];
+  for (const id of ids) {
+    const p = await openParticipant(env.browser, env.relay.url, { query: `?participant=${id}` });
+    const first = await p.waitFor(() => window.rollgym?.phase === 'scene');
+    assert.equal(first.scene.id, 'welcome');
+    assert.match(await p.page.textContent('#scene-html'), /two short rounds/);
+    players.push(p);
+  }
+  // Start in order: round 1 pairs a-b and c-d.
+  for (const p of players) {
+    await p.page.click('#scene-button');
+    await p.waitFor(() => window.rollgym?.scene?.id === 'round1');
+  }
+  const round1 = await Promise.all(
+    players.map((p) => p.waitFor(() => window.rollgym?.scene?.id === 'round1' && typeof window.rollgym.gameId === 'string')),
+  );
+  assert.equal(round1[0].gameId, round1[1].gameId);
+  assert.equal(round1[2].gameId, round1[3].gameId);
+  // Play until everyone reaches round 2's game, then until the thank-you page.
+  const inRound2 = () => window.rollgym?.scene?.id === 'round2' && typeof window.rollgym.gameId === 'string';
+  await playRandomly(players, inRound2, { timeoutMs: 60000 });
+  const round2 = await Promise.all(players.map((p) => p.hook()));
+  assert.equal(round2[0].gameId, round2[1].gameId, 'a and b are together again');
+  assert.equal(round2[2].gameId, round2[3].gameId, 'c and d are together again');
+  assert.notEqual(round2[0].gameId, round1[0].gameId, 'a new game');
+  const atTheEnd = () => window.rollgym?.phase === 'scene' && window.rollgym.scene.id === 'thanks';
+  await playRandomly(players, atTheEnd, { timeoutMs: 60000 });
+  for (const p of players) {
+    assert.match(await p.page.textContent('#scene-code'), /E2E-DONE/);
+    assert.ok(await p.page.isHidden('#scene-button'), 'the last page has no button');
+    assert.ok(await p.page.isHidden('#game'), 'nothing of the games is left');
+  }
+  // Each game's data went to its own scene directory.
+  for (const scene of ['round1', 'round2']) {
+    for (const id of ids) {
+      const file = path.join(env.relay.dataDir, 'e2e_scenes', scene, `${id}_ep0.csv`);
+      assert.ok(await waitForFile(file), `${file} stored`);
+    }
+  }
+  assertClean(...players);
+  await Promise.all(players.map((p) => p.close()));
+});
+
+/** Polls for a file the relay is still writing (bounded). */
+async function waitForFile(file, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (existsSync(file)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return false;
+}
