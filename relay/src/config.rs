@@ -40,6 +40,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_example_experiments_are_valid() {
+        for file in ["two_rounds.toml", "overcooked_demo.toml"] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments").join(file);
+            let config = load(Some(&path)).unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert!(config.webrtc.ice_servers.is_empty(), "{file} stays hermetic");
+        }
+    }
+
+    #[test]
+    fn scene_ids_must_be_unique_and_a_gym_scene_must_exist() {
+        let twice = "[experiment]\nid = \"x\"\n[[scenes]]\nkind = \"gym\"\nid = \"a\"\n[[scenes]]\nkind = \"static\"\nid = \"a\"\n";
+        let err = parse(twice, Path::new("e.toml")).expect_err("duplicate");
+        assert!(err.to_string().contains("used twice"), "{err}");
+        let no_game = "[experiment]\nid = \"x\"\n[[scenes]]\nkind = \"static\"\nid = \"a\"\n";
+        let err = parse(no_game, Path::new("e.toml")).expect_err("no gym");
+        assert!(err.to_string().contains("no gym scene"), "{err}");
+        let typo =
+            "[experiment]\nid = \"x\"\n[[scenes]]\nkind = \"gym\"\nid = \"a\"\ntitel = \"t\"\n";
+        assert!(parse(typo, Path::new("e.toml")).is_err(), "unknown scene keys are errors");
+    }
+
+    #[test]
     fn bundled_experiment_is_valid_and_contacts_nothing_outside() {
         let config = load(None).expect("bundled config is valid");
         assert!(config.webrtc.ice_servers.is_empty(), "default config must stay hermetic");
