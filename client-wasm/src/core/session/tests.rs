@@ -19,6 +19,10 @@ fn short_game() -> GameConfig {
 }
 
 fn paired_msg(me: u8, partner: u8, partner_id: &str) -> ServerMsg {
+    paired_with_countdown(me, partner, partner_id, 0)
+}
+
+fn paired_with_countdown(me: u8, partner: u8, partner_id: &str, countdown_ms: u32) -> ServerMsg {
     ServerMsg::Paired {
         game_id: "g".into(),
         player_index: me,
@@ -27,7 +31,7 @@ fn paired_msg(me: u8, partner: u8, partner_id: &str) -> ServerMsg {
         force_relay: false,
         game: Box::new(short_game()),
         seed: 5,
-        countdown_ms: 0,
+        countdown_ms,
     }
 }
 
@@ -199,16 +203,7 @@ fn waiting_room_count_and_time_waited_are_shown() {
 /// Two sessions whose channels are wired directly: the whole client core plays a game.
 #[test]
 fn two_sessions_play_every_episode_to_done_with_equal_hashes() {
-    let mut peers = [Session::new(Some(pid("a"))), Session::new(Some(pid("b")))];
-    for (peer, id) in peers.iter_mut().zip(["a", "b"]) {
-        peer.handle(Input::Relay(welcome(id)), 0.0);
-    }
-    peers[0].handle(Input::Relay(paired_msg(0, 1, "b")), 0.0);
-    peers[1].handle(Input::Relay(paired_msg(1, 0, "a")), 0.0);
-    let mut in_flight: [Vec<Vec<u8>>; 2] = [Vec::new(), Vec::new()];
-    for i in 0..2 {
-        in_flight[1 - i].extend(sent_to_peer(peers[i].handle(Input::ChannelOpen, 0.0)));
-    }
+    let (mut peers, mut in_flight) = connect_pair();
     let mut phases = Vec::new();
     let mut uploads: [Vec<Upload>; 2] = [Vec::new(), Vec::new()];
     let mut x = 99u32;
@@ -288,8 +283,9 @@ fn uploads_are_kept_until_acknowledged_and_resent_after_a_reconnect() {
     assert_eq!(acked, vec![Command::Forget { participant: pid("me"), upload_id: pid("g-ep0") }]);
 }
 
-/// Connects two sessions and runs them until both are playing; returns the in-flight queues.
-fn start_pair() -> ([Session; 2], [Vec<Vec<u8>>; 2]) {
+/// Two sessions, welcomed, paired and with their channels open; returns them and the packets
+/// each must deliver to the other.
+fn connect_pair() -> ([Session; 2], [Vec<Vec<u8>>; 2]) {
     let mut peers = [Session::new(Some(pid("a"))), Session::new(Some(pid("b")))];
     for (peer, id) in peers.iter_mut().zip(["a", "b"]) {
         peer.handle(Input::Relay(welcome(id)), 0.0);
@@ -300,6 +296,12 @@ fn start_pair() -> ([Session; 2], [Vec<Vec<u8>>; 2]) {
     for i in 0..2 {
         in_flight[1 - i].extend(sent_to_peer(peers[i].handle(Input::ChannelOpen, 0.0)));
     }
+    (peers, in_flight)
+}
+
+/// Connects two sessions and runs them until both are playing; returns the in-flight queues.
+fn start_pair() -> ([Session; 2], [Vec<Vec<u8>>; 2]) {
+    let (mut peers, mut in_flight) = connect_pair();
     for tick in 0..500 {
         for i in 0..2 {
             for packet in std::mem::take(&mut in_flight[i]) {
@@ -361,30 +363,8 @@ fn play_waits_for_the_relay_start_after_validating_and_shows_the_countdown() {
     let mut b = Session::new(Some(pid("b")));
     a.handle(Input::Relay(welcome("a")), 0.0);
     b.handle(Input::Relay(welcome("b")), 0.0);
-    let paired = |me, partner, id: &str| match paired_msg(me, partner, id) {
-        ServerMsg::Paired {
-            game_id,
-            player_index,
-            peers,
-            ice_servers,
-            force_relay,
-            game,
-            seed,
-            ..
-        } => ServerMsg::Paired {
-            game_id,
-            player_index,
-            peers,
-            ice_servers,
-            force_relay,
-            game,
-            seed,
-            countdown_ms: 3000,
-        },
-        other => other,
-    };
-    a.handle(Input::Relay(paired(0, 1, "b")), 1000.0);
-    b.handle(Input::Relay(paired(1, 0, "a")), 1000.0);
+    a.handle(Input::Relay(paired_with_countdown(0, 1, "b", 3000)), 1000.0);
+    b.handle(Input::Relay(paired_with_countdown(1, 0, "a", 3000)), 1000.0);
     a.handle(Input::Tick, 1100.0);
     assert_eq!(a.status().phase, Phase::Countdown);
     assert_eq!(a.status().countdown, Some(3));
