@@ -1,12 +1,13 @@
 //! The lobby core: who is connected, who waits, who is paired with whom.
 //!
 //! A sans-IO state machine: [`Lobby`] takes events (a connection opened, a message arrived,
-//! a connection closed) and returns the [`Action`]s to carry out. It never awaits, never reads
-//! a clock and never touches a socket, so it is tested directly, and the async driver in
-//! `hub.rs` stays a thin loop.
+//! a round trip was measured, time passed, a connection closed) with the current time and
+//! returns the [`Action`]s to carry out. It never awaits, never reads a clock and never touches
+//! a socket, so it is tested directly, and the async driver in `hub.rs` stays a thin loop.
 //!
-//! Pairing is arrival order, two by two. Matchmakers, scenes and the game lifecycle come later
-//! and will live here too.
+//! Participants go through the experiment's scenes; in a gym scene they wait until the scene's
+//! matchmaker groups them, then the game is validating (countdown, connection check) and
+//! playing. Games that never start are dissolved back into the waiting room.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
