@@ -194,8 +194,9 @@ impl App {
         let hidden = web_sys::window().and_then(|w| w.document()).is_some_and(|d| d.hidden());
         let key = self.game.as_ref().and_then(|g| g.keyboard.as_ref()).and_then(Keyboard::sample);
         // A hidden tab plays the default action and says it is not focused.
-        let action = if hidden { NO_ACTION } else { key.unwrap_or(NO_ACTION) };
-        NetInput { action, focused: !hidden }
+        let (action, held) =
+            if hidden { (NO_ACTION, false) } else { key.unwrap_or((NO_ACTION, false)) };
+        NetInput { action, focused: !hidden, held }
     }
 
     fn execute(&mut self, command: Command) {

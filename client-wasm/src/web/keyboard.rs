@@ -62,13 +62,13 @@ impl Keyboard {
         Some(Self { mode, keys, _listeners: [down, up, blur] })
     }
 
-    /// The action for the next frame, if any.
-    pub(super) fn sample(&self) -> Option<u8> {
+    /// The action for the next frame, if any, and whether it comes from a key held down.
+    pub(super) fn sample(&self) -> Option<(u8, bool)> {
         let mut keys = self.keys.borrow_mut();
         let pressed = keys.pressed.take();
         match self.mode {
-            InputMode::Tap => pressed,
-            InputMode::Held => keys.held.last().copied().or(pressed),
+            InputMode::Tap => pressed.map(|a| (a, false)),
+            InputMode::Held => keys.held.last().map(|a| (*a, true)).or(pressed.map(|a| (a, false))),
         }
     }
 }

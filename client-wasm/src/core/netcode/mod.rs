@@ -45,12 +45,26 @@ pub const NO_ACTION: u8 = u8::MAX;
 pub struct NetInput {
     pub action: u8,
     pub focused: bool,
+    /// The action comes from a key held down (held-key mode): while nothing newer has arrived,
+    /// the partner predicts it continues.
+    pub held: bool,
 }
 
 impl Default for NetInput {
-    /// What ggrs predicts for a partner: no action, still focused.
+    /// No action, still focused: what a partner is predicted to do after a tap.
     fn default() -> Self {
-        Self { action: NO_ACTION, focused: true }
+        Self { action: NO_ACTION, focused: true, held: false }
+    }
+}
+
+/// Prediction of a partner's next input: a held key is still held, anything else (a tap) is
+/// not repeated: the partner is predicted to do nothing.
+#[derive(Debug)]
+pub struct PredictHeld;
+
+impl ggrs::InputPredictor<NetInput> for PredictHeld {
+    fn predict(previous: NetInput) -> NetInput {
+        if previous.held { previous } else { NetInput::default() }
     }
 }
 
@@ -123,7 +137,7 @@ struct Cfg<E>(PhantomData<E>);
 
 impl<E: Env + 'static> ggrs::Config for Cfg<E> {
     type Input = NetInput;
-    type InputPredictor = ggrs::PredictDefault;
+    type InputPredictor = PredictHeld;
     type State = Game<E>;
     type Address = PeerAddr;
 }

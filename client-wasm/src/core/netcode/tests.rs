@@ -47,7 +47,7 @@ impl Rng {
     /// A tap-style input: mostly nothing, sometimes one of the six actions.
     fn input(&mut self) -> NetInput {
         let action = if self.chance(30) { (self.next() % 6) as u8 } else { NO_ACTION };
-        NetInput { action, focused: !self.chance(5) }
+        NetInput { action, focused: !self.chance(5), held: false }
     }
 }
 
@@ -197,6 +197,54 @@ fn peers_agree_with_asymmetric_latency() {
     let slow = Conditions { latency: 6, jitter: 1, loss_percent: 2 };
     let mut peers = play([fast, slow], 14);
     assert_same_confirmed_episodes(&mut peers);
+}
+
+#[test]
+fn a_held_key_is_predicted_to_stay_held_and_a_tap_is_not_repeated() {
+    use ggrs::InputPredictor;
+    let held = NetInput { action: 2, focused: true, held: true };
+    assert_eq!(PredictHeld::predict(held), held);
+    let tap = NetInput { action: 5, focused: true, held: false };
+    assert_eq!(PredictHeld::predict(tap), NetInput::default());
+}
+
+#[test]
+fn held_key_prediction_saves_rollbacks_and_keeps_parity() {
+    // Both peers hold keys for long stretches (held mode); with latency, predicting "still
+    // held" is right most of the time.
+    let slow = Conditions { latency: 4, jitter: 0, loss_percent: 0 };
+    let run = |held: bool| {
+        let mut peers = [0, 1].map(|i| Netcode::new(overcooked(), PLAN, NET, i).expect("session"));
+        let mut flight: Vec<InFlight> = Vec::new();
+        for tick in 0..20_000u64 {
+            let (due, later): (Vec<_>, Vec<_>) = flight.drain(..).partition(|p| p.due <= tick);
+            flight = later;
+            for p in due {
+                peers[p.to].receive(p.packet);
+            }
+            let running = peers.iter().all(|p| p.is_running());
+            for (i, peer) in peers.iter_mut().enumerate() {
+                // A key changes every 40 frames and is held in between.
+                let action = ((tick / 40 + i as u64) % 4) as u8;
+                peer.tick(NetInput { action, focused: true, held }, 0.0);
+                for packet in peer.take_outgoing() {
+                    let delay = if running { u64::from(slow.latency) } else { 0 };
+                    flight.push(InFlight { due: tick + delay, to: 1 - i, packet });
+                }
+            }
+            if peers.iter().all(|p| p.is_finished()) {
+                break;
+            }
+        }
+        assert_eq!(peers[0].confirmed_episodes(), peers[1].confirmed_episodes());
+        assert_eq!(peers[0].confirmed_episodes().len(), 2);
+        peers[0].stats().rollbacks + peers[1].stats().rollbacks
+    };
+    let (with_held, without) = (run(true), run(false));
+    assert!(
+        with_held * 4 < without,
+        "held prediction: {with_held} rollbacks, tap prediction: {without}"
+    );
 }
 
 #[test]

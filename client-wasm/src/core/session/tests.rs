@@ -217,7 +217,7 @@ fn two_sessions_play_every_episode_to_done_with_equal_hashes() {
             x ^= x >> 17;
             x ^= x << 5;
             let action = if x.is_multiple_of(3) { (x % 6) as u8 } else { NO_ACTION };
-            let input = Input::Frame(NetInput { action, focused: true }, 0.0);
+            let input = Input::Frame(NetInput { action, focused: true, held: false }, 0.0);
             let commands = peers[i].handle(input, f64::from(tick));
             relay_part(&mut peers[i], &commands);
             uploads[i].extend(persisted(&commands));
