@@ -46,7 +46,7 @@ e2e:
 ## bench: environment and rollback speed (native, wasm), page load and transfer size (not part of test)
 bench: build
 	cargo bench -p rollgym-client --bench native
-	scripts/build-wasm-bench.sh
+	scripts/build-wasm.sh --bench
 	node tests/bench/env_wasm.mjs
 	tests/run-e2e.sh tests/bench/page_load.mjs
 	tests/run-e2e.sh tests/bench/episode_data.mjs

@@ -1,15 +1,26 @@
 #!/usr/bin/env bash
-# Builds the client: cargo (wasm32, release) -> wasm-bindgen (--target web) -> wasm-opt -Oz,
-# into www/pkg/.
+# Builds the client: cargo (wasm32, wasm-release) -> wasm-bindgen -> wasm-opt -Oz.
+#   scripts/build-wasm.sh          the page's module, into www/pkg/ (--target web)
+#   scripts/build-wasm.sh --bench  the benchmark workloads (feature `bench`) for Node, into
+#                                  target/bench-pkg/, optimized exactly like the page's module
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --profile wasm-release -p rollgym-client --target wasm32-unknown-unknown
-out=www/pkg
+if [ "${1:-}" = "--bench" ]; then
+  features=(--features bench) target=nodejs out=target/bench-pkg
+else
+  features=() target=web out=www/pkg
+fi
+
+cargo build --profile wasm-release -p rollgym-client --target wasm32-unknown-unknown "${features[@]}"
 mkdir -p "$out"
-wasm-bindgen --target web --no-typescript --out-dir "$out" \
+wasm-bindgen --target "$target" --no-typescript --out-dir "$out" \
   target/wasm32-unknown-unknown/wasm-release/rollgym_client.wasm
 # Debian's binaryen is too old for rustc's reference-types output; use the npm one (RECIPES.md).
 node_modules/.bin/wasm-opt -Oz --enable-reference-types --enable-bulk-memory \
   --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
   "$out/rollgym_client_bg.wasm" -o "$out/rollgym_client_bg.wasm"
+if [ "$target" = nodejs ]; then
+  # wasm-bindgen's nodejs output is CommonJS; the repository's package.json says "module".
+  echo '{ "type": "commonjs" }' > "$out/package.json"
+fi

@@ -13,19 +13,19 @@ import {
   playRandomly,
   sameEpisodes,
   startRelay,
+  inGame,
+  isDone,
   useBrowserAndRelay,
 } from './harness.mjs';
 
 const env = useBrowserAndRelay();
 
-const isDone = () => window.rollgym?.phase === 'done';
-const isPlaying = () => ['countdown', 'playing'].includes(window.rollgym?.phase);
 
 async function pair(conditions = [{}, {}]) {
   const a = await openParticipant(env.browser, env.relay.url);
   const b = await openParticipant(env.browser, env.relay.url);
   await Promise.all([a, b].map((p, i) => (conditions[i].latency ? emulateNetwork(p, conditions[i]) : null)));
-  await Promise.all([a.waitFor(isPlaying), b.waitFor(isPlaying)]);
+  await Promise.all([a.waitFor(inGame), b.waitFor(inGame)]);
   return [a, b];
 }
 
@@ -70,7 +70,7 @@ test('a really hidden tab keeps simulating and its partner never waits', async (
   const a = await openHideableParticipant(env.relay.url, 'hidden_a');
   const b = await openHideableParticipant(env.relay.url, 'hidden_b');
   try {
-    await Promise.all([a.waitFor(isPlaying), b.waitFor(isPlaying)]);
+    await Promise.all([a.waitFor(inGame), b.waitFor(inGame)]);
     // Play a little, then hide b for five seconds in the middle of the episode.
     await playRandomly([a, b], () => window.rollgym.frame > 90);
     await b.hide();

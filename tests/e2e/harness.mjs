@@ -140,6 +140,11 @@ export function assertCleanExcept(expected, ...participants) {
   if (errors.length > 0) throw new Error(`page errors:\n${errors.join('\n')}`);
 }
 
+/** Conditions on `window.rollgym`, evaluated in the page by `waitFor` / `playRandomly`. */
+export const isDone = () => window.rollgym?.phase === 'done';
+export const isWaiting = () => window.rollgym?.phase === 'waiting';
+export const inGame = () => ['countdown', 'playing'].includes(window.rollgym?.phase);
+
 /** Path of a test experiment under tests/e2e/experiments/. */
 export function experiment(name) {
   return path.join(ROOT, 'tests/e2e/experiments', `${name}.toml`);

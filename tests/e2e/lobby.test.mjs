@@ -9,14 +9,14 @@ import {
   playRandomly,
   sameEpisodes,
   startRelay,
+  inGame,
+  isDone,
+  isWaiting,
   useBrowserAndRelay,
 } from './harness.mjs';
 
 const env = useBrowserAndRelay();
 
-const isDone = () => window.rollgym?.phase === 'done';
-const isWaiting = () => window.rollgym?.phase === 'waiting';
-const inGame = () => ['countdown', 'playing'].includes(window.rollgym?.phase);
 
 /** Groups participants by game and checks each game's two players agree. */
 async function assertGamesAgree(participants, games) {

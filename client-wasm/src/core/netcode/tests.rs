@@ -102,11 +102,20 @@ struct InFlight {
     packet: Vec<u8>,
 }
 
-/// Runs two peers until both have confirmed every episode; returns them.
+/// Runs two peers with random inputs until both have confirmed every episode; returns them.
 fn play(conditions: [Conditions; 2], seed: u32) -> [Netcode<Overcooked>; 2] {
+    let mut inputs = [Rng(seed ^ 0xA5A5), Rng(seed ^ 0x5A5A)];
+    play_with(conditions, seed, |player, _tick| inputs[player].input())
+}
+
+/// Runs two peers with `input(player, tick)` until both have confirmed every episode.
+fn play_with(
+    conditions: [Conditions; 2],
+    seed: u32,
+    mut input: impl FnMut(usize, u64) -> NetInput,
+) -> [Netcode<Overcooked>; 2] {
     let mut peers = [0, 1].map(|i| Netcode::new(overcooked(), PLAN, NET, i).expect("session"));
     let mut rng = Rng(seed);
-    let mut inputs = [Rng(seed ^ 0xA5A5), Rng(seed ^ 0x5A5A)];
     let mut flight: Vec<InFlight> = Vec::new();
     for tick in 0..20_000u64 {
         // Deliver what is due, in a shuffled order (reordering comes from jitter too).
@@ -119,7 +128,7 @@ fn play(conditions: [Conditions; 2], seed: u32) -> [Netcode<Overcooked>; 2] {
         // reaches, so the impairments start once both sessions are synchronized.
         let running = peers.iter().all(|p| p.is_running());
         for i in 0..2 {
-            peers[i].tick(inputs[i].input(), tick as f64);
+            peers[i].tick(input(i, tick), tick as f64);
             let c = if running { conditions[i] } else { CLEAN };
             for packet in peers[i].take_outgoing() {
                 if rng.chance(c.loss_percent) {
@@ -214,28 +223,11 @@ fn held_key_prediction_saves_rollbacks_and_keeps_parity() {
     // held" is right most of the time.
     let slow = Conditions { latency: 4, jitter: 0, loss_percent: 0 };
     let run = |held: bool| {
-        let mut peers = [0, 1].map(|i| Netcode::new(overcooked(), PLAN, NET, i).expect("session"));
-        let mut flight: Vec<InFlight> = Vec::new();
-        for tick in 0..20_000u64 {
-            let (due, later): (Vec<_>, Vec<_>) = flight.drain(..).partition(|p| p.due <= tick);
-            flight = later;
-            for p in due {
-                peers[p.to].receive(p.packet);
-            }
-            let running = peers.iter().all(|p| p.is_running());
-            for (i, peer) in peers.iter_mut().enumerate() {
-                // A key changes every 40 frames and is held in between.
-                let action = ((tick / 40 + i as u64) % 4) as u8;
-                peer.tick(NetInput { action, focused: true, held }, 0.0);
-                for packet in peer.take_outgoing() {
-                    let delay = if running { u64::from(slow.latency) } else { 0 };
-                    flight.push(InFlight { due: tick + delay, to: 1 - i, packet });
-                }
-            }
-            if peers.iter().all(|p| p.is_finished()) {
-                break;
-            }
-        }
+        // A key changes every 40 frames and is held in between.
+        let peers = play_with([slow; 2], 15, |player, tick| {
+            let action = ((tick / 40 + player as u64) % 4) as u8;
+            NetInput { action, focused: true, held }
+        });
         assert_eq!(peers[0].confirmed_episodes(), peers[1].confirmed_episodes());
         assert_eq!(peers[0].confirmed_episodes().len(), 2);
         peers[0].stats().rollbacks + peers[1].stats().rollbacks
