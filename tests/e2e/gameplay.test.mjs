@@ -6,7 +6,6 @@ import path from 'node:path';
 import { test } from 'node:test';
 import {
   assertClean,
-  emulateNetwork,
   experiment,
   openHideableParticipant,
   openParticipant,
@@ -22,9 +21,9 @@ const env = useBrowserAndRelay();
 
 
 async function pair(conditions = [{}, {}]) {
-  const a = await openParticipant(env.browser, env.relay.url);
-  const b = await openParticipant(env.browser, env.relay.url);
-  await Promise.all([a, b].map((p, i) => (conditions[i].latency ? emulateNetwork(p, conditions[i]) : null)));
+  const network = (i) => (conditions[i].latency ? conditions[i] : undefined);
+  const a = await openParticipant(env.browser, env.relay.url, { network: network(0) });
+  const b = await openParticipant(env.browser, env.relay.url, { network: network(1) });
   await Promise.all([a.waitFor(inGame), b.waitFor(inGame)]);
   return [a, b];
 }

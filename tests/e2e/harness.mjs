@@ -75,10 +75,12 @@ export async function launchBrowser() {
  * Opens the participant page in a fresh context (its own storage, like a separate person).
  * Every uncaught page error and console error is collected; `assertClean` fails the test.
  */
-export async function openParticipant(browser, url, { query = '' } = {}) {
+export async function openParticipant(browser, url, { query = '', network } = {}) {
   const context = await browser.newContext();
   const page = await context.newPage();
   const watched = watch(page);
+  // Network conditions set before the page loads apply to its peer connection from the start.
+  if (network) await emulateNetwork({ page }, network);
   await page.goto(`${url}/${query}`);
   return {
     ...watched,
