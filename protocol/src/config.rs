@@ -65,6 +65,8 @@ pub enum ConfigError {
     Game(#[from] GameConfigError),
     #[error("matchmaking.max_server_rtt_ms must be at least 1 for latency_fifo")]
     ZeroRttThreshold,
+    #[error("matchmaking.max_p2p_rtt_ms must be at least 1 (leave it out for no probe)")]
+    ZeroP2pRttThreshold,
     #[error("waiting_room.timeout_ms must be at least 1000")]
     WaitTooShort,
     #[error("waiting_room.timeout_redirect_url {0:?} must start with https:// or http://")]
@@ -155,6 +157,9 @@ fn validate_gym(gym: &GymScene) -> Result<(), ConfigError> {
     if gym.matchmaking.kind == MatchmakerKind::LatencyFifo && gym.matchmaking.max_server_rtt_ms == 0
     {
         return Err(ConfigError::ZeroRttThreshold);
+    }
+    if gym.matchmaking.max_p2p_rtt_ms == Some(0) {
+        return Err(ConfigError::ZeroP2pRttThreshold);
     }
     if gym.waiting_room.timeout_ms < 1000 {
         return Err(ConfigError::WaitTooShort);

@@ -24,11 +24,20 @@ pub struct MatchmakingConfig {
     pub max_server_rtt_ms: u32,
     /// GroupReunion: pair with anyone when no previous partner is waiting.
     pub fallback_to_fifo: bool,
+    /// Any matchmaker: before a match, the two participants measure their peer-to-peer round
+    /// trip (median of 5 pings on a probe DataChannel); a pair over this many ms, or whose
+    /// probe fails, is not matched. Unset: no probe.
+    pub max_p2p_rtt_ms: Option<u32>,
 }
 
 impl Default for MatchmakingConfig {
     fn default() -> Self {
-        Self { kind: MatchmakerKind::Fifo, max_server_rtt_ms: 200, fallback_to_fifo: true }
+        Self {
+            kind: MatchmakerKind::Fifo,
+            max_server_rtt_ms: 200,
+            fallback_to_fifo: true,
+            max_p2p_rtt_ms: None,
+        }
     }
 }
 

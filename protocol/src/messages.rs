@@ -7,7 +7,7 @@ use crate::{GameConfig, ParticipantId, SafeId, SceneView};
 /// Bumped on every incompatible change. The client sends its version in [`ClientMsg::Hello`];
 /// the relay refuses any other version with [`ErrorCode::ProtocolVersion`], so a participant with
 /// a stale cached page gets a clear "reload" message instead of undefined behaviour.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Largest text frame the relay accepts from a client, uploads excepted. SDP offers from
 /// Chromium are 1–3 kB.
@@ -43,6 +43,12 @@ pub enum ClientMsg {
     Validated { game_id: SafeId },
     /// The participant is finished with scene `from` (clicked continue, or its game is over).
     Advance { from: u32 },
+    /// WebRTC signaling for the other side of probe `probe_id` (kept apart from game
+    /// signaling: a probe is between two waiting participants, not partners).
+    ProbeSignal { probe_id: SafeId, payload: SignalPayload },
+    /// The median round trip this side measured on the probe's DataChannel, or `None` if the
+    /// connection or every ping failed. The first result of a probe decides it.
+    ProbeResult { probe_id: SafeId, rtt_ms: Option<u32> },
 }
 
 /// One participant's data of one episode.
@@ -111,6 +117,21 @@ pub enum ServerMsg {
     UploadAck { upload_id: SafeId },
     /// The upload can never be stored (it is invalid); the client should not retry it.
     UploadRefused { upload_id: SafeId, code: ErrorCode, message: String },
+    /// Measure the peer-to-peer round trip to `peer` before being matched with it: open a
+    /// probe connection (the `initiator` makes the offer and the DataChannel), exchange pings,
+    /// answer with [`ClientMsg::ProbeResult`]. The participant stays in the waiting room.
+    Probe {
+        probe_id: SafeId,
+        peer: ParticipantId,
+        initiator: bool,
+        ice_servers: Vec<IceServer>,
+        /// As for the game: the probe measures the path the game would take.
+        force_relay: bool,
+    },
+    /// Signaling forwarded from the other side of probe `probe_id`.
+    ProbeSignal { probe_id: SafeId, payload: SignalPayload },
+    /// Probe `probe_id` is decided (or abandoned): close its connection.
+    ProbeEnd { probe_id: SafeId },
 }
 
 /// One entry of the game's other players.
@@ -175,6 +196,8 @@ pub enum ErrorCode {
     NotInGame,
     /// An `advance` from a scene the participant is not in, or cannot leave yet.
     WrongScene,
+    /// A probe message for a probe this participant is not in.
+    NotInProbe,
     /// An upload for another participant's files.
     NotYourFile,
     /// An upload whose content or scene is invalid.
@@ -261,6 +284,12 @@ mod tests {
                 to: pid("p2"),
                 payload: SignalPayload::Offer { sdp: "v=0".into() },
             },
+            ClientMsg::ProbeSignal {
+                probe_id: pid("q1"),
+                payload: SignalPayload::Offer { sdp: "v=0".into() },
+            },
+            ClientMsg::ProbeResult { probe_id: pid("q1"), rtt_ms: Some(42) },
+            ClientMsg::ProbeResult { probe_id: pid("q1"), rtt_ms: None },
             ClientMsg::Signal {
                 to: pid("p2"),
                 payload: SignalPayload::IceCandidate {
@@ -305,6 +334,18 @@ mod tests {
                 payload: SignalPayload::Answer { sdp: "x".into() },
             },
             ServerMsg::PartnerLeft { participant_id: pid("b") },
+            ServerMsg::Probe {
+                probe_id: pid("q1"),
+                peer: pid("b"),
+                initiator: true,
+                ice_servers: Vec::new(),
+                force_relay: false,
+            },
+            ServerMsg::ProbeSignal {
+                probe_id: pid("q1"),
+                payload: SignalPayload::Answer { sdp: "x".into() },
+            },
+            ServerMsg::ProbeEnd { probe_id: pid("q1") },
             ServerMsg::Error {
                 code: ErrorCode::NotYourPartner,
                 message: "no".into(),

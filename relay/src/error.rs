@@ -28,6 +28,8 @@ pub enum RequestError {
     NotInGame(SafeId),
     #[error("you cannot leave scene {0} now")]
     NotInScene(u32),
+    #[error("you are not in probe {0}")]
+    NotInProbe(SafeId),
 }
 
 impl RequestError {
@@ -42,6 +44,7 @@ impl RequestError {
             RequestError::NotYourPartner(_) => ErrorCode::NotYourPartner,
             RequestError::NotInGame(_) => ErrorCode::NotInGame,
             RequestError::NotInScene(_) => ErrorCode::WrongScene,
+            RequestError::NotInProbe(_) => ErrorCode::NotInProbe,
         }
     }
 

@@ -7,7 +7,8 @@
 //!
 //! Participants go through the experiment's scenes; in a gym scene they wait until the scene's
 //! matchmaker groups them, then the game is validating (countdown, connection check) and
-//! playing. Games that never start are dissolved back into the waiting room.
+//! playing. Games that never start are dissolved back into the waiting room. Where a scene sets
+//! `max_p2p_rtt_ms`, a proposed pair first measures its peer-to-peer round trip (`probe.rs`).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -22,6 +23,11 @@ use crate::{
     error::{RequestError, UploadError},
     matchmaking::{self, Candidate, Matchmaker},
 };
+
+mod probe;
+
+pub use probe::PROBE_TIMEOUT_MS;
+use probe::Probe;
 
 /// Identifies one WebSocket connection for the lifetime of the relay process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -100,6 +106,10 @@ struct Conn {
     waiting_since: Option<u64>,
     /// The index of the scene the participant is in.
     scene: usize,
+    /// The probe this participant is in (it is still waiting); at most one at a time.
+    probe: Option<SafeId>,
+    /// The last probe it was in: its late messages are expected, not errors.
+    last_probe: Option<SafeId>,
 }
 
 impl Conn {
@@ -126,8 +136,10 @@ pub struct Lobby {
     /// Everyone each participant has been grouped with, most recent first.
     history: HashMap<ParticipantId, Vec<ParticipantId>>,
     games: HashMap<String, Game>,
-    /// Pairs whose connection could not be validated: never matched again.
+    /// Pairs whose connection could not be validated, or whose probe failed or was too slow:
+    /// never matched again.
     rejected: HashSet<(ParticipantId, ParticipantId)>,
+    probes: HashMap<SafeId, Probe>,
     conns: HashMap<ConnId, Conn>,
     /// Live owner of each participant id: a second tab with the same id is refused.
     owners: HashMap<ParticipantId, ConnId>,
@@ -150,6 +162,7 @@ impl Lobby {
             history: HashMap::new(),
             games: HashMap::new(),
             rejected: HashSet::new(),
+            probes: HashMap::new(),
             experiment,
             conns: HashMap::new(),
             owners: HashMap::new(),
@@ -165,6 +178,8 @@ impl Lobby {
             rtt_samples: VecDeque::with_capacity(RTT_WINDOW),
             waiting_since: None,
             scene: 0,
+            probe: None,
+            last_probe: None,
         };
         self.conns.insert(conn, state);
     }
@@ -200,15 +215,18 @@ impl Lobby {
                 actions.extend(self.dissolve(&game_id, None, now_ms));
             }
         }
+        actions.extend(self.expire_probes(now_ms));
         actions.extend(self.expire_waiting(now_ms));
         actions
     }
 
+    /// Participants in a probe time out once it is over.
     fn expire_waiting(&mut self, now_ms: u64) -> Vec<Action> {
         let expired: Vec<ConnId> = self
             .waiting
             .iter()
             .copied()
+            .filter(|c| self.conns.get(c).is_some_and(|s| s.probe.is_none()))
             .filter(|c| {
                 let timeout =
                     self.gym_of(*c).map_or(u64::MAX, |g| u64::from(g.waiting_room.timeout_ms));
@@ -269,17 +287,35 @@ impl Lobby {
         }
         state.phase = Phase::Waiting;
         state.waiting_since = Some(now_ms);
-        match self.find_match(conn) {
-            Some(members) => {
-                self.waiting.retain(|c| !members.contains(c));
-                actions.extend(self.start_game(&members, now_ms));
-            }
-            None => {
-                self.waiting.push_back(conn);
-                actions.extend(self.waiting_counts(index));
-            }
+        actions.extend(self.join_waiting(conn, now_ms));
+        if self.conns.get(&conn).is_some_and(|s| matches!(s.phase, Phase::Waiting)) {
+            actions.extend(self.waiting_counts(index));
         }
         actions
+    }
+
+    /// Puts a participant at the end of its scene's waiting line and looks for its match.
+    fn join_waiting(&mut self, conn: ConnId, now_ms: u64) -> Vec<Action> {
+        self.waiting.push_back(conn);
+        self.try_match(conn, now_ms)
+    }
+
+    /// Matches a waiting participant if its matchmaker finds a group; where the scene
+    /// probes, starts a probe with the best-ranked candidate instead.
+    fn try_match(&mut self, conn: ConnId, now_ms: u64) -> Vec<Action> {
+        match self.probe_threshold(conn) {
+            None => {
+                let Some(members) = self.find_match(conn) else { return Vec::new() };
+                self.waiting.retain(|c| !members.contains(c));
+                self.start_game(&members, now_ms, None)
+            }
+            Some(max_rtt_ms) => {
+                let Some(candidate) = self.ranked_candidates(conn).into_iter().next() else {
+                    return Vec::new();
+                };
+                self.start_probe([candidate, conn], max_rtt_ms, now_ms)
+            }
+        }
     }
 
     /// The participant is finished with its current scene `from`.
@@ -339,6 +375,12 @@ impl Lobby {
                 vec![Action::Refuse(conn, RequestError::NotInGame(game_id))]
             }
             (ClientMsg::Advance { from }, _) => self.advance(conn, from, now_ms),
+            (ClientMsg::ProbeSignal { probe_id, payload }, _) => {
+                self.probe_signal(conn, probe_id, payload)
+            }
+            (ClientMsg::ProbeResult { probe_id, rtt_ms }, _) => {
+                self.probe_result(conn, &probe_id, rtt_ms, now_ms)
+            }
         }
     }
 
@@ -391,13 +433,7 @@ impl Lobby {
             state.phase = Phase::Waiting;
             state.waiting_since = Some(now_ms);
             actions.push(Action::Send(member, ServerMsg::Repool { message: message.into() }));
-            match self.find_match(member) {
-                Some(members) => {
-                    self.waiting.retain(|c| !members.contains(c));
-                    actions.extend(self.start_game(&members, now_ms));
-                }
-                None => self.waiting.push_back(member),
-            }
+            actions.extend(self.join_waiting(member, now_ms));
         }
         if let Some(scene) = scene {
             actions.extend(self.waiting_counts(scene));
@@ -439,6 +475,9 @@ impl Lobby {
         match state.phase {
             Phase::Waiting => {
                 self.waiting.retain(|c| *c != conn);
+                if let Some(probe_id) = &state.probe {
+                    actions.extend(self.end_probe(probe_id, probe::Verdict::Left, None, now_ms));
+                }
                 actions.extend(self.waiting_counts(state.scene));
             }
             Phase::Paired { partner, game_id } => {
@@ -521,6 +560,24 @@ impl Lobby {
     /// Asks the matchmaker for a group with the arriving connection; returns it in the
     /// matchmaker's order (which becomes the player order).
     fn find_match(&self, arriving: ConnId) -> Option<Vec<ConnId>> {
+        let (matchmaker, me, waiting) = self.candidates(arriving)?;
+        let group = matchmaker.find_match(&me, &waiting, GROUP_SIZE)?;
+        group.iter().map(|c| self.owners.get(&c.participant).copied()).collect()
+    }
+
+    /// The partners worth probing for a waiting connection, best first.
+    fn ranked_candidates(&self, arriving: ConnId) -> Vec<ConnId> {
+        let Some((matchmaker, me, waiting)) = self.candidates(arriving) else { return Vec::new() };
+        matchmaker
+            .rank_candidates(&me, &waiting, GROUP_SIZE)
+            .iter()
+            .filter_map(|c| self.owners.get(&c.participant).copied())
+            .collect()
+    }
+
+    /// The scene's matchmaker, the arriving connection as a candidate, and everyone it may be
+    /// grouped with (same scene, not in a probe, not a rejected pair), in arrival order.
+    fn candidates(&self, arriving: ConnId) -> Option<(&dyn Matchmaker, Candidate, Vec<Candidate>)> {
         let candidate = |conn: &ConnId| {
             let state = self.conns.get(conn)?;
             let participant = state.participant.clone()?;
@@ -536,12 +593,14 @@ impl Lobby {
         let waiting: Vec<Candidate> = self
             .waiting
             .iter()
-            .filter(|c| **c != arriving && self.conns.get(c).is_some_and(|s| s.scene == scene))
+            .filter(|c| {
+                **c != arriving
+                    && self.conns.get(c).is_some_and(|s| s.scene == scene && s.probe.is_none())
+            })
             .filter_map(candidate)
             .filter(|c| !self.rejected.contains(&ordered(&me.participant, &c.participant)))
             .collect();
-        let group = matchmaker.find_match(&me, &waiting, GROUP_SIZE)?;
-        group.iter().map(|c| self.owners.get(&c.participant).copied()).collect()
+        Some((matchmaker.as_ref(), me, waiting))
     }
 
     /// Tells everyone waiting in `scene` how many are waiting there (or nothing, if hidden).
@@ -562,8 +621,14 @@ impl Lobby {
             .collect()
     }
 
-    /// Starts a game for `members` (in player order) and logs the match.
-    fn start_game(&mut self, members: &[ConnId], now_ms: u64) -> Vec<Action> {
+    /// Starts a game for `members` (in player order) and logs the match, with the probe that
+    /// admitted the pair if there was one.
+    fn start_game(
+        &mut self,
+        members: &[ConnId],
+        now_ms: u64,
+        probe: Option<serde_json::Value>,
+    ) -> Vec<Action> {
         let game_id = self.ids.game_id();
         let Some(gym) = members.first().and_then(|m| self.gym_of(*m)).cloned() else {
             return Vec::new();
@@ -624,7 +689,21 @@ impl Lobby {
             }
         }
         tracing::info!(game = %game_id, players = ?peers.iter().map(|p| p.participant_id.as_str()).collect::<Vec<_>>(), matchmaker = matchmaker_name, "matched");
-        let participants: Vec<_> = members
+        let participants = self.logged_participants(members, now_ms);
+        actions.push(Action::LogMatch(json!({
+            "event": "match",
+            "scene_id": gym.id,
+            "game_id": game_id,
+            "matchmaker": matchmaker_name,
+            "participants": participants,
+            "probe": probe,
+        })));
+        actions
+    }
+
+    /// Participants as the match log records them.
+    fn logged_participants(&self, members: &[ConnId], now_ms: u64) -> Vec<serde_json::Value> {
+        members
             .iter()
             .filter_map(|c| {
                 let state = self.conns.get(c)?;
@@ -634,15 +713,7 @@ impl Lobby {
                     "waited_ms": state.waiting_since.map(|t| now_ms.saturating_sub(t)),
                 }))
             })
-            .collect();
-        actions.push(Action::LogMatch(json!({
-            "scene_id": gym.id,
-            "game_id": game_id,
-            "matchmaker": matchmaker_name,
-            "participants": participants,
-            "probe": null,
-        })));
-        actions
+            .collect()
     }
 
     fn signal(&mut self, conn: ConnId, to: ParticipantId, payload: SignalPayload) -> Vec<Action> {
@@ -700,6 +771,11 @@ impl IdSource {
 
     fn game_id(&mut self) -> String {
         format!("g-{:016x}", self.next())
+    }
+
+    fn probe_id(&mut self) -> SafeId {
+        let raw = format!("q-{:016x}", self.next());
+        SafeId::parse(&raw).unwrap_or_else(|_: IdError| unreachable!("generated id {raw}"))
     }
 }
 

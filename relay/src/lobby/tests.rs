@@ -549,3 +549,5 @@ fn group_reunion_re_pairs_partners_in_a_later_gym_scene() {
     assert_eq!(lobby.game_of(ConnId(1)), lobby.game_of(ConnId(2)), "round 2: a-b again");
     assert_eq!(pairs.len(), 4);
 }
+
+mod probe;

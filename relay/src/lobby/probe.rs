@@ -1,0 +1,267 @@
+//! Peer-to-peer probes: before two waiting participants are matched in a scene that sets
+//! `max_p2p_rtt_ms`, they open a probe connection and measure its round trip.
+//!
+//! The lobby proposes a pair (the arriving participant and its best-ranked candidate), both
+//! get [`ServerMsg::Probe`], signal through the relay, ping each other and report. The first
+//! report decides: within the threshold the pair is matched; a failure, a median over the
+//! threshold or no report within [`PROBE_TIMEOUT_MS`] rejects the pair for good. Either way
+//! everyone left waiting in the scene is matched again, so the next candidate gets its probe.
+//! A participant is in at most one probe, and stays in the waiting room while probing.
+
+use serde_json::json;
+
+use rollgym_protocol::{ParticipantId, SafeId, ServerMsg, SignalPayload};
+
+use super::{Action, ConnId, Lobby, Phase, ordered};
+use crate::error::RequestError;
+
+/// The relay's limit for a probe, from proposal to the first report. The client gives up
+/// connecting at the same time, so a working client always reports first.
+pub const PROBE_TIMEOUT_MS: u64 = 10_000;
+
+/// One probe between two waiting participants.
+#[derive(Debug)]
+pub(super) struct Probe {
+    /// In player order, should the pair be matched: the candidate, then the arriving one.
+    members: [ConnId; 2],
+    participants: [ParticipantId; 2],
+    scene: usize,
+    max_rtt_ms: u32,
+    deadline: u64,
+    started_at: u64,
+}
+
+/// How a probe ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Verdict {
+    /// Measured within the threshold: the pair is matched.
+    Accepted,
+    /// Measured over the threshold.
+    TooSlow,
+    /// The probe connection or every ping failed.
+    Failed,
+    /// Nobody reported within [`PROBE_TIMEOUT_MS`].
+    TimedOut,
+    /// A member disconnected.
+    Left,
+}
+
+impl Verdict {
+    fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Accepted => "accepted",
+            Verdict::TooSlow => "too_slow",
+            Verdict::Failed => "failed",
+            Verdict::TimedOut => "timed_out",
+            Verdict::Left => "left",
+        }
+    }
+}
+
+impl Lobby {
+    /// The probe threshold of the scene a connection is in, if that scene probes.
+    pub(super) fn probe_threshold(&self, conn: ConnId) -> Option<u32> {
+        self.gym_of(conn)?.matchmaking.max_p2p_rtt_ms
+    }
+
+    /// Proposes `members` (player order) to each other: both open a probe connection.
+    pub(super) fn start_probe(
+        &mut self,
+        members: [ConnId; 2],
+        max_rtt_ms: u32,
+        now_ms: u64,
+    ) -> Vec<Action> {
+        let participant = |c: ConnId| self.conns.get(&c).and_then(|s| s.participant.clone());
+        let (Some(first), Some(second)) = (participant(members[0]), participant(members[1])) else {
+            return Vec::new();
+        };
+        let scene = self.conns.get(&members[0]).map_or(0, |s| s.scene);
+        let probe_id = self.ids.probe_id();
+        for member in members {
+            if let Some(state) = self.conns.get_mut(&member) {
+                state.probe = Some(probe_id.clone());
+            }
+        }
+        tracing::info!(probe = %probe_id, a = %first, b = %second, "probing");
+        let participants = [first, second];
+        let actions = (0..2)
+            .map(|i| {
+                Action::Send(
+                    members[i],
+                    ServerMsg::Probe {
+                        probe_id: probe_id.clone(),
+                        peer: participants[1 - i].clone(),
+                        // As in a game, player 0 makes the offer.
+                        initiator: i == 0,
+                        ice_servers: self.experiment.webrtc.ice_servers.clone(),
+                        force_relay: self.experiment.webrtc.force_relay,
+                    },
+                )
+            })
+            .collect();
+        self.probes.insert(
+            probe_id,
+            Probe {
+                members,
+                participants,
+                scene,
+                max_rtt_ms,
+                deadline: now_ms + PROBE_TIMEOUT_MS,
+                started_at: now_ms,
+            },
+        );
+        actions
+    }
+
+    /// The probe a connection may send messages for: its current one. `Err` carries the reply
+    /// for anything else (nothing for a late message of its previous probe).
+    fn own_probe(&self, conn: ConnId, probe_id: &SafeId) -> Result<&Probe, Vec<Action>> {
+        let state = self.conns.get(&conn);
+        if let Some(probe) = state
+            .filter(|s| s.probe.as_ref() == Some(probe_id))
+            .and_then(|_| self.probes.get(probe_id))
+        {
+            return Ok(probe);
+        }
+        if state.is_some_and(|s| s.last_probe.as_ref() == Some(probe_id)) {
+            // The other side reported first, or the probe timed out: the race is normal.
+            return Err(Vec::new());
+        }
+        Err(vec![Action::Refuse(conn, RequestError::NotInProbe(probe_id.clone()))])
+    }
+
+    pub(super) fn probe_signal(
+        &self,
+        conn: ConnId,
+        probe_id: SafeId,
+        payload: SignalPayload,
+    ) -> Vec<Action> {
+        match self.own_probe(conn, &probe_id) {
+            Ok(probe) => {
+                let other =
+                    if probe.members[0] == conn { probe.members[1] } else { probe.members[0] };
+                vec![Action::Send(other, ServerMsg::ProbeSignal { probe_id, payload })]
+            }
+            Err(reply) => reply,
+        }
+    }
+
+    /// The first report decides the probe.
+    pub(super) fn probe_result(
+        &mut self,
+        conn: ConnId,
+        probe_id: &SafeId,
+        rtt_ms: Option<u32>,
+        now_ms: u64,
+    ) -> Vec<Action> {
+        let max = match self.own_probe(conn, probe_id) {
+            Ok(probe) => probe.max_rtt_ms,
+            Err(reply) => return reply,
+        };
+        let verdict = match rtt_ms {
+            Some(rtt) if rtt <= max => Verdict::Accepted,
+            Some(_) => Verdict::TooSlow,
+            None => Verdict::Failed,
+        };
+        self.end_probe(probe_id, verdict, rtt_ms, now_ms)
+    }
+
+    /// Probes nobody reported on in time are rejected.
+    pub(super) fn expire_probes(&mut self, now_ms: u64) -> Vec<Action> {
+        let expired: Vec<SafeId> = self
+            .probes
+            .iter()
+            .filter(|(_, p)| now_ms >= p.deadline)
+            .map(|(id, _)| id.clone())
+            .collect();
+        let mut actions = Vec::new();
+        for id in expired {
+            tracing::warn!(probe = %id, "probe timed out");
+            actions.extend(self.end_probe(&id, Verdict::TimedOut, None, now_ms));
+        }
+        actions
+    }
+
+    /// Ends a probe exactly once: closes it on both sides, logs it, matches or rejects the
+    /// pair, and gives everyone left waiting in the scene another chance.
+    pub(super) fn end_probe(
+        &mut self,
+        probe_id: &SafeId,
+        verdict: Verdict,
+        rtt_ms: Option<u32>,
+        now_ms: u64,
+    ) -> Vec<Action> {
+        let Some(probe) = self.probes.remove(probe_id) else { return Vec::new() };
+        let mut actions = Vec::new();
+        for member in probe.members {
+            if let Some(state) = self.conns.get_mut(&member) {
+                state.probe = None;
+                state.last_probe = Some(probe_id.clone());
+                actions
+                    .push(Action::Send(member, ServerMsg::ProbeEnd { probe_id: probe_id.clone() }));
+            }
+        }
+        let both_waiting = probe
+            .members
+            .iter()
+            .all(|m| self.conns.get(m).is_some_and(|s| matches!(s.phase, Phase::Waiting)));
+        let verdict =
+            if verdict == Verdict::Accepted && !both_waiting { Verdict::Left } else { verdict };
+        tracing::info!(probe = %probe_id, verdict = verdict.as_str(), rtt_ms, "probe ended");
+        if let Some(gym) = self.scenes.get(probe.scene).and_then(|s| s.gym()) {
+            actions.push(Action::LogMatch(json!({
+                "event": "probe",
+                "scene_id": gym.id,
+                "probe_id": probe_id,
+                "participants": self.logged_participants(&probe.members, now_ms),
+                "p2p_rtt_ms": rtt_ms,
+                "max_p2p_rtt_ms": probe.max_rtt_ms,
+                "result": verdict.as_str(),
+                "duration_ms": now_ms.saturating_sub(probe.started_at),
+            })));
+        }
+        match verdict {
+            Verdict::Accepted => {
+                self.waiting.retain(|c| !probe.members.contains(c));
+                let admitted = json!({ "probe_id": probe_id, "p2p_rtt_ms": rtt_ms });
+                actions.extend(self.start_game(&probe.members, now_ms, Some(admitted)));
+            }
+            Verdict::Left => {}
+            Verdict::TooSlow | Verdict::Failed | Verdict::TimedOut => {
+                let [a, b] = &probe.participants;
+                self.rejected.insert(ordered(a, b));
+            }
+        }
+        actions.extend(self.rematch(probe.scene, now_ms));
+        actions.extend(self.waiting_counts(probe.scene));
+        actions
+    }
+
+    /// Everyone waiting in `scene` and not probing looks for a match again, longest-waiting
+    /// first.
+    fn rematch(&mut self, scene: usize, now_ms: u64) -> Vec<Action> {
+        let line: Vec<ConnId> = self
+            .waiting
+            .iter()
+            .copied()
+            .filter(|c| self.conns.get(c).is_some_and(|s| s.scene == scene))
+            .collect();
+        let mut actions = Vec::new();
+        for conn in line {
+            let free = self
+                .conns
+                .get(&conn)
+                .is_some_and(|s| s.probe.is_none() && matches!(s.phase, Phase::Waiting))
+                && self.waiting.contains(&conn);
+            if free {
+                actions.extend(self.try_match(conn, now_ms));
+            }
+        }
+        actions
+    }
+
+    /// The probe a connection is in (for tests).
+    pub fn probe_of(&self, conn: ConnId) -> Option<&SafeId> {
+        self.conns.get(&conn)?.probe.as_ref()
+    }
+}

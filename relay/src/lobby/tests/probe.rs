@@ -1,0 +1,257 @@
+//! Peer-to-peer probes before a match (`max_p2p_rtt_ms`).
+
+use std::collections::HashMap;
+
+use super::*;
+
+fn probing_lobby(max_p2p_rtt_ms: u32) -> Lobby {
+    lobby_with(|c| c.matchmaking.max_p2p_rtt_ms = Some(max_p2p_rtt_ms))
+}
+
+/// The probes proposed in `actions`: (connection, probe id, peer, initiator).
+fn proposals(actions: &[Action]) -> Vec<(u64, SafeId, String, bool)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send(c, ServerMsg::Probe { probe_id, peer, initiator, .. }) => {
+                Some((c.0, probe_id.clone(), peer.to_string(), *initiator))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn ended(actions: &[Action]) -> Vec<u64> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send(c, ServerMsg::ProbeEnd { .. }) => Some(c.0),
+            _ => None,
+        })
+        .collect()
+}
+
+fn logged<'a>(actions: &'a [Action], event: &str) -> Vec<&'a serde_json::Value> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::LogMatch(v) if v["event"] == event => Some(v),
+            _ => None,
+        })
+        .collect()
+}
+
+fn result(lobby: &mut Lobby, conn: u64, probe_id: &SafeId, rtt_ms: Option<u32>) -> Vec<Action> {
+    let msg = ClientMsg::ProbeResult { probe_id: probe_id.clone(), rtt_ms };
+    lobby.message(ConnId(conn), msg, 1_000)
+}
+
+#[test]
+fn a_fast_probe_matches_the_pair_and_is_logged() {
+    let mut lobby = probing_lobby(100);
+    join(&mut lobby, 1, "a");
+    let out = join(&mut lobby, 2, "b");
+    let proposed = proposals(&out);
+    assert_eq!(proposed.len(), 2);
+    assert_eq!((proposed[0].0, proposed[0].2.as_str(), proposed[0].3), (1, "b", true));
+    assert_eq!((proposed[1].0, proposed[1].2.as_str(), proposed[1].3), (2, "a", false));
+    assert!(game_of_pair(&out).is_empty(), "no match before the probe");
+    assert_eq!(lobby.waiting_count(), 2, "probing participants still wait");
+    let probe = proposed[0].1.clone();
+    assert_eq!(lobby.probe_of(ConnId(1)), Some(&probe));
+
+    let out = result(&mut lobby, 2, &probe, Some(100));
+    assert_eq!(ended(&out), vec![1, 2]);
+    assert_eq!(game_of_pair(&out), vec![(1, 0), (2, 1)], "boundary inclusive; candidate first");
+    let probe_log = logged(&out, "probe");
+    assert_eq!(probe_log.len(), 1);
+    assert_eq!(probe_log[0]["result"], "accepted");
+    assert_eq!(probe_log[0]["p2p_rtt_ms"], 100);
+    assert_eq!(probe_log[0]["participants"][1]["participant_id"], "b");
+    let match_log = logged(&out, "match");
+    assert_eq!(match_log[0]["probe"]["p2p_rtt_ms"], 100);
+    assert_eq!(match_log[0]["probe"]["probe_id"], probe.as_str());
+
+    // The other side's report arrives after the decision: ignored, not an error.
+    assert!(result(&mut lobby, 1, &probe, Some(90)).is_empty());
+    assert_eq!(lobby.probe_of(ConnId(1)), None);
+}
+
+#[test]
+fn a_slow_probe_rejects_the_pair_and_the_next_candidate_is_probed() {
+    let mut lobby = probing_lobby(100);
+    join(&mut lobby, 1, "a");
+    let first = proposals(&join(&mut lobby, 2, "b"))[0].1.clone();
+    assert!(proposals(&join(&mut lobby, 3, "c")).is_empty(), "a and b are busy probing");
+
+    let out = result(&mut lobby, 1, &first, Some(101));
+    assert_eq!(logged(&out, "probe")[0]["result"], "too_slow");
+    assert!(game_of_pair(&out).is_empty());
+    // The longest-waiting participant, a, is probed with the next candidate, c.
+    let next = proposals(&out);
+    assert_eq!(next.iter().map(|p| (p.0, p.2.as_str())).collect::<Vec<_>>(), [(3, "a"), (1, "c")]);
+    assert_eq!(lobby.probe_of(ConnId(2)), None, "b waits: a is rejected, c is busy");
+
+    let out = result(&mut lobby, 3, &next[0].1, Some(30));
+    assert_eq!(game_of_pair(&out), vec![(3, 0), (1, 1)]);
+    // b is never proposed to a again: alone, it just waits.
+    assert!(proposals(&out).is_empty());
+    assert_eq!(lobby.waiting_count(), 1);
+}
+
+#[test]
+fn a_failed_or_silent_probe_rejects_the_pair() {
+    let mut lobby = probing_lobby(100);
+    join(&mut lobby, 1, "a");
+    let probe = proposals(&join(&mut lobby, 2, "b"))[0].1.clone();
+    let out = result(&mut lobby, 2, &probe, None);
+    assert_eq!(logged(&out, "probe")[0]["result"], "failed");
+    assert!(proposals(&out).is_empty(), "a and b are not proposed to each other again");
+
+    // c arrives and is probed with a; nobody reports within the timeout.
+    let out = join(&mut lobby, 3, "c");
+    let probe = proposals(&out)[0].1.clone();
+    assert_eq!(proposals(&out)[0].0, 1, "a waited longest");
+    assert!(lobby.tick(PROBE_TIMEOUT_MS - 1).iter().all(|a| !matches!(a, Action::LogMatch(_))));
+    let out = lobby.tick(PROBE_TIMEOUT_MS);
+    assert_eq!(logged(&out, "probe")[0]["result"], "timed_out");
+    assert_eq!(ended(&out), vec![1, 3]);
+    // b and c have not been tried: they are next (b looks, c is its candidate).
+    let next = proposals(&out);
+    assert_eq!(next.iter().map(|p| p.0).collect::<Vec<_>>(), vec![3, 2]);
+    assert_ne!(next[0].1, probe);
+}
+
+#[test]
+fn a_disconnect_during_a_probe_ends_it_and_the_other_waits_again() {
+    let mut lobby = probing_lobby(100);
+    join(&mut lobby, 1, "a");
+    let probe = proposals(&join(&mut lobby, 2, "b"))[0].1.clone();
+    let out = lobby.disconnected(ConnId(2), 500);
+    assert_eq!(ended(&out), vec![1]);
+    assert_eq!(logged(&out, "probe")[0]["result"], "left");
+    assert!(out.contains(&Action::Send(ConnId(1), ServerMsg::Waiting { waiting: 1, needed: 2 })));
+    assert_eq!(lobby.probe_of(ConnId(1)), None);
+    // A late report of the abandoned probe is ignored; b may come back and be probed again
+    // (leaving is not a rejection).
+    assert!(result(&mut lobby, 1, &probe, Some(10)).is_empty());
+    let again = proposals(&join(&mut lobby, 4, "b"));
+    assert_eq!(again.iter().map(|p| p.0).collect::<Vec<_>>(), vec![1, 4]);
+}
+
+#[test]
+fn probe_signals_stay_within_the_probe() {
+    let mut lobby = probing_lobby(100);
+    join(&mut lobby, 1, "a");
+    let probe = proposals(&join(&mut lobby, 2, "b"))[0].1.clone();
+    join(&mut lobby, 3, "c");
+    let offer = SignalPayload::Offer { sdp: "v=0".into() };
+    let signal = ClientMsg::ProbeSignal { probe_id: probe.clone(), payload: offer.clone() };
+    assert_eq!(
+        lobby.message(ConnId(1), signal.clone(), 0),
+        vec![Action::Send(
+            ConnId(2),
+            ServerMsg::ProbeSignal { probe_id: probe.clone(), payload: offer }
+        )]
+    );
+    assert_eq!(codes(&lobby.message(ConnId(3), signal, 0)), vec![ErrorCode::NotInProbe]);
+    let forged = ClientMsg::ProbeResult { probe_id: probe.clone(), rtt_ms: Some(1) };
+    assert_eq!(codes(&lobby.message(ConnId(3), forged, 0)), vec![ErrorCode::NotInProbe]);
+    assert_eq!(lobby.probe_of(ConnId(1)), Some(&probe), "the refused report changed nothing");
+}
+
+#[test]
+fn the_waiting_room_timeout_waits_for_a_running_probe() {
+    let mut lobby = lobby_with(|c| {
+        c.matchmaking.max_p2p_rtt_ms = Some(100);
+        c.waiting_room.timeout_ms = 5_000;
+    });
+    join(&mut lobby, 1, "a");
+    lobby.connected(ConnId(2));
+    let probe = proposals(&lobby.message(ConnId(2), hello("b"), 4_000))[0].1.clone();
+    let timed_out = |actions: &[Action]| {
+        actions
+            .iter()
+            .filter(|a| matches!(a, Action::Send(_, ServerMsg::WaitTimedOut { .. })))
+            .count()
+    };
+    assert_eq!(timed_out(&lobby.tick(6_000)), 0, "a is in a probe");
+    let out = result(&mut lobby, 1, &probe, Some(500));
+    assert!(game_of_pair(&out).is_empty());
+    assert_eq!(timed_out(&lobby.tick(6_500)), 1, "after the probe a times out; b has time left");
+}
+
+#[test]
+fn the_probe_follows_the_matchmakers_ranking() {
+    let mut lobby = lobby_with(|c| {
+        c.matchmaking.kind = rollgym_protocol::MatchmakerKind::LatencyFifo;
+        c.matchmaking.max_server_rtt_ms = 100;
+        c.matchmaking.max_p2p_rtt_ms = Some(80);
+    });
+    for (conn, rtt) in [(1, 300), (2, 20)] {
+        lobby.connected(ConnId(conn));
+        lobby.rtt_sample(ConnId(conn), rtt);
+    }
+    lobby.message(ConnId(1), hello("slow"), 0);
+    assert!(proposals(&lobby.message(ConnId(2), hello("fast"), 0)).is_empty(), "not ranked");
+    let out = join(&mut lobby, 3, "unknown-rtt");
+    assert_eq!(
+        out.iter().filter(|a| matches!(a, Action::Send(_, ServerMsg::Probe { .. }))).count(),
+        2
+    );
+    assert_eq!(proposals(&out)[0].0, 1, "unknown round trips are not excluded; FIFO order");
+}
+
+/// Drives many participants through arrivals, reports, timeouts and departures, checking
+/// after every step that nobody is ever asked into a second probe before the first ended.
+#[test]
+fn no_participant_is_ever_in_two_probes() {
+    let mut lobby = probing_lobby(50);
+    let mut open: HashMap<u64, SafeId> = HashMap::new();
+    let mut matched = 0;
+    let mut check = |actions: &[Action], open: &mut HashMap<u64, SafeId>| {
+        for action in actions {
+            match action {
+                Action::Send(c, ServerMsg::Probe { probe_id, .. }) => {
+                    assert!(open.insert(c.0, probe_id.clone()).is_none(), "{} in two probes", c.0);
+                }
+                Action::Send(c, ServerMsg::ProbeEnd { probe_id }) => {
+                    assert_eq!(open.remove(&c.0).as_ref(), Some(probe_id));
+                }
+                Action::Send(c, ServerMsg::Paired { .. }) => {
+                    assert!(!open.contains_key(&c.0));
+                    matched += 1;
+                }
+                _ => {}
+            }
+        }
+    };
+    let mut now = 0;
+    for conn in 0..24u64 {
+        now += 300;
+        lobby.connected(ConnId(conn));
+        let out = lobby.message(ConnId(conn), hello(&format!("p{conn}")), now);
+        check(&out, &mut open);
+        // Every third arrival, each open probe gets a report: fast, slow or failed by turns.
+        if conn % 3 == 2 {
+            let reports: Vec<(u64, SafeId)> = open.iter().map(|(c, p)| (*c, p.clone())).collect();
+            for (i, (c, p)) in reports.into_iter().enumerate() {
+                let rtt = [Some(20), Some(200), None][(i + conn as usize) % 3];
+                let msg = ClientMsg::ProbeResult { probe_id: p, rtt_ms: rtt };
+                let out = lobby.message(ConnId(c), msg, now);
+                check(&out, &mut open);
+            }
+        }
+        if conn % 7 == 6 {
+            open.remove(&(conn - 1));
+            let out = lobby.disconnected(ConnId(conn - 1), now);
+            check(&out, &mut open);
+        }
+    }
+    let out = lobby.tick(now + PROBE_TIMEOUT_MS);
+    check(&out, &mut open);
+    assert!(matched >= 8, "some pairs were matched ({matched} participants)");
+    for (conn, probe) in &open {
+        assert_eq!(lobby.probe_of(ConnId(*conn)), Some(probe), "the lobby agrees");
+    }
+}
