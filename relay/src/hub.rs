@@ -61,6 +61,7 @@ pub(crate) async fn run(
     let start = tokio::time::Instant::now();
     let now = || start.elapsed().as_millis() as u64;
     let mut ticker = tokio::time::interval(TICK);
+    let (match_log, match_log_writer) = match_log_writer(storage.clone());
     loop {
         let actions = tokio::select! {
             event = events.recv() => match event {
@@ -99,8 +100,12 @@ pub(crate) async fn run(
                     }
                     continue;
                 }
-                Action::LogMatch(record) => {
-                    log_match(storage.clone(), record);
+                Action::LogMatch(mut record) => {
+                    // Stamped at the decision, not when the line reaches the disk.
+                    if let serde_json::Value::Object(map) = &mut record {
+                        map.insert("time_ms".into(), crate::storage::unix_ms().into());
+                    }
+                    let _ = match_log.send(record);
                     continue;
                 }
             };
@@ -114,6 +119,9 @@ pub(crate) async fn run(
             }
         }
     }
+    // Every decision made is on disk before the relay stops.
+    drop(match_log);
+    let _ = match_log_writer.await;
 }
 
 /// Writes an upload on the blocking pool (file IO must not stall the hub), then answers the
@@ -134,11 +142,23 @@ fn store(storage: Arc<Storage>, upload: Upload, outbox: mpsc::Sender<Outbound>) 
     });
 }
 
-/// Appends a match decision to the match log on the blocking pool.
-fn log_match(storage: Arc<Storage>, record: serde_json::Value) {
-    tokio::task::spawn_blocking(move || {
-        if let Err(err) = storage.append_match_log(record) {
-            tracing::error!(error = %err, "cannot write the match log");
+/// One writer appends match-log records in the order the lobby made the decisions (a probe
+/// before the match it admitted), each on the blocking pool. It ends once the sender is
+/// dropped and everything sent is written.
+fn match_log_writer(
+    storage: Arc<Storage>,
+) -> (mpsc::UnboundedSender<serde_json::Value>, tokio::task::JoinHandle<()>) {
+    let (records, mut queue) = mpsc::unbounded_channel::<serde_json::Value>();
+    let writer = tokio::spawn(async move {
+        while let Some(record) = queue.recv().await {
+            let storage = storage.clone();
+            let written = tokio::task::spawn_blocking(move || storage.append_match_log(record));
+            match written.await {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => tracing::error!(error = %err, "cannot write the match log"),
+                Err(err) => tracing::error!(error = %err, "match log writer failed"),
+            }
         }
     });
+    (records, writer)
 }

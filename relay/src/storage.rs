@@ -151,12 +151,13 @@ impl Storage {
         self.write_atomic(&path, text.as_bytes())
     }
 
-    /// Appends one JSON line to `match_logs/<scene>_matches.jsonl`, stamped with the time.
+    /// Appends one JSON line to `match_logs/<scene>_matches.jsonl`, stamped with the time
+    /// unless it carries its own `time_ms`.
     pub fn append_match_log(&self, mut record: Value) -> io::Result<()> {
         let scene = record["scene_id"].as_str().and_then(|s| SafeId::parse(s).ok());
         let scene = scene.map_or_else(|| "unknown".to_owned(), |s| s.to_string());
         if let Value::Object(map) = &mut record {
-            map.insert("time_ms".into(), json!(unix_ms()));
+            map.entry("time_ms").or_insert_with(|| json!(unix_ms()));
         }
         let dir = self.root.join("match_logs");
         fs::create_dir_all(&dir)?;
@@ -226,7 +227,7 @@ fn storage_error(err: io::Error) -> UploadError {
     UploadError::Storage(err.to_string())
 }
 
-fn unix_ms() -> u64 {
+pub(crate) fn unix_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 

@@ -188,3 +188,37 @@ async fn server_round_trips_are_measured_and_logged_with_each_match() {
     assert!(rtt < 1000, "{rtt}");
     relay.shutdown().await;
 }
+
+#[tokio::test]
+async fn latency_fifo_keeps_participants_who_answer_pings_late_apart() {
+    let mut experiment = quick();
+    experiment.matchmaking.kind = rollgym_protocol::MatchmakerKind::LatencyFifo;
+    experiment.matchmaking.max_server_rtt_ms = 200;
+    let relay = TestRelay::start_experiment(experiment).await;
+    let (mut slow, mut fast1, mut fast2) =
+        (relay.client().await, relay.client().await, relay.client().await);
+    // The relay pings each connection every second from the start; two rounds each.
+    let pumping = Duration::from_millis(2_300);
+    tokio::join!(
+        slow.pump_slowly_for(pumping, Duration::from_millis(300)),
+        fast1.pump_for(pumping),
+        fast2.pump_for(pumping),
+    );
+    slow.hello("slow").await;
+    fast1.hello("fast1").await;
+    // fast1 + slow is over 200 ms: fast1 waits for someone closer.
+    fast1.pump_for(Duration::from_millis(200)).await;
+    fast2.hello("fast2").await;
+    let (game1, index1) = paired(&mut fast1).await;
+    let (game2, index2) = paired(&mut fast2).await;
+    assert_eq!((game1, index1, index2), (game2, 0, 1));
+    slow.pump_slowly_for(Duration::from_millis(300), Duration::from_millis(300)).await;
+    let log = relay.data_dir.join("overcooked_demo/match_logs/overcooked_matches.jsonl");
+    let record = &support::match_log(&log, 1).await[0];
+    assert_eq!(record["matchmaker"], "latency_fifo");
+    for p in record["participants"].as_array().expect("participants") {
+        let rtt = p["server_rtt_ms"].as_u64().expect("measured");
+        assert!(rtt < 100, "{p}");
+    }
+    relay.shutdown().await;
+}

@@ -19,6 +19,7 @@ use crate::{
         game::{EpisodePlan, Game, Stage},
         netcode::{NO_ACTION, NetInput, NetSettings, Netcode, PeerEvent},
         peer_msg::{Packet, PeerMsg, finished_packet, netcode_packet},
+        probe::{ProbeEvent, ProbeOut, Prober},
         recorder::FrameRow,
         rtt::RttTracker,
         status::{EpisodeSummary, Exit, ExportStatus, Outcome, Phase, SceneStatus, Status},
@@ -52,6 +53,8 @@ pub enum Input {
     ConnectionType(String),
     /// The participant pressed the continue button of a static scene.
     Continue,
+    /// Something happened on the probe connection.
+    Probe(ProbeEvent),
 }
 
 /// Something the browser adapter must do.
@@ -77,6 +80,16 @@ pub enum Command {
     },
     /// Open the relay connection again (with backoff): a game runs or data is undelivered.
     Reconnect,
+    /// Create the probe connection (replacing any other). It is closed by the adapter as soon
+    /// as [`Session::probing`] is false.
+    OpenProbe {
+        initiator: bool,
+        ice_servers: Vec<IceServer>,
+        force_relay: bool,
+    },
+    /// Apply the other side's offer, answer or candidate to the probe connection.
+    ApplyProbeSignal(SignalPayload),
+    SendProbe(Vec<u8>),
 }
 
 /// The game being played.
@@ -125,6 +138,8 @@ pub struct Session {
     /// This page went without a clock tick for longer than the focus-loss timeout (it was
     /// frozen); the partner has given up on us, so an ending connection means `PartnerAway`.
     was_frozen: bool,
+    /// The peer-to-peer probe the relay asked for, while waiting.
+    probe: Option<Prober>,
 }
 
 impl std::fmt::Debug for Session {
@@ -158,6 +173,7 @@ impl Session {
             advanced: false,
             partner_silent: false,
             unacked: BTreeMap::new(),
+            probe: None,
         }
     }
 
@@ -180,6 +196,11 @@ impl Session {
 
     pub fn netcode(&self) -> Option<&Netcode<Overcooked>> {
         self.play.as_ref().map(|p| &p.netcode)
+    }
+
+    /// A probe runs: its connection must stay open.
+    pub fn probing(&self) -> bool {
+        self.probe.is_some() && !self.status.phase.is_terminal()
     }
 
     pub fn handle(&mut self, input: Input, now_ms: f64) -> Vec<Command> {
@@ -212,8 +233,10 @@ impl Session {
                 self.status.last_error = Some(reason);
                 Vec::new()
             }
+            Input::Probe(event) => self.probe_event(event, now_ms),
             Input::Tick => {
-                let mut commands = self.finish_game(now_ms);
+                let mut commands = self.probe_tick(now_ms);
+                commands.extend(self.finish_game(now_ms));
                 self.update_countdown(now_ms);
                 if let (Phase::Waiting, Some(since)) = (self.status.phase, self.waiting_since) {
                     self.status.waited_s = Some(((now_ms - since) / 1000.0).max(0.0) as u32);
@@ -318,6 +341,7 @@ impl Session {
                     return Vec::new();
                 };
                 let initiator = player_index < partner.player_index;
+                self.probe = None;
                 self.partner = Some(partner.participant_id.clone());
                 if let Some(me) = self.my_id() {
                     self.players = vec![PeerInfo { participant_id: me, player_index }];
@@ -368,6 +392,28 @@ impl Session {
                 Vec::new()
             }
             ServerMsg::Repool { message } => self.repool(message),
+            ServerMsg::Probe { probe_id, peer: _, initiator, ice_servers, force_relay } => {
+                if self.status.phase != Phase::Waiting {
+                    // Not waiting (any more): the relay's view will catch up; say so.
+                    return vec![Command::SendRelay(ClientMsg::ProbeResult {
+                        probe_id,
+                        rtt_ms: None,
+                    })];
+                }
+                self.probe = Some(Prober::new(probe_id, now_ms));
+                self.status.probes += 1;
+                vec![Command::OpenProbe { initiator, ice_servers, force_relay }]
+            }
+            ServerMsg::ProbeSignal { probe_id, payload } => match &self.probe {
+                Some(p) if *p.id() == probe_id => vec![Command::ApplyProbeSignal(payload)],
+                _ => Vec::new(),
+            },
+            ServerMsg::ProbeEnd { probe_id } => {
+                if self.probe.as_ref().is_some_and(|p| *p.id() == probe_id) {
+                    self.probe = None;
+                }
+                Vec::new()
+            }
             ServerMsg::Scene { index, view, last } => self.enter_scene(index, view, last),
             ServerMsg::WaitTimedOut { message, redirect_url, completion_code } => {
                 if self.status.phase == Phase::Waiting {
@@ -387,6 +433,46 @@ impl Session {
                 Vec::new()
             }
         }
+    }
+
+    fn probe_event(&mut self, event: ProbeEvent, now_ms: f64) -> Vec<Command> {
+        let Some(probe) = &mut self.probe else { return Vec::new() };
+        let out = match event {
+            ProbeEvent::LocalSignal(payload) => {
+                let probe_id = probe.id().clone();
+                return vec![Command::SendRelay(ClientMsg::ProbeSignal { probe_id, payload })];
+            }
+            ProbeEvent::Open => probe.opened(now_ms),
+            ProbeEvent::Data(bytes) => probe.packet(&bytes, now_ms),
+            ProbeEvent::Closed | ProbeEvent::Failed(_) => probe.failed(),
+        };
+        self.probe_commands(out)
+    }
+
+    fn probe_tick(&mut self, now_ms: f64) -> Vec<Command> {
+        let Some(probe) = &mut self.probe else { return Vec::new() };
+        if probe.expired(now_ms) {
+            self.probe = None;
+            return Vec::new();
+        }
+        let out = probe.tick(now_ms);
+        self.probe_commands(out)
+    }
+
+    fn probe_commands(&mut self, out: Vec<ProbeOut>) -> Vec<Command> {
+        let Some(probe) = &self.probe else { return Vec::new() };
+        out.into_iter()
+            .map(|o| match o {
+                ProbeOut::Send(bytes) => Command::SendProbe(bytes),
+                ProbeOut::Report(rtt_ms) => {
+                    self.status.probe_rtt_ms = rtt_ms;
+                    Command::SendRelay(ClientMsg::ProbeResult {
+                        probe_id: probe.id().clone(),
+                        rtt_ms,
+                    })
+                }
+            })
+            .collect()
     }
 
     /// Seconds left in the countdown, for the page; the phase follows.
@@ -488,12 +574,15 @@ impl Session {
         self.finished_at = None;
         self.partner_finished = false;
         self.was_frozen = false;
+        self.probe = None;
         self.rtt = RttTracker::default();
         let keep = Status {
             phase,
             participant_id: self.status.participant_id.take(),
             exports: std::mem::take(&mut self.status.exports),
             scene: self.status.scene.take(),
+            probes: self.status.probes,
+            probe_rtt_ms: self.status.probe_rtt_ms,
             notice,
             ..Status::default()
         };

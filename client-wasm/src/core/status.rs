@@ -139,6 +139,10 @@ pub struct Status {
     /// Whole seconds spent in the waiting room so far.
     pub waited_s: Option<u32>,
     pub scene: Option<SceneStatus>,
+    /// Peer-to-peer probes the relay asked this participant into.
+    pub probes: u32,
+    /// The round trip this side measured in its last probe (`None`: not measured or failed).
+    pub probe_rtt_ms: Option<u32>,
 }
 
 impl Default for Status {
@@ -168,6 +172,8 @@ impl Default for Status {
             notice: None,
             waited_s: None,
             scene: None,
+            probes: 0,
+            probe_rtt_ms: None,
         }
     }
 }

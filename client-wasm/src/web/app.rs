@@ -14,6 +14,7 @@ use wasm_bindgen::JsValue;
 use crate::{
     core::{
         netcode::{NO_ACTION, NetInput},
+        probe::ProbeEvent,
         session::{Command, Input, Session},
         status::{Phase, Status},
     },
@@ -21,7 +22,7 @@ use crate::{
         clock::WorkerClock,
         hook::Hook,
         keyboard::Keyboard,
-        peer::PeerLink,
+        peer::{LinkKind, PeerLink},
         relay_socket::RelaySocket,
         render::{AnimationLoop, GameCanvas},
         screen::Screen,
@@ -72,6 +73,7 @@ pub(super) fn launch() -> Result<(), JsValue> {
         reconnect: None,
         reconnect_attempts: 0,
         peer: None,
+        probe: None,
         game: None,
         _ticker: ticker,
         hook,
@@ -124,6 +126,8 @@ struct App {
     reconnect: Option<Timeout>,
     reconnect_attempts: u32,
     peer: Option<PeerLink>,
+    /// The connection of a probe before a match; kept only while the session probes.
+    probe: Option<PeerLink>,
     game: Option<GameResources>,
     _ticker: Interval,
     hook: Hook,
@@ -164,6 +168,9 @@ impl App {
         if let (false, Some(id)) = (had_id, self.session.status().participant_id.as_deref()) {
             storage::remember_participant(id);
         }
+        if !self.session.probing() {
+            self.probe = None;
+        }
         self.manage_game_resources();
         self.publish();
     }
@@ -203,12 +210,47 @@ impl App {
         match command {
             Command::SendRelay(msg) => self.relay.send(&msg),
             Command::OpenPeer { initiator, ice_servers, force_relay } => {
-                match PeerLink::open(initiator, &ice_servers, force_relay, self.events.clone()) {
+                let kind = LinkKind::Game;
+                match PeerLink::open(
+                    kind,
+                    initiator,
+                    &ice_servers,
+                    force_relay,
+                    self.events.clone(),
+                ) {
                     Ok(link) => self.peer = Some(link),
                     Err(err) => {
                         let reason = format!("cannot create the peer connection: {err:?}");
                         self.events.send(Input::PeerFailed(reason));
                     }
+                }
+            }
+            Command::OpenProbe { initiator, ice_servers, force_relay } => {
+                // Any earlier probe connection goes first.
+                self.probe = None;
+                let kind = LinkKind::Probe;
+                match PeerLink::open(
+                    kind,
+                    initiator,
+                    &ice_servers,
+                    force_relay,
+                    self.events.clone(),
+                ) {
+                    Ok(link) => self.probe = Some(link),
+                    Err(err) => {
+                        let reason = format!("cannot create the probe connection: {err:?}");
+                        self.events.send(Input::Probe(ProbeEvent::Failed(reason)));
+                    }
+                }
+            }
+            Command::ApplyProbeSignal(payload) => {
+                if let Some(probe) = &self.probe {
+                    probe.apply(payload);
+                }
+            }
+            Command::SendProbe(bytes) => {
+                if let Some(probe) = &self.probe {
+                    probe.send(&bytes);
                 }
             }
             Command::ApplySignal(payload) => {

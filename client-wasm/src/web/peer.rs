@@ -1,6 +1,8 @@
-//! The WebRTC peer connection to the partner and its one DataChannel (unordered, no
-//! retransmits: rollback netcode does its own redundancy, and a late packet is worse than a
-//! lost one). Everything is released on Drop: listeners removed, channel and connection closed.
+//! A WebRTC peer connection and its one DataChannel (unordered, no retransmits: rollback
+//! netcode does its own redundancy, and a late packet is worse than a lost one). The game's
+//! connection to the partner and a probe's connection before a match are both links; their
+//! events reach the session as the inputs of their kind. Everything is released on Drop:
+//! listeners removed, channel and connection closed.
 
 use std::{
     cell::{Cell, RefCell},
@@ -22,11 +24,68 @@ use web_sys::{
 };
 
 use crate::{
-    core::{candidates::CandidateBuffer, session::Input},
+    core::{candidates::CandidateBuffer, probe::ProbeEvent, session::Input},
     web::app::WeakDispatch,
 };
 
-const CHANNEL_LABEL: &str = "game";
+/// Which connection a link is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum LinkKind {
+    /// The game's connection to the partner.
+    Game,
+    /// A probe's connection to a possible partner, before a match.
+    Probe,
+}
+
+impl LinkKind {
+    fn label(self) -> &'static str {
+        match self {
+            LinkKind::Game => "game",
+            LinkKind::Probe => "probe",
+        }
+    }
+}
+
+/// What a link reports.
+enum LinkEvent {
+    Signal(SignalPayload),
+    Open,
+    Data(Vec<u8>),
+    Closed,
+    Failed(String),
+    ConnectionType(String),
+}
+
+/// Delivers a link's events as the session inputs of its kind.
+#[derive(Clone)]
+struct Sink {
+    kind: LinkKind,
+    events: WeakDispatch,
+}
+
+impl Sink {
+    fn emit(&self, event: LinkEvent) {
+        let input = match (self.kind, event) {
+            (LinkKind::Game, LinkEvent::Signal(payload)) => Input::LocalSignal(payload),
+            (LinkKind::Game, LinkEvent::Open) => Input::ChannelOpen,
+            (LinkKind::Game, LinkEvent::Data(bytes)) => Input::ChannelData(bytes),
+            (LinkKind::Game, LinkEvent::Closed) => Input::ChannelClosed,
+            (LinkKind::Game, LinkEvent::Failed(reason)) => Input::PeerFailed(reason),
+            (LinkKind::Game, LinkEvent::ConnectionType(kind)) => Input::ConnectionType(kind),
+            (LinkKind::Probe, LinkEvent::Signal(payload)) => {
+                Input::Probe(ProbeEvent::LocalSignal(payload))
+            }
+            (LinkKind::Probe, LinkEvent::Open) => Input::Probe(ProbeEvent::Open),
+            (LinkKind::Probe, LinkEvent::Data(bytes)) => Input::Probe(ProbeEvent::Data(bytes)),
+            (LinkKind::Probe, LinkEvent::Closed) => Input::Probe(ProbeEvent::Closed),
+            (LinkKind::Probe, LinkEvent::Failed(reason)) => {
+                Input::Probe(ProbeEvent::Failed(reason))
+            }
+            (LinkKind::Probe, LinkEvent::ConnectionType(_)) => return,
+        };
+        self.events.send(input);
+    }
+}
 
 pub(super) struct PeerLink {
     pc: RtcPeerConnection,
@@ -40,11 +99,13 @@ pub(super) struct PeerLink {
 
 impl PeerLink {
     pub(super) fn open(
+        kind: LinkKind,
         initiator: bool,
         ice_servers: &[IceServer],
         force_relay: bool,
         events: WeakDispatch,
     ) -> Result<Self, JsValue> {
+        let events = Sink { kind, events };
         let pc =
             RtcPeerConnection::new_with_configuration(&configuration(ice_servers, force_relay))?;
         let channel = Rc::new(RefCell::new(None));
@@ -55,7 +116,7 @@ impl PeerLink {
                     event.dyn_ref::<RtcPeerConnectionIceEvent>().and_then(|e| e.candidate());
                 // `None` marks the end of gathering; nothing to send.
                 if let Some(c) = candidate {
-                    events.send(Input::LocalSignal(SignalPayload::IceCandidate {
+                    events.emit(LinkEvent::Signal(SignalPayload::IceCandidate {
                         candidate: c.candidate(),
                         sdp_mid: c.sdp_mid(),
                         sdp_m_line_index: c.sdp_m_line_index(),
@@ -68,7 +129,7 @@ impl PeerLink {
             let pc = pc.clone();
             EventListener::new(&pc.clone(), "connectionstatechange", move |_| {
                 if pc.connection_state() == RtcPeerConnectionState::Failed {
-                    events.send(Input::PeerFailed("the peer-to-peer connection failed".into()));
+                    events.emit(LinkEvent::Failed("the peer-to-peer connection failed".into()));
                 }
             })
         };
@@ -78,7 +139,7 @@ impl PeerLink {
             let pc_for_channel = pc.clone();
             EventListener::new(&pc, "datachannel", move |event| {
                 if let Some(dc) = event.dyn_ref::<RtcDataChannelEvent>().map(|e| e.channel())
-                    && dc.label() == CHANNEL_LABEL
+                    && dc.label() == kind.label()
                 {
                     *slot.borrow_mut() = Some(Channel::attach(dc, &pc_for_channel, events.clone()));
                 }
@@ -88,7 +149,7 @@ impl PeerLink {
             let init = RtcDataChannelInit::new();
             init.set_ordered(false);
             init.set_max_retransmits(0);
-            let dc = pc.create_data_channel_with_data_channel_dict(CHANNEL_LABEL, &init);
+            let dc = pc.create_data_channel_with_data_channel_dict(kind.label(), &init);
             *channel.borrow_mut() = Some(Channel::attach(dc, &pc, events.clone()));
         }
         let (signals, incoming) = mpsc::unbounded();
@@ -146,17 +207,17 @@ async fn negotiate(
     pc: RtcPeerConnection,
     initiator: bool,
     mut incoming: mpsc::UnboundedReceiver<SignalPayload>,
-    events: WeakDispatch,
+    events: Sink,
     closed: Rc<Cell<bool>>,
 ) {
     let report = |err: JsValue| {
         if !closed.get() {
-            events.send(Input::PeerFailed(format!("WebRTC negotiation failed: {err:?}")));
+            events.emit(LinkEvent::Failed(format!("WebRTC negotiation failed: {err:?}")));
         }
     };
     if initiator {
         match describe(&pc, RtcSdpType::Offer).await {
-            Ok(sdp) => events.send(Input::LocalSignal(SignalPayload::Offer { sdp })),
+            Ok(sdp) => events.emit(LinkEvent::Signal(SignalPayload::Offer { sdp })),
             Err(err) => report(err),
         }
     }
@@ -171,7 +232,7 @@ async fn negotiate(
                 };
                 answered
                     .await
-                    .map(|sdp| events.send(Input::LocalSignal(SignalPayload::Answer { sdp })))
+                    .map(|sdp| events.emit(LinkEvent::Signal(SignalPayload::Answer { sdp })))
             }
             SignalPayload::Answer { sdp } if initiator => {
                 let applied = async {
@@ -267,17 +328,20 @@ struct Channel {
 }
 
 impl Channel {
-    fn attach(dc: RtcDataChannel, pc: &RtcPeerConnection, events: WeakDispatch) -> Self {
+    fn attach(dc: RtcDataChannel, pc: &RtcPeerConnection, events: Sink) -> Self {
         dc.set_binary_type(RtcDataChannelType::Arraybuffer);
         let on_open = {
             let events = events.clone();
             let pc = pc.clone();
             EventListener::new(&dc, "open", move |_| {
-                events.send(Input::ChannelOpen);
+                events.emit(LinkEvent::Open);
+                if events.kind != LinkKind::Game {
+                    return;
+                }
                 let (pc, events) = (pc.clone(), events.clone());
                 spawn_local(async move {
                     if let Some(kind) = connection_type(&pc).await {
-                        events.send(Input::ConnectionType(kind));
+                        events.emit(LinkEvent::ConnectionType(kind));
                     }
                 });
             })
@@ -295,10 +359,10 @@ impl Channel {
                 } else {
                     Vec::new()
                 };
-                events.send(Input::ChannelData(bytes));
+                events.emit(LinkEvent::Data(bytes));
             })
         };
-        let on_close = EventListener::new(&dc, "close", move |_| events.send(Input::ChannelClosed));
+        let on_close = EventListener::new(&dc, "close", move |_| events.emit(LinkEvent::Closed));
         Self { dc, _listeners: [on_open, on_message, on_close] }
     }
 

@@ -136,15 +136,20 @@ impl Client {
         let deadline = tokio::time::Instant::now() + duration;
         while let Ok(frame) = tokio::time::timeout_at(deadline, self.ws.next()).await {
             match frame {
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                Some(Ok(Message::Text(text)))
-                    if matches!(
-                        ServerMsg::decode(text.as_str()),
-                        Ok(ServerMsg::Waiting { .. })
-                    ) =>
-                {
-                    continue;
-                }
+                Some(Ok(frame)) if is_quiet(&frame) => continue,
+                other => panic!("unexpected while pumping: {other:?}"),
+            }
+        }
+    }
+
+    /// Like [`Client::pump_for`], but answers each of the relay's pings `delay` late (a pong
+    /// goes out with the next read), so the relay measures a long round trip.
+    pub(crate) async fn pump_slowly_for(&mut self, duration: Duration, delay: Duration) {
+        let deadline = tokio::time::Instant::now() + duration;
+        while let Ok(frame) = tokio::time::timeout_at(deadline, self.ws.next()).await {
+            match frame {
+                Some(Ok(Message::Ping(_))) => tokio::time::sleep(delay).await,
+                Some(Ok(frame)) if is_quiet(&frame) => continue,
                 other => panic!("unexpected while pumping: {other:?}"),
             }
         }
@@ -162,6 +167,34 @@ impl Client {
     }
 }
 
+/// Control frames and waiting-room counts: nothing a pumping test waits for.
+fn is_quiet(frame: &Message) -> bool {
+    match frame {
+        Message::Ping(_) | Message::Pong(_) => true,
+        Message::Text(text) => {
+            matches!(ServerMsg::decode(text.as_str()), Ok(ServerMsg::Waiting { .. }))
+        }
+        _ => false,
+    }
+}
+
 pub(crate) fn pid(id: &str) -> ParticipantId {
     ParticipantId::parse(id).expect("valid id")
+}
+
+/// The first `lines` records of a match log, once they are written (on the blocking pool).
+pub(crate) async fn match_log(path: &std::path::Path, lines: usize) -> Vec<serde_json::Value> {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let records: Vec<serde_json::Value> = std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect();
+        if records.len() >= lines {
+            return records;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{path:?} has {} lines", records.len());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

@@ -480,3 +480,129 @@ fn after_the_game_both_finish_then_the_next_scene_follows() {
     assert_eq!(a.status().phase, Phase::Scene);
     assert!(a.netcode().is_none());
 }
+
+fn waiting_session(id: &str) -> Session {
+    let mut s = Session::new(None);
+    s.handle(Input::Relay(welcome(id)), 0.0);
+    s.handle(Input::Relay(ServerMsg::Waiting { waiting: 1, needed: 2 }), 0.0);
+    s
+}
+
+fn probe_msg(initiator: bool) -> ServerMsg {
+    ServerMsg::Probe {
+        probe_id: pid("q1"),
+        peer: pid("other"),
+        initiator,
+        ice_servers: Vec::new(),
+        force_relay: false,
+    }
+}
+
+fn probe_packets(commands: &[Command]) -> Vec<Vec<u8>> {
+    commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::SendProbe(bytes) => Some(bytes.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn probe_results(commands: &[Command]) -> Vec<Option<u32>> {
+    commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::SendRelay(ClientMsg::ProbeResult { rtt_ms, .. }) => Some(*rtt_ms),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Two waiting sessions probe each other over a wire with a 30 ms round trip.
+#[test]
+fn two_waiting_sessions_probe_each_other_and_report_the_median() {
+    let mut a = waiting_session("a");
+    let mut b = waiting_session("b");
+    let open = a.handle(Input::Relay(probe_msg(true)), 0.0);
+    assert!(matches!(&open[..], [Command::OpenProbe { initiator: true, .. }]));
+    b.handle(Input::Relay(probe_msg(false)), 0.0);
+    assert!(a.probing() && b.probing());
+    // Signaling goes through the relay, tagged with the probe.
+    let offer = SignalPayload::Offer { sdp: "v=0".into() };
+    assert_eq!(
+        a.handle(Input::Probe(ProbeEvent::LocalSignal(offer.clone())), 1.0),
+        vec![Command::SendRelay(ClientMsg::ProbeSignal {
+            probe_id: pid("q1"),
+            payload: offer.clone()
+        })]
+    );
+    let forwarded = ServerMsg::ProbeSignal { probe_id: pid("q1"), payload: offer.clone() };
+    assert_eq!(
+        b.handle(Input::Relay(forwarded), 2.0),
+        vec![Command::ApplyProbeSignal(offer.clone())]
+    );
+    let stale = ServerMsg::ProbeSignal { probe_id: pid("q0"), payload: offer };
+    assert!(b.handle(Input::Relay(stale), 2.0).is_empty(), "another probe's signal is dropped");
+
+    // Only a's channel side is simulated in full: b answers every ping.
+    let mut now = 100.0;
+    let mut to_b = probe_packets(&a.handle(Input::Probe(ProbeEvent::Open), now));
+    b.handle(Input::Probe(ProbeEvent::Open), now);
+    let mut results = Vec::new();
+    while let Some(ping) = to_b.pop() {
+        let pong = probe_packets(&b.handle(Input::Probe(ProbeEvent::Data(ping)), now + 15.0));
+        now += 30.0;
+        let out = a.handle(Input::Probe(ProbeEvent::Data(pong[0].clone())), now);
+        results.extend(probe_results(&out));
+        to_b.extend(probe_packets(&out));
+    }
+    assert_eq!(results, vec![Some(30)]);
+    assert_eq!(a.status().probe_rtt_ms, Some(30));
+    assert_eq!(a.status().probes, 1);
+    // The relay ends the probe: the connection may close; a late end of another probe is not
+    // ours.
+    a.handle(Input::Relay(ServerMsg::ProbeEnd { probe_id: pid("q0") }), now);
+    assert!(a.probing());
+    a.handle(Input::Relay(ServerMsg::ProbeEnd { probe_id: pid("q1") }), now);
+    assert!(!a.probing());
+    assert_eq!(a.status().phase, Phase::Waiting, "still in the waiting room");
+}
+
+#[test]
+fn a_probe_connection_that_fails_reports_a_failure_once() {
+    let mut s = waiting_session("a");
+    s.handle(Input::Relay(probe_msg(false)), 0.0);
+    let out = s.handle(Input::Probe(ProbeEvent::Failed("ice".into())), 10.0);
+    assert_eq!(probe_results(&out), vec![None]);
+    assert!(probe_results(&s.handle(Input::Probe(ProbeEvent::Closed), 11.0)).is_empty());
+    // Never opened, never ended by the relay: the connection is dropped eventually.
+    s.handle(Input::Tick, crate::core::probe::LINGER_MS);
+    assert!(!s.probing());
+}
+
+#[test]
+fn a_probe_that_never_connects_reports_before_the_relay_gives_up() {
+    let mut s = waiting_session("a");
+    s.handle(Input::Relay(probe_msg(true)), 1_000.0);
+    assert!(probe_results(&s.handle(Input::Tick, 9_000.0)).is_empty());
+    assert_eq!(probe_results(&s.handle(Input::Tick, 10_000.0)), vec![None]);
+}
+
+#[test]
+fn a_probe_request_outside_the_waiting_room_is_declined() {
+    let mut s = Session::new(None);
+    s.handle(Input::Relay(welcome("a")), 0.0);
+    s.handle(Input::Relay(scene(0, "static", false)), 0.0);
+    let out = s.handle(Input::Relay(probe_msg(true)), 0.0);
+    assert_eq!(probe_results(&out), vec![None]);
+    assert!(!s.probing());
+}
+
+#[test]
+fn being_paired_ends_any_probe() {
+    let mut s = waiting_session("a");
+    s.handle(Input::Relay(probe_msg(true)), 0.0);
+    s.handle(Input::Relay(paired_msg(0, 1, "other")), 0.0);
+    assert!(!s.probing());
+    assert_eq!(s.status().probes, 1, "kept for the page and tests");
+}
