@@ -83,6 +83,16 @@ mod tests {
     }
 
     #[test]
+    fn a_probe_threshold_of_zero_is_refused() {
+        let text = "[experiment]\nid = \"x\"\n[matchmaking]\nmax_p2p_rtt_ms = 0\n";
+        let err = parse(text, Path::new("e.toml")).expect_err("invalid");
+        assert!(err.to_string().contains("max_p2p_rtt_ms"), "{err}");
+        let fine = "[experiment]\nid = \"x\"\n[matchmaking]\nmax_p2p_rtt_ms = 150\n";
+        let config = parse(fine, Path::new("e.toml")).expect("valid");
+        assert_eq!(config.scenes()[0].gym().map(|g| g.matchmaking.max_p2p_rtt_ms), Some(Some(150)));
+    }
+
+    #[test]
     fn experiment_id_must_be_safe_for_paths() {
         let err =
             parse("[experiment]\nid = \"../up\"\n", Path::new("e.toml")).expect_err("invalid");
