@@ -102,8 +102,8 @@ pub enum ServerMsg {
     Signal { from: ParticipantId, payload: SignalPayload },
     /// The partner's connection to the relay ended.
     PartnerLeft { participant_id: ParticipantId },
-    /// The last client message was refused. `fatal` errors are followed by the relay closing
-    /// the connection.
+    /// The last client message was refused. After a `fatal` error the client must stop; the
+    /// relay closes the connection (except after [`ErrorCode::AlreadyFinished`]).
     Error { code: ErrorCode, message: String, fatal: bool },
     /// Nobody was found in time; the participant leaves the waiting room.
     WaitTimedOut {
@@ -198,6 +198,9 @@ pub enum ErrorCode {
     WrongScene,
     /// A probe message for a probe this participant is not in.
     NotInProbe,
+    /// The participant has been through every scene already (a reload after the end). The
+    /// connection stays open so undelivered data can still arrive.
+    AlreadyFinished,
     /// An upload for another participant's files.
     NotYourFile,
     /// An upload whose content or scene is invalid.

@@ -30,6 +30,8 @@ pub enum RequestError {
     NotInScene(u32),
     #[error("you are not in probe {0}")]
     NotInProbe(SafeId),
+    #[error("participant {0} has already completed this study; thank you for taking part")]
+    AlreadyFinished(ParticipantId),
 }
 
 impl RequestError {
@@ -45,12 +47,19 @@ impl RequestError {
             RequestError::NotInGame(_) => ErrorCode::NotInGame,
             RequestError::NotInScene(_) => ErrorCode::WrongScene,
             RequestError::NotInProbe(_) => ErrorCode::NotInProbe,
+            RequestError::AlreadyFinished(_) => ErrorCode::AlreadyFinished,
         }
     }
 
-    /// Whether the relay closes the connection after replying.
+    /// Whether the client must stop. The relay closes the connection after replying, except
+    /// after `AlreadyFinished`: that participant may still have data to deliver.
     pub fn is_fatal(&self) -> bool {
-        matches!(self, RequestError::ProtocolVersion { .. } | RequestError::DuplicateParticipant(_))
+        matches!(
+            self,
+            RequestError::ProtocolVersion { .. }
+                | RequestError::DuplicateParticipant(_)
+                | RequestError::AlreadyFinished(_)
+        )
     }
 
     /// The reply sent to the client. Logged here so every refusal leaves a trace.
@@ -109,6 +118,8 @@ pub enum StartError {
     MissingWww(PathBuf),
     #[error("cannot create data directory {path}: {source}")]
     DataDir { path: PathBuf, source: io::Error },
+    #[error("cannot read the participants' progress in {path}: {source}")]
+    ReadProgress { path: PathBuf, source: io::Error },
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: io::Error },
 }

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     error::UploadError,
-    lobby::{Action, ConnId, Lobby},
+    lobby::{Action, ConnId, Lobby, Progress},
     storage::Storage,
 };
 
@@ -61,7 +61,7 @@ pub(crate) async fn run(
     let start = tokio::time::Instant::now();
     let now = || start.elapsed().as_millis() as u64;
     let mut ticker = tokio::time::interval(TICK);
-    let (match_log, match_log_writer) = match_log_writer(storage.clone());
+    let (journal, journal_writer) = journal_writer(storage.clone());
     loop {
         let actions = tokio::select! {
             event = events.recv() => match event {
@@ -105,7 +105,11 @@ pub(crate) async fn run(
                     if let serde_json::Value::Object(map) = &mut record {
                         map.insert("time_ms".into(), crate::storage::unix_ms().into());
                     }
-                    let _ = match_log.send(record);
+                    let _ = journal.send(Journal::Match(record));
+                    continue;
+                }
+                Action::RecordProgress { participant, progress } => {
+                    let _ = journal.send(Journal::Progress(participant, progress));
                     continue;
                 }
             };
@@ -120,8 +124,8 @@ pub(crate) async fn run(
         }
     }
     // Every decision made is on disk before the relay stops.
-    drop(match_log);
-    let _ = match_log_writer.await;
+    drop(journal);
+    let _ = journal_writer.await;
 }
 
 /// Writes an upload on the blocking pool (file IO must not stall the hub), then answers the
@@ -142,21 +146,32 @@ fn store(storage: Arc<Storage>, upload: Upload, outbox: mpsc::Sender<Outbound>) 
     });
 }
 
-/// One writer appends match-log records in the order the lobby made the decisions (a probe
+/// An append-only record of the lobby's decisions.
+enum Journal {
+    Match(serde_json::Value),
+    Progress(rollgym_protocol::ParticipantId, Progress),
+}
+
+/// One writer appends journal records in the order the lobby made the decisions (a probe
 /// before the match it admitted), each on the blocking pool. It ends once the sender is
 /// dropped and everything sent is written.
-fn match_log_writer(
+fn journal_writer(
     storage: Arc<Storage>,
-) -> (mpsc::UnboundedSender<serde_json::Value>, tokio::task::JoinHandle<()>) {
-    let (records, mut queue) = mpsc::unbounded_channel::<serde_json::Value>();
+) -> (mpsc::UnboundedSender<Journal>, tokio::task::JoinHandle<()>) {
+    let (records, mut queue) = mpsc::unbounded_channel::<Journal>();
     let writer = tokio::spawn(async move {
         while let Some(record) = queue.recv().await {
             let storage = storage.clone();
-            let written = tokio::task::spawn_blocking(move || storage.append_match_log(record));
+            let written = tokio::task::spawn_blocking(move || match record {
+                Journal::Match(record) => storage.append_match_log(record),
+                Journal::Progress(participant, progress) => {
+                    storage.append_progress(&participant, progress)
+                }
+            });
             match written.await {
                 Ok(Ok(())) => {}
-                Ok(Err(err)) => tracing::error!(error = %err, "cannot write the match log"),
-                Err(err) => tracing::error!(error = %err, "match log writer failed"),
+                Ok(Err(err)) => tracing::error!(error = %err, "cannot write the journal"),
+                Err(err) => tracing::error!(error = %err, "journal writer failed"),
             }
         }
     });

@@ -25,9 +25,11 @@ use crate::{
 };
 
 mod probe;
+mod progress;
 
 pub use probe::PROBE_TIMEOUT_MS;
 use probe::Probe;
+pub use progress::Progress;
 
 /// Identifies one WebSocket connection for the lifetime of the relay process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -47,6 +49,11 @@ pub enum Action {
     RefuseUpload(ConnId, SafeId, UploadError),
     /// Append one line to the match log.
     LogMatch(serde_json::Value),
+    /// Journal a participant's new progress (read back when the relay restarts).
+    RecordProgress {
+        participant: ParticipantId,
+        progress: Progress,
+    },
 }
 
 /// Server round-trip samples kept per participant (the median is over these).
@@ -88,8 +95,11 @@ enum Phase {
     },
     /// The partner left; nothing more happens until this participant leaves too.
     PartnerGone,
-    /// Came back to finish a game or deliver data (`hello` with `rejoin`); never matched.
-    Returning,
+    /// Came back to finish a game or deliver data (`hello` with `rejoin`), or after finishing
+    /// the experiment; never matched. May leave its scene if its game there had `played`.
+    Returning {
+        played: bool,
+    },
     /// On a static scene (instructions, a thank-you page).
     Page,
     /// Waited longer than the waiting room's timeout; never matched.
@@ -135,6 +145,8 @@ pub struct Lobby {
     matchmakers: Vec<Option<Box<dyn Matchmaker>>>,
     /// Everyone each participant has been grouped with, most recent first.
     history: HashMap<ParticipantId, Vec<ParticipantId>>,
+    /// How far each participant seen got (see `progress.rs`).
+    progress: HashMap<ParticipantId, Progress>,
     games: HashMap<String, Game>,
     /// Pairs whose connection could not be validated, or whose probe failed or was too slow:
     /// never matched again.
@@ -160,6 +172,7 @@ impl Lobby {
             scenes,
             matchmakers,
             history: HashMap::new(),
+            progress: HashMap::new(),
             games: HashMap::new(),
             rejected: HashSet::new(),
             probes: HashMap::new(),
@@ -281,6 +294,8 @@ impl Lobby {
         let last = index + 1 == self.scenes.len();
         let mut actions =
             vec![Action::Send(conn, ServerMsg::Scene { index: index as u32, view, last })];
+        actions.extend(self.record_progress(conn, Progress { scene: index, played: false }));
+        let Some(state) = self.conns.get_mut(&conn) else { return actions };
         if !is_gym {
             state.phase = Phase::Page;
             return actions;
@@ -322,7 +337,7 @@ impl Lobby {
     fn advance(&mut self, conn: ConnId, from: u32, now_ms: u64) -> Vec<Action> {
         let Some(state) = self.conns.get(&conn) else { return Vec::new() };
         let finished = match &state.phase {
-            Phase::Page | Phase::PartnerGone => true,
+            Phase::Page | Phase::PartnerGone | Phase::Returning { played: true } => true,
             Phase::Paired { game_id, .. } => {
                 self.games.get(game_id).is_some_and(|g| g.state == GameState::Playing)
             }
@@ -396,10 +411,14 @@ impl Lobby {
         game.state = GameState::Playing;
         tracing::info!(game = %game_id, "game started");
         let Ok(id) = SafeId::parse(game_id) else { return Vec::new() };
-        game.members
-            .iter()
-            .map(|&m| Action::Send(m, ServerMsg::Start { game_id: id.clone() }))
-            .collect()
+        let members = game.members.clone();
+        let mut actions = Vec::new();
+        for member in members {
+            actions.push(Action::Send(member, ServerMsg::Start { game_id: id.clone() }));
+            let scene = self.conns.get(&member).map_or(0, |s| s.scene);
+            actions.extend(self.record_progress(member, Progress { scene, played: true }));
+        }
+        actions
     }
 
     /// Ends a game that never started: the remaining members go back to the waiting room.
@@ -505,7 +524,7 @@ impl Lobby {
             }
             Phase::Greeting
             | Phase::PartnerGone
-            | Phase::Returning
+            | Phase::Returning { .. }
             | Phase::TimedOut
             | Phase::Page => {}
         }
@@ -540,7 +559,7 @@ impl Lobby {
         self.owners.insert(participant.clone(), conn);
         if let Some(state) = self.conns.get_mut(&conn) {
             state.participant = Some(participant.clone());
-            state.phase = Phase::Returning;
+            state.phase = Phase::Returning { played: false };
         }
         let mut actions = vec![Action::Send(
             conn,
@@ -550,10 +569,7 @@ impl Lobby {
                 experiment: self.experiment.experiment.id.clone(),
             },
         )];
-        if rejoin {
-            return actions;
-        }
-        actions.extend(self.enter_scene(conn, 0, now_ms));
+        actions.extend(self.resume(conn, rejoin, now_ms));
         actions
     }
 

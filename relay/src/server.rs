@@ -7,11 +7,16 @@ use std::{
     sync::{Arc, atomic::AtomicU64},
 };
 
-use rollgym_protocol::{ConfigError, ExperimentConfig, SafeId};
+use rollgym_protocol::{ConfigError, ExperimentConfig, ParticipantId, SafeId};
 use tokio::{net::TcpListener, sync::mpsc};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use crate::{error::StartError, http, hub, lobby::Lobby, storage::Storage};
+use crate::{
+    error::StartError,
+    http, hub,
+    lobby::{Lobby, Progress},
+    storage::Storage,
+};
 
 /// Everything `rollgym serve` needs.
 #[derive(Debug, Clone)]
@@ -31,6 +36,8 @@ pub struct Relay {
     listener: TcpListener,
     options: RelayOptions,
     storage: Arc<Storage>,
+    /// Read back from the data directory: where returning participants continue.
+    progress: Vec<(ParticipantId, Progress)>,
 }
 
 impl Relay {
@@ -46,10 +53,16 @@ impl Relay {
         })?;
         let storage = Storage::open(&options.data_dir, &experiment_id)
             .map_err(|source| StartError::DataDir { path: options.data_dir.clone(), source })?;
+        // Without it, returning participants would start over (and could overwrite their
+        // data), so an unreadable journal stops the relay from starting.
+        let progress = storage.load_progress().map_err(|source| StartError::ReadProgress {
+            path: storage.root().to_owned(),
+            source,
+        })?;
         let listener = TcpListener::bind(options.addr)
             .await
             .map_err(|source| StartError::Bind { addr: options.addr, source })?;
-        Ok(Self { listener, options, storage: Arc::new(storage) })
+        Ok(Self { listener, options, storage: Arc::new(storage), progress })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -59,7 +72,11 @@ impl Relay {
     /// Serves until `shutdown` completes, then closes every WebSocket (code 1001) and waits for
     /// the connection tasks to finish.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) {
-        let lobby = Lobby::new(self.options.experiment.clone(), rand::random());
+        let mut lobby = Lobby::new(self.options.experiment.clone(), rand::random());
+        if !self.progress.is_empty() {
+            tracing::info!(records = self.progress.len(), "participants' progress restored");
+        }
+        lobby.restore_progress(self.progress);
         let (hub_tx, hub_rx) = mpsc::channel(1024);
         let cancel = CancellationToken::new();
         let hub_task = tokio::spawn(hub::run(lobby, self.storage.clone(), hub_rx, cancel.clone()));

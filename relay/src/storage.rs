@@ -17,13 +17,17 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
-use rollgym_protocol::{SafeId, Upload};
+use rollgym_protocol::{ParticipantId, SafeId, Upload};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::{error::UploadError, parity};
+use crate::{error::UploadError, lobby::Progress, parity};
 
 /// Marks temporary files; nothing else in the data directory contains it.
 const TEMP_MARK: &str = ".tmp-";
+
+/// The journal of participants' progress, in the experiment's directory.
+const PROGRESS_FILE: &str = "progress.jsonl";
 
 /// The data directory of one experiment.
 #[derive(Debug)]
@@ -172,6 +176,54 @@ impl Storage {
         file.sync_data()
     }
 
+    /// Appends a participant's new progress to `progress.jsonl` (read back at start).
+    pub fn append_progress(
+        &self,
+        participant: &ParticipantId,
+        progress: Progress,
+    ) -> io::Result<()> {
+        let record = json!({
+            "participant_id": participant,
+            "scene": progress.scene,
+            "played": progress.played,
+            "time_ms": unix_ms(),
+        });
+        let mut line = serde_json::to_string(&record).map_err(io::Error::other)?;
+        line.push('\n');
+        let mut file =
+            fs::OpenOptions::new().create(true).append(true).open(self.root.join(PROGRESS_FILE))?;
+        file.write_all(line.as_bytes())?;
+        file.sync_data()
+    }
+
+    /// Every participant's last recorded progress. A line that does not parse (the tail of a
+    /// write cut short by a crash) is skipped with a warning.
+    pub fn load_progress(&self) -> io::Result<Vec<(ParticipantId, Progress)>> {
+        #[derive(Deserialize)]
+        struct Line {
+            participant_id: ParticipantId,
+            scene: usize,
+            played: bool,
+        }
+        let text = match fs::read_to_string(self.root.join(PROGRESS_FILE)) {
+            Ok(text) => text,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(err) => return Err(err),
+        };
+        let mut records = Vec::new();
+        for (number, line) in text.lines().enumerate() {
+            match serde_json::from_str::<Line>(line) {
+                Ok(l) => {
+                    records.push((l.participant_id, Progress { scene: l.scene, played: l.played }))
+                }
+                Err(err) => {
+                    tracing::warn!(line = number + 1, error = %err, "skipping a progress record")
+                }
+            }
+        }
+        Ok(records)
+    }
+
     /// Temp file in the same directory, fsync, rename over `path`, fsync the directory.
     pub fn write_atomic(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
         let temp = self.write_temp(path, bytes)?;
@@ -209,6 +261,8 @@ fn validate(upload: &Upload) -> Result<(), UploadError> {
     Ok(())
 }
 
+/// Removes temporary files left by a crash, and ends a journal line a crash cut short, so the
+/// next record starts on a line of its own instead of being glued to the torn one.
 fn remove_temp_files(dir: &Path) -> io::Result<()> {
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
@@ -218,7 +272,18 @@ fn remove_temp_files(dir: &Path) -> io::Result<()> {
         } else if entry.file_name().to_string_lossy().contains(TEMP_MARK) {
             tracing::warn!(path = %path.display(), "removing a temporary file left by a crash");
             fs::remove_file(&path)?;
+        } else if path.extension().is_some_and(|e| e == "jsonl") {
+            terminate_torn_line(&path)?;
         }
+    }
+    Ok(())
+}
+
+fn terminate_torn_line(path: &Path) -> io::Result<()> {
+    let text = fs::read(path)?;
+    if text.last().is_some_and(|&b| b != b'\n') {
+        tracing::warn!(path = %path.display(), "ending a journal line cut short by a crash");
+        fs::OpenOptions::new().append(true).open(path)?.write_all(b"\n")?;
     }
     Ok(())
 }

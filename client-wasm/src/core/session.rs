@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 
 use rollgym_protocol::{
-    ClientMsg, GameConfig, IceServer, PROTOCOL_VERSION, ParticipantId, PeerInfo, SafeId, SceneView,
-    ServerMsg, SignalPayload, Upload,
+    ClientMsg, ErrorCode, GameConfig, IceServer, PROTOCOL_VERSION, ParticipantId, PeerInfo, SafeId,
+    SceneView, ServerMsg, SignalPayload, Upload,
 };
 use serde_json::json;
 
@@ -307,12 +307,20 @@ impl Session {
             ServerMsg::UploadAck { .. } | ServerMsg::UploadRefused { .. } => Vec::new(),
             ServerMsg::Welcome { participant_id, .. } => {
                 // Deliver whatever is still undelivered (after a reconnect or a reload).
-                let resend = self
+                let mut resend: Vec<Command> = self
                     .unacked
                     .values()
                     .filter(|u| u.participant_id == participant_id)
                     .map(|u| Command::SendRelay(ClientMsg::Upload(Box::new(u.clone()))))
                     .collect();
+                // The game ended while the relay was away: the request for the next scene may
+                // have been lost with the old connection.
+                if let (Phase::Done, true, Some(scene)) =
+                    (self.status.phase, self.advanced, &self.status.scene)
+                    && !scene.last
+                {
+                    resend.push(Command::SendRelay(ClientMsg::Advance { from: scene.index }));
+                }
                 self.status.participant_id = Some(participant_id.to_string());
                 resend
             }
@@ -422,6 +430,14 @@ impl Session {
                     self.status.waiting = None;
                     self.status.exit = Some(Exit { message, completion_code, redirect_url });
                 }
+                Vec::new()
+            }
+            ServerMsg::Error { code: ErrorCode::AlreadyFinished, message, .. } => {
+                // A reload after the end: a thank-you, not an error.
+                self.status.phase = Phase::Excluded;
+                self.status.outcome = Some(Outcome::AlreadyFinished);
+                self.status.exit =
+                    Some(Exit { message, completion_code: None, redirect_url: None });
                 Vec::new()
             }
             ServerMsg::Error { message, fatal, .. } => {

@@ -49,6 +49,8 @@ pub enum Outcome {
     PartnerAway,
     /// Nobody was found in the waiting room in time.
     Timeout,
+    /// The participant had already been through the whole experiment (a reload at the end).
+    AlreadyFinished,
 }
 
 /// What the page shows when the waiting room gives up.

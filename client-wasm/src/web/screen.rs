@@ -85,11 +85,12 @@ impl Screen {
             Phase::Excluded => {
                 let exit = status.exit.as_ref();
                 let message = exit.map_or("Thank you for your patience.", |e| e.message.as_str());
-                self.notice(
-                    "No partner found",
-                    message,
-                    exit.and_then(|e| e.completion_code.as_deref()),
-                );
+                let title = if status.outcome == Some(Outcome::AlreadyFinished) {
+                    "Already completed"
+                } else {
+                    "No partner found"
+                };
+                self.notice(title, message, exit.and_then(|e| e.completion_code.as_deref()));
                 if let Some(url) = exit.and_then(|e| e.redirect_url.as_deref())
                     && let Some(window) = web_sys::window()
                 {

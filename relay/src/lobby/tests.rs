@@ -441,9 +441,11 @@ fn a_disconnect_in_each_phase_leaves_nothing_behind() {
     lobby.disconnected(ConnId(2), 0);
     assert_eq!(lobby.game_state(&game), None);
     lobby.disconnected(ConnId(1), 0);
-    // The ids are free again and a new pair forms normally.
-    join(&mut lobby, 5, "a");
-    assert_eq!(game_of_pair(&join(&mut lobby, 6, "b")), vec![(5, 0), (6, 1)]);
+    // The ids are free again, but a and b have played the experiment's one game: coming back,
+    // they are told so (and may deliver data). Newcomers form a new pair normally.
+    assert_eq!(codes(&join(&mut lobby, 5, "a")), vec![ErrorCode::AlreadyFinished]);
+    join(&mut lobby, 6, "c");
+    assert_eq!(game_of_pair(&join(&mut lobby, 7, "d")), vec![(6, 0), (7, 1)]);
 }
 
 fn scenes_lobby(reunion_second: bool) -> Lobby {
@@ -551,3 +553,4 @@ fn group_reunion_re_pairs_partners_in_a_later_gym_scene() {
 }
 
 mod probe;
+mod progress;

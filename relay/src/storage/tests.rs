@@ -123,3 +123,31 @@ fn invalid_content_is_refused() {
     assert!(matches!(storage.store(&bad), Err(UploadError::Invalid(_))));
     assert!(!dir.0.join("exp/overcooked/alice_ep0.csv").exists());
 }
+
+#[test]
+fn progress_is_read_back_in_order_and_a_torn_last_line_is_skipped() {
+    let dir = TempDir::new();
+    let storage = Storage::open(&dir.0, &id("exp")).expect("open");
+    assert_eq!(storage.load_progress().expect("no journal yet"), Vec::new());
+    storage.append_progress(&id("a"), Progress { scene: 1, played: false }).expect("append");
+    storage.append_progress(&id("b"), Progress { scene: 1, played: true }).expect("append");
+    storage.append_progress(&id("a"), Progress { scene: 2, played: false }).expect("append");
+    // A crash in the middle of a write.
+    let path = storage.root().join(PROGRESS_FILE);
+    let mut file = fs::OpenOptions::new().append(true).open(&path).expect("open");
+    file.write_all(b"{\"participant_id\":\"c\",\"sce").expect("torn write");
+    drop(file);
+    // The restarted relay ends the torn line, so the next record is a line of its own.
+    let storage = Storage::open(&dir.0, &id("exp")).expect("reopen");
+    storage.append_progress(&id("d"), Progress { scene: 3, played: false }).expect("append");
+    let records = storage.load_progress().expect("load");
+    assert_eq!(
+        records,
+        vec![
+            (id("a"), Progress { scene: 1, played: false }),
+            (id("b"), Progress { scene: 1, played: true }),
+            (id("a"), Progress { scene: 2, played: false }),
+            (id("d"), Progress { scene: 3, played: false }),
+        ]
+    );
+}

@@ -475,6 +475,13 @@ fn after_the_game_both_finish_then_the_next_scene_follows() {
     }
     assert_eq!(advanced, [true, true], "both move on once both are finished");
     assert!(a.partner_finished && b.partner_finished, "each heard the other finish");
+    // The relay restarts before it answers: back, a asks again for the next scene.
+    assert_eq!(a.handle(Input::RelayClosed, 0.0), vec![Command::Reconnect]);
+    let hello = a.handle(Input::RelayOpen, 0.0);
+    assert!(matches!(&hello[..], [Command::SendRelay(ClientMsg::Hello { rejoin: true, .. })]));
+    let id = a.status().participant_id.clone().unwrap_or_else(|| "a".into());
+    let again = a.handle(Input::Relay(welcome(&id)), 0.0);
+    assert!(again.contains(&Command::SendRelay(ClientMsg::Advance { from: 1 })), "{again:?}");
     let next = a.handle(Input::Relay(scene(2, "static", true)), 0.0);
     assert_eq!(next, vec![Command::ClosePeer], "the game's connection is torn down");
     assert_eq!(a.status().phase, Phase::Scene);
@@ -605,4 +612,19 @@ fn being_paired_ends_any_probe() {
     s.handle(Input::Relay(paired_msg(0, 1, "other")), 0.0);
     assert!(!s.probing());
     assert_eq!(s.status().probes, 1, "kept for the page and tests");
+}
+
+#[test]
+fn coming_back_after_the_end_shows_a_thank_you() {
+    let mut s = Session::new(None);
+    s.handle(Input::Relay(welcome("a")), 0.0);
+    let finished = ServerMsg::Error {
+        code: ErrorCode::AlreadyFinished,
+        message: "participant a has already completed this study".into(),
+        fatal: true,
+    };
+    s.handle(Input::Relay(finished), 0.0);
+    assert_eq!(s.status().phase, Phase::Excluded);
+    assert_eq!(s.status().outcome, Some(Outcome::AlreadyFinished));
+    assert!(s.status().exit.as_ref().is_some_and(|e| e.message.contains("already completed")));
 }

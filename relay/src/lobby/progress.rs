@@ -1,0 +1,86 @@
+//! How far each participant got through the experiment, so a participant who comes back
+//! (a dropped connection, a reloaded page, a restarted relay) continues where it was instead
+//! of starting over or getting stuck.
+//!
+//! The lobby keeps the progress of every participant it has seen and emits
+//! [`Action::RecordProgress`] whenever it changes; the driver appends those to a journal that a
+//! restarted relay reads back ([`Lobby::restore_progress`]).
+
+use serde::{Deserialize, Serialize};
+
+use rollgym_protocol::ParticipantId;
+
+use super::{Action, ConnId, Lobby, Phase};
+use crate::error::RequestError;
+
+/// A participant's place in the experiment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Progress {
+    /// The index of the scene it is in.
+    pub scene: usize,
+    /// Its game in that scene started (so that scene cannot be played again).
+    pub played: bool,
+}
+
+impl Lobby {
+    /// Takes the progress read back from the journal (later records win).
+    pub fn restore_progress(
+        &mut self,
+        records: impl IntoIterator<Item = (ParticipantId, Progress)>,
+    ) {
+        self.progress.extend(records);
+    }
+
+    /// Where a participant is, as far as the lobby knows.
+    pub fn progress_of(&self, participant: &ParticipantId) -> Progress {
+        self.progress.get(participant).copied().unwrap_or_default()
+    }
+
+    /// Remembers a change of a connection's progress and has it journaled.
+    pub(super) fn record_progress(&mut self, conn: ConnId, progress: Progress) -> Option<Action> {
+        let participant = self.conns.get(&conn)?.participant.clone()?;
+        let known = self.progress.get(&participant);
+        // Everyone starts in scene 0: that needs no record.
+        if known == Some(&progress) || (known.is_none() && progress == Progress::default()) {
+            return None;
+        }
+        self.progress.insert(participant.clone(), progress);
+        Some(Action::RecordProgress { participant, progress })
+    }
+
+    /// Puts a greeted participant where its progress says.
+    ///
+    /// Coming back to a game (`rejoin`: it plays on peer to peer, or has data to deliver) it is
+    /// not put anywhere, but may leave the scene once its game had started. Otherwise (a new
+    /// page): a static scene or a gym scene it has not played yet is shown again; after a game
+    /// that started, which cannot be resumed, it goes on to the next scene, and if there is
+    /// none it has finished the experiment.
+    pub(super) fn resume(&mut self, conn: ConnId, rejoin: bool, now_ms: u64) -> Vec<Action> {
+        let Some(participant) = self.conns.get(&conn).and_then(|s| s.participant.clone()) else {
+            return Vec::new();
+        };
+        let mut progress = self.progress_of(&participant);
+        // The experiment file may have lost scenes since the progress was recorded.
+        let last = self.scenes.len().saturating_sub(1);
+        if progress.scene > last {
+            progress = Progress { scene: last, played: true };
+        }
+        let played_gym = progress.played && self.scenes[progress.scene].gym().is_some();
+        if rejoin || (played_gym && progress.scene == last) {
+            if let Some(state) = self.conns.get_mut(&conn) {
+                state.scene = progress.scene;
+                state.phase = Phase::Returning { played: progress.played };
+            }
+            if rejoin {
+                return Vec::new();
+            }
+            // Still welcome (it may have data to deliver), but there is nothing left to do.
+            return vec![Action::Refuse(conn, RequestError::AlreadyFinished(participant))];
+        }
+        let scene = if played_gym { progress.scene + 1 } else { progress.scene };
+        if scene != 0 {
+            tracing::info!(%participant, scene, "participant resumes");
+        }
+        self.enter_scene(conn, scene, now_ms)
+    }
+}

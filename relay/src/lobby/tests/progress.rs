@@ -1,0 +1,128 @@
+//! Participants coming back: after a dropped connection, a reload, or a relay restart.
+
+use super::*;
+
+fn recorded(actions: &[Action]) -> Vec<(String, Progress)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::RecordProgress { participant, progress } => {
+                Some((participant.to_string(), *progress))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn rejoin(lobby: &mut Lobby, conn: u64, id: &str) -> Vec<Action> {
+    lobby.connected(ConnId(conn));
+    let hello = ClientMsg::Hello {
+        protocol_version: PROTOCOL_VERSION,
+        participant_id: Some(ParticipantId::parse(id).expect("valid")),
+        rejoin: true,
+    };
+    lobby.message(ConnId(conn), hello, 50_000)
+}
+
+/// a (conn 1) and b (conn 2) through the welcome page into round 1, playing.
+fn playing_round1(lobby: &mut Lobby) -> Vec<Action> {
+    let mut actions = Vec::new();
+    for (conn, id) in [(1, "a"), (2, "b")] {
+        actions.extend(join(lobby, conn, id));
+        actions.extend(lobby.message(ConnId(conn), ClientMsg::Advance { from: 0 }, 0));
+    }
+    let game = SafeId::parse(lobby.game_of(ConnId(1)).expect("paired")).expect("id");
+    for c in [1, 2] {
+        actions.extend(lobby.message(ConnId(c), ClientMsg::Validated { game_id: game.clone() }, 0));
+    }
+    actions.extend(lobby.tick(10_000));
+    actions
+}
+
+#[test]
+fn progress_is_recorded_when_it_changes_and_not_for_the_first_scene() {
+    let mut lobby = scenes_lobby(false);
+    assert!(recorded(&join(&mut lobby, 1, "a")).is_empty(), "everyone starts in scene 0");
+    let out = lobby.message(ConnId(1), ClientMsg::Advance { from: 0 }, 0);
+    assert_eq!(recorded(&out), [("a".into(), Progress { scene: 1, played: false })]);
+    join(&mut lobby, 2, "b");
+    let out = lobby.message(ConnId(2), ClientMsg::Advance { from: 0 }, 0);
+    let game = SafeId::parse(lobby.game_of(ConnId(1)).expect("paired")).expect("id");
+    assert!(recorded(&out).iter().all(|(_, p)| !p.played), "matched is not played");
+    for c in [1, 2] {
+        lobby.message(ConnId(c), ClientMsg::Validated { game_id: game.clone() }, 0);
+    }
+    let out = lobby.tick(10_000);
+    let played = Progress { scene: 1, played: true };
+    assert_eq!(recorded(&out), [("a".into(), played), ("b".into(), played)]);
+}
+
+#[test]
+fn a_reload_shows_a_static_scene_or_a_waiting_room_again() {
+    let mut lobby = scenes_lobby(false);
+    join(&mut lobby, 1, "a");
+    lobby.disconnected(ConnId(1), 0);
+    assert_eq!(scene_of(&join(&mut lobby, 2, "a"), 2), Some(0), "the welcome page again");
+    lobby.message(ConnId(2), ClientMsg::Advance { from: 0 }, 0);
+    lobby.disconnected(ConnId(2), 0);
+    let out = join(&mut lobby, 3, "a");
+    assert_eq!(scene_of(&out, 3), Some(1), "round 1, not the welcome page");
+    assert_eq!(lobby.waiting_count(), 1, "in round 1's waiting room");
+}
+
+#[test]
+fn a_participant_rejoining_during_its_game_can_go_on_to_the_next_scene() {
+    let mut lobby = scenes_lobby(false);
+    playing_round1(&mut lobby);
+    // a's relay connection drops mid-game; the game goes on peer to peer.
+    lobby.disconnected(ConnId(1), 20_000);
+    let back = rejoin(&mut lobby, 3, "a");
+    assert_eq!(scene_of(&back, 3), None, "nothing shown: the page still plays");
+    assert_eq!(lobby.waiting_count(), 0, "not put in a waiting room");
+    let out = lobby.message(ConnId(3), ClientMsg::Advance { from: 1 }, 60_000);
+    assert_eq!(scene_of(&out, 3), Some(2), "round 2 follows the game");
+}
+
+#[test]
+fn after_a_relay_restart_progress_is_read_back() {
+    let mut before = scenes_lobby(false);
+    let journal = recorded(&playing_round1(&mut before));
+    let mut after = scenes_lobby(false);
+    after.restore_progress(
+        journal.into_iter().map(|(id, p)| (ParticipantId::parse(&id).expect("id"), p)),
+    );
+    // a comes back to deliver data and finish its game, then moves on.
+    rejoin(&mut after, 1, "a");
+    let out = after.message(ConnId(1), ClientMsg::Advance { from: 1 }, 60_000);
+    assert_eq!(scene_of(&out, 1), Some(2));
+    // b reloaded its page: its game cannot be resumed, so round 2 it is.
+    assert_eq!(scene_of(&join(&mut after, 2, "b"), 2), Some(2));
+    // A stranger rejoining knows no game: it cannot skip its scene.
+    rejoin(&mut after, 3, "stranger");
+    let out = after.message(ConnId(3), ClientMsg::Advance { from: 0 }, 60_000);
+    assert_eq!(codes(&out), vec![ErrorCode::WrongScene]);
+}
+
+#[test]
+fn coming_back_after_the_last_game_is_a_thank_you_not_a_new_game() {
+    let mut lobby = lobby();
+    start_playing(&mut lobby);
+    lobby.disconnected(ConnId(1), 70_000);
+    let out = join(&mut lobby, 3, "a");
+    assert!(matches!(&out[0], Action::Send(ConnId(3), ServerMsg::Welcome { .. })), "welcomed");
+    assert_eq!(codes(&out), vec![ErrorCode::AlreadyFinished]);
+    assert!(!out.iter().any(|a| matches!(a, Action::Close(_))), "kept open for its data");
+    assert_eq!(lobby.waiting_count(), 0);
+    let upload = lobby.message(ConnId(3), upload("a", "overcooked"), 70_000);
+    assert!(matches!(&upload[..], [Action::Store(ConnId(3), _)]), "its data is still taken");
+}
+
+#[test]
+fn progress_past_the_experiments_scenes_counts_as_finished() {
+    let mut lobby = lobby();
+    lobby.restore_progress([(
+        ParticipantId::parse("a").expect("id"),
+        Progress { scene: 7, played: false },
+    )]);
+    assert_eq!(codes(&join(&mut lobby, 1, "a")), vec![ErrorCode::AlreadyFinished]);
+}
