@@ -118,8 +118,8 @@ pub enum StartError {
     MissingWww(PathBuf),
     #[error("cannot create data directory {path}: {source}")]
     DataDir { path: PathBuf, source: io::Error },
-    #[error("cannot read the participants' progress in {path}: {source}")]
-    ReadProgress { path: PathBuf, source: io::Error },
+    #[error("cannot read the participants' progress or the match logs in {path}: {source}")]
+    ReadJournal { path: PathBuf, source: io::Error },
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: io::Error },
 }

@@ -696,14 +696,8 @@ impl Lobby {
                 },
             ));
         }
-        for member in &peers {
-            let others = peers.iter().filter(|p| p.participant_id != member.participant_id);
-            let history = self.history.entry(member.participant_id.clone()).or_default();
-            for other in others {
-                history.retain(|p| *p != other.participant_id);
-                history.insert(0, other.participant_id.clone());
-            }
-        }
+        let group: Vec<ParticipantId> = peers.iter().map(|p| p.participant_id.clone()).collect();
+        self.remember_group(&group);
         tracing::info!(game = %game_id, players = ?peers.iter().map(|p| p.participant_id.as_str()).collect::<Vec<_>>(), matchmaker = matchmaker_name, "matched");
         let participants = self.logged_participants(members, now_ms);
         actions.push(Action::LogMatch(json!({
@@ -715,6 +709,25 @@ impl Lobby {
             "probe": probe,
         })));
         actions
+    }
+
+    /// Makes the members of a group each other's most recent partners.
+    fn remember_group(&mut self, group: &[ParticipantId]) {
+        for member in group {
+            let history = self.history.entry(member.clone()).or_default();
+            for other in group.iter().filter(|p| *p != member) {
+                history.retain(|p| p != other);
+                history.insert(0, other.clone());
+            }
+        }
+    }
+
+    /// Takes the groups of earlier matches (read back from the match logs), oldest first, so
+    /// GroupReunion still knows who played with whom after a restart.
+    pub fn restore_history(&mut self, groups: impl IntoIterator<Item = Vec<ParticipantId>>) {
+        for group in groups {
+            self.remember_group(&group);
+        }
     }
 
     /// Participants as the match log records them.

@@ -38,6 +38,8 @@ pub struct Relay {
     storage: Arc<Storage>,
     /// Read back from the data directory: where returning participants continue.
     progress: Vec<(ParticipantId, Progress)>,
+    /// Read back from the match logs: who played with whom, oldest first.
+    groups: Vec<Vec<ParticipantId>>,
 }
 
 impl Relay {
@@ -53,16 +55,16 @@ impl Relay {
         })?;
         let storage = Storage::open(&options.data_dir, &experiment_id)
             .map_err(|source| StartError::DataDir { path: options.data_dir.clone(), source })?;
-        // Without it, returning participants would start over (and could overwrite their
-        // data), so an unreadable journal stops the relay from starting.
-        let progress = storage.load_progress().map_err(|source| StartError::ReadProgress {
-            path: storage.root().to_owned(),
-            source,
-        })?;
+        // Without them, returning participants would start over (and could overwrite their
+        // data) and GroupReunion would forget partners, so unreadable journals stop the start.
+        let journal_error =
+            |source| StartError::ReadJournal { path: storage.root().to_owned(), source };
+        let progress = storage.load_progress().map_err(journal_error)?;
+        let groups = storage.load_match_groups().map_err(journal_error)?;
         let listener = TcpListener::bind(options.addr)
             .await
             .map_err(|source| StartError::Bind { addr: options.addr, source })?;
-        Ok(Self { listener, options, storage: Arc::new(storage), progress })
+        Ok(Self { listener, options, storage: Arc::new(storage), progress, groups })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -77,6 +79,7 @@ impl Relay {
             tracing::info!(records = self.progress.len(), "participants' progress restored");
         }
         lobby.restore_progress(self.progress);
+        lobby.restore_history(self.groups);
         let (hub_tx, hub_rx) = mpsc::channel(1024);
         let cancel = CancellationToken::new();
         let hub_task = tokio::spawn(hub::run(lobby, self.storage.clone(), hub_rx, cancel.clone()));

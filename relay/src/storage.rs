@@ -224,6 +224,47 @@ impl Storage {
         Ok(records)
     }
 
+    /// The participants of every match in the match logs, oldest first (lines that do not
+    /// parse, or are not matches, are skipped).
+    pub fn load_match_groups(&self) -> io::Result<Vec<Vec<ParticipantId>>> {
+        #[derive(Deserialize)]
+        struct Member {
+            participant_id: ParticipantId,
+        }
+        #[derive(Deserialize)]
+        struct Line {
+            #[serde(default)]
+            event: Option<String>,
+            #[serde(default)]
+            time_ms: u64,
+            participants: Vec<Member>,
+        }
+        let dir = self.root.join("match_logs");
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(err) => return Err(err),
+        };
+        let mut matches = Vec::new();
+        for entry in entries {
+            let path = entry?.path();
+            if path.extension().is_none_or(|e| e != "jsonl") {
+                continue;
+            }
+            for line in fs::read_to_string(&path)?.lines() {
+                if let Ok(l) = serde_json::from_str::<Line>(line)
+                    && l.event.as_deref().is_none_or(|e| e == "match")
+                {
+                    let group = l.participants.into_iter().map(|m| m.participant_id).collect();
+                    matches.push((l.time_ms, group));
+                }
+            }
+        }
+        // Stable: lines of one file keep their order.
+        matches.sort_by_key(|(time, _)| *time);
+        Ok(matches.into_iter().map(|(_, group)| group).collect())
+    }
+
     /// Temp file in the same directory, fsync, rename over `path`, fsync the directory.
     pub fn write_atomic(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
         let temp = self.write_temp(path, bytes)?;

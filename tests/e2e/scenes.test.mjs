@@ -4,7 +4,15 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { assertClean, experiment, openParticipant, playRandomly, startRelay, useBrowserAndRelay } from './harness.mjs';
+import {
+  assertClean,
+  assertCleanExcept,
+  experiment,
+  openParticipant,
+  playRandomly,
+  startRelay,
+  useBrowserAndRelay,
+} from './harness.mjs';
 
 const env = useBrowserAndRelay();
 
@@ -52,6 +60,51 @@ test('scenes run in order and GroupReunion re-pairs partners in the second game'
   }
   assertClean(...players);
   await Promise.all(players.map((p) => p.close()));
+});
+
+test('a relay restart mid-game: the round finishes, the partners meet again in round 2, and the end is reached', async () => {
+  const first = await startRelay({ experiment: experiment('scenes'), name: 'scenes_restart' });
+  const port = new URL(first.url).port;
+  const ids = ['ra', 'rb'];
+  const players = [];
+  for (const id of ids) {
+    const p = await openParticipant(env.browser, first.url, { query: `?participant=${id}` });
+    await p.waitFor(() => window.rollgym?.phase === 'scene');
+    await p.page.click('#scene-button');
+    players.push(p);
+  }
+  try {
+    await Promise.all(players.map((p) => p.waitFor(() => window.rollgym?.phase === 'playing')));
+    // The relay goes away mid-game and comes back on the same address and data directory
+    // once round 1 is over on both pages.
+    assert.equal(await first.kill(), 0);
+    await playRandomly(players, () => window.rollgym?.phase === 'done', { timeoutMs: 60000 });
+    env.relay = await startRelay({
+      experiment: experiment('scenes'),
+      name: 'scenes_restart',
+      addr: `127.0.0.1:${port}`,
+      dataDir: first.dataDir,
+    });
+    // Back, both go on to round 2, where GroupReunion (no fallback) must remember they were
+    // partners, and then to the thank-you page.
+    const atTheEnd = () => window.rollgym?.phase === 'scene' && window.rollgym.scene.id === 'thanks';
+    await playRandomly(players, atTheEnd, { timeoutMs: 90000 });
+    for (const p of players) assert.match(await p.page.textContent('#scene-code'), /E2E-DONE/);
+    for (const scene of ['round1', 'round2']) {
+      for (const id of ids) {
+        const file = path.join(env.relay.dataDir, 'e2e_scenes', scene, `${id}_ep0.csv`);
+        assert.ok(await waitForFile(file), `${file} stored`);
+      }
+    }
+    // A reload at the end shows the thank-you page (and its code) again, not the experiment.
+    await players[0].page.reload();
+    const again = await players[0].waitFor(atTheEnd);
+    assert.equal(again.scene.completionCode, 'E2E-DONE');
+    // Chromium itself logs each refused reconnection attempt; nothing else may appear.
+    assertCleanExcept(/WebSocket connection to .* failed: .*ERR_CONNECTION_REFUSED/, ...players);
+  } finally {
+    await Promise.all(players.map((p) => p.close()));
+  }
 });
 
 /** Polls for a file the relay is still writing (bounded). */

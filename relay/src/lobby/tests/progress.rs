@@ -104,6 +104,37 @@ fn after_a_relay_restart_progress_is_read_back() {
 }
 
 #[test]
+fn group_reunion_remembers_partners_across_a_restart() {
+    let mut before = scenes_lobby(true);
+    let actions = playing_round1(&mut before);
+    let groups: Vec<Vec<ParticipantId>> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::LogMatch(v) if v["event"] == "match" => Some(
+                v["participants"]
+                    .as_array()?
+                    .iter()
+                    .filter_map(|p| ParticipantId::parse(p["participant_id"].as_str()?).ok())
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect();
+    let journal = recorded(&actions);
+    let mut after = scenes_lobby(true);
+    after.restore_progress(
+        journal.into_iter().map(|(id, p)| (ParticipantId::parse(&id).expect("id"), p)),
+    );
+    after.restore_history(groups);
+    // Both come back to finish round 1, then round 2 (reunion, no fallback) pairs them again.
+    rejoin(&mut after, 1, "a");
+    rejoin(&mut after, 2, "b");
+    after.message(ConnId(1), ClientMsg::Advance { from: 1 }, 60_000);
+    let out = after.message(ConnId(2), ClientMsg::Advance { from: 1 }, 60_000);
+    assert_eq!(game_of_pair(&out), vec![(1, 0), (2, 1)]);
+}
+
+#[test]
 fn coming_back_after_the_last_game_is_a_thank_you_not_a_new_game() {
     let mut lobby = lobby();
     start_playing(&mut lobby);
