@@ -114,11 +114,15 @@ fn report(line: &str) {
     println!("{line}");
 }
 
-/// The one line a person (and the test harness) reads: where to point the browsers.
-#[allow(clippy::print_stdout, reason = "the URL is the command's output")]
+/// The one line a person (and the test harness) reads: where to point the browsers. A reader
+/// that has gone (a harness that read its line and closed the pipe) must not stop the relay,
+/// so write errors are ignored rather than panicking as `println!` would.
 fn announce(url: &str) {
-    println!("rollgym listening on {url}");
-    println!("  participant page: {url}/  (open it in two tabs to pair them)");
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "rollgym listening on {url}");
+    let _ = writeln!(out, "  participant page: {url}/  (open it in two tabs to pair them)");
+    let _ = out.flush();
 }
 
 async fn shutdown_signal() {
