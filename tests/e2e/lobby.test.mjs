@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   assertClean,
+  assertCleanExcept,
   experiment,
   openParticipant,
   playRandomly,
@@ -73,4 +74,30 @@ test('a participant leaving the waiting room does not disturb a running game', a
   await assertGamesAgree([a, b], 1);
   assertClean(a, b, c);
   await Promise.all([a.close(), b.close()]);
+});
+
+test('a relay restart during the countdown sends the pair back to the waiting room, and they play after all', async () => {
+  const first = await startRelay({ experiment: experiment('long_countdown'), name: 'lobby_restart' });
+  const port = new URL(first.url).port;
+  const a = await openParticipant(env.browser, first.url, { query: '?participant=cd-a' });
+  const b = await openParticipant(env.browser, first.url, { query: '?participant=cd-b' });
+  try {
+    const [before] = await Promise.all([a, b].map((p) => p.waitFor(() => window.rollgym?.phase === 'countdown')));
+    // The game the old relay was validating is gone with it.
+    assert.equal(await first.kill(), 0);
+    env.relay = await startRelay({
+      experiment: experiment('long_countdown'),
+      name: 'lobby_restart',
+      addr: `127.0.0.1:${port}`,
+      dataDir: first.dataDir,
+    });
+    const newGame = (old) => typeof window.rollgym?.gameId === 'string' && window.rollgym.gameId !== old && window.rollgym.phase === 'playing';
+    const after = await Promise.all([a, b].map((p) => p.waitFor(newGame, before.gameId, 30000)));
+    assert.equal(after[0].gameId, after[1].gameId, 'matched with each other again');
+    await playRandomly([a, b], isDone);
+    await assertGamesAgree([a, b], 1);
+    assertCleanExcept(/WebSocket connection to .* failed: .*ERR_CONNECTION_REFUSED/, a, b);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
 });

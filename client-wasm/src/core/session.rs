@@ -279,7 +279,9 @@ impl Session {
         self.status.game_id.as_deref().and_then(|id| SafeId::parse(id).ok())
     }
 
-    /// Whether the relay connection is still needed (a game runs or data is undelivered).
+    /// Whether to reconnect when the relay connection drops: a game runs, data is undelivered,
+    /// or the participant is somewhere the relay decides what comes next (a page, the waiting
+    /// room, a match not yet started); the relay places a returning participant where it was.
     pub fn needs_relay(&self) -> bool {
         let me = self
             .status
@@ -288,7 +290,11 @@ impl Session {
             .or(self.requested_id.as_ref().map(SafeId::as_str));
         let undelivered =
             self.unacked.keys().any(|(owner, _)| me.is_none_or(|me| owner.as_str() == me));
-        self.status.phase != Phase::Error && (self.play.is_some() || undelivered)
+        let placed = matches!(
+            self.status.phase,
+            Phase::Scene | Phase::Waiting | Phase::Matched | Phase::Countdown
+        );
+        self.status.phase != Phase::Error && (self.play.is_some() || undelivered || placed)
     }
 
     fn relay_message(&mut self, msg: ServerMsg, now_ms: f64) -> Vec<Command> {
@@ -298,8 +304,11 @@ impl Session {
                 return self.upload_settled(upload_id, Some(message));
             }
             ServerMsg::Welcome { .. } => {}
-            // After a game, the next scene follows.
-            ServerMsg::Scene { .. } if self.status.phase == Phase::Done => {}
+            // After a game, the next scene follows; never the finished one again (its data
+            // would be played over).
+            ServerMsg::Scene { index, .. }
+                if self.status.phase == Phase::Done
+                    && self.status.scene.as_ref().is_none_or(|s| index > s.index) => {}
             _ if self.status.phase.is_terminal() => return Vec::new(),
             _ => {}
         }
@@ -322,6 +331,9 @@ impl Session {
                     resend.push(Command::SendRelay(ClientMsg::Advance { from: scene.index }));
                 }
                 self.status.participant_id = Some(participant_id.to_string());
+                if self.status.notice.as_deref() == Some(RECONNECTING) {
+                    self.status.notice = None;
+                }
                 resend
             }
             ServerMsg::Waiting { waiting, needed } => {
@@ -391,6 +403,11 @@ impl Session {
                 }
             }
             ServerMsg::Start { game_id } => {
+                if self.status.game_id.as_deref() == Some(game_id.as_str()) && self.play.is_none() {
+                    // The connection was lost before the start: this game cannot be played.
+                    self.started = true;
+                    return self.partner_gone(Outcome::PartnerDisconnected);
+                }
                 if self.status.game_id.as_deref() == Some(game_id.as_str()) {
                     self.started = true;
                     self.countdown_ends_at = None;
@@ -609,7 +626,10 @@ impl Session {
     fn relay_closed(&mut self) -> Vec<Command> {
         if self.needs_relay() {
             // The game runs peer to peer and can finish without the relay; data waits in
-            // browser storage. Both need the relay back.
+            // browser storage; everything else waits for the relay to place us again.
+            if !self.started && self.status.phase != Phase::Scene {
+                self.status.notice = Some(RECONNECTING.into());
+            }
             return vec![Command::Reconnect];
         }
         self.fail("Lost the connection to the server.".into());
@@ -796,6 +816,16 @@ impl Session {
         if !(self.status.phase == Phase::Matched || self.status.phase.in_game()) {
             return Vec::new();
         }
+        if !self.started {
+            // Before the start nothing is lost: the relay sends us back to the waiting room
+            // (the partner left, or the connection was never validated) or places us anew (it
+            // restarted). Until then the game is gone but the match stands.
+            self.status.notice = Some("The connection to your partner was lost.".into());
+            self.play = None;
+            self.announced = None;
+            self.channel_open = false;
+            return vec![Command::ClosePeer];
+        }
         let outcome = if self.was_frozen { Outcome::PartnerAway } else { outcome };
         self.status.phase = Phase::PartnerDisconnected;
         self.status.outcome = Some(outcome);
@@ -936,6 +966,9 @@ impl Session {
         self.channel_open = false;
     }
 }
+
+/// Shown while the relay connection is being re-established outside a game.
+const RECONNECTING: &str = "Reconnecting to the server…";
 
 /// The netcode's packets, framed for the DataChannel.
 fn outgoing(netcode: &mut Netcode<Overcooked>) -> Vec<Command> {

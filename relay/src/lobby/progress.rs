@@ -50,11 +50,12 @@ impl Lobby {
 
     /// Puts a greeted participant where its progress says.
     ///
-    /// Coming back to a game (`rejoin`: it plays on peer to peer, or has data to deliver) it is
-    /// not put anywhere, but may leave the scene once its game had started. Otherwise (a new
-    /// page): a static scene or a gym scene it has not played yet is shown again; after a game
-    /// that started, which cannot be resumed, it goes on to the next scene, and if there is
-    /// none it has finished the experiment.
+    /// Coming back to a game that had started (`rejoin`: it plays on peer to peer, or has data
+    /// to deliver) it is not put anywhere, but may leave the scene. A game that had not started
+    /// is gone with the old connection (or the old relay): like a new page, it is placed anew.
+    /// A new page is shown a static scene or a gym scene it has not played yet again; after a
+    /// game that started, which cannot be resumed, it goes on to the next scene, and if there
+    /// is none it has finished the experiment.
     pub(super) fn resume(&mut self, conn: ConnId, rejoin: bool, now_ms: u64) -> Vec<Action> {
         let Some(participant) = self.conns.get(&conn).and_then(|s| s.participant.clone()) else {
             return Vec::new();
@@ -66,6 +67,7 @@ impl Lobby {
             progress = Progress { scene: last, played: true };
         }
         let played_gym = progress.played && self.scenes[progress.scene].gym().is_some();
+        let rejoin = rejoin && progress.played;
         if rejoin || (played_gym && progress.scene == last) {
             if let Some(state) = self.conns.get_mut(&conn) {
                 state.scene = progress.scene;

@@ -176,19 +176,22 @@ fn leaving_is_reported_to_partner_once() {
 }
 
 #[test]
-fn a_returning_participant_is_not_matched() {
+fn a_participant_returning_to_its_running_game_is_not_matched() {
     let mut lobby = lobby();
-    lobby.connected(ConnId(1));
+    start_playing(&mut lobby);
+    // a's relay connection drops; its game goes on peer to peer.
+    lobby.disconnected(ConnId(1), 0);
+    lobby.connected(ConnId(3));
     let rejoin = ClientMsg::Hello {
         protocol_version: PROTOCOL_VERSION,
-        participant_id: Some(ParticipantId::parse("back").expect("id")),
+        participant_id: Some(ParticipantId::parse("a").expect("id")),
         rejoin: true,
     };
-    let out = lobby.message(ConnId(1), rejoin, 0);
+    let out = lobby.message(ConnId(3), rejoin, 0);
     assert!(matches!(out[..], [Action::Send(_, ServerMsg::Welcome { .. })]));
     assert_eq!(lobby.waiting_count(), 0);
-    join(&mut lobby, 2, "b");
-    assert_eq!(lobby.game_of(ConnId(1)), None);
+    join(&mut lobby, 4, "c");
+    assert_eq!(lobby.game_of(ConnId(3)), None);
 }
 
 fn upload(participant: &str, scene: &str) -> ClientMsg {

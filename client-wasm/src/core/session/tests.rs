@@ -151,14 +151,46 @@ fn garbage_on_the_channel_is_counted_and_dropped() {
 
 #[test]
 fn partner_leaving_ends_the_game_once() {
+    let ([mut a, _b], _) = start_pair();
+    assert_eq!(a.handle(Input::ChannelClosed, 0.0).first(), Some(&Command::ClosePeer));
+    assert_eq!(a.status().phase, Phase::PartnerDisconnected);
+    assert_eq!(a.status().outcome, Some(Outcome::PartnerDisconnected));
+    assert!(a.handle(Input::ChannelClosed, 0.0).is_empty(), "already handled");
+    assert!(a.handle(Input::Tick, 0.0).is_empty(), "no pings after the end");
+}
+
+#[test]
+fn a_connection_lost_before_the_start_waits_for_the_relays_word() {
+    let ([mut a, _b], _) = connect_pair();
+    assert_eq!(a.handle(Input::ChannelClosed, 0.0), vec![Command::ClosePeer]);
+    assert!(!a.status().phase.is_terminal(), "nothing was played: no end yet");
+    assert!(a.netcode().is_none());
+    // The relay gives up on the game (partner left, or never validated): waiting again.
+    a.handle(Input::Relay(ServerMsg::Repool { message: "again".into() }), 0.0);
+    assert_eq!(a.status().phase, Phase::Waiting);
+
+    // Or the relay starts it anyway (both had validated): it cannot be played.
+    let ([mut c, _d], _) = connect_pair();
+    c.handle(Input::ChannelClosed, 0.0);
+    c.handle(Input::Relay(ServerMsg::Start { game_id: pid("g") }), 0.0);
+    assert_eq!(c.status().phase, Phase::PartnerDisconnected);
+}
+
+#[test]
+fn outside_a_game_a_dropped_relay_connection_is_reopened() {
     let mut s = Session::new(None);
-    paired(&mut s, 0, 1);
-    let left = ServerMsg::PartnerLeft { participant_id: pid("partner") };
-    assert_eq!(s.handle(Input::Relay(left), 0.0), vec![Command::ClosePeer]);
-    assert_eq!(s.status().phase, Phase::PartnerDisconnected);
-    assert_eq!(s.status().outcome, Some(Outcome::PartnerDisconnected));
-    assert!(s.handle(Input::ChannelClosed, 0.0).is_empty(), "already handled");
-    assert!(s.handle(Input::Tick, 0.0).is_empty(), "no pings after the end");
+    s.handle(Input::Relay(welcome("a")), 0.0);
+    s.handle(Input::Relay(ServerMsg::Waiting { waiting: 1, needed: 2 }), 0.0);
+    assert_eq!(s.handle(Input::RelayClosed, 0.0), vec![Command::Reconnect]);
+    assert!(s.status().notice.is_some(), "the page says it is reconnecting");
+    let hello = s.handle(Input::RelayOpen, 0.0);
+    assert!(matches!(&hello[..], [Command::SendRelay(ClientMsg::Hello { rejoin: false, .. })]));
+    s.handle(Input::Relay(welcome("a")), 0.0);
+    assert_eq!(s.status().notice, None);
+    // Before the relay ever answered, a closed connection is an error.
+    let mut fresh = Session::new(None);
+    fresh.handle(Input::RelayClosed, 0.0);
+    assert_eq!(fresh.status().phase, Phase::Error);
 }
 
 #[test]
@@ -627,4 +659,24 @@ fn coming_back_after_the_end_shows_a_thank_you() {
     assert_eq!(s.status().phase, Phase::Excluded);
     assert_eq!(s.status().outcome, Some(Outcome::AlreadyFinished));
     assert!(s.status().exit.as_ref().is_some_and(|e| e.message.contains("already completed")));
+}
+
+#[test]
+fn after_a_game_the_same_scene_is_never_entered_again() {
+    let ([mut a, _b], _flight) = start_pair();
+    a.status.phase = Phase::Done;
+    a.status.scene = Some(SceneStatus {
+        index: 1,
+        id: "g".into(),
+        kind: "gym",
+        title: String::new(),
+        html: String::new(),
+        button: None,
+        completion_code: None,
+        last: false,
+    });
+    assert!(a.handle(Input::Relay(scene(1, "gym", false)), 0.0).is_empty());
+    assert_eq!(a.status().phase, Phase::Done, "a stale scene message is ignored");
+    a.handle(Input::Relay(scene(2, "static", true)), 0.0);
+    assert_eq!(a.status().phase, Phase::Scene);
 }

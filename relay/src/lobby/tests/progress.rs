@@ -97,9 +97,10 @@ fn after_a_relay_restart_progress_is_read_back() {
     assert_eq!(scene_of(&out, 1), Some(2));
     // b reloaded its page: its game cannot be resumed, so round 2 it is.
     assert_eq!(scene_of(&join(&mut after, 2, "b"), 2), Some(2));
-    // A stranger rejoining knows no game: it cannot skip its scene.
-    rejoin(&mut after, 3, "stranger");
-    let out = after.message(ConnId(3), ClientMsg::Advance { from: 0 }, 60_000);
+    // A stranger claiming to rejoin started no game: it starts at the beginning and cannot
+    // skip a game.
+    assert_eq!(scene_of(&rejoin(&mut after, 3, "stranger"), 3), Some(0));
+    let out = after.message(ConnId(3), ClientMsg::Advance { from: 1 }, 60_000);
     assert_eq!(codes(&out), vec![ErrorCode::WrongScene]);
 }
 
@@ -156,4 +157,23 @@ fn progress_past_the_experiments_scenes_counts_as_finished() {
         Progress { scene: 7, played: false },
     )]);
     assert_eq!(codes(&join(&mut lobby, 1, "a")), vec![ErrorCode::AlreadyFinished]);
+}
+
+#[test]
+fn rejoining_before_the_game_started_goes_back_to_the_waiting_room() {
+    // The relay restarted during the countdown: the game it was validating is gone.
+    let mut before = scenes_lobby(false);
+    let mut journal = Vec::new();
+    for (conn, id) in [(1, "a"), (2, "b")] {
+        journal.extend(recorded(&join(&mut before, conn, id)));
+        journal.extend(recorded(&before.message(ConnId(conn), ClientMsg::Advance { from: 0 }, 0)));
+    }
+    assert!(before.game_of(ConnId(1)).is_some(), "matched, not started");
+    let mut after = scenes_lobby(false);
+    after.restore_progress(
+        journal.into_iter().map(|(id, p)| (ParticipantId::parse(&id).expect("id"), p)),
+    );
+    assert_eq!(scene_of(&rejoin(&mut after, 1, "a"), 1), Some(1), "round 1's waiting room");
+    let out = rejoin(&mut after, 2, "b");
+    assert_eq!(game_of_pair(&out), vec![(1, 0), (2, 1)], "matched again");
 }
