@@ -75,17 +75,20 @@ export async function launchBrowser() {
  * Opens the participant page in a fresh context (its own storage, like a separate person).
  * Every uncaught page error and console error is collected; `assertClean` fails the test.
  */
-export async function openParticipant(browser, url, { query = '', network } = {}) {
+export async function openParticipant(browser, url, { query = '', network, beforeLoad } = {}) {
   const context = await browser.newContext();
   const page = await context.newPage();
   const watched = watch(page);
   // Network conditions set before the page loads apply to its peer connection from the start.
   if (network) await emulateNetwork({ page }, network);
+  // `beforeLoad({ page })` may set up more (changing conditions) and return a stop function.
+  const stopBeforeLoad = beforeLoad ? await beforeLoad({ page }) : undefined;
   await page.goto(`${url}/${query}`);
   return {
     ...watched,
     context,
     async close() {
+      stopBeforeLoad?.();
       await context.close();
     },
   };

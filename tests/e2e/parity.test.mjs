@@ -60,16 +60,14 @@ async function scenario(name, { exp = 'short', experimentId = 'e2e_short', episo
   env.relay = await startRelay({ experiment: experiment(exp), name: `parity_${name}` });
   const ids = [`${name}-a`, `${name}-b`];
   const hideable = typeof during === 'function' && during.hideable;
-  const open = (id) =>
+  assert.ok(!hideable || conditions.every((c) => !c), 'hideable pages take no network conditions');
+  // Conditions are set before each page loads, so the peer connection is emulated from its start.
+  const open = (id, i) =>
     hideable
       ? openHideableParticipant(env.relay.url, `parity_${id}`, { query: `?participant=${id}` })
-      : openParticipant(env.browser, env.relay.url, { query: `?participant=${id}` });
-  const [a, b] = [await open(ids[0]), await open(ids[1])];
-  const stops = [];
+      : openParticipant(env.browser, env.relay.url, { query: `?participant=${id}`, beforeLoad: conditions[i] ?? undefined });
+  const [a, b] = [await open(ids[0], 0), await open(ids[1], 1)];
   try {
-    for (const [i, c] of conditions.entries()) {
-      if (c) stops.push(await c([a, b][i]));
-    }
     await Promise.all([a, b].map((p) => p.waitFor(() => ['countdown', 'playing'].includes(window.rollgym?.phase))));
     if (during) await during(a, b);
     if (idle) {
@@ -81,7 +79,6 @@ async function scenario(name, { exp = 'short', experimentId = 'e2e_short', episo
     assertParity(experimentId, ids, episodes, steps);
     assertClean(a, b);
   } finally {
-    stops.forEach((stop) => stop?.());
     await Promise.all([a.close(), b.close()]);
   }
 }
