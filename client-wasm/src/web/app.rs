@@ -8,7 +8,7 @@ use std::{
 };
 
 use gloo_timers::callback::{Interval, Timeout};
-use rollgym_protocol::ParticipantId;
+use rollgym_protocol::{IceServer, ParticipantId};
 use wasm_bindgen::JsValue;
 
 use crate::{
@@ -210,38 +210,12 @@ impl App {
         match command {
             Command::SendRelay(msg) => self.relay.send(&msg),
             Command::OpenPeer { initiator, ice_servers, force_relay } => {
-                let kind = LinkKind::Game;
-                match PeerLink::open(
-                    kind,
-                    initiator,
-                    &ice_servers,
-                    force_relay,
-                    self.events.clone(),
-                ) {
-                    Ok(link) => self.peer = Some(link),
-                    Err(err) => {
-                        let reason = format!("cannot create the peer connection: {err:?}");
-                        self.events.send(Input::PeerFailed(reason));
-                    }
-                }
+                self.peer = self.open_link(LinkKind::Game, initiator, &ice_servers, force_relay);
             }
             Command::OpenProbe { initiator, ice_servers, force_relay } => {
                 // Any earlier probe connection goes first.
                 self.probe = None;
-                let kind = LinkKind::Probe;
-                match PeerLink::open(
-                    kind,
-                    initiator,
-                    &ice_servers,
-                    force_relay,
-                    self.events.clone(),
-                ) {
-                    Ok(link) => self.probe = Some(link),
-                    Err(err) => {
-                        let reason = format!("cannot create the probe connection: {err:?}");
-                        self.events.send(Input::Probe(ProbeEvent::Failed(reason)));
-                    }
-                }
+                self.probe = self.open_link(LinkKind::Probe, initiator, &ice_servers, force_relay);
             }
             Command::ApplyProbeSignal(payload) => {
                 if let Some(probe) = &self.probe {
@@ -267,6 +241,27 @@ impl App {
             Command::Persist(upload) => storage::persist(&upload),
             Command::Forget { participant, upload_id } => storage::forget(&participant, &upload_id),
             Command::Reconnect => self.schedule_reconnect(),
+        }
+    }
+
+    /// Opens a peer connection; a failure reaches the session as that link's failure.
+    fn open_link(
+        &self,
+        kind: LinkKind,
+        initiator: bool,
+        ice_servers: &[IceServer],
+        force_relay: bool,
+    ) -> Option<PeerLink> {
+        match PeerLink::open(kind, initiator, ice_servers, force_relay, self.events.clone()) {
+            Ok(link) => Some(link),
+            Err(err) => {
+                let reason = format!("cannot create the {} peer connection: {err:?}", kind.label());
+                self.events.send(match kind {
+                    LinkKind::Game => Input::PeerFailed(reason),
+                    LinkKind::Probe => Input::Probe(ProbeEvent::Failed(reason)),
+                });
+                None
+            }
         }
     }
 

@@ -38,7 +38,7 @@ pub(super) enum LinkKind {
 }
 
 impl LinkKind {
-    fn label(self) -> &'static str {
+    pub(super) fn label(self) -> &'static str {
         match self {
             LinkKind::Game => "game",
             LinkKind::Probe => "probe",

@@ -472,20 +472,25 @@ fn a_static_scene_is_shown_and_continue_advances_once() {
     assert_eq!(s.status().phase, Phase::Waiting);
 }
 
+/// A gym scene that is not the last, as the session records it.
+fn gym_scene(index: u32) -> SceneStatus {
+    SceneStatus {
+        index,
+        id: "g".into(),
+        kind: "gym",
+        title: String::new(),
+        html: String::new(),
+        button: None,
+        completion_code: None,
+        last: false,
+    }
+}
+
 #[test]
 fn after_the_game_both_finish_then_the_next_scene_follows() {
     let ([mut a, mut b], mut flight) = start_pair();
     for peer in [&mut a, &mut b] {
-        peer.status.scene = Some(SceneStatus {
-            index: 1,
-            id: "g".into(),
-            kind: "gym",
-            title: String::new(),
-            html: String::new(),
-            button: None,
-            completion_code: None,
-            last: false,
-        });
+        peer.status.scene = Some(gym_scene(1));
     }
     let mut advanced = [false, false];
     for tick in 0..4000 {
@@ -665,16 +670,7 @@ fn coming_back_after_the_end_shows_a_thank_you() {
 fn after_a_game_the_same_scene_is_never_entered_again() {
     let ([mut a, _b], _flight) = start_pair();
     a.status.phase = Phase::Done;
-    a.status.scene = Some(SceneStatus {
-        index: 1,
-        id: "g".into(),
-        kind: "gym",
-        title: String::new(),
-        html: String::new(),
-        button: None,
-        completion_code: None,
-        last: false,
-    });
+    a.status.scene = Some(gym_scene(1));
     assert!(a.handle(Input::Relay(scene(1, "gym", false)), 0.0).is_empty());
     assert_eq!(a.status().phase, Phase::Done, "a stale scene message is ignored");
     a.handle(Input::Relay(scene(2, "static", true)), 0.0);
