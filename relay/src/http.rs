@@ -1,5 +1,5 @@
-//! The HTTP side of the one port: static files (www/ and the wasm package) and the upgrade of
-//! `GET /ws` to a WebSocket.
+//! The HTTP side of the one port: static files (www/ and the wasm package, the admin page),
+//! the upgrade of `GET /ws` to a WebSocket, and `GET /admin/status` for the admin page.
 
 use std::{
     path::Path,
@@ -10,15 +10,16 @@ use std::{
 };
 
 use axum::{
-    Router,
+    Json, Router,
     body::Body,
-    extract::{Request, State},
+    extract::{Query, Request, State},
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
 };
 use hyper_util::rt::TokioIo;
-use tokio::sync::mpsc;
+use serde::Deserialize;
+use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::{
     WebSocketStream,
     tungstenite::{handshake::derive_accept_key, protocol::Role, protocol::WebSocketConfig},
@@ -35,19 +36,22 @@ use crate::{connection, hub::Event, lobby::ConnId};
 /// this one get a `too_large` error reply.
 pub(crate) const HARD_MESSAGE_LIMIT: usize = rollgym_protocol::MAX_UPLOAD_BYTES + 64 * 1024;
 
-/// What the WebSocket handler needs.
+/// What the handlers need.
 #[derive(Debug, Clone)]
-pub(crate) struct WsState {
+pub(crate) struct AppState {
     pub(crate) hub: mpsc::Sender<Event>,
     pub(crate) shutdown: CancellationToken,
     pub(crate) tracker: TaskTracker,
     pub(crate) next_conn: Arc<AtomicU64>,
+    /// The secret of `/admin/status` (`?token=`).
+    pub(crate) admin_token: Arc<str>,
 }
 
-pub(crate) fn router(www: &Path, state: WsState) -> Router {
+pub(crate) fn router(www: &Path, state: AppState) -> Router {
     let files = ServeDir::new(www).append_index_html_on_directories(true);
     Router::new()
         .route("/ws", get(upgrade))
+        .route("/admin/status", get(admin_status))
         .with_state(state)
         .fallback_service(files)
         // The page and its wasm change with every build; always revalidate (ETag/Last-Modified).
@@ -58,7 +62,34 @@ pub(crate) fn router(www: &Path, state: WsState) -> Router {
         .layer(CompressionLayer::new())
 }
 
-async fn upgrade(State(state): State<WsState>, mut req: Request) -> Response {
+#[derive(Debug, Deserialize)]
+struct AdminQuery {
+    token: Option<String>,
+}
+
+/// The lobby's counts as JSON, for the admin page; 401 without the right token.
+async fn admin_status(State(state): State<AppState>, Query(query): Query<AdminQuery>) -> Response {
+    let given = query.token.unwrap_or_default();
+    if !same_secret(given.as_bytes(), state.admin_token.as_bytes()) {
+        return (StatusCode::UNAUTHORIZED, "wrong or missing admin token").into_response();
+    }
+    let (reply, answer) = oneshot::channel();
+    if state.hub.send(Event::Snapshot { reply }).await.is_err() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "the relay is shutting down").into_response();
+    }
+    match tokio::time::timeout(std::time::Duration::from_secs(2), answer).await {
+        Ok(Ok(snapshot)) => Json(snapshot).into_response(),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "the lobby did not answer").into_response(),
+    }
+}
+
+/// Compares secrets in time independent of where they differ.
+fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+    given.len() == expected.len()
+        && given.iter().zip(expected).fold(0u8, |diff, (a, b)| diff | (a ^ b)) == 0
+}
+
+async fn upgrade(State(state): State<AppState>, mut req: Request) -> Response {
     let headers = req.headers();
     let is_upgrade = headers
         .get(header::UPGRADE)

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     error::UploadError,
-    lobby::{Action, ConnId, Lobby, Progress},
+    lobby::{Action, ConnId, Lobby, Progress, Snapshot},
     storage::Storage,
 };
 
@@ -31,6 +31,10 @@ pub(crate) enum Event {
     },
     Disconnected {
         conn: ConnId,
+    },
+    /// The admin page asks where everyone is.
+    Snapshot {
+        reply: tokio::sync::oneshot::Sender<Snapshot>,
     },
 }
 
@@ -79,6 +83,11 @@ pub(crate) async fn run(
                 Some(Event::Disconnected { conn }) => {
                     outboxes.remove(&conn);
                     lobby.disconnected(conn, now())
+                }
+                Some(Event::Snapshot { reply }) => {
+                    // The asker may have given up; nothing to do then.
+                    let _ = reply.send(lobby.snapshot());
+                    Vec::new()
                 }
             },
             _ = ticker.tick() => lobby.tick(now()),

@@ -26,10 +26,12 @@ use crate::{
 
 mod probe;
 mod progress;
+mod snapshot;
 
 pub use probe::PROBE_TIMEOUT_MS;
 use probe::Probe;
 pub use progress::Progress;
+pub use snapshot::{SceneSnapshot, Snapshot};
 
 /// Identifies one WebSocket connection for the lifetime of the relay process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -29,6 +29,10 @@ enum Command {
         /// The participant page and wasm package.
         #[arg(long, default_value = rollgym_relay::DEFAULT_WWW_DIR)]
         www_dir: PathBuf,
+        /// The secret in the admin page's address. Default: `ROLLGYM_ADMIN_TOKEN`, else a
+        /// random one each start (printed with the address).
+        #[arg(long)]
+        admin_token: Option<String>,
     },
     /// Check an experiment file and exit 0 when it is valid.
     Validate { experiment: PathBuf },
@@ -56,7 +60,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Compare { left, right } => compare(&left, &right),
-        Command::Serve { experiment, addr, data_dir, www_dir } => {
+        Command::Serve { experiment, addr, data_dir, www_dir, admin_token } => {
             let runtime = match tokio::runtime::Runtime::new() {
                 Ok(rt) => rt,
                 Err(err) => {
@@ -64,7 +68,10 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            runtime.block_on(serve(experiment, addr, data_dir, www_dir))
+            let admin_token = admin_token
+                .or_else(|| std::env::var("ROLLGYM_ADMIN_TOKEN").ok())
+                .filter(|t| !t.is_empty());
+            runtime.block_on(serve(experiment, addr, data_dir, www_dir, admin_token))
         }
     }
 }
@@ -74,10 +81,11 @@ async fn serve(
     addr: SocketAddr,
     data_dir: PathBuf,
     www_dir: PathBuf,
+    admin_token: Option<String>,
 ) -> ExitCode {
     let started = async {
         let experiment = config::load(experiment.as_deref())?;
-        Relay::bind(RelayOptions { experiment, addr, www_dir, data_dir }).await
+        Relay::bind(RelayOptions { experiment, addr, www_dir, data_dir, admin_token }).await
     };
     let relay = match started.await {
         Ok(relay) => relay,
@@ -87,7 +95,7 @@ async fn serve(
         }
     };
     let url = format!("http://{}", relay.local_addr());
-    announce(&url);
+    announce(&url, relay.admin_token());
     relay.run(shutdown_signal()).await;
     ExitCode::SUCCESS
 }
@@ -117,11 +125,12 @@ fn report(line: &str) {
 /// The one line a person (and the test harness) reads: where to point the browsers. A reader
 /// that has gone (a harness that read its line and closed the pipe) must not stop the relay,
 /// so write errors are ignored rather than panicking as `println!` would.
-fn announce(url: &str) {
+fn announce(url: &str, admin_token: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "rollgym listening on {url}");
     let _ = writeln!(out, "  participant page: {url}/  (open it in two tabs to pair them)");
+    let _ = writeln!(out, "  admin page:       {url}/admin.html?token={admin_token}");
     let _ = out.flush();
 }
 

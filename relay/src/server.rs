@@ -27,6 +27,8 @@ pub struct RelayOptions {
     pub www_dir: PathBuf,
     /// Root of the research data (`<data_dir>/<experiment>/...`).
     pub data_dir: PathBuf,
+    /// The secret of the admin page; `None` draws a random one at start.
+    pub admin_token: Option<String>,
 }
 
 /// A relay bound to its port, not yet serving. Binding first lets callers (tests, `make run`)
@@ -40,6 +42,7 @@ pub struct Relay {
     progress: Vec<(ParticipantId, Progress)>,
     /// Read back from the match logs: who played with whom, oldest first.
     groups: Vec<Vec<ParticipantId>>,
+    admin_token: Arc<str>,
 }
 
 impl Relay {
@@ -64,7 +67,16 @@ impl Relay {
         let listener = TcpListener::bind(options.addr)
             .await
             .map_err(|source| StartError::Bind { addr: options.addr, source })?;
-        Ok(Self { listener, options, storage: Arc::new(storage), progress, groups })
+        let admin_token: Arc<str> = match &options.admin_token {
+            Some(token) => token.as_str().into(),
+            None => format!("{:032x}", rand::random::<u128>()).into(),
+        };
+        Ok(Self { listener, options, storage: Arc::new(storage), progress, groups, admin_token })
+    }
+
+    /// The token the admin page needs (`/admin.html?token=...`).
+    pub fn admin_token(&self) -> &str {
+        &self.admin_token
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -84,11 +96,12 @@ impl Relay {
         let cancel = CancellationToken::new();
         let hub_task = tokio::spawn(hub::run(lobby, self.storage.clone(), hub_rx, cancel.clone()));
         let tracker = TaskTracker::new();
-        let state = http::WsState {
+        let state = http::AppState {
             hub: hub_tx,
             shutdown: cancel.clone(),
             tracker: tracker.clone(),
             next_conn: Arc::new(AtomicU64::new(1)),
+            admin_token: self.admin_token.clone(),
         };
         let app = http::router(&self.options.www_dir, state);
         let stop = cancel.clone();

@@ -36,21 +36,24 @@ export async function startRelay({ experiment, name = 'relay', addr = '127.0.0.1
   const log = createWriteStream(path.join(ARTIFACTS, `${name}.log`), { flags: 'a' });
   child.stderr.pipe(log);
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const url = await new Promise((resolve, reject) => {
+  const { url, adminUrl } = await new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`relay did not start; see ${name}.log`)), 15000);
     child.stdout.on('data', (chunk) => {
       out += chunk;
       const m = out.match(/rollgym listening on (http:\/\/\S+)/);
-      if (m) {
+      const admin = out.match(/admin page:\s+(\S+)/);
+      if (m && admin) {
         clearTimeout(timer);
-        resolve(m[1]);
+        resolve({ url: m[1], adminUrl: admin[1] });
       }
     });
     exited.then(({ code }) => reject(new Error(`relay exited with ${code} before listening`)));
   });
   return {
     url,
+    /** The admin page with its token, as `rollgym serve` printed it. */
+    adminUrl,
     dataDir,
     /** SIGTERM by PID, then wait for a clean exit (graceful shutdown). */
     async stop() {

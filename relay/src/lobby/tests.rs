@@ -557,3 +557,32 @@ fn group_reunion_re_pairs_partners_in_a_later_gym_scene() {
 
 mod probe;
 mod progress;
+
+#[test]
+fn the_snapshot_counts_where_everyone_is() {
+    let mut lobby = scenes_lobby(false);
+    lobby.connected(ConnId(9)); // not greeted yet
+    join(&mut lobby, 1, "a");
+    for (conn, id) in [(2, "b"), (3, "c"), (4, "d")] {
+        join(&mut lobby, conn, id);
+        lobby.message(ConnId(conn), ClientMsg::Advance { from: 0 }, 0);
+    }
+    let snapshot = lobby.snapshot();
+    assert_eq!(snapshot.experiment, "scenes");
+    assert_eq!(snapshot.connected, 5);
+    let counts: Vec<_> = snapshot
+        .scenes
+        .iter()
+        .map(|s| (s.id.as_str(), s.kind, s.here, s.waiting, s.games_validating))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("welcome", "static", 1, 0, 0),
+            ("round1", "gym", 3, 1, 1),
+            ("round2", "gym", 0, 0, 0),
+            ("thanks", "static", 0, 0, 0),
+        ]
+    );
+    assert_eq!(snapshot.progress_recorded, 3);
+}

@@ -10,6 +10,9 @@ use rollgym_relay::{Relay, RelayOptions, config};
 use tokio::{net::TcpStream, sync::oneshot, task::JoinHandle};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async, tungstenite::Message};
 
+/// The admin token of every test relay.
+pub(crate) const ADMIN_TOKEN: &str = "test-admin-token";
+
 /// How long a test waits for an expected message before failing.
 const PATIENCE: Duration = Duration::from_secs(5);
 
@@ -45,6 +48,7 @@ impl TestRelay {
             addr: "127.0.0.1:0".parse().expect("addr"),
             www_dir: PathBuf::from(rollgym_relay::DEFAULT_WWW_DIR),
             data_dir: data_dir.clone(),
+            admin_token: Some(ADMIN_TOKEN.into()),
         };
         let relay = Relay::bind(options).await.expect("bind");
         let addr = relay.local_addr();

@@ -1,0 +1,88 @@
+//! What the admin page shows: a read-only count of where everyone is right now.
+
+use serde::Serialize;
+
+use super::{GameState, Lobby, Phase};
+
+/// The lobby at one moment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Snapshot {
+    pub experiment: String,
+    /// Open WebSocket connections, greeted or not.
+    pub connected: usize,
+    /// Connections that came back to a running game or to deliver data.
+    pub returning: usize,
+    /// Participants whose progress past the first scene is recorded.
+    pub progress_recorded: usize,
+    pub scenes: Vec<SceneSnapshot>,
+}
+
+/// One scene of the experiment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SceneSnapshot {
+    pub index: usize,
+    pub id: String,
+    /// `static` or `gym`.
+    pub kind: &'static str,
+    /// Greeted participants whose current scene this is.
+    pub here: usize,
+    /// In the waiting room (probing ones included).
+    pub waiting: usize,
+    pub probing: usize,
+    /// Matched games in the countdown / connection check.
+    pub games_validating: usize,
+    pub games_playing: usize,
+    /// Participants who left the waiting room because nobody was found in time.
+    pub timed_out: usize,
+}
+
+impl Lobby {
+    pub fn snapshot(&self) -> Snapshot {
+        let mut scenes: Vec<SceneSnapshot> = self
+            .scenes
+            .iter()
+            .enumerate()
+            .map(|(index, scene)| SceneSnapshot {
+                index,
+                id: scene.id().to_string(),
+                kind: if scene.gym().is_some() { "gym" } else { "static" },
+                here: 0,
+                waiting: 0,
+                probing: 0,
+                games_validating: 0,
+                games_playing: 0,
+                timed_out: 0,
+            })
+            .collect();
+        let mut returning = 0;
+        for state in self.conns.values() {
+            let Some(scene) = scenes.get_mut(state.scene) else { continue };
+            match state.phase {
+                Phase::Greeting => continue,
+                Phase::Returning { .. } => returning += 1,
+                Phase::Waiting => {
+                    scene.waiting += 1;
+                    scene.probing += usize::from(state.probe.is_some());
+                }
+                Phase::TimedOut => scene.timed_out += 1,
+                Phase::Paired { .. } | Phase::PartnerGone | Phase::Page => {}
+            }
+            scene.here += 1;
+        }
+        for game in self.games.values() {
+            let scene = game.members.first().and_then(|m| self.conns.get(m)).map(|s| s.scene);
+            let Some(scene) = scene.and_then(|s| scenes.get_mut(s)) else { continue };
+            match game.state {
+                GameState::Validating => scene.games_validating += 1,
+                GameState::Playing => scene.games_playing += 1,
+            }
+        }
+        Snapshot {
+            experiment: self.experiment.experiment.id.clone(),
+            connected: self.conns.len(),
+            returning,
+            progress_recorded: self.progress.len(),
+            scenes,
+        }
+    }
+}
