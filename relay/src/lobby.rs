@@ -30,7 +30,7 @@ mod snapshot;
 
 pub use probe::PROBE_TIMEOUT_MS;
 use probe::Probe;
-pub use progress::Progress;
+pub use progress::{LoggedDecision, Progress};
 pub use snapshot::{SceneSnapshot, Snapshot};
 
 /// Identifies one WebSocket connection for the lifetime of the relay process.
@@ -76,6 +76,9 @@ pub enum GameState {
 #[derive(Debug)]
 struct Game {
     members: Vec<ConnId>,
+    /// The members' participant ids, in player order (kept for the log once they are gone).
+    participants: Vec<ParticipantId>,
+    scene: usize,
     state: GameState,
     /// Lobby time at which the "Players found!" countdown is over.
     countdown_ends_at: u64,
@@ -431,24 +434,33 @@ impl Lobby {
         let remaining: Vec<ConnId> =
             game.members.iter().copied().filter(|m| Some(*m) != left).collect();
         if left.is_none() {
-            let ids: Vec<ParticipantId> = game
-                .members
-                .iter()
-                .filter_map(|m| self.conns.get(m)?.participant.clone())
-                .collect();
+            let ids = &game.participants;
             for (i, a) in ids.iter().enumerate() {
                 for b in &ids[i + 1..] {
                     self.rejected.insert(ordered(a, b));
                 }
             }
         }
-        let message = if left.is_some() {
-            "Your partner left before the game started. Finding a new partner…"
+        let (message, reason) = if left.is_some() {
+            ("Your partner left before the game started. Finding a new partner…", UNSTARTED_LEFT)
         } else {
-            "The connection to your partner could not be established. Finding a new partner…"
+            (
+                "The connection to your partner could not be established. Finding a new partner…",
+                UNSTARTED_NOT_VALIDATED,
+            )
         };
         let mut actions = Vec::new();
-        let scene = remaining.first().and_then(|m| self.conns.get(m)).map(|s| s.scene);
+        if let Some(gym) = self.scenes.get(game.scene).and_then(Scene::gym) {
+            // Researchers see every match, including the ones that never became a game.
+            actions.push(Action::LogMatch(json!({
+                "event": "unstarted",
+                "scene_id": gym.id,
+                "game_id": game_id,
+                "participants": game.participants.iter().map(|p| json!({ "participant_id": p })).collect::<Vec<_>>(),
+                "reason": reason,
+            })));
+        }
+        let scene = Some(game.scene);
         for member in remaining {
             let Some(state) = self.conns.get_mut(&member) else { continue };
             state.phase = Phase::Waiting;
@@ -655,10 +667,14 @@ impl Lobby {
         let matchmaker = self.matchmakers.get(scene).and_then(|m| m.as_ref());
         let matchmaker_name = matchmaker.map_or("none", |m| m.name());
         let countdown_ms = gym.game.countdown_ms;
+        let participants =
+            members.iter().filter_map(|c| self.conns.get(c)?.participant.clone()).collect();
         self.games.insert(
             game_id.clone(),
             Game {
                 members: members.to_vec(),
+                participants,
+                scene,
                 state: GameState::Validating,
                 countdown_ends_at: now_ms + u64::from(countdown_ms),
                 validate_by: now_ms + VALIDATION_TIMEOUT_MS,
@@ -724,14 +740,6 @@ impl Lobby {
         }
     }
 
-    /// Takes the groups of earlier matches (read back from the match logs), oldest first, so
-    /// GroupReunion still knows who played with whom after a restart.
-    pub fn restore_history(&mut self, groups: impl IntoIterator<Item = Vec<ParticipantId>>) {
-        for group in groups {
-            self.remember_group(&group);
-        }
-    }
-
     /// Participants as the match log records them.
     fn logged_participants(&self, members: &[ConnId], now_ms: u64) -> Vec<serde_json::Value> {
         members
@@ -773,6 +781,11 @@ impl Lobby {
         }
     }
 }
+
+/// `unstarted` match-log reasons. A pair whose connection was not validated is never matched
+/// again (also after a restart, which reads these lines back).
+pub const UNSTARTED_NOT_VALIDATED: &str = "not_validated";
+pub const UNSTARTED_LEFT: &str = "partner_left";
 
 /// A pair of participants in a canonical order.
 fn ordered(a: &ParticipantId, b: &ParticipantId) -> (ParticipantId, ParticipantId) {

@@ -14,7 +14,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use crate::{
     error::StartError,
     http, hub,
-    lobby::{Lobby, Progress},
+    lobby::{Lobby, LoggedDecision, Progress},
     storage::Storage,
 };
 
@@ -40,8 +40,8 @@ pub struct Relay {
     storage: Arc<Storage>,
     /// Read back from the data directory: where returning participants continue.
     progress: Vec<(ParticipantId, Progress)>,
-    /// Read back from the match logs: who played with whom, oldest first.
-    groups: Vec<Vec<ParticipantId>>,
+    /// Read back from the match logs, oldest first.
+    decisions: Vec<LoggedDecision>,
     admin_token: Arc<str>,
 }
 
@@ -63,7 +63,7 @@ impl Relay {
         let journal_error =
             |source| StartError::ReadJournal { path: storage.root().to_owned(), source };
         let progress = storage.load_progress().map_err(journal_error)?;
-        let groups = storage.load_match_groups().map_err(journal_error)?;
+        let decisions = storage.load_match_decisions().map_err(journal_error)?;
         let listener = TcpListener::bind(options.addr)
             .await
             .map_err(|source| StartError::Bind { addr: options.addr, source })?;
@@ -71,7 +71,7 @@ impl Relay {
             Some(token) => token.as_str().into(),
             None => format!("{:032x}", rand::random::<u128>()).into(),
         };
-        Ok(Self { listener, options, storage: Arc::new(storage), progress, groups, admin_token })
+        Ok(Self { listener, options, storage: Arc::new(storage), progress, decisions, admin_token })
     }
 
     /// The token the admin page needs (`/admin.html?token=...`).
@@ -91,7 +91,7 @@ impl Relay {
             tracing::info!(records = self.progress.len(), "participants' progress restored");
         }
         lobby.restore_progress(self.progress);
-        lobby.restore_history(self.groups);
+        lobby.restore_decisions(self.decisions);
         let (hub_tx, hub_rx) = mpsc::channel(1024);
         let cancel = CancellationToken::new();
         let hub_task = tokio::spawn(hub::run(lobby, self.storage.clone(), hub_rx, cancel.clone()));

@@ -21,7 +21,11 @@ use rollgym_protocol::{ParticipantId, SafeId, Upload};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::{error::UploadError, lobby::Progress, parity};
+use crate::{
+    error::UploadError,
+    lobby::{LoggedDecision, Progress},
+    parity,
+};
 
 /// Marks temporary files; nothing else in the data directory contains it.
 const TEMP_MARK: &str = ".tmp-";
@@ -224,20 +228,24 @@ impl Storage {
         Ok(records)
     }
 
-    /// The participants of every match in the match logs, oldest first (lines that do not
-    /// parse, or are not matches, are skipped).
-    pub fn load_match_groups(&self) -> io::Result<Vec<Vec<ParticipantId>>> {
+    /// Every decision in the match logs, oldest first (lines that do not parse are skipped).
+    pub fn load_match_decisions(&self) -> io::Result<Vec<LoggedDecision>> {
         #[derive(Deserialize)]
         struct Member {
             participant_id: ParticipantId,
         }
         #[derive(Deserialize)]
         struct Line {
+            /// Absent in lines written before there were other events than matches.
             #[serde(default)]
             event: Option<String>,
             #[serde(default)]
             time_ms: u64,
             participants: Vec<Member>,
+            #[serde(default)]
+            result: Option<String>,
+            #[serde(default)]
+            reason: Option<String>,
         }
         let dir = self.root.join("match_logs");
         let entries = match fs::read_dir(&dir) {
@@ -252,17 +260,23 @@ impl Storage {
                 continue;
             }
             for line in fs::read_to_string(&path)?.lines() {
-                if let Ok(l) = serde_json::from_str::<Line>(line)
-                    && l.event.as_deref().is_none_or(|e| e == "match")
-                {
-                    let group = l.participants.into_iter().map(|m| m.participant_id).collect();
-                    matches.push((l.time_ms, group));
+                if let Ok(l) = serde_json::from_str::<Line>(line) {
+                    let decision = LoggedDecision {
+                        event: l.event.unwrap_or_else(|| "match".into()),
+                        outcome: l.result.or(l.reason),
+                        participants: l
+                            .participants
+                            .into_iter()
+                            .map(|m| m.participant_id)
+                            .collect(),
+                    };
+                    matches.push((l.time_ms, decision));
                 }
             }
         }
         // Stable: lines of one file keep their order.
         matches.sort_by_key(|(time, _)| *time);
-        Ok(matches.into_iter().map(|(_, group)| group).collect())
+        Ok(matches.into_iter().map(|(_, decision)| decision).collect())
     }
 
     /// Temp file in the same directory, fsync, rename over `path`, fsync the directory.

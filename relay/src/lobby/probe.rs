@@ -46,6 +46,11 @@ pub(super) enum Verdict {
     Left,
 }
 
+/// Whether a logged probe result rejected its pair (read back after a restart).
+pub(super) fn rejects(result: &str) -> bool {
+    [Verdict::TooSlow, Verdict::Failed, Verdict::TimedOut].iter().any(|v| v.as_str() == result)
+}
+
 impl Verdict {
     fn as_str(self) -> &'static str {
         match self {

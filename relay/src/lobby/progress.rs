@@ -13,6 +13,16 @@ use rollgym_protocol::ParticipantId;
 use super::{Action, ConnId, Lobby, Phase};
 use crate::error::RequestError;
 
+/// A match-log line as read back when the relay starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedDecision {
+    /// `match`, `probe` or `unstarted`.
+    pub event: String,
+    /// A probe's `result` or an unstarted game's `reason`.
+    pub outcome: Option<String>,
+    pub participants: Vec<ParticipantId>,
+}
+
 /// A participant's place in the experiment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Progress {
@@ -29,6 +39,25 @@ impl Lobby {
         records: impl IntoIterator<Item = (ParticipantId, Progress)>,
     ) {
         self.progress.extend(records);
+    }
+
+    /// Takes the match logs' decisions, oldest first: GroupReunion remembers who played with
+    /// whom, and pairs whose probe or connection failed are not matched again.
+    pub fn restore_decisions(&mut self, decisions: impl IntoIterator<Item = LoggedDecision>) {
+        for decision in decisions {
+            let rejected = match (decision.event.as_str(), decision.outcome.as_deref()) {
+                ("match", _) => {
+                    self.remember_group(&decision.participants);
+                    false
+                }
+                ("probe", Some(result)) => super::probe::rejects(result),
+                ("unstarted", Some(reason)) => reason == super::UNSTARTED_NOT_VALIDATED,
+                _ => false,
+            };
+            if let ([a, b], true) = (&decision.participants[..], rejected) {
+                self.rejected.insert(super::ordered(a, b));
+            }
+        }
     }
 
     /// Where a participant is, as far as the lobby knows.

@@ -70,8 +70,7 @@ impl Lobby {
             scene.here += 1;
         }
         for game in self.games.values() {
-            let scene = game.members.first().and_then(|m| self.conns.get(m)).map(|s| s.scene);
-            let Some(scene) = scene.and_then(|s| scenes.get_mut(s)) else { continue };
+            let Some(scene) = scenes.get_mut(game.scene) else { continue };
             match game.state {
                 GameState::Validating => scene.games_validating += 1,
                 GameState::Playing => scene.games_playing += 1,

@@ -153,15 +153,15 @@ fn progress_is_read_back_in_order_and_a_torn_last_line_is_skipped() {
 }
 
 #[test]
-fn match_groups_are_read_back_oldest_first_without_probes() {
+fn match_log_decisions_are_read_back_oldest_first() {
     let dir = TempDir::new();
     let storage = Storage::open(&dir.0, &id("exp")).expect("open");
-    assert!(storage.load_match_groups().expect("no logs yet").is_empty());
+    assert!(storage.load_match_decisions().expect("no logs yet").is_empty());
     let member = |p: &str| json!({ "participant_id": p, "server_rtt_ms": null });
     let logs = [
         json!({ "event": "match", "scene_id": "round2", "time_ms": 30, "participants": [member("a"), member("b")] }),
         json!({ "event": "match", "scene_id": "round1", "time_ms": 10, "participants": [member("a"), member("c")] }),
-        json!({ "event": "probe", "scene_id": "round1", "time_ms": 5, "participants": [member("x"), member("y")] }),
+        json!({ "event": "probe", "scene_id": "round1", "time_ms": 5, "result": "too_slow", "participants": [member("x"), member("y")] }),
         // A line from before the `event` field: a match.
         json!({ "scene_id": "round1", "time_ms": 20, "participants": [member("d"), member("e")] }),
     ];
@@ -175,11 +175,20 @@ fn match_groups_are_read_back_oldest_first_without_probes() {
         .expect("open")
         .write_all(b"not json\n")
         .expect("write");
-    let groups: Vec<Vec<String>> = storage
-        .load_match_groups()
+    let decisions: Vec<(String, Option<String>, Vec<String>)> = storage
+        .load_match_decisions()
         .expect("load")
         .into_iter()
-        .map(|g| g.iter().map(ToString::to_string).collect())
+        .map(|d| (d.event, d.outcome, d.participants.iter().map(ToString::to_string).collect()))
         .collect();
-    assert_eq!(groups, [["a", "c"], ["d", "e"], ["a", "b"]]);
+    let pair = |a: &str, b: &str| vec![a.to_owned(), b.to_owned()];
+    assert_eq!(
+        decisions,
+        [
+            ("probe".into(), Some("too_slow".into()), pair("x", "y")),
+            ("match".into(), None, pair("a", "c")),
+            ("match".into(), None, pair("d", "e")),
+            ("match".into(), None, pair("a", "b")),
+        ]
+    );
 }

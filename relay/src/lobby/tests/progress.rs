@@ -14,6 +14,25 @@ fn recorded(actions: &[Action]) -> Vec<(String, Progress)> {
         .collect()
 }
 
+/// The match-log lines in `actions` as a restarted relay reads them back.
+fn decisions(actions: &[Action]) -> Vec<LoggedDecision> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::LogMatch(v) => Some(LoggedDecision {
+                event: v["event"].as_str()?.to_owned(),
+                outcome: v["result"].as_str().or(v["reason"].as_str()).map(str::to_owned),
+                participants: v["participants"]
+                    .as_array()?
+                    .iter()
+                    .filter_map(|p| ParticipantId::parse(p["participant_id"].as_str()?).ok())
+                    .collect(),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
 fn rejoin(lobby: &mut Lobby, conn: u64, id: &str) -> Vec<Action> {
     lobby.connected(ConnId(conn));
     let hello = ClientMsg::Hello {
@@ -108,25 +127,13 @@ fn after_a_relay_restart_progress_is_read_back() {
 fn group_reunion_remembers_partners_across_a_restart() {
     let mut before = scenes_lobby(true);
     let actions = playing_round1(&mut before);
-    let groups: Vec<Vec<ParticipantId>> = actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::LogMatch(v) if v["event"] == "match" => Some(
-                v["participants"]
-                    .as_array()?
-                    .iter()
-                    .filter_map(|p| ParticipantId::parse(p["participant_id"].as_str()?).ok())
-                    .collect(),
-            ),
-            _ => None,
-        })
-        .collect();
+    let decisions = decisions(&actions);
     let journal = recorded(&actions);
     let mut after = scenes_lobby(true);
     after.restore_progress(
         journal.into_iter().map(|(id, p)| (ParticipantId::parse(&id).expect("id"), p)),
     );
-    after.restore_history(groups);
+    after.restore_decisions(decisions);
     // Both come back to finish round 1, then round 2 (reunion, no fallback) pairs them again.
     rejoin(&mut after, 1, "a");
     rejoin(&mut after, 2, "b");
@@ -176,4 +183,30 @@ fn rejoining_before_the_game_started_goes_back_to_the_waiting_room() {
     assert_eq!(scene_of(&rejoin(&mut after, 1, "a"), 1), Some(1), "round 1's waiting room");
     let out = rejoin(&mut after, 2, "b");
     assert_eq!(game_of_pair(&out), vec![(1, 0), (2, 1)], "matched again");
+}
+
+#[test]
+fn pairs_that_failed_are_still_kept_apart_after_a_restart() {
+    let mut before = lobby();
+    let mut log = Vec::new();
+    // a and b never validate their connection: the game is logged as unstarted.
+    log.extend(join(&mut before, 1, "a"));
+    log.extend(join(&mut before, 2, "b"));
+    log.extend(before.tick(VALIDATION_TIMEOUT_MS + 1));
+    let unstarted: Vec<_> =
+        decisions(&log).into_iter().filter(|d| d.event == "unstarted").collect();
+    assert_eq!(unstarted.len(), 1);
+    assert_eq!(unstarted[0].outcome.as_deref(), Some(UNSTARTED_NOT_VALIDATED));
+    // A partner leaving before the start is logged too, but rejects nobody.
+    log.extend(join(&mut before, 3, "c"));
+    log.extend(join(&mut before, 4, "d"));
+    log.extend(before.disconnected(ConnId(4), VALIDATION_TIMEOUT_MS + 2));
+    let left = decisions(&log).into_iter().filter(|d| d.event == "unstarted").nth(1);
+    assert_eq!(left.and_then(|d| d.outcome).as_deref(), Some(UNSTARTED_LEFT));
+
+    let mut after = lobby();
+    after.restore_decisions(decisions(&log));
+    join(&mut after, 1, "a");
+    assert!(game_of_pair(&join(&mut after, 2, "b")).is_empty(), "a-b failed before");
+    assert_eq!(game_of_pair(&join(&mut after, 3, "d")), vec![(1, 0), (3, 1)], "a-d may");
 }
