@@ -152,6 +152,9 @@ pub struct Lobby {
     history: HashMap<ParticipantId, Vec<ParticipantId>>,
     /// How far each participant seen got (see `progress.rs`).
     progress: HashMap<ParticipantId, Progress>,
+    /// Scene and start of the wait of participants who disconnected while waiting, so the
+    /// waiting-room timeout counts from their first arrival if they come back.
+    interrupted_waits: HashMap<ParticipantId, (usize, u64)>,
     games: HashMap<String, Game>,
     /// Pairs whose connection could not be validated, or whose probe failed or was too slow:
     /// never matched again.
@@ -178,6 +181,7 @@ impl Lobby {
             matchmakers,
             history: HashMap::new(),
             progress: HashMap::new(),
+            interrupted_waits: HashMap::new(),
             games: HashMap::new(),
             rejected: HashSet::new(),
             probes: HashMap::new(),
@@ -300,13 +304,21 @@ impl Lobby {
         let mut actions =
             vec![Action::Send(conn, ServerMsg::Scene { index: index as u32, view, last })];
         actions.extend(self.record_progress(conn, Progress { scene: index, played: false }));
+        // Back in the waiting room it dropped out of (a lost connection): the wait goes on.
+        let resumed_wait = self
+            .conns
+            .get(&conn)
+            .and_then(|s| s.participant.as_ref())
+            .and_then(|p| self.interrupted_waits.remove(p))
+            .filter(|(scene, _)| *scene == index)
+            .map(|(_, since)| since);
         let Some(state) = self.conns.get_mut(&conn) else { return actions };
         if !is_gym {
             state.phase = Phase::Page;
             return actions;
         }
         state.phase = Phase::Waiting;
-        state.waiting_since = Some(now_ms);
+        state.waiting_since = Some(resumed_wait.unwrap_or(now_ms));
         actions.extend(self.join_waiting(conn, now_ms));
         if self.conns.get(&conn).is_some_and(|s| matches!(s.phase, Phase::Waiting)) {
             actions.extend(self.waiting_counts(index));
@@ -508,6 +520,9 @@ impl Lobby {
         match state.phase {
             Phase::Waiting => {
                 self.waiting.retain(|c| *c != conn);
+                if let (Some(id), Some(since)) = (&state.participant, state.waiting_since) {
+                    self.interrupted_waits.insert(id.clone(), (state.scene, since));
+                }
                 if let Some(probe_id) = &state.probe {
                     actions.extend(self.end_probe(probe_id, probe::Verdict::Left, None, now_ms));
                 }

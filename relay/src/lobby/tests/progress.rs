@@ -210,3 +210,18 @@ fn pairs_that_failed_are_still_kept_apart_after_a_restart() {
     assert!(game_of_pair(&join(&mut after, 2, "b")).is_empty(), "a-b failed before");
     assert_eq!(game_of_pair(&join(&mut after, 3, "d")), vec![(1, 0), (3, 1)], "a-d may");
 }
+
+#[test]
+fn a_wait_interrupted_by_a_lost_connection_goes_on_from_the_first_arrival() {
+    let mut lobby = lobby_with(|c| c.waiting_room.timeout_ms = 10_000);
+    lobby.connected(ConnId(1));
+    lobby.message(ConnId(1), hello("a"), 1_000);
+    lobby.disconnected(ConnId(1), 8_000);
+    lobby.connected(ConnId(2));
+    lobby.message(ConnId(2), hello("a"), 9_000);
+    let timed_out = |actions: &[Action]| {
+        actions.iter().any(|a| matches!(a, Action::Send(_, ServerMsg::WaitTimedOut { .. })))
+    };
+    assert!(!timed_out(&lobby.tick(10_999)));
+    assert!(timed_out(&lobby.tick(11_000)), "10 s after the first arrival, not after the return");
+}
