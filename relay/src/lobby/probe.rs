@@ -15,8 +15,9 @@ use rollgym_protocol::{ParticipantId, SafeId, ServerMsg, SignalPayload};
 use super::{Action, ConnId, Lobby, Phase, ordered};
 use crate::error::RequestError;
 
-/// The relay's limit for a probe, from proposal to the first report. The client gives up
-/// connecting at the same time, so a working client always reports first.
+/// The relay's limit for a probe, from proposal to the first report. The client reports
+/// whatever it has 9 s after the proposal reached it (`client-wasm/src/core/probe.rs`), so a
+/// working client reports first and the timeout catches only pages that are gone or stuck.
 pub const PROBE_TIMEOUT_MS: u64 = 10_000;
 
 /// One probe between two waiting participants.
