@@ -101,10 +101,9 @@ enum Phase {
     /// The partner left; nothing more happens until this participant leaves too.
     PartnerGone,
     /// Came back to finish a game or deliver data (`hello` with `rejoin`), or after finishing
-    /// the experiment; never matched. May leave its scene if its game there had `played`.
-    Returning {
-        played: bool,
-    },
+    /// the experiment; never matched. May leave its scene if its progress says its game there
+    /// started.
+    Returning,
     /// On a static scene (instructions, a thank-you page).
     Page,
     /// Waited longer than the waiting room's timeout; never matched.
@@ -354,7 +353,10 @@ impl Lobby {
     fn advance(&mut self, conn: ConnId, from: u32, now_ms: u64) -> Vec<Action> {
         let Some(state) = self.conns.get(&conn) else { return Vec::new() };
         let finished = match &state.phase {
-            Phase::Page | Phase::PartnerGone | Phase::Returning { played: true } => true,
+            Phase::Page | Phase::PartnerGone => true,
+            Phase::Returning => state.participant.as_ref().is_some_and(|p| {
+                self.progress_of(p) == Progress { scene: state.scene, played: true }
+            }),
             Phase::Paired { game_id, .. } => {
                 self.games.get(game_id).is_some_and(|g| g.state == GameState::Playing)
             }
@@ -553,7 +555,7 @@ impl Lobby {
             }
             Phase::Greeting
             | Phase::PartnerGone
-            | Phase::Returning { .. }
+            | Phase::Returning
             | Phase::TimedOut
             | Phase::Page => {}
         }
@@ -588,7 +590,7 @@ impl Lobby {
         self.owners.insert(participant.clone(), conn);
         if let Some(state) = self.conns.get_mut(&conn) {
             state.participant = Some(participant.clone());
-            state.phase = Phase::Returning { played: false };
+            state.phase = Phase::Returning;
         }
         let mut actions = vec![Action::Send(
             conn,
@@ -682,13 +684,13 @@ impl Lobby {
         let matchmaker = self.matchmakers.get(scene).and_then(|m| m.as_ref());
         let matchmaker_name = matchmaker.map_or("none", |m| m.name());
         let countdown_ms = gym.game.countdown_ms;
-        let participants =
+        let participants: Vec<ParticipantId> =
             members.iter().filter_map(|c| self.conns.get(c)?.participant.clone()).collect();
         self.games.insert(
             game_id.clone(),
             Game {
                 members: members.to_vec(),
-                participants,
+                participants: participants.clone(),
                 scene,
                 state: GameState::Validating,
                 countdown_ends_at: now_ms + u64::from(countdown_ms),
@@ -729,9 +731,8 @@ impl Lobby {
                 },
             ));
         }
-        let group: Vec<ParticipantId> = peers.iter().map(|p| p.participant_id.clone()).collect();
-        self.remember_group(&group);
-        tracing::info!(game = %game_id, players = ?peers.iter().map(|p| p.participant_id.as_str()).collect::<Vec<_>>(), matchmaker = matchmaker_name, "matched");
+        self.remember_group(&participants);
+        tracing::info!(game = %game_id, players = ?participants.iter().map(|p| p.as_str()).collect::<Vec<_>>(), matchmaker = matchmaker_name, "matched");
         let participants = self.logged_participants(members, now_ms);
         actions.push(Action::LogMatch(json!({
             "event": "match",

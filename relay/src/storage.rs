@@ -8,7 +8,7 @@
 
 use std::{
     fs::{self, File},
-    io::{self, Write},
+    io::{self, Read, Seek, SeekFrom, Write},
     path::{Path, PathBuf},
     sync::{
         Mutex,
@@ -334,9 +334,17 @@ fn remove_temp_files(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Only the last byte is read: journals grow with the study.
 fn terminate_torn_line(path: &Path) -> io::Result<()> {
-    let text = fs::read(path)?;
-    if text.last().is_some_and(|&b| b != b'\n') {
+    let mut file = File::open(path)?;
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(());
+    }
+    file.seek(SeekFrom::Start(len - 1))?;
+    let mut last = [0u8; 1];
+    file.read_exact(&mut last)?;
+    if last[0] != b'\n' {
         tracing::warn!(path = %path.display(), "ending a journal line cut short by a crash");
         fs::OpenOptions::new().append(true).open(path)?.write_all(b"\n")?;
     }

@@ -149,6 +149,20 @@ export function assertCleanExcept(expected, ...participants) {
 }
 
 /** Conditions on `window.rollgym`, evaluated in the page by `waitFor` / `playRandomly`. */
+/**
+ * Polls a condition outside the pages (a file the relay is still writing) until `check()`
+ * returns something truthy, and returns it; fails with `what()` after `timeoutMs`.
+ */
+export async function pollUntil(check, what, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value) return value;
+    assert.ok(Date.now() < deadline, `timed out waiting: ${what()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 export const isDone = () => window.rollgym?.phase === 'done';
 export const isWaiting = () => window.rollgym?.phase === 'waiting';
 export const inGame = () => ['countdown', 'playing'].includes(window.rollgym?.phase);

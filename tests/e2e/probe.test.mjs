@@ -12,6 +12,7 @@ import {
   isWaiting,
   openParticipant,
   playRandomly,
+  pollUntil,
   sameEpisodes,
   startRelay,
   useBrowserAndRelay,
@@ -32,14 +33,11 @@ function matchLog(relay) {
 }
 
 /** Waits until the match log holds `n` records (the relay writes them off its hot path). */
-async function matchLogWith(relay, n) {
-  const deadline = Date.now() + 10000;
-  for (;;) {
-    const records = matchLog(relay);
-    if (records.length >= n) return records;
-    assert.ok(Date.now() < deadline, `match log has ${records.length} of ${n} records`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+function matchLogWith(relay, n) {
+  return pollUntil(
+    () => (matchLog(relay).length >= n ? matchLog(relay) : null),
+    () => `match log has ${matchLog(relay).length} of ${n} records`,
+  );
 }
 
 test('a close pair is probed, matched and plays to the end', async () => {

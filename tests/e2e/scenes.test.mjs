@@ -10,6 +10,7 @@ import {
   experiment,
   openParticipant,
   playRandomly,
+  pollUntil,
   startRelay,
   useBrowserAndRelay,
 } from './harness.mjs';
@@ -55,7 +56,7 @@ test('scenes run in order and GroupReunion re-pairs partners in the second game'
   for (const scene of ['round1', 'round2']) {
     for (const id of ids) {
       const file = path.join(env.relay.dataDir, 'e2e_scenes', scene, `${id}_ep0.csv`);
-      assert.ok(await waitForFile(file), `${file} stored`);
+      await waitForFile(file);
     }
   }
   assertClean(...players);
@@ -93,7 +94,7 @@ test('a relay restart mid-game: the round finishes, the partners meet again in r
     for (const scene of ['round1', 'round2']) {
       for (const id of ids) {
         const file = path.join(env.relay.dataDir, 'e2e_scenes', scene, `${id}_ep0.csv`);
-        assert.ok(await waitForFile(file), `${file} stored`);
+        await waitForFile(file);
       }
     }
     // A reload at the end shows the thank-you page (and its code) again, not the experiment.
@@ -107,12 +108,7 @@ test('a relay restart mid-game: the round finishes, the partners meet again in r
   }
 });
 
-/** Polls for a file the relay is still writing (bounded). */
-async function waitForFile(file, timeoutMs = 10000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (existsSync(file)) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return false;
+/** Waits for a file the relay is still writing. */
+function waitForFile(file) {
+  return pollUntil(() => existsSync(file), () => `${file} stored`);
 }

@@ -403,17 +403,17 @@ impl Session {
                 }
             }
             ServerMsg::Start { game_id } => {
-                if self.status.game_id.as_deref() == Some(game_id.as_str()) && self.play.is_none() {
+                if self.status.game_id.as_deref() != Some(game_id.as_str()) {
+                    return Vec::new();
+                }
+                self.started = true;
+                if self.play.is_none() {
                     // The connection was lost before the start: this game cannot be played.
-                    self.started = true;
                     return self.partner_gone(Outcome::PartnerDisconnected);
                 }
-                if self.status.game_id.as_deref() == Some(game_id.as_str()) {
-                    self.started = true;
-                    self.countdown_ends_at = None;
-                    self.status.countdown = None;
-                    self.refresh_game_status();
-                }
+                self.countdown_ends_at = None;
+                self.status.countdown = None;
+                self.refresh_game_status();
                 Vec::new()
             }
             ServerMsg::Repool { message } => self.repool(message),

@@ -254,11 +254,11 @@ impl Lobby {
             .collect();
         let mut actions = Vec::new();
         for conn in line {
+            // Earlier ones in the line may have been matched with it meanwhile (Paired then).
             let free = self
                 .conns
                 .get(&conn)
-                .is_some_and(|s| s.probe.is_none() && matches!(s.phase, Phase::Waiting))
-                && self.waiting.contains(&conn);
+                .is_some_and(|s| s.probe.is_none() && matches!(s.phase, Phase::Waiting));
             if free {
                 actions.extend(self.try_match(conn, now_ms));
             }

@@ -100,7 +100,7 @@ impl Lobby {
         if rejoin || (played_gym && progress.scene == last) {
             if let Some(state) = self.conns.get_mut(&conn) {
                 state.scene = progress.scene;
-                state.phase = Phase::Returning { played: progress.played };
+                state.phase = Phase::Returning;
             }
             if rejoin {
                 return Vec::new();

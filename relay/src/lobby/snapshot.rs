@@ -59,7 +59,7 @@ impl Lobby {
             let Some(scene) = scenes.get_mut(state.scene) else { continue };
             match state.phase {
                 Phase::Greeting => continue,
-                Phase::Returning { .. } => returning += 1,
+                Phase::Returning => returning += 1,
                 Phase::Waiting => {
                     scene.waiting += 1;
                     scene.probing += usize::from(state.probe.is_some());
