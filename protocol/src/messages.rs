@@ -203,8 +203,18 @@ pub enum ErrorCode {
     AlreadyFinished,
     /// An upload for another participant's files.
     NotYourFile,
-    /// An upload whose content or scene is invalid.
+    /// An upload whose content is invalid.
     InvalidUpload,
+    /// An upload for a game the relay never assigned to this participant.
+    NotYourGame,
+    /// An upload naming another scene than the one its game was in.
+    UploadWrongScene,
+    /// An upload for an episode the game does not have.
+    NoSuchEpisode,
+    /// An upload with more rows than its game's episodes have steps.
+    TooManyRows,
+    /// An upload larger than its game's episodes can produce.
+    UploadTooLarge,
     /// The relay could not write the data (disk full, permissions); retrying may succeed.
     StorageFailed,
 }

@@ -77,6 +77,16 @@ pub enum UploadError {
     NotYourFile(ParticipantId),
     #[error("invalid upload: {0}")]
     Invalid(String),
+    #[error("game {0} is not one of yours")]
+    NotYourGame(SafeId),
+    #[error("game {game} was not played in scene {scene}")]
+    WrongScene { game: SafeId, scene: SafeId },
+    #[error("episode {episode} does not exist: the game has {of}")]
+    NoSuchEpisode { episode: u32, of: u32 },
+    #[error("{rows} lines is more than an episode can have ({max} with the header)")]
+    TooManyRows { rows: usize, max: usize },
+    #[error("{bytes} bytes is more than an episode's data can be ({max})")]
+    TooLarge { bytes: usize, max: usize },
     #[error("the data could not be written: {0}")]
     Storage(String),
 }
@@ -86,6 +96,11 @@ impl UploadError {
         match self {
             UploadError::NotYourFile(_) => ErrorCode::NotYourFile,
             UploadError::Invalid(_) => ErrorCode::InvalidUpload,
+            UploadError::NotYourGame(_) => ErrorCode::NotYourGame,
+            UploadError::WrongScene { .. } => ErrorCode::UploadWrongScene,
+            UploadError::NoSuchEpisode { .. } => ErrorCode::NoSuchEpisode,
+            UploadError::TooManyRows { .. } => ErrorCode::TooManyRows,
+            UploadError::TooLarge { .. } => ErrorCode::UploadTooLarge,
             UploadError::Storage(_) => ErrorCode::StorageFailed,
         }
     }

@@ -34,7 +34,7 @@ use crate::{connection, hub::Event, lobby::ConnId};
 /// Hard limit on one WebSocket message: the largest upload plus its JSON framing. Larger
 /// messages end the connection (close code 1009); messages between the protocol limits and
 /// this one get a `too_large` error reply.
-pub(crate) const HARD_MESSAGE_LIMIT: usize = rollgym_protocol::MAX_UPLOAD_BYTES + 64 * 1024;
+pub const HARD_MESSAGE_LIMIT: usize = rollgym_protocol::MAX_UPLOAD_BYTES + 64 * 1024;
 
 /// What the handlers need.
 #[derive(Debug, Clone)]

@@ -3,7 +3,7 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use rollgym_protocol::{ClientMsg, ServerMsg, Upload};
+use rollgym_protocol::{ClientMsg, ParticipantId, ServerMsg, Upload};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -103,9 +103,9 @@ pub(crate) async fn run(
                 Action::RefuseUpload(conn, upload_id, err) => {
                     (conn, Outbound::Msg(err.reply(upload_id)))
                 }
-                Action::Store(conn, upload) => {
+                Action::Store { conn, upload, players } => {
                     if let Some(outbox) = outboxes.get(&conn) {
-                        store(storage.clone(), *upload, outbox.clone());
+                        store(storage.clone(), *upload, players, outbox.clone());
                     }
                     continue;
                 }
@@ -139,10 +139,15 @@ pub(crate) async fn run(
 
 /// Writes an upload on the blocking pool (file IO must not stall the hub), then answers the
 /// uploader. If the connection is gone by then, the client re-sends after reconnecting.
-fn store(storage: Arc<Storage>, upload: Upload, outbox: mpsc::Sender<Outbound>) {
+fn store(
+    storage: Arc<Storage>,
+    upload: Upload,
+    players: Vec<ParticipantId>,
+    outbox: mpsc::Sender<Outbound>,
+) {
     tokio::spawn(async move {
         let upload_id = upload.upload_id.clone();
-        let result = tokio::task::spawn_blocking(move || storage.store(&upload)).await;
+        let result = tokio::task::spawn_blocking(move || storage.store(&upload, &players)).await;
         let reply = match result {
             Ok(Ok(stored)) => {
                 tracing::info!(upload = %upload_id, path = %stored.csv.display(), "upload stored");

@@ -25,6 +25,7 @@ pub mod parity;
 mod server;
 pub mod storage;
 
+pub use http::HARD_MESSAGE_LIMIT;
 pub use server::{Relay, RelayOptions};
 
 /// Directory of the participant page in a source checkout; `--www-dir` overrides it.

@@ -24,12 +24,15 @@ use crate::{
     matchmaking::{self, Candidate, Matchmaker},
 };
 
+mod admission;
 mod probe;
 mod progress;
 mod snapshot;
 
-pub use probe::PROBE_TIMEOUT_MS;
+use admission::Assignment;
+pub use admission::{MAX_ROW_BYTES, MAX_SIDECAR_BYTES, max_upload_bytes};
 use probe::Probe;
+pub use probe::{ENDED_PROBES_REMEMBERED, PROBE_TIMEOUT_MS};
 pub use progress::{LoggedDecision, Progress};
 pub use snapshot::{SceneSnapshot, Snapshot};
 
@@ -45,8 +48,13 @@ pub enum Action {
     Refuse(ConnId, RequestError),
     /// Close the connection (after any message queued before this action).
     Close(ConnId),
-    /// Write an upload to disk, then acknowledge it to the connection.
-    Store(ConnId, Box<Upload>),
+    /// Write an upload to disk, then acknowledge it to the connection. `players` are its
+    /// game's, in player order, as the lobby formed it (their files are compared with it).
+    Store {
+        conn: ConnId,
+        upload: Box<Upload>,
+        players: Vec<ParticipantId>,
+    },
     /// Answer an upload that can never be stored.
     RefuseUpload(ConnId, SafeId, UploadError),
     /// Append one line to the match log.
@@ -122,8 +130,9 @@ struct Conn {
     scene: usize,
     /// The probe this participant is in (it is still waiting); at most one at a time.
     probe: Option<SafeId>,
-    /// The last probe it was in: its late messages are expected, not errors.
-    last_probe: Option<SafeId>,
+    /// The probes it was in that have ended, most recent last: their late messages are
+    /// expected, not errors. Bounded ([`ENDED_PROBES_REMEMBERED`]).
+    ended_probes: VecDeque<SafeId>,
 }
 
 impl Conn {
@@ -155,6 +164,9 @@ pub struct Lobby {
     /// waiting-room timeout counts from their first arrival if they come back.
     interrupted_waits: HashMap<ParticipantId, (usize, u64)>,
     games: HashMap<String, Game>,
+    /// Every game ever formed, by id (also those read back from the match logs): which
+    /// uploads are admitted (`admission.rs`).
+    assignments: HashMap<String, Assignment>,
     /// Pairs whose connection could not be validated, or whose probe failed or was too slow:
     /// never matched again.
     rejected: HashSet<(ParticipantId, ParticipantId)>,
@@ -182,6 +194,7 @@ impl Lobby {
             progress: HashMap::new(),
             interrupted_waits: HashMap::new(),
             games: HashMap::new(),
+            assignments: HashMap::new(),
             rejected: HashSet::new(),
             probes: HashMap::new(),
             experiment,
@@ -200,7 +213,7 @@ impl Lobby {
             waiting_since: None,
             scene: 0,
             probe: None,
-            last_probe: None,
+            ended_probes: VecDeque::new(),
         };
         self.conns.insert(conn, state);
     }
@@ -488,26 +501,6 @@ impl Lobby {
         actions
     }
 
-    /// Checks that an upload is this participant's own and for one of the experiment's gym
-    /// scenes and its episodes; the storage layer validates its content.
-    fn upload(&self, conn: ConnId, upload: Upload) -> Vec<Action> {
-        let owner = self.conns.get(&conn).and_then(|c| c.participant.as_ref());
-        if owner != Some(&upload.participant_id) {
-            let err = UploadError::NotYourFile(upload.participant_id.clone());
-            return vec![Action::RefuseUpload(conn, upload.upload_id, err)];
-        }
-        let Some(gym) = self.scenes.iter().filter_map(Scene::gym).find(|g| g.id == upload.scene_id)
-        else {
-            let err = UploadError::Invalid(format!("unknown scene {}", upload.scene_id));
-            return vec![Action::RefuseUpload(conn, upload.upload_id, err)];
-        };
-        if upload.episode >= gym.game.num_episodes {
-            let err = UploadError::Invalid(format!("episode {} does not exist", upload.episode));
-            return vec![Action::RefuseUpload(conn, upload.upload_id, err)];
-        }
-        vec![Action::Store(conn, Box::new(upload))]
-    }
-
     /// The connection is gone. Cleans up everything it was part of, exactly once.
     pub fn disconnected(&mut self, conn: ConnId, now_ms: u64) -> Vec<Action> {
         let Some(state) = self.conns.remove(&conn) else {
@@ -732,6 +725,7 @@ impl Lobby {
             ));
         }
         self.remember_group(&participants);
+        self.assign(&game_id, scene, participants.clone());
         tracing::info!(game = %game_id, players = ?participants.iter().map(|p| p.as_str()).collect::<Vec<_>>(), matchmaker = matchmaker_name, "matched");
         let participants = self.logged_participants(members, now_ms);
         actions.push(Action::LogMatch(json!({

@@ -70,9 +70,10 @@ impl Storage {
         &self.root
     }
 
-    /// Stores one upload durably, then compares it with the partner's file of the same
-    /// episode if that is already here. Storing the same upload twice is harmless.
-    pub fn store(&self, upload: &Upload) -> Result<Stored, UploadError> {
+    /// Stores one upload durably, then compares it with the files of the same episode that
+    /// the other `players` of its game (as the lobby formed it) have stored. Storing the same
+    /// upload twice is harmless.
+    pub fn store(&self, upload: &Upload, players: &[ParticipantId]) -> Result<Stored, UploadError> {
         validate(upload)?;
         let dir = self.root.join(upload.scene_id.as_str());
         fs::create_dir_all(&dir).map_err(storage_error)?;
@@ -95,23 +96,20 @@ impl Storage {
         // The CSV goes last: a CSV on disk always has its sidecar.
         self.write_atomic(&sidecar, meta_text.as_bytes()).map_err(storage_error)?;
         self.write_atomic(&csv, upload.csv.as_bytes()).map_err(storage_error)?;
-        let parity = self.check_parity(upload, &dir).map_err(storage_error)?;
+        let parity = self.check_parity(upload, players, &dir).map_err(storage_error)?;
         Ok(Stored { csv, sidecar, parity })
     }
 
-    /// Compares with every partner (from the sidecar's `participants`) whose file of this game
-    /// and episode is stored, and records the result in `<game>_summary.json`.
-    fn check_parity(&self, upload: &Upload, dir: &Path) -> io::Result<Option<parity::Parity>> {
-        let partners: Vec<SafeId> = upload.sidecar["participants"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|p| p["participant_id"].as_str())
-            .filter_map(|id| SafeId::parse(id).ok())
-            .filter(|id| *id != upload.participant_id)
-            .collect();
+    /// Compares with every other player whose file of this game and episode is stored, and
+    /// records the result in `<game>_summary.json`.
+    fn check_parity(
+        &self,
+        upload: &Upload,
+        players: &[ParticipantId],
+        dir: &Path,
+    ) -> io::Result<Option<parity::Parity>> {
         let mut result = None;
-        for partner in partners {
+        for partner in players.iter().filter(|p| **p != upload.participant_id).cloned() {
             let base = format!("{partner}_ep{}", upload.episode);
             let (Ok(other_csv), Ok(other_meta)) = (
                 fs::read_to_string(dir.join(format!("{base}.csv"))),
@@ -246,6 +244,10 @@ impl Storage {
             result: Option<String>,
             #[serde(default)]
             reason: Option<String>,
+            #[serde(default)]
+            game_id: Option<String>,
+            #[serde(default)]
+            scene_id: Option<String>,
         }
         let dir = self.root.join("match_logs");
         let entries = match fs::read_dir(&dir) {
@@ -269,6 +271,8 @@ impl Storage {
                             .into_iter()
                             .map(|m| m.participant_id)
                             .collect(),
+                        game_id: l.game_id,
+                        scene_id: l.scene_id,
                     };
                     matches.push((l.time_ms, decision));
                 }

@@ -20,6 +20,13 @@ use crate::error::RequestError;
 /// working client reports first and the timeout catches only pages that are gone or stuck.
 pub const PROBE_TIMEOUT_MS: u64 = 10_000;
 
+/// Ended probes remembered per connection, so that their late messages are ignored rather
+/// than refused. A client only ever sends for the probe it has open and drops it on
+/// `probe_end`, so a late message is one already in flight when its probe ended; however many
+/// probes end while one such message crosses the network, this many is far beyond it, and it
+/// keeps a connection's memory bounded however long it waits.
+pub const ENDED_PROBES_REMEMBERED: usize = 32;
+
 /// One probe between two waiting participants.
 #[derive(Debug)]
 pub(super) struct Probe {
@@ -120,7 +127,9 @@ impl Lobby {
     }
 
     /// The probe a connection may send messages for: its current one. `Err` carries the reply
-    /// for anything else (nothing for a late message of its previous probe).
+    /// for anything else: nothing for a late message of a probe it was in that has ended (the
+    /// other side reported first, or the probe timed out: the race is normal), a refusal for a
+    /// probe it was never in.
     fn own_probe(&self, conn: ConnId, probe_id: &SafeId) -> Result<&Probe, Vec<Action>> {
         let state = self.conns.get(&conn);
         if let Some(probe) = state
@@ -129,8 +138,7 @@ impl Lobby {
         {
             return Ok(probe);
         }
-        if state.is_some_and(|s| s.last_probe.as_ref() == Some(probe_id)) {
-            // The other side reported first, or the probe timed out: the race is normal.
+        if state.is_some_and(|s| s.ended_probes.contains(probe_id)) {
             return Err(Vec::new());
         }
         Err(vec![Action::Refuse(conn, RequestError::NotInProbe(probe_id.clone()))])
@@ -202,7 +210,10 @@ impl Lobby {
         for member in probe.members {
             if let Some(state) = self.conns.get_mut(&member) {
                 state.probe = None;
-                state.last_probe = Some(probe_id.clone());
+                if state.ended_probes.len() == ENDED_PROBES_REMEMBERED {
+                    state.ended_probes.pop_front();
+                }
+                state.ended_probes.push_back(probe_id.clone());
                 actions
                     .push(Action::Send(member, ServerMsg::ProbeEnd { probe_id: probe_id.clone() }));
             }

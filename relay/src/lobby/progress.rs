@@ -21,6 +21,9 @@ pub struct LoggedDecision {
     /// A probe's `result` or an unstarted game's `reason`.
     pub outcome: Option<String>,
     pub participants: Vec<ParticipantId>,
+    /// A match's game and the gym scene it was in (uploads for it are still admitted).
+    pub game_id: Option<String>,
+    pub scene_id: Option<String>,
 }
 
 /// A participant's place in the experiment.
@@ -48,6 +51,7 @@ impl Lobby {
             let rejected = match (decision.event.as_str(), decision.outcome.as_deref()) {
                 ("match", _) => {
                     self.remember_group(&decision.participants);
+                    self.restore_assignment(&decision);
                     false
                 }
                 ("probe", Some(result)) => super::probe::rejects(result),
@@ -57,6 +61,18 @@ impl Lobby {
             if let ([a, b], true) = (&decision.participants[..], rejected) {
                 self.rejected.insert(super::ordered(a, b));
             }
+        }
+    }
+
+    /// A logged match's game, in the scene of that id (if the experiment still has it).
+    fn restore_assignment(&mut self, decision: &LoggedDecision) {
+        let (Some(game_id), Some(scene_id)) = (&decision.game_id, &decision.scene_id) else {
+            return;
+        };
+        let scene =
+            self.scenes.iter().position(|s| s.gym().is_some_and(|g| g.id.as_str() == scene_id));
+        if let Some(scene) = scene {
+            self.assign(game_id, scene, decision.participants.clone());
         }
     }
 

@@ -194,32 +194,17 @@ fn a_participant_returning_to_its_running_game_is_not_matched() {
     assert_eq!(lobby.game_of(ConnId(3)), None);
 }
 
-fn upload(participant: &str, scene: &str) -> ClientMsg {
+/// An upload of episode 0 of `game` with a well-formed two-line CSV.
+fn upload(participant: &str, game: &str, scene: &str) -> ClientMsg {
     ClientMsg::Upload(Box::new(Upload {
         upload_id: ParticipantId::parse("u1").expect("id"),
         participant_id: ParticipantId::parse(participant).expect("id"),
-        game_id: ParticipantId::parse("g1").expect("id"),
+        game_id: ParticipantId::parse(game).expect("id"),
         scene_id: ParticipantId::parse(scene).expect("id"),
         episode: 0,
-        csv: "episode,t\n".into(),
+        csv: "episode,t\n0,0\n".into(),
         sidecar: serde_json::json!({}),
     }))
-}
-
-#[test]
-fn uploads_are_stored_only_for_their_owner_and_scene() {
-    let mut lobby = lobby();
-    join(&mut lobby, 1, "a");
-    let own = lobby.message(ConnId(1), upload("a", "overcooked"), 0);
-    assert!(matches!(own[..], [Action::Store(ConnId(1), _)]));
-    let other = lobby.message(ConnId(1), upload("b", "overcooked"), 0);
-    assert!(matches!(other[..], [Action::RefuseUpload(_, _, UploadError::NotYourFile(_))]));
-    let scene = lobby.message(ConnId(1), upload("a", "elsewhere"), 0);
-    assert!(matches!(scene[..], [Action::RefuseUpload(_, _, UploadError::Invalid(_))]));
-    let ClientMsg::Upload(mut late) = upload("a", "overcooked") else { unreachable!() };
-    late.episode = 99;
-    let episode = lobby.message(ConnId(1), ClientMsg::Upload(late), 0);
-    assert!(matches!(episode[..], [Action::RefuseUpload(_, _, UploadError::Invalid(_))]));
 }
 
 #[test]
@@ -555,6 +540,7 @@ fn group_reunion_re_pairs_partners_in_a_later_gym_scene() {
     assert_eq!(pairs.len(), 4);
 }
 
+mod admission;
 mod probe;
 mod progress;
 

@@ -28,6 +28,11 @@ fn id(s: &str) -> SafeId {
 
 const CSV: &str = "episode,t,actions.0,wasSpeculative.0,timestamp\n0,0,4,false,1\n0,1,5,true,2\n";
 
+/// The players of game g1.
+fn players() -> [ParticipantId; 2] {
+    [id("alice"), id("bob")]
+}
+
 fn upload(participant: &str, csv: &str) -> Upload {
     Upload {
         upload_id: id(&format!("g1-{participant}-ep0")),
@@ -47,7 +52,7 @@ fn upload(participant: &str, csv: &str) -> Upload {
 fn stores_csv_and_sidecar_under_experiment_scene_and_participant() {
     let dir = TempDir::new();
     let storage = Storage::open(&dir.0, &id("exp")).expect("open");
-    let stored = storage.store(&upload("alice", CSV)).expect("store");
+    let stored = storage.store(&upload("alice", CSV), &players()).expect("store");
     assert_eq!(stored.csv, dir.0.join("exp/overcooked/alice_ep0.csv"));
     assert_eq!(fs::read_to_string(&stored.csv).expect("csv"), CSV);
     let meta: Value =
@@ -61,8 +66,8 @@ fn stores_csv_and_sidecar_under_experiment_scene_and_participant() {
 fn storing_twice_is_harmless() {
     let dir = TempDir::new();
     let storage = Storage::open(&dir.0, &id("exp")).expect("open");
-    let first = storage.store(&upload("alice", CSV)).expect("store");
-    let second = storage.store(&upload("alice", CSV)).expect("store again");
+    let first = storage.store(&upload("alice", CSV), &players()).expect("store");
+    let second = storage.store(&upload("alice", CSV), &players()).expect("store again");
     assert_eq!(first.csv, second.csv);
     assert_eq!(fs::read_to_string(&second.csv).expect("csv"), CSV);
 }
@@ -71,9 +76,9 @@ fn storing_twice_is_harmless() {
 fn the_second_file_of_a_pair_runs_the_parity_check() {
     let dir = TempDir::new();
     let storage = Storage::open(&dir.0, &id("exp")).expect("open");
-    storage.store(&upload("alice", CSV)).expect("alice");
+    storage.store(&upload("alice", CSV), &players()).expect("alice");
     let local_differs = CSV.replace("4,false,1", "4,true,9");
-    let stored = storage.store(&upload("bob", &local_differs)).expect("bob");
+    let stored = storage.store(&upload("bob", &local_differs), &players()).expect("bob");
     assert_eq!(stored.parity, Some(parity::Parity::Equal { rows: 2 }));
     let summary: Value = serde_json::from_str(
         &fs::read_to_string(dir.0.join("exp/overcooked/g1_summary.json")).expect("summary"),
@@ -87,8 +92,9 @@ fn the_second_file_of_a_pair_runs_the_parity_check() {
 fn a_differing_pair_is_recorded_with_the_first_difference() {
     let dir = TempDir::new();
     let storage = Storage::open(&dir.0, &id("exp")).expect("open");
-    storage.store(&upload("alice", CSV)).expect("alice");
-    let stored = storage.store(&upload("bob", &CSV.replace("0,1,5", "0,1,3"))).expect("bob");
+    storage.store(&upload("alice", CSV), &players()).expect("alice");
+    let stored =
+        storage.store(&upload("bob", &CSV.replace("0,1,5", "0,1,3")), &players()).expect("bob");
     let Some(parity::Parity::Different { row, column, .. }) = stored.parity else {
         panic!("expected a difference")
     };
@@ -116,11 +122,12 @@ fn a_crash_between_temp_write_and_rename_leaves_no_partial_csv() {
 fn invalid_content_is_refused() {
     let dir = TempDir::new();
     let storage = Storage::open(&dir.0, &id("exp")).expect("open");
-    let err = storage.store(&upload("alice", "not,a,data,file\n")).expect_err("bad header");
+    let err =
+        storage.store(&upload("alice", "not,a,data,file\n"), &players()).expect_err("bad header");
     assert!(matches!(err, UploadError::Invalid(_)));
     let mut bad = upload("alice", CSV);
     bad.sidecar = json!([1, 2]);
-    assert!(matches!(storage.store(&bad), Err(UploadError::Invalid(_))));
+    assert!(matches!(storage.store(&bad, &players()), Err(UploadError::Invalid(_))));
     assert!(!dir.0.join("exp/overcooked/alice_ep0.csv").exists());
 }
 

@@ -5,7 +5,9 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use futures_util::{SinkExt, StreamExt};
-use rollgym_protocol::{ClientMsg, ExperimentConfig, PROTOCOL_VERSION, ParticipantId, ServerMsg};
+use rollgym_protocol::{
+    ClientMsg, ErrorCode, ExperimentConfig, PROTOCOL_VERSION, ParticipantId, ServerMsg,
+};
 use rollgym_relay::{Relay, RelayOptions, config};
 use tokio::{net::TcpStream, sync::oneshot, task::JoinHandle};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async, tungstenite::Message};
@@ -39,6 +41,11 @@ impl TestRelay {
     /// A relay running `experiment` on a fresh data directory.
     pub(crate) async fn start_experiment(experiment: ExperimentConfig) -> Self {
         let data_dir = std::env::temp_dir().join(format!("rollgym-test-{}", unique_suffix()));
+        Self::start_with(experiment, data_dir).await
+    }
+
+    /// A relay running `experiment` on an existing data directory (a restart).
+    pub(crate) async fn start_with_data(experiment: ExperimentConfig, data_dir: PathBuf) -> Self {
         Self::start_with(experiment, data_dir).await
     }
 
@@ -118,6 +125,19 @@ impl Client {
         welcome
     }
 
+    /// Comes back as `id` to a game that started (`hello` with `rejoin`): welcomed, placed
+    /// nowhere.
+    pub(crate) async fn rejoin(&mut self, id: &str) {
+        self.send(&ClientMsg::Hello {
+            protocol_version: PROTOCOL_VERSION,
+            participant_id: Some(pid(id)),
+            rejoin: true,
+        })
+        .await;
+        let welcome = self.recv().await;
+        assert!(matches!(welcome, ServerMsg::Welcome { .. }), "{welcome:?}");
+    }
+
     /// The next protocol message; fails the test if none comes.
     pub(crate) async fn recv(&mut self) -> ServerMsg {
         loop {
@@ -134,29 +154,58 @@ impl Client {
         }
     }
 
-    /// Reads (and so answers the relay's pings) for `duration`, expecting no protocol message
-    /// but waiting-room counts.
-    pub(crate) async fn pump_for(&mut self, duration: Duration) {
-        let deadline = tokio::time::Instant::now() + duration;
-        while let Ok(frame) = tokio::time::timeout_at(deadline, self.ws.next()).await {
-            match frame {
-                Some(Ok(frame)) if is_quiet(&frame) => continue,
-                other => panic!("unexpected while pumping: {other:?}"),
+    /// Every message the relay sent this client before it handled everything the client sent
+    /// so far: sends a request the relay always refuses (leaving a scene it is not in) and
+    /// collects what comes before the refusal. Messages to one connection keep their order, so
+    /// "nothing happened" is an explicit condition, not a stretch of silence.
+    pub(crate) async fn barrier(&mut self) -> Vec<ServerMsg> {
+        self.send(&ClientMsg::Advance { from: u32::MAX }).await;
+        let mut before = Vec::new();
+        loop {
+            match self.recv().await {
+                ServerMsg::Error {
+                    code: ErrorCode::WrongScene | ErrorCode::HelloRequired, ..
+                } => {
+                    return before;
+                }
+                other => before.push(other),
             }
         }
     }
 
-    /// Like [`Client::pump_for`], but answers each of the relay's pings `delay` late (a pong
-    /// goes out with the next read), so the relay measures a long round trip.
-    pub(crate) async fn pump_slowly_for(&mut self, duration: Duration, delay: Duration) {
-        let deadline = tokio::time::Instant::now() + duration;
-        while let Ok(frame) = tokio::time::timeout_at(deadline, self.ws.next()).await {
+    /// Like [`Client::barrier`], expecting nothing but waiting-room counts before it.
+    pub(crate) async fn expect_nothing(&mut self) {
+        let events: Vec<ServerMsg> = self
+            .barrier()
+            .await
+            .into_iter()
+            .filter(|m| !matches!(m, ServerMsg::Waiting { .. }))
+            .collect();
+        assert!(events.is_empty(), "expected nothing, got {events:?}");
+    }
+
+    /// Answers `count` of the relay's pings (it pings every second), each `delay` late, and
+    /// returns once the relay has taken the last answer into account (a barrier after it).
+    /// Protocol messages other than waiting-room counts fail the test.
+    pub(crate) async fn answer_pings(&mut self, count: usize, delay: Duration) {
+        let mut answered = 0;
+        while answered < count {
+            let frame = tokio::time::timeout(PATIENCE * 2, self.ws.next())
+                .await
+                .expect("the relay pings every second");
             match frame {
-                Some(Ok(Message::Ping(_))) => tokio::time::sleep(delay).await,
+                Some(Ok(Message::Ping(_))) => {
+                    // The simulated slowness of this client, not a wait for something.
+                    tokio::time::sleep(delay).await;
+                    // tungstenite queued the pong; flushing sends it now.
+                    self.ws.flush().await.expect("pong sent");
+                    answered += 1;
+                }
                 Some(Ok(frame)) if is_quiet(&frame) => continue,
-                other => panic!("unexpected while pumping: {other:?}"),
+                other => panic!("unexpected while answering pings: {other:?}"),
             }
         }
+        self.expect_nothing().await;
     }
 
     /// Waits for the relay to close the connection and returns the close code.

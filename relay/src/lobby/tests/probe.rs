@@ -123,6 +123,44 @@ fn a_failed_or_silent_probe_rejects_the_pair() {
 }
 
 #[test]
+fn late_messages_of_any_ended_probe_are_ignored_and_others_refused() {
+    let mut lobby = probing_lobby(100);
+    join(&mut lobby, 1, "a");
+    let x = proposals(&join(&mut lobby, 2, "b"))[0].1.clone();
+    join(&mut lobby, 3, "c");
+    // Probe X ends (b reports first); a is probed with c in Y, which ends too.
+    let y = proposals(&result(&mut lobby, 2, &x, Some(500)))[0].1.clone();
+    result(&mut lobby, 3, &y, Some(500));
+    // Only now do a's reports and signals of X and Y arrive: late, not errors.
+    assert!(result(&mut lobby, 1, &x, Some(10)).is_empty());
+    assert!(result(&mut lobby, 1, &y, Some(10)).is_empty());
+    let offer = SignalPayload::Offer { sdp: "v=0".into() };
+    let signal = ClientMsg::ProbeSignal { probe_id: x.clone(), payload: offer };
+    assert!(lobby.message(ConnId(1), signal, 1_000).is_empty());
+    // c was never in X: refused.
+    assert_eq!(codes(&result(&mut lobby, 3, &x, Some(10))), [ErrorCode::NotInProbe]);
+}
+
+#[test]
+fn a_connection_remembers_a_bounded_number_of_ended_probes() {
+    let mut lobby = probing_lobby(100);
+    join(&mut lobby, 0, "a");
+    // a is probed with one newcomer after another, each too slow.
+    let mut ended_ids = Vec::new();
+    for n in 1..=(ENDED_PROBES_REMEMBERED as u64 + 1) {
+        let out = join(&mut lobby, n, &format!("p{n}"));
+        let probe = proposals(&out)[0].1.clone();
+        result(&mut lobby, n, &probe, Some(500));
+        lobby.disconnected(ConnId(n), 1_000);
+        ended_ids.push(probe);
+    }
+    // The oldest is forgotten (refused), the most recent ones are still ignored.
+    assert_eq!(codes(&result(&mut lobby, 0, &ended_ids[0], None)), [ErrorCode::NotInProbe]);
+    assert!(result(&mut lobby, 0, &ended_ids[1], None).is_empty());
+    assert!(result(&mut lobby, 0, &ended_ids[ENDED_PROBES_REMEMBERED], None).is_empty());
+}
+
+#[test]
 fn a_disconnect_during_a_probe_ends_it_and_the_other_waits_again() {
     let mut lobby = probing_lobby(100);
     join(&mut lobby, 1, "a");

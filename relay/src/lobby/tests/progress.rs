@@ -15,7 +15,7 @@ fn recorded(actions: &[Action]) -> Vec<(String, Progress)> {
 }
 
 /// The match-log lines in `actions` as a restarted relay reads them back.
-fn decisions(actions: &[Action]) -> Vec<LoggedDecision> {
+pub(super) fn decisions(actions: &[Action]) -> Vec<LoggedDecision> {
     actions
         .iter()
         .filter_map(|a| match a {
@@ -27,6 +27,8 @@ fn decisions(actions: &[Action]) -> Vec<LoggedDecision> {
                     .iter()
                     .filter_map(|p| ParticipantId::parse(p["participant_id"].as_str()?).ok())
                     .collect(),
+                game_id: v["game_id"].as_str().map(str::to_owned),
+                scene_id: v["scene_id"].as_str().map(str::to_owned),
             }),
             _ => None,
         })
@@ -145,15 +147,15 @@ fn group_reunion_remembers_partners_across_a_restart() {
 #[test]
 fn coming_back_after_the_last_game_is_a_thank_you_not_a_new_game() {
     let mut lobby = lobby();
-    start_playing(&mut lobby);
+    let game = start_playing(&mut lobby);
     lobby.disconnected(ConnId(1), 70_000);
     let out = join(&mut lobby, 3, "a");
     assert!(matches!(&out[0], Action::Send(ConnId(3), ServerMsg::Welcome { .. })), "welcomed");
     assert_eq!(codes(&out), vec![ErrorCode::AlreadyFinished]);
     assert!(!out.iter().any(|a| matches!(a, Action::Close(_))), "kept open for its data");
     assert_eq!(lobby.waiting_count(), 0);
-    let upload = lobby.message(ConnId(3), upload("a", "overcooked"), 70_000);
-    assert!(matches!(&upload[..], [Action::Store(ConnId(3), _)]), "its data is still taken");
+    let upload = lobby.message(ConnId(3), upload("a", &game, "overcooked"), 70_000);
+    assert!(matches!(&upload[..], [Action::Store { conn: ConnId(3), .. }]), "its data is taken");
 }
 
 #[test]
