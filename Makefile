@@ -3,7 +3,7 @@
 ADDR ?= 127.0.0.1:8080
 RELAY := target/release/rollgym
 
-.PHONY: all setup build build-wasm build-relay run test check fmt-check clippy cargo-test e2e bench clean
+.PHONY: all setup build build-wasm build-relay run test test-repeat fuzz check code-size fmt-check clippy cargo-test e2e bench clean
 
 all: build
 
@@ -27,7 +27,11 @@ run: build
 ## test: format check, clippy (native + wasm32), cargo tests, browser end-to-end tests
 test: build check cargo-test e2e
 
-check: fmt-check clippy
+check: fmt-check clippy code-size
+
+## code-size: no file over 600 lines, no function over 60 in the cores (scripts/code-size.py)
+code-size:
+	python3 scripts/code-size.py
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -42,6 +46,15 @@ cargo-test:
 
 e2e:
 	tests/run-e2e.sh
+
+## test-repeat: run the cargo tests N times and the browser tests N/5 times, print the pass counts
+N ?= 10
+test-repeat: build
+	scripts/test-repeat.sh $(N)
+
+## fuzz: every property test with over a million cases in all; prints the count
+fuzz:
+	scripts/fuzz.sh
 
 ## bench: environment and rollback speed (native, wasm), page load and transfer size (not part of test)
 bench: build

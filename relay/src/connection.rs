@@ -3,6 +3,8 @@
 //! This is the only place that reads or writes WebSocket frames. Malformed input is answered
 //! here with an error reply and the connection stays open.
 
+use std::ops::ControlFlow;
+
 use futures_util::{SinkExt, StreamExt};
 use rollgym_protocol::ClientMsg;
 use tokio::{
@@ -47,43 +49,11 @@ pub(crate) async fn run<S>(
                     break None;
                 }
             }
-            frame = ws.next() => match frame {
-                Some(Ok(Message::Text(text))) => {
-                    match ClientMsg::decode(text.as_str()) {
-                        Ok(msg) => {
-                            if hub.send(Event::Message { conn, msg }).await.is_err() {
-                                break Some(going_away());
-                            }
-                        }
-                        Err(err) => {
-                            let reply = RequestError::from(err).reply();
-                            if ws.send(Message::text(reply.encode())).await.is_err() {
-                                break None;
-                            }
-                        }
-                    }
+            frame = ws.next() => {
+                if let ControlFlow::Break(close) = on_frame(conn, frame, &mut ws, &hub, &mut pings).await {
+                    break close;
                 }
-                Some(Ok(Message::Binary(_))) => {
-                    let reply = RequestError::Binary.reply();
-                    if ws.send(Message::text(reply.encode())).await.is_err() {
-                        break None;
-                    }
-                }
-                Some(Ok(Message::Pong(payload))) => {
-                    if let Some(rtt_ms) = pings.answered(&payload)
-                        && hub.send(Event::Rtt { conn, rtt_ms }).await.is_err()
-                    {
-                        break Some(going_away());
-                    }
-                }
-                // tungstenite answers pings itself.
-                Some(Ok(Message::Ping(_) | Message::Frame(_))) => {}
-                Some(Ok(Message::Close(_))) | None => break None,
-                Some(Err(err)) => {
-                    tracing::info!(conn = conn.0, error = %err, "websocket read failed");
-                    break capacity_close(&err);
-                }
-            },
+            }
             out = inbox.recv() => match out {
                 Some(Outbound::Msg(msg)) => {
                     if ws.send(Message::text(msg.encode())).await.is_err() {
@@ -103,6 +73,51 @@ pub(crate) async fn run<S>(
         let _ = ws.close(Some(frame)).await;
     }
     let _ = hub.send(Event::Disconnected { conn }).await;
+}
+
+/// Handles one frame from the client: a message goes to the hub, anything malformed is
+/// answered here. `Break` ends the connection, with the close frame to send if any.
+async fn on_frame<S>(
+    conn: ConnId,
+    frame: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+    ws: &mut WebSocketStream<S>,
+    hub: &mpsc::Sender<Event>,
+    pings: &mut Pings,
+) -> ControlFlow<Option<CloseFrame>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let reply = match frame {
+        Some(Ok(Message::Text(text))) => match ClientMsg::decode(text.as_str()) {
+            Ok(msg) => {
+                if hub.send(Event::Message { conn, msg }).await.is_err() {
+                    return ControlFlow::Break(Some(going_away()));
+                }
+                return ControlFlow::Continue(());
+            }
+            Err(err) => RequestError::from(err).reply(),
+        },
+        Some(Ok(Message::Binary(_))) => RequestError::Binary.reply(),
+        Some(Ok(Message::Pong(payload))) => {
+            if let Some(rtt_ms) = pings.answered(&payload)
+                && hub.send(Event::Rtt { conn, rtt_ms }).await.is_err()
+            {
+                return ControlFlow::Break(Some(going_away()));
+            }
+            return ControlFlow::Continue(());
+        }
+        // tungstenite answers pings itself.
+        Some(Ok(Message::Ping(_) | Message::Frame(_))) => return ControlFlow::Continue(()),
+        Some(Ok(Message::Close(_))) | None => return ControlFlow::Break(None),
+        Some(Err(err)) => {
+            tracing::info!(conn = conn.0, error = %err, "websocket read failed");
+            return ControlFlow::Break(capacity_close(&err));
+        }
+    };
+    match ws.send(Message::text(reply.encode())).await {
+        Ok(()) => ControlFlow::Continue(()),
+        Err(_) => ControlFlow::Break(None),
+    }
 }
 
 /// The relay pings every participant this often; the round trips feed the matchmakers.

@@ -60,35 +60,17 @@ pub(crate) async fn run(
     mut events: mpsc::Receiver<Event>,
     shutdown: CancellationToken,
 ) {
-    let mut outboxes: HashMap<ConnId, mpsc::Sender<Outbound>> = HashMap::new();
     // The lobby's time: milliseconds since the hub started (monotonic).
     let start = tokio::time::Instant::now();
     let now = || start.elapsed().as_millis() as u64;
     let mut ticker = tokio::time::interval(TICK);
     let (journal, journal_writer) = journal_writer(storage.clone());
+    let mut driver = Driver { outboxes: HashMap::new(), storage, journal };
     loop {
         let actions = tokio::select! {
             event = events.recv() => match event {
                 None => break,
-                Some(Event::Connected { conn, outbox }) => {
-                    outboxes.insert(conn, outbox);
-                    lobby.connected(conn);
-                    Vec::new()
-                }
-                Some(Event::Message { conn, msg }) => lobby.message(conn, msg, now()),
-                Some(Event::Rtt { conn, rtt_ms }) => {
-                    lobby.rtt_sample(conn, rtt_ms);
-                    Vec::new()
-                }
-                Some(Event::Disconnected { conn }) => {
-                    outboxes.remove(&conn);
-                    lobby.disconnected(conn, now())
-                }
-                Some(Event::Snapshot { reply }) => {
-                    // The asker may have given up; nothing to do then.
-                    let _ = reply.send(lobby.snapshot());
-                    Vec::new()
-                }
+                Some(event) => driver.on_event(&mut lobby, event, now()),
             },
             _ = ticker.tick() => lobby.tick(now()),
         };
@@ -96,45 +78,82 @@ pub(crate) async fn run(
             continue;
         }
         for action in actions {
-            let (conn, outbound) = match action {
-                Action::Send(conn, msg) => (conn, Outbound::Msg(msg)),
-                Action::Refuse(conn, err) => (conn, Outbound::Msg(err.reply())),
-                Action::Close(conn) => (conn, Outbound::Close),
-                Action::RefuseUpload(conn, upload_id, err) => {
-                    (conn, Outbound::Msg(err.reply(upload_id)))
-                }
-                Action::Store { conn, upload, players } => {
-                    if let Some(outbox) = outboxes.get(&conn) {
-                        store(storage.clone(), *upload, players, outbox.clone());
-                    }
-                    continue;
-                }
-                Action::LogMatch(mut record) => {
-                    // Stamped at the decision, not when the line reaches the disk.
-                    if let serde_json::Value::Object(map) = &mut record {
-                        map.insert("time_ms".into(), crate::storage::unix_ms().into());
-                    }
-                    let _ = journal.send(Journal::Match(record));
-                    continue;
-                }
-                Action::RecordProgress { participant, progress } => {
-                    let _ = journal.send(Journal::Progress(participant, progress));
-                    continue;
-                }
-            };
-            let Some(outbox) = outboxes.get(&conn) else {
-                continue;
-            };
-            // Never await a slow client here: one stuck browser must not stall the lobby.
-            if outbox.try_send(outbound).is_err() {
-                tracing::warn!(conn = conn.0, "outbox full or closed; dropping connection");
-                outboxes.remove(&conn);
-            }
+            driver.carry_out(action);
         }
     }
     // Every decision made is on disk before the relay stops.
-    drop(journal);
+    drop(driver);
     let _ = journal_writer.await;
+}
+
+/// What the hub task owns besides the lobby: the way to each connection and to the disk.
+struct Driver {
+    outboxes: HashMap<ConnId, mpsc::Sender<Outbound>>,
+    storage: Arc<Storage>,
+    journal: mpsc::UnboundedSender<Journal>,
+}
+
+impl Driver {
+    /// Hands an event to the lobby; returns what it decided.
+    fn on_event(&mut self, lobby: &mut Lobby, event: Event, now_ms: u64) -> Vec<Action> {
+        match event {
+            Event::Connected { conn, outbox } => {
+                self.outboxes.insert(conn, outbox);
+                lobby.connected(conn);
+                Vec::new()
+            }
+            Event::Message { conn, msg } => lobby.message(conn, msg, now_ms),
+            Event::Rtt { conn, rtt_ms } => {
+                lobby.rtt_sample(conn, rtt_ms);
+                Vec::new()
+            }
+            Event::Disconnected { conn } => {
+                self.outboxes.remove(&conn);
+                lobby.disconnected(conn, now_ms)
+            }
+            Event::Snapshot { reply } => {
+                // The asker may have given up; nothing to do then.
+                let _ = reply.send(lobby.snapshot());
+                Vec::new()
+            }
+        }
+    }
+
+    /// Carries out one of the lobby's actions. Never awaits: a slow client or disk must not
+    /// stall the lobby.
+    fn carry_out(&mut self, action: Action) {
+        let (conn, outbound) = match action {
+            Action::Send(conn, msg) => (conn, Outbound::Msg(msg)),
+            Action::Refuse(conn, err) => (conn, Outbound::Msg(err.reply())),
+            Action::Close(conn) => (conn, Outbound::Close),
+            Action::RefuseUpload(conn, upload_id, err) => {
+                (conn, Outbound::Msg(err.reply(upload_id)))
+            }
+            Action::Store { conn, upload, players } => {
+                if let Some(outbox) = self.outboxes.get(&conn) {
+                    store(self.storage.clone(), *upload, players, outbox.clone());
+                }
+                return;
+            }
+            Action::LogMatch(mut record) => {
+                // Stamped at the decision, not when the line reaches the disk.
+                if let serde_json::Value::Object(map) = &mut record {
+                    map.insert("time_ms".into(), crate::storage::unix_ms().into());
+                }
+                let _ = self.journal.send(Journal::Match(record));
+                return;
+            }
+            Action::RecordProgress { participant, progress } => {
+                let _ = self.journal.send(Journal::Progress(participant, progress));
+                return;
+            }
+        };
+        let Some(outbox) = self.outboxes.get(&conn) else { return };
+        if outbox.try_send(outbound).is_err() {
+            tracing::warn!(conn = conn.0, "outbox full or closed; dropping connection");
+            self.outboxes.remove(&conn);
+        }
+    }
 }
 
 /// Writes an upload on the blocking pool (file IO must not stall the hub), then answers the

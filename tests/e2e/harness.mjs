@@ -70,8 +70,8 @@ export async function startRelay({ experiment, name = 'relay', addr = '127.0.0.1
   };
 }
 
-export async function launchBrowser() {
-  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+export async function launchBrowser(extraArgs = []) {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...extraArgs] });
 }
 
 /**
@@ -120,13 +120,14 @@ function watch(page) {
 }
 
 /**
- * Registers the hooks of a test file: one browser for the file, and the relay a test starts
- * (`env.relay = await startRelay(...)`) stopped after it, which must exit cleanly.
+ * Registers the hooks of a test file: one browser for the file (with `browserArgs` added to
+ * the usual flags), and the relay a test starts (`env.relay = await startRelay(...)`) stopped
+ * after it, which must exit cleanly.
  */
-export function useBrowserAndRelay() {
+export function useBrowserAndRelay({ browserArgs = [] } = {}) {
   const env = { browser: null, relay: null };
   before(async () => {
-    env.browser = await launchBrowser();
+    env.browser = await launchBrowser(browserArgs);
   });
   after(async () => {
     await env.browser?.close();
@@ -163,6 +164,40 @@ export async function pollUntil(check, what, timeoutMs = 10000) {
   }
 }
 
+/**
+ * Waits are derived from the experiment, never wall-clock constants: a page knows the timing of
+ * the game it was matched into (`window.rollgym.game`, from the experiment file). Frames run in
+ * real time at `fps`; the budget doubles that for a loaded 2-core machine and adds a margin
+ * for connecting, stalls at the prediction limit and delivering the data.
+ */
+const SLACK = 2;
+const MARGIN_MS = 15000;
+/** How long a page waits to be matched before any game is known. */
+const MATCH_BUDGET_MS = 30000;
+
+/** Wall-clock budget for `frames` frames of `game`. */
+export function framesBudgetMs(game, frames) {
+  return SLACK * (frames / game.fps) * 1000 + MARGIN_MS;
+}
+
+/** Wall-clock budget for a whole game: countdown, every episode and the pauses between. */
+export function gameBudgetMs(game) {
+  const pauses = game.countdownMs + (game.numEpisodes - 1) * game.betweenEpisodesMs;
+  return framesBudgetMs(game, game.numEpisodes * game.maxSteps) + SLACK * pauses;
+}
+
+/** The game timing of a participant's page (it must have been matched). */
+export async function gameOf(participant) {
+  const { game } = await participant.hook();
+  assert.ok(game, 'the page knows its game once matched');
+  return game;
+}
+
+/** Waits until `predicate` holds on a matched page, within its whole game's budget. */
+export async function waitForGame(participant, predicate, arg) {
+  return participant.waitFor(predicate, arg, gameBudgetMs(await gameOf(participant)));
+}
+
 export const isDone = () => window.rollgym?.phase === 'done';
 export const isWaiting = () => window.rollgym?.phase === 'waiting';
 export const inGame = () => ['countdown', 'playing'].includes(window.rollgym?.phase);
@@ -177,10 +212,13 @@ const KEYS = ['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'Space', 'w', '
 /**
  * Presses random keys (real keyboard events) on every participant every ~60 ms until each
  * page's hook satisfies `done` (evaluated in the page). The pacing is input generation, not a
- * wait: completion is detected from the hook. `arg` is passed to `done`.
+ * wait: completion is detected from the hook. `arg` is passed to `done`. Without `timeoutMs`
+ * the deadline follows the games: every game a page is matched into extends it by that
+ * game's budget (so a sequence of scenes gets the time of each of its games).
  */
-export async function playRandomly(participants, done, { timeoutMs = 90000, arg } = {}) {
-  const deadline = Date.now() + timeoutMs;
+export async function playRandomly(participants, done, { timeoutMs, arg } = {}) {
+  let deadline = Date.now() + (timeoutMs ?? MATCH_BUDGET_MS);
+  const budgeted = new Set();
   let seed = 12345;
   const random = () => {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -189,6 +227,14 @@ export async function playRandomly(participants, done, { timeoutMs = 90000, arg 
   for (;;) {
     const finished = await Promise.all(participants.map((p) => p.page.evaluate(done, arg)));
     if (finished.every(Boolean)) return;
+    if (timeoutMs === undefined) {
+      for (const { gameId, game } of await Promise.all(participants.map((p) => p.hook()))) {
+        if (gameId && game && !budgeted.has(gameId)) {
+          budgeted.add(gameId);
+          deadline = Math.max(deadline, Date.now() + gameBudgetMs(game));
+        }
+      }
+    }
     if (Date.now() > deadline) {
       const hooks = await Promise.all(participants.map((p) => p.hook()));
       throw new Error(`game did not finish in time: ${JSON.stringify(hooks)}`);

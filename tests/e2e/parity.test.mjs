@@ -12,11 +12,14 @@ import {
   assertCleanExcept,
   emulateNetwork,
   experiment,
+  framesBudgetMs,
+  gameOf,
   openHideableParticipant,
   openParticipant,
   playRandomly,
   startRelay,
   useBrowserAndRelay,
+  waitForGame,
 } from './harness.mjs';
 
 const env = useBrowserAndRelay();
@@ -71,7 +74,7 @@ async function scenario(name, { exp = 'short', experimentId = 'e2e_short', episo
     await Promise.all([a, b].map((p) => p.waitFor(() => ['countdown', 'playing'].includes(window.rollgym?.phase))));
     if (during) await during(a, b);
     if (idle) {
-      await Promise.all([a, b].map((p) => p.waitFor((n) => window.rollgym.phase === 'done', episodes, 60000)));
+      await Promise.all([a, b].map((p) => waitForGame(p, () => window.rollgym.phase === 'done')));
     } else {
       await playRandomly([a, b], () => window.rollgym.phase === 'done');
     }
@@ -109,10 +112,11 @@ const jitter = async (p) => {
 /** Hides `b` (really: another tab in front) for five seconds of `a`'s simulation. */
 function hideFor5s(fromFrame) {
   const during = async (a, b) => {
-    await a.waitFor((f) => window.rollgym.frame >= f, fromFrame, 30000);
+    const game = await gameOf(a);
+    await a.waitFor((f) => window.rollgym.frame >= f, fromFrame, framesBudgetMs(game, fromFrame));
     await b.hide();
     const start = (await a.hook()).frame;
-    await a.waitFor((f) => window.rollgym.frame >= f, start + 150, 15000);
+    await a.waitFor((f) => window.rollgym.frame >= f, start + 150, framesBudgetMs(game, 150));
     assert.equal((await b.hook()).focused, false);
     await b.show();
   };

@@ -40,13 +40,13 @@ test('scenes run in order and GroupReunion re-pairs partners in the second game'
   assert.equal(round1[2].gameId, round1[3].gameId);
   // Play until everyone reaches round 2's game, then until the thank-you page.
   const inRound2 = () => window.rollgym?.scene?.id === 'round2' && typeof window.rollgym.gameId === 'string';
-  await playRandomly(players, inRound2, { timeoutMs: 60000 });
+  await playRandomly(players, inRound2);
   const round2 = await Promise.all(players.map((p) => p.hook()));
   assert.equal(round2[0].gameId, round2[1].gameId, 'a and b are together again');
   assert.equal(round2[2].gameId, round2[3].gameId, 'c and d are together again');
   assert.notEqual(round2[0].gameId, round1[0].gameId, 'a new game');
   const atTheEnd = () => window.rollgym?.phase === 'scene' && window.rollgym.scene.id === 'thanks';
-  await playRandomly(players, atTheEnd, { timeoutMs: 60000 });
+  await playRandomly(players, atTheEnd);
   for (const p of players) {
     assert.match(await p.page.textContent('#scene-code'), /E2E-DONE/);
     assert.ok(await p.page.isHidden('#scene-button'), 'the last page has no button');
@@ -79,7 +79,7 @@ test('a relay restart mid-game: the round finishes, the partners meet again in r
     // The relay goes away mid-game and comes back on the same address and data directory
     // once round 1 is over on both pages.
     assert.equal(await first.kill(), 0);
-    await playRandomly(players, () => window.rollgym?.phase === 'done', { timeoutMs: 60000 });
+    await playRandomly(players, () => window.rollgym?.phase === 'done');
     env.relay = await startRelay({
       experiment: experiment('scenes'),
       name: 'scenes_restart',
@@ -89,7 +89,7 @@ test('a relay restart mid-game: the round finishes, the partners meet again in r
     // Back, both go on to round 2, where GroupReunion (no fallback) must remember they were
     // partners, and then to the thank-you page.
     const atTheEnd = () => window.rollgym?.phase === 'scene' && window.rollgym.scene.id === 'thanks';
-    await playRandomly(players, atTheEnd, { timeoutMs: 90000 });
+    await playRandomly(players, atTheEnd);
     for (const p of players) assert.match(await p.page.textContent('#scene-code'), /E2E-DONE/);
     for (const scene of ['round1', 'round2']) {
       for (const id of ids) {

@@ -145,6 +145,32 @@ pub struct Status {
     pub probes: u32,
     /// The round trip this side measured in its last probe (`None`: not measured or failed).
     pub probe_rtt_ms: Option<u32>,
+    /// The timing of the game this participant was matched into (from the experiment).
+    pub game: Option<GameTiming>,
+}
+
+/// How long a game takes, as the experiment sets it: what a page (or a test) needs to know how
+/// long to wait for its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GameTiming {
+    pub fps: u32,
+    pub max_steps: u32,
+    pub num_episodes: u32,
+    pub countdown_ms: u32,
+    pub between_episodes_ms: u32,
+}
+
+impl From<&rollgym_protocol::GameConfig> for GameTiming {
+    fn from(config: &rollgym_protocol::GameConfig) -> Self {
+        Self {
+            fps: config.fps,
+            max_steps: config.max_steps,
+            num_episodes: config.num_episodes,
+            countdown_ms: config.countdown_ms,
+            between_episodes_ms: config.between_episodes_ms,
+        }
+    }
 }
 
 impl Default for Status {
@@ -176,6 +202,7 @@ impl Default for Status {
             scene: None,
             probes: 0,
             probe_rtt_ms: None,
+            game: None,
         }
     }
 }

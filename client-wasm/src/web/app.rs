@@ -19,7 +19,7 @@ use crate::{
         status::{Phase, Status},
     },
     web::{
-        clock::WorkerClock,
+        clock::{self, WorkerClock},
         hook::Hook,
         keyboard::Keyboard,
         peer::{LinkKind, PeerLink},
@@ -241,6 +241,7 @@ impl App {
             Command::Persist(upload) => storage::persist(&upload),
             Command::Forget { participant, upload_id } => storage::forget(&participant, &upload_id),
             Command::Reconnect => self.schedule_reconnect(),
+            Command::CloseRelay => self.relay.close(),
         }
     }
 
@@ -281,8 +282,8 @@ impl App {
                         self.canvas.set_visible(true);
                     }
                     Err(err) => {
-                        let reason = format!("cannot start the game clock: {err:?}");
-                        self.events.send(Input::PeerFailed(reason));
+                        let detail = err.as_string().unwrap_or_else(|| format!("{err:?}"));
+                        self.events.send(Input::Fatal(clock::clock_failure(&detail)));
                     }
                 }
             }

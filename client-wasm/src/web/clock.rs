@@ -4,13 +4,17 @@
 //! its messages still reach a hidden page at full rate, so a hidden tab keeps simulating and
 //! its partner never waits for it. The worker schedules against `performance.now()` so ticks
 //! do not drift. Dropping the clock terminates the worker.
+//!
+//! A page that cannot run the worker (a Content-Security-Policy without `blob:` in
+//! `worker-src`, for example) cannot play: the construction error, or the worker's `error`
+//! event when the browser refuses it later, is reported once as fatal, never retried.
 
 use gloo_events::EventListener;
 use js_sys::Array;
-use wasm_bindgen::JsValue;
-use web_sys::{Blob, BlobPropertyBag, Url, Worker};
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Blob, BlobPropertyBag, ErrorEvent, Url, Worker};
 
-use crate::web::app::WeakDispatch;
+use crate::{core::session::Input, web::app::WeakDispatch};
 
 /// The worker's whole program; `PERIOD` is replaced with the frame period in ms.
 const WORKER_JS: &str = "
@@ -31,6 +35,15 @@ pub(super) struct WorkerClock {
     worker: Worker,
     url: String,
     _on_tick: EventListener,
+    _on_error: EventListener,
+}
+
+/// What the participant and the researcher read when the clock cannot run.
+pub(super) fn clock_failure(detail: &str) -> String {
+    format!(
+        "The game cannot run on this page: its clock (a Web Worker) could not start ({detail}). \
+         If this page sets a Content-Security-Policy, it must allow blob: in worker-src."
+    )
 }
 
 impl WorkerClock {
@@ -42,9 +55,26 @@ impl WorkerClock {
         let parts = Array::of1(&JsValue::from_str(&source));
         let blob = Blob::new_with_str_sequence_and_options(&parts, &options)?;
         let url = Url::create_object_url_with_blob(&blob)?;
-        let worker = Worker::new(&url)?;
+        let worker = match Worker::new(&url) {
+            Ok(worker) => worker,
+            Err(err) => {
+                let _ = Url::revoke_object_url(&url);
+                return Err(err);
+            }
+        };
+        let on_error = {
+            let events = events.clone();
+            EventListener::new(&worker, "error", move |event| {
+                let detail = event
+                    .dyn_ref::<ErrorEvent>()
+                    .map(ErrorEvent::message)
+                    .filter(|m| !m.is_empty())
+                    .unwrap_or_else(|| "the browser refused to run it".into());
+                events.send(Input::Fatal(clock_failure(&detail)));
+            })
+        };
         let on_tick = EventListener::new(&worker, "message", move |_| events.clock_tick());
-        Ok(Self { worker, url, _on_tick: on_tick })
+        Ok(Self { worker, url, _on_tick: on_tick, _on_error: on_error })
     }
 }
 

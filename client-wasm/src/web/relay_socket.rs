@@ -44,6 +44,11 @@ impl RelaySocket {
             web_sys::console::warn_2(&"rollgym: relay send failed".into(), &err);
         }
     }
+
+    /// Closes the connection; its close event still reaches the session.
+    pub(super) fn close(&self) {
+        let _ = self.ws.close();
+    }
 }
 
 impl Drop for RelaySocket {

@@ -59,6 +59,14 @@ pub(super) fn rejects(result: &str) -> bool {
     [Verdict::TooSlow, Verdict::Failed, Verdict::TimedOut].iter().any(|v| v.as_str() == result)
 }
 
+#[cfg(test)]
+impl Probe {
+    /// Its two members, in player order.
+    pub(super) fn members(&self) -> &[ConnId; 2] {
+        &self.members
+    }
+}
+
 impl Verdict {
     fn as_str(self) -> &'static str {
         match self {

@@ -1,6 +1,6 @@
 //! The lobby's rules, driven directly (no sockets, explicit time).
 
-use rollgym_protocol::ErrorCode;
+use rollgym_protocol::{ErrorCode, SignalPayload};
 
 use super::*;
 
@@ -543,6 +543,7 @@ fn group_reunion_re_pairs_partners_in_a_later_gym_scene() {
 mod admission;
 mod probe;
 mod progress;
+mod properties;
 
 #[test]
 fn the_snapshot_counts_where_everyone_is() {

@@ -222,6 +222,19 @@ fn fatal_relay_errors_show_their_message() {
 }
 
 #[test]
+fn a_page_that_cannot_run_the_game_fails_once_and_closes_its_connection() {
+    let (mut peers, _) = connect_pair();
+    let commands = peers[0].handle(Input::Fatal("the clock could not start".into()), 0.0);
+    assert_eq!(commands, vec![Command::ClosePeer, Command::CloseRelay]);
+    assert_eq!(peers[0].status().phase, Phase::Error);
+    assert_eq!(peers[0].status().last_error.as_deref(), Some("the clock could not start"));
+    assert!(!peers[0].needs_relay(), "nothing to come back for");
+    // Said once: a second report changes nothing.
+    assert!(peers[0].handle(Input::Fatal("again".into()), 0.0).is_empty());
+    assert_eq!(peers[0].status().last_error.as_deref(), Some("the clock could not start"));
+}
+
+#[test]
 fn waiting_room_count_and_time_waited_are_shown() {
     let mut s = Session::new(None);
     s.handle(Input::Relay(ServerMsg::Waiting { waiting: 1, needed: 2 }), 1000.0);
@@ -332,7 +345,7 @@ fn connect_pair() -> ([Session; 2], [Vec<Vec<u8>>; 2]) {
 }
 
 /// Connects two sessions and runs them until both are playing; returns the in-flight queues.
-fn start_pair() -> ([Session; 2], [Vec<Vec<u8>>; 2]) {
+pub(super) fn start_pair() -> ([Session; 2], [Vec<Vec<u8>>; 2]) {
     let (mut peers, mut in_flight) = connect_pair();
     for tick in 0..500 {
         for i in 0..2 {

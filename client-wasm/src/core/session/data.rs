@@ -1,0 +1,137 @@
+//! Research data: each finished episode becomes an upload (CSV and sidecar) kept until the
+//! relay acknowledges it.
+
+use super::*;
+
+impl Session {
+    /// Turns an episode's rows into an upload: kept until acknowledged, sent now.
+    pub(super) fn export(
+        &mut self,
+        episode: u32,
+        rows: Vec<FrameRow>,
+        outcome: Outcome,
+        partial: bool,
+    ) -> Vec<Command> {
+        let (Some(play), Some(game_id), Some(me)) =
+            (&self.play, self.current_game_id(), self.my_id())
+        else {
+            self.status.last_error = Some(format!(
+                "episode {episode}: no game or participant id to store its data under"
+            ));
+            return Vec::new();
+        };
+        let Ok(upload_id) = SafeId::parse(&format!("{game_id}-ep{episode}")) else {
+            self.status.last_error =
+                Some(format!("episode {episode}: game id {game_id} is too long"));
+            return Vec::new();
+        };
+        let sidecar = self.sidecar(play, episode, &rows, outcome, partial);
+        let upload = Upload {
+            upload_id: upload_id.clone(),
+            participant_id: me,
+            game_id,
+            scene_id: play.config.scene_id.clone(),
+            episode,
+            csv: export::csv(&rows),
+            sidecar,
+        };
+        self.status.exports.push(ExportStatus {
+            episode,
+            upload_id: upload_id.to_string(),
+            rows: rows.len(),
+            partial,
+            acked: false,
+        });
+        self.unacked.insert((upload.participant_id.clone(), upload_id), upload.clone());
+        vec![
+            Command::Persist(Box::new(upload.clone())),
+            Command::SendRelay(ClientMsg::Upload(Box::new(upload))),
+        ]
+    }
+
+    /// The episode's JSON sidecar (documented in docs/DATA.md).
+    pub(super) fn sidecar(
+        &self,
+        play: &Play,
+        episode: u32,
+        rows: &[FrameRow],
+        outcome: Outcome,
+        partial: bool,
+    ) -> serde_json::Value {
+        let netcode = &play.netcode;
+        let stats = netcode.stats();
+        let wire = netcode.wire();
+        let (first, last) =
+            (rows.first().map_or(0, |r| r.frame), rows.last().map_or(0, |r| r.frame));
+        let rollback_events: Vec<_> = stats
+            .rollback_events
+            .iter()
+            .filter(|e| (first..=last).contains(&e.frame))
+            .map(|e| json!({ "frame": e.frame, "depth": e.depth }))
+            .collect();
+        let desyncs = desyncs_json(netcode, first..=last);
+        let rtt = self.rtt.summary();
+        let config = &play.config;
+        json!({
+            "format": "rollgym-episode/1",
+            "seed": netcode.game().plan().episode_seed(episode),
+            "game_seed": netcode.game().plan().seed,
+            "player_index": self.status.player_index,
+            "participants": self.players,
+            "outcome": outcome,
+            "partial": partial,
+            "rows": rows.len(),
+            "unconfirmed_rows": rows.iter().filter(|r| !r.confirmed).count(),
+            "first_frame": first,
+            "last_frame": last,
+            "connection_type": self.status.connection_type,
+            "p2p_rtt_ms": rtt.map(|r| json!({ "min": r.min, "median": r.median, "max": r.max, "samples": r.samples })),
+            "netcode_bytes": { "sent": wire.bytes_sent, "received": wire.bytes_received },
+            "netcode_packets": { "sent": wire.packets_sent, "received": wire.packets_received, "dropped_undecodable": wire.dropped },
+            "rollbacks": {
+                "in_episode": rollback_events.len(),
+                "events": rollback_events,
+                "session_total": stats.rollbacks,
+                "session_resimulated_frames": stats.resimulated_frames,
+                "session_max_depth": stats.max_rollback_depth,
+            },
+            "desyncs": desyncs,
+            "settings": settings_json(config),
+        })
+    }
+}
+
+/// The desyncs ggrs detected in these frames, with this side's state for diagnosis.
+fn desyncs_json(
+    netcode: &Netcode<Overcooked>,
+    frames: std::ops::RangeInclusive<i32>,
+) -> Vec<serde_json::Value> {
+    netcode
+        .desyncs()
+        .iter()
+        .filter(|d| frames.contains(&d.frame))
+        .map(|d| {
+            let state: String = d.local_state.iter().map(|b| format!("{b:02x}")).collect();
+            json!({
+                "frame": d.frame,
+                "local_checksum": format!("{:016x}", d.local_checksum),
+                "remote_checksum": format!("{:016x}", d.remote_checksum),
+                "local_state_hex": state,
+            })
+        })
+        .collect()
+}
+
+/// The game settings a sidecar records.
+fn settings_json(config: &GameConfig) -> serde_json::Value {
+    json!({
+        "env": config.env,
+        "layout": config.layout,
+        "fps": config.fps,
+        "max_steps": config.max_steps,
+        "num_episodes": config.num_episodes,
+        "input_delay": config.input_delay,
+        "max_prediction": config.max_prediction,
+        "input_mode": config.input_mode,
+    })
+}

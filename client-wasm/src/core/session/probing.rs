@@ -1,0 +1,61 @@
+//! The peer-to-peer probe before a match, from this side.
+
+use super::*;
+
+impl Session {
+    /// The other side's signaling for our probe (anything for another probe is stale).
+    pub(super) fn probe_signal(&self, probe_id: &SafeId, payload: SignalPayload) -> Vec<Command> {
+        match &self.probe {
+            Some(p) if p.id() == probe_id => vec![Command::ApplyProbeSignal(payload)],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The relay decided our probe: its connection closes.
+    pub(super) fn probe_ended(&mut self, probe_id: &SafeId) -> Vec<Command> {
+        if self.probe.as_ref().is_some_and(|p| p.id() == probe_id) {
+            self.probe = None;
+        }
+        Vec::new()
+    }
+
+    pub(super) fn probe_event(&mut self, event: ProbeEvent, now_ms: f64) -> Vec<Command> {
+        let Some(probe) = &mut self.probe else { return Vec::new() };
+        let out = match event {
+            ProbeEvent::LocalSignal(payload) => {
+                let probe_id = probe.id().clone();
+                return vec![Command::SendRelay(ClientMsg::ProbeSignal { probe_id, payload })];
+            }
+            ProbeEvent::Open => probe.opened(now_ms),
+            ProbeEvent::Data(bytes) => probe.packet(&bytes, now_ms),
+            ProbeEvent::Closed | ProbeEvent::Failed(_) => probe.failed(),
+        };
+        self.probe_commands(out)
+    }
+
+    pub(super) fn probe_tick(&mut self, now_ms: f64) -> Vec<Command> {
+        let Some(probe) = &mut self.probe else { return Vec::new() };
+        if probe.expired(now_ms) {
+            self.probe = None;
+            return Vec::new();
+        }
+        let out = probe.tick(now_ms);
+        self.probe_commands(out)
+    }
+
+    pub(super) fn probe_commands(&mut self, out: Vec<ProbeOut>) -> Vec<Command> {
+        let Some(probe) = &self.probe else { return Vec::new() };
+        out.into_iter()
+            .map(|o| match o {
+                ProbeOut::Send(bytes) => Command::SendProbe(bytes),
+                ProbeOut::Report(rtt_ms) => {
+                    self.status.probe_rtt_ms = rtt_ms;
+                    Command::SendRelay(ClientMsg::ProbeResult {
+                        probe_id: probe.id().clone(),
+                        rtt_ms,
+                    })
+                }
+            })
+            .collect()
+    }
+}

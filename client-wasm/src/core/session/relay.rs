@@ -1,0 +1,296 @@
+//! What the relay says: placing, pairing, starting, probing, excluding; and its connection closing.
+
+use super::*;
+
+/// What a `paired` message says about the game.
+struct Pairing {
+    game_id: String,
+    player_index: u8,
+    peers: Vec<PeerInfo>,
+    game: GameConfig,
+    seed: u64,
+    countdown_ms: u32,
+}
+
+impl Session {
+    pub(super) fn relay_message(&mut self, msg: ServerMsg, now_ms: f64) -> Vec<Command> {
+        match msg {
+            ServerMsg::UploadAck { upload_id } => return self.upload_settled(upload_id, None),
+            ServerMsg::UploadRefused { upload_id, message, .. } => {
+                return self.upload_settled(upload_id, Some(message));
+            }
+            ServerMsg::Welcome { .. } => {}
+            // After a game, the next scene follows; never the finished one again (its data
+            // would be played over).
+            ServerMsg::Scene { index, .. }
+                if self.status.phase == Phase::Done
+                    && self.status.scene.as_ref().is_none_or(|s| index > s.index) => {}
+            _ if self.status.phase.is_terminal() => return Vec::new(),
+            _ => {}
+        }
+        self.on_relay(msg, now_ms)
+    }
+
+    /// A relay message that still matters in the current phase.
+    fn on_relay(&mut self, msg: ServerMsg, now_ms: f64) -> Vec<Command> {
+        match msg {
+            ServerMsg::UploadAck { .. } | ServerMsg::UploadRefused { .. } => Vec::new(),
+            ServerMsg::Welcome { participant_id, .. } => self.welcome(participant_id),
+            ServerMsg::Waiting { waiting, needed } => self.waiting(waiting, needed, now_ms),
+            ServerMsg::Paired {
+                game_id,
+                player_index,
+                peers,
+                ice_servers,
+                force_relay,
+                game,
+                seed,
+                countdown_ms,
+            } => {
+                let pairing =
+                    Pairing { game_id, player_index, peers, game: *game, seed, countdown_ms };
+                self.paired(pairing, ice_servers, force_relay, now_ms)
+            }
+            ServerMsg::Signal { from, payload } if self.partner.as_ref() == Some(&from) => {
+                vec![Command::ApplySignal(payload)]
+            }
+            ServerMsg::Signal { .. } => Vec::new(),
+            ServerMsg::PartnerLeft { participant_id } => self.partner_left(&participant_id),
+            ServerMsg::Start { game_id } => self.start(&game_id),
+            ServerMsg::Repool { message } => self.repool(message),
+            ServerMsg::Probe { probe_id, peer: _, initiator, ice_servers, force_relay } => {
+                self.probe_proposed(probe_id, initiator, ice_servers, force_relay, now_ms)
+            }
+            ServerMsg::ProbeSignal { probe_id, payload } => self.probe_signal(&probe_id, payload),
+            ServerMsg::ProbeEnd { probe_id } => self.probe_ended(&probe_id),
+            ServerMsg::Scene { index, view, last } => self.enter_scene(index, view, last),
+            ServerMsg::WaitTimedOut { message, redirect_url, completion_code } => {
+                if self.status.phase == Phase::Waiting {
+                    self.exclude(Outcome::Timeout, Exit { message, completion_code, redirect_url });
+                }
+                Vec::new()
+            }
+            ServerMsg::Error { code: ErrorCode::AlreadyFinished, message, .. } => {
+                // A reload after the end: a thank-you, not an error.
+                let exit = Exit { message, completion_code: None, redirect_url: None };
+                self.exclude(Outcome::AlreadyFinished, exit);
+                Vec::new()
+            }
+            ServerMsg::Error { message, fatal, .. } => {
+                if fatal {
+                    self.fail(message);
+                } else {
+                    self.status.last_error = Some(message);
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    /// Greeted (again): deliver whatever is still undelivered (after a reconnect or a reload).
+    fn welcome(&mut self, participant_id: ParticipantId) -> Vec<Command> {
+        let mut resend: Vec<Command> = self
+            .unacked
+            .values()
+            .filter(|u| u.participant_id == participant_id)
+            .map(|u| Command::SendRelay(ClientMsg::Upload(Box::new(u.clone()))))
+            .collect();
+        // The game ended while the relay was away: the request for the next scene may have
+        // been lost with the old connection.
+        if let (Phase::Done, true, Some(scene)) =
+            (self.status.phase, self.advanced, &self.status.scene)
+            && !scene.last
+        {
+            resend.push(Command::SendRelay(ClientMsg::Advance { from: scene.index }));
+        }
+        self.status.participant_id = Some(participant_id.to_string());
+        if self.status.notice.as_deref() == Some(RECONNECTING) {
+            self.status.notice = None;
+        }
+        resend
+    }
+
+    fn waiting(&mut self, waiting: u32, needed: u32, now_ms: f64) -> Vec<Command> {
+        if self.status.phase != Phase::Waiting || self.waiting_since.is_none() {
+            self.waiting_since = Some(now_ms);
+            self.status.waited_s = Some(0);
+        }
+        self.status.phase = Phase::Waiting;
+        self.status.waiting = Some((waiting, needed));
+        Vec::new()
+    }
+
+    /// Matched: remember the game and the players, open the peer connection.
+    fn paired(
+        &mut self,
+        pairing: Pairing,
+        ice_servers: Vec<IceServer>,
+        force_relay: bool,
+        now_ms: f64,
+    ) -> Vec<Command> {
+        let Pairing { game_id, player_index, peers, game, seed, countdown_ms } = pairing;
+        // Two-player games: the partner is the one other peer.
+        let Some(partner) = peers.first() else {
+            self.fail("The server paired us with nobody.".into());
+            return Vec::new();
+        };
+        let initiator = player_index < partner.player_index;
+        self.probe = None;
+        self.partner = Some(partner.participant_id.clone());
+        if let Some(me) = self.my_id() {
+            self.players = vec![PeerInfo { participant_id: me, player_index }];
+        }
+        self.players.extend(peers.iter().cloned());
+        self.players.sort_by_key(|p| p.player_index);
+        self.status.game = Some((&game).into());
+        self.announced = Some((game, seed));
+        self.countdown_ends_at = Some(now_ms + f64::from(countdown_ms));
+        self.status.notice = None;
+        self.status.waited_s = None;
+        self.waiting_since = None;
+        self.status.phase = Phase::Matched;
+        self.status.waiting = None;
+        self.status.game_id = Some(game_id);
+        self.status.player_index = Some(player_index);
+        vec![Command::OpenPeer { initiator, ice_servers, force_relay }]
+    }
+
+    fn partner_left(&mut self, participant_id: &ParticipantId) -> Vec<Command> {
+        if self.partner.as_ref() != Some(participant_id) {
+            return Vec::new();
+        }
+        // The partner's relay connection can drop (a network blip) while the game goes on peer
+        // to peer, so during a game this counts only together with silence on the channel
+        // (ggrs reports an interruption after a second without packets; it only watches for
+        // that once synchronized).
+        self.partner_left_relay = true;
+        let running = self.play.as_ref().is_some_and(|p| p.netcode.is_running());
+        if running && !self.partner_silent {
+            Vec::new()
+        } else {
+            self.partner_gone(Outcome::PartnerDisconnected)
+        }
+    }
+
+    fn start(&mut self, game_id: &SafeId) -> Vec<Command> {
+        if self.status.game_id.as_deref() != Some(game_id.as_str()) {
+            return Vec::new();
+        }
+        self.started = true;
+        if self.play.is_none() {
+            // The connection was lost before the start: this game cannot be played.
+            return self.partner_gone(Outcome::PartnerDisconnected);
+        }
+        self.countdown_ends_at = None;
+        self.status.countdown = None;
+        self.refresh_game_status();
+        Vec::new()
+    }
+
+    fn probe_proposed(
+        &mut self,
+        probe_id: SafeId,
+        initiator: bool,
+        ice_servers: Vec<IceServer>,
+        force_relay: bool,
+        now_ms: f64,
+    ) -> Vec<Command> {
+        if self.status.phase != Phase::Waiting {
+            // Not waiting (any more): the relay's view will catch up; say so.
+            return vec![Command::SendRelay(ClientMsg::ProbeResult { probe_id, rtt_ms: None })];
+        }
+        self.probe = Some(Prober::new(probe_id, now_ms));
+        self.status.probes += 1;
+        vec![Command::OpenProbe { initiator, ice_servers, force_relay }]
+    }
+
+    /// Leaves without (more) play: the waiting room gave up, or the study is already done.
+    fn exclude(&mut self, outcome: Outcome, exit: Exit) {
+        self.status.phase = Phase::Excluded;
+        self.status.outcome = Some(outcome);
+        self.status.waiting = None;
+        self.status.exit = Some(exit);
+    }
+
+    pub(super) fn relay_closed(&mut self) -> Vec<Command> {
+        if self.needs_relay() {
+            // The game runs peer to peer and can finish without the relay; data waits in
+            // browser storage; everything else waits for the relay to place us again.
+            if !self.started && self.status.phase != Phase::Scene {
+                self.status.notice = Some(RECONNECTING.into());
+            }
+            return vec![Command::Reconnect];
+        }
+        self.fail("Lost the connection to the server.".into());
+        if self.partner.is_some() { vec![Command::ClosePeer] } else { Vec::new() }
+    }
+
+    /// The game did not start: forget it and wait for a new partner (the relay re-queued us).
+    pub(super) fn repool(&mut self, message: String) -> Vec<Command> {
+        if !matches!(self.status.phase, Phase::Matched | Phase::Countdown) {
+            return Vec::new();
+        }
+        self.reset_game(Phase::Waiting, Some(message))
+    }
+
+    /// A new scene: whatever game there was is over; a static scene is shown, a gym scene
+    /// waits for its pairing.
+    pub(super) fn enter_scene(&mut self, index: u32, view: SceneView, last: bool) -> Vec<Command> {
+        if matches!(self.status.phase, Phase::Error | Phase::Excluded | Phase::PartnerDisconnected)
+        {
+            return Vec::new();
+        }
+        let (status, phase) = match view {
+            SceneView::Static { id, title, html, button, completion_code } => (
+                SceneStatus {
+                    index,
+                    id: id.to_string(),
+                    kind: "static",
+                    title,
+                    html,
+                    button,
+                    completion_code,
+                    last,
+                },
+                Phase::Scene,
+            ),
+            SceneView::Gym { id } => (
+                SceneStatus {
+                    index,
+                    id: id.to_string(),
+                    kind: "gym",
+                    title: String::new(),
+                    html: String::new(),
+                    button: None,
+                    completion_code: None,
+                    last,
+                },
+                Phase::Waiting,
+            ),
+        };
+        let commands = self.reset_game(phase, None);
+        self.status.scene = Some(status);
+        self.advanced = false;
+        commands
+    }
+
+    pub(super) fn upload_settled(
+        &mut self,
+        upload_id: SafeId,
+        refusal: Option<String>,
+    ) -> Vec<Command> {
+        let Some(me) = self.my_id() else {
+            return Vec::new();
+        };
+        let Some(upload) = self.unacked.remove(&(me, upload_id.clone())) else { return Vec::new() };
+        if let Some(message) = refusal {
+            self.status.last_error =
+                Some(format!("the server refused data upload {upload_id}: {message}"));
+        } else if let Some(export) =
+            self.status.exports.iter_mut().find(|e| e.upload_id == upload_id.as_str())
+        {
+            export.acked = true;
+        }
+        vec![Command::Forget { participant: upload.participant_id, upload_id }]
+    }
+}

@@ -1,0 +1,83 @@
+//! One connection as the lobby sees it: who it is, where it is, its server round trips.
+
+use std::collections::VecDeque;
+
+use rollgym_protocol::{ParticipantId, SafeId};
+
+use super::ConnId;
+
+/// Server round-trip samples kept per participant (the median is over these).
+const RTT_WINDOW: usize = 20;
+
+#[derive(Debug)]
+pub(super) enum Phase {
+    /// Connected, no `hello` yet.
+    Greeting,
+    Waiting,
+    Paired {
+        game_id: String,
+        partner: ConnId,
+    },
+    /// The partner left; nothing more happens until this participant leaves too.
+    PartnerGone,
+    /// Came back to finish a game or deliver data (`hello` with `rejoin`), or after finishing
+    /// the experiment; never matched. May leave its scene if its progress says its game there
+    /// started.
+    Returning,
+    /// On a static scene (instructions, a thank-you page).
+    Page,
+    /// Waited longer than the waiting room's timeout; never matched.
+    TimedOut,
+}
+
+#[derive(Debug)]
+pub(super) struct Conn {
+    pub(super) participant: Option<ParticipantId>,
+    pub(super) phase: Phase,
+    /// Recent server round trips, ms, oldest first.
+    pub(super) rtt_samples: VecDeque<u32>,
+    /// When this participant entered the waiting room (ms, lobby time).
+    pub(super) waiting_since: Option<u64>,
+    /// The index of the scene the participant is in.
+    pub(super) scene: usize,
+    /// The probe this participant is in (it is still waiting); at most one at a time.
+    pub(super) probe: Option<SafeId>,
+    /// The probes it was in that have ended, most recent last: their late messages are
+    /// expected, not errors. Bounded ([`super::ENDED_PROBES_REMEMBERED`]).
+    pub(super) ended_probes: VecDeque<SafeId>,
+}
+
+impl Conn {
+    /// A connection that has not said hello yet.
+    pub(super) fn new() -> Self {
+        Self {
+            participant: None,
+            phase: Phase::Greeting,
+            rtt_samples: VecDeque::with_capacity(RTT_WINDOW),
+            waiting_since: None,
+            scene: 0,
+            probe: None,
+            ended_probes: VecDeque::new(),
+        }
+    }
+
+    /// Keeps the last [`RTT_WINDOW`] round trips.
+    pub(super) fn rtt_sample(&mut self, rtt_ms: u32) {
+        if self.rtt_samples.len() == RTT_WINDOW {
+            self.rtt_samples.pop_front();
+        }
+        self.rtt_samples.push_back(rtt_ms);
+    }
+
+    /// Median of the recent server round trips.
+    pub(super) fn rtt_ms(&self) -> Option<u32> {
+        let mut sorted: Vec<u32> = self.rtt_samples.iter().copied().collect();
+        sorted.sort_unstable();
+        let n = sorted.len();
+        match n {
+            0 => None,
+            _ if n % 2 == 1 => Some(sorted[n / 2]),
+            _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2),
+        }
+    }
+}

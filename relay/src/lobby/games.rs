@@ -1,0 +1,325 @@
+//! Games from the match to the end: the countdown and the connection check (validating), the
+//! start, signaling between the players, leaving the scene, and dissolving a game that never
+//! started.
+
+use std::collections::HashSet;
+
+use serde_json::json;
+
+use rollgym_protocol::{
+    GameConfig, ParticipantId, PeerInfo, SafeId, Scene, ServerMsg, SignalPayload,
+};
+
+use super::{Action, Conn, ConnId, Lobby, Phase, Progress, ordered};
+use crate::error::RequestError;
+
+/// A matched pair must have a validated peer-to-peer connection within this time, or both go
+/// back to the waiting room (and are not matched with each other again).
+pub const VALIDATION_TIMEOUT_MS: u64 = 15_000;
+
+/// Where a game is. It exists only once all of its players are assigned (matched); it is
+/// validating while the countdown runs and the players connect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GameState {
+    Validating,
+    Playing,
+}
+
+#[derive(Debug)]
+pub(super) struct Game {
+    pub(super) members: Vec<ConnId>,
+    /// The members' participant ids, in player order (kept for the log once they are gone).
+    pub(super) participants: Vec<ParticipantId>,
+    pub(super) scene: usize,
+    pub(super) state: GameState,
+    /// Lobby time at which the "Players found!" countdown is over.
+    pub(super) countdown_ends_at: u64,
+    /// Lobby time by which every member must have validated its connection.
+    pub(super) validate_by: u64,
+    pub(super) validated: HashSet<ConnId>,
+}
+
+/// `unstarted` match-log reasons. A pair whose connection was not validated is never matched
+/// again (also after a restart, which reads these lines back).
+pub const UNSTARTED_NOT_VALIDATED: &str = "not_validated";
+
+pub const UNSTARTED_LEFT: &str = "partner_left";
+
+impl Lobby {
+    /// A player's connection to its partners works: the game starts once everyone's does and
+    /// the countdown is over.
+    pub(super) fn validated(&mut self, conn: ConnId, game_id: SafeId, now_ms: u64) -> Vec<Action> {
+        let mine = match self.conns.get(&conn).map(|s| &s.phase) {
+            Some(Phase::Paired { game_id: mine, .. }) if game_id.as_str() == mine => mine.clone(),
+            _ => return vec![Action::Refuse(conn, RequestError::NotInGame(game_id))],
+        };
+        if let Some(game) = self.games.get_mut(&mine) {
+            game.validated.insert(conn);
+        }
+        self.maybe_start(&mine, now_ms)
+    }
+
+    /// Starts a validating game once every member validated and the countdown is over.
+    pub(super) fn maybe_start(&mut self, game_id: &str, now_ms: u64) -> Vec<Action> {
+        let Some(game) = self.games.get_mut(game_id) else { return Vec::new() };
+        let ready = game.state == GameState::Validating
+            && now_ms >= game.countdown_ends_at
+            && game.members.iter().all(|m| game.validated.contains(m));
+        if !ready {
+            return Vec::new();
+        }
+        game.state = GameState::Playing;
+        tracing::info!(game = %game_id, "game started");
+        let Ok(id) = SafeId::parse(game_id) else { return Vec::new() };
+        let members = game.members.clone();
+        let mut actions = Vec::new();
+        for member in members {
+            actions.push(Action::Send(member, ServerMsg::Start { game_id: id.clone() }));
+            let scene = self.conns.get(&member).map_or(0, |s| s.scene);
+            actions.extend(self.record_progress(member, Progress { scene, played: true }));
+        }
+        actions
+    }
+
+    /// Ends a game that never started: the remaining members go back to the waiting room.
+    /// `left` is the member who disconnected, if that is why; otherwise the connection failed
+    /// and the pair is never matched again.
+    pub(super) fn dissolve(
+        &mut self,
+        game_id: &str,
+        left: Option<ConnId>,
+        now_ms: u64,
+    ) -> Vec<Action> {
+        let Some(game) = self.games.remove(game_id) else { return Vec::new() };
+        let remaining: Vec<ConnId> =
+            game.members.iter().copied().filter(|m| Some(*m) != left).collect();
+        if left.is_none() {
+            let ids = &game.participants;
+            for (i, a) in ids.iter().enumerate() {
+                for b in &ids[i + 1..] {
+                    self.rejected.insert(ordered(a, b));
+                }
+            }
+        }
+        let (message, reason) = if left.is_some() {
+            ("Your partner left before the game started. Finding a new partner…", UNSTARTED_LEFT)
+        } else {
+            (
+                "The connection to your partner could not be established. Finding a new partner…",
+                UNSTARTED_NOT_VALIDATED,
+            )
+        };
+        let mut actions = Vec::new();
+        if let Some(gym) = self.scenes.get(game.scene).and_then(Scene::gym) {
+            // Researchers see every match, including the ones that never became a game.
+            actions.push(Action::LogMatch(json!({
+                "event": "unstarted",
+                "scene_id": gym.id,
+                "game_id": game_id,
+                "participants": game.participants.iter().map(|p| json!({ "participant_id": p })).collect::<Vec<_>>(),
+                "reason": reason,
+            })));
+        }
+        let scene = Some(game.scene);
+        for member in remaining {
+            let Some(state) = self.conns.get_mut(&member) else { continue };
+            state.phase = Phase::Waiting;
+            state.waiting_since = Some(now_ms);
+            actions.push(Action::Send(member, ServerMsg::Repool { message: message.into() }));
+            actions.extend(self.join_waiting(member, now_ms));
+        }
+        if let Some(scene) = scene {
+            actions.extend(self.waiting_counts(scene));
+        }
+        actions
+    }
+
+    /// Starts a game for `members` (in player order) and logs the match, with the probe that
+    /// admitted the pair if there was one.
+    pub(super) fn start_game(
+        &mut self,
+        members: &[ConnId],
+        now_ms: u64,
+        probe: Option<serde_json::Value>,
+    ) -> Vec<Action> {
+        let game_id = self.ids.game_id();
+        let Some(gym) = members.first().and_then(|m| self.gym_of(*m)).cloned() else {
+            return Vec::new();
+        };
+        let scene = self.conns.get(&members[0]).map_or(0, |s| s.scene);
+        let matchmaker = self.matchmakers.get(scene).and_then(|m| m.as_ref());
+        let matchmaker_name = matchmaker.map_or("none", |m| m.name());
+        let countdown_ms = gym.game.countdown_ms;
+        let participants: Vec<ParticipantId> =
+            members.iter().filter_map(|c| self.conns.get(c)?.participant.clone()).collect();
+        self.games.insert(
+            game_id.clone(),
+            Game {
+                members: members.to_vec(),
+                participants: participants.clone(),
+                scene,
+                state: GameState::Validating,
+                countdown_ends_at: now_ms + u64::from(countdown_ms),
+                validate_by: now_ms + VALIDATION_TIMEOUT_MS,
+                validated: HashSet::new(),
+            },
+        );
+        let seed = gym.game.seed.unwrap_or_else(|| self.ids.next());
+        let mut actions = self.pair_members(members, &game_id, &gym.game, seed);
+        self.remember_group(&participants);
+        self.assign(&game_id, scene, participants.clone());
+        tracing::info!(game = %game_id, players = ?participants.iter().map(|p| p.as_str()).collect::<Vec<_>>(), matchmaker = matchmaker_name, "matched");
+        let participants = self.logged_participants(members, now_ms);
+        actions.push(Action::LogMatch(json!({
+            "event": "match",
+            "scene_id": gym.id,
+            "game_id": game_id,
+            "matchmaker": matchmaker_name,
+            "participants": participants,
+            "probe": probe,
+        })));
+        actions
+    }
+
+    /// Puts `members` (in player order) into game `game_id` and tells each its place and
+    /// its partners.
+    fn pair_members(
+        &mut self,
+        members: &[ConnId],
+        game_id: &str,
+        game: &GameConfig,
+        seed: u64,
+    ) -> Vec<Action> {
+        let peers: Vec<PeerInfo> = members
+            .iter()
+            .enumerate()
+            .filter_map(|(index, c)| {
+                let participant_id = self.conns.get(c)?.participant.clone()?;
+                Some(PeerInfo { participant_id, player_index: index as u8 })
+            })
+            .collect();
+        let mut actions = Vec::new();
+        for (index, &conn) in members.iter().enumerate() {
+            let partner = members[1 - index.min(1)];
+            if let Some(state) = self.conns.get_mut(&conn) {
+                state.phase = Phase::Paired { game_id: game_id.to_owned(), partner };
+            }
+            let others = peers.iter().filter(|p| p.player_index as usize != index);
+            actions.push(Action::Send(
+                conn,
+                ServerMsg::Paired {
+                    game_id: game_id.to_owned(),
+                    player_index: index as u8,
+                    peers: others.cloned().collect(),
+                    ice_servers: self.experiment.webrtc.ice_servers.clone(),
+                    force_relay: self.experiment.webrtc.force_relay,
+                    game: Box::new(game.clone()),
+                    seed,
+                    countdown_ms: game.countdown_ms,
+                },
+            ));
+        }
+        actions
+    }
+
+    /// Makes the members of a group each other's most recent partners.
+    pub(super) fn remember_group(&mut self, group: &[ParticipantId]) {
+        for member in group {
+            let history = self.history.entry(member.clone()).or_default();
+            for other in group.iter().filter(|p| *p != member) {
+                history.retain(|p| p != other);
+                history.insert(0, other.clone());
+            }
+        }
+    }
+
+    /// Participants as the match log records them.
+    pub(super) fn logged_participants(
+        &self,
+        members: &[ConnId],
+        now_ms: u64,
+    ) -> Vec<serde_json::Value> {
+        members
+            .iter()
+            .filter_map(|c| {
+                let state = self.conns.get(c)?;
+                Some(json!({
+                    "participant_id": state.participant,
+                    "server_rtt_ms": state.rtt_ms(),
+                    "waited_ms": state.waiting_since.map(|t| now_ms.saturating_sub(t)),
+                }))
+            })
+            .collect()
+    }
+
+    pub(super) fn signal(
+        &mut self,
+        conn: ConnId,
+        to: ParticipantId,
+        payload: SignalPayload,
+    ) -> Vec<Action> {
+        let Some(Conn { participant: Some(from), phase: Phase::Paired { partner, .. }, .. }) =
+            self.conns.get(&conn)
+        else {
+            return vec![Action::Refuse(conn, RequestError::NotYourPartner(to))];
+        };
+        let partner_id = self.conns.get(partner).and_then(|p| p.participant.as_ref());
+        if partner_id != Some(&to) {
+            return vec![Action::Refuse(conn, RequestError::NotYourPartner(to))];
+        }
+        vec![Action::Send(*partner, ServerMsg::Signal { from: from.clone(), payload })]
+    }
+
+    /// The participant is finished with its current scene `from`.
+    pub(super) fn advance(&mut self, conn: ConnId, from: u32, now_ms: u64) -> Vec<Action> {
+        let Some(state) = self.conns.get(&conn) else { return Vec::new() };
+        let finished = match &state.phase {
+            Phase::Page | Phase::PartnerGone => true,
+            Phase::Returning => state.participant.as_ref().is_some_and(|p| {
+                self.progress_of(p) == Progress { scene: state.scene, played: true }
+            }),
+            Phase::Paired { game_id, .. } => {
+                self.games.get(game_id).is_some_and(|g| g.state == GameState::Playing)
+            }
+            _ => false,
+        };
+        if state.scene as u32 != from || !finished {
+            return vec![Action::Refuse(conn, RequestError::NotInScene(from))];
+        }
+        if let Phase::Paired { game_id, .. } = &state.phase {
+            let game_id = game_id.clone();
+            if let Some(game) = self.games.get_mut(&game_id) {
+                game.members.retain(|m| *m != conn);
+                if game.members.is_empty() {
+                    self.games.remove(&game_id);
+                }
+            }
+        }
+        let next = from as usize + 1;
+        if next >= self.scenes.len() {
+            return Vec::new();
+        }
+        self.enter_scene(conn, next, now_ms)
+    }
+
+    /// The state of a game (for logs and tests).
+    pub fn game_state(&self, game_id: &str) -> Option<GameState> {
+        self.games.get(game_id).map(|g| g.state)
+    }
+
+    /// The game id of a paired connection (for logs and tests).
+    pub fn game_of(&self, conn: ConnId) -> Option<&str> {
+        match &self.conns.get(&conn)?.phase {
+            Phase::Paired { game_id, .. } => Some(game_id),
+            _ => None,
+        }
+    }
+
+    /// The participant id of a paired connection's partner.
+    pub fn partner_of(&self, conn: ConnId) -> Option<ParticipantId> {
+        match &self.conns.get(&conn)?.phase {
+            Phase::Paired { partner, .. } => self.participant_of(*partner).cloned(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! The waiting room of each gym scene: entering a scene, the line, matchmaking (or a probe
+//! where the scene asks for one), the waiting-room timeout and the counts shown to those who
+//! wait.
+
+use std::collections::HashSet;
+
+use rollgym_protocol::{Scene, ServerMsg};
+
+use super::{Action, ConnId, GROUP_SIZE, Lobby, Phase, Progress, ordered};
+use crate::matchmaking::{Candidate, Matchmaker};
+
+impl Lobby {
+    /// Participants in a probe time out once it is over.
+    pub(super) fn expire_waiting(&mut self, now_ms: u64) -> Vec<Action> {
+        let expired: Vec<ConnId> = self
+            .waiting
+            .iter()
+            .copied()
+            .filter(|c| self.conns.get(c).is_some_and(|s| s.probe.is_none()))
+            .filter(|c| {
+                let timeout =
+                    self.gym_of(*c).map_or(u64::MAX, |g| u64::from(g.waiting_room.timeout_ms));
+                self.conns
+                    .get(c)
+                    .and_then(|s| s.waiting_since)
+                    .is_some_and(|t| now_ms.saturating_sub(t) >= timeout)
+            })
+            .collect();
+        if expired.is_empty() {
+            return Vec::new();
+        }
+        self.waiting.retain(|c| !expired.contains(c));
+        let mut actions = Vec::new();
+        let mut scenes = HashSet::new();
+        for conn in expired {
+            let Some(room) = self.gym_of(conn).map(|g| g.waiting_room.clone()) else { continue };
+            if let Some(state) = self.conns.get_mut(&conn) {
+                state.phase = Phase::TimedOut;
+                state.waiting_since = None;
+                scenes.insert(state.scene);
+            }
+            tracing::info!(conn = conn.0, "waiting room timed out");
+            actions.push(Action::Send(
+                conn,
+                ServerMsg::WaitTimedOut {
+                    message: room.timeout_message,
+                    redirect_url: room.timeout_redirect_url,
+                    completion_code: room.timeout_completion_code,
+                },
+            ));
+        }
+        for scene in scenes {
+            actions.extend(self.waiting_counts(scene));
+        }
+        actions
+    }
+
+    /// Moves a participant into scene `index`: shows it, and for a gym scene enters its
+    /// waiting room.
+    pub(super) fn enter_scene(&mut self, conn: ConnId, index: usize, now_ms: u64) -> Vec<Action> {
+        let Some(scene) = self.scenes.get(index) else { return Vec::new() };
+        let view = scene.view();
+        let is_gym = scene.gym().is_some();
+        let Some(state) = self.conns.get_mut(&conn) else { return Vec::new() };
+        state.scene = index;
+        let last = index + 1 == self.scenes.len();
+        let mut actions =
+            vec![Action::Send(conn, ServerMsg::Scene { index: index as u32, view, last })];
+        actions.extend(self.record_progress(conn, Progress { scene: index, played: false }));
+        // Back in the waiting room it dropped out of (a lost connection): the wait goes on.
+        let resumed_wait = self
+            .conns
+            .get(&conn)
+            .and_then(|s| s.participant.as_ref())
+            .and_then(|p| self.interrupted_waits.remove(p))
+            .filter(|(scene, _)| *scene == index)
+            .map(|(_, since)| since);
+        let Some(state) = self.conns.get_mut(&conn) else { return actions };
+        if !is_gym {
+            state.phase = Phase::Page;
+            return actions;
+        }
+        state.phase = Phase::Waiting;
+        state.waiting_since = Some(resumed_wait.unwrap_or(now_ms));
+        actions.extend(self.join_waiting(conn, now_ms));
+        if self.conns.get(&conn).is_some_and(|s| matches!(s.phase, Phase::Waiting)) {
+            actions.extend(self.waiting_counts(index));
+        }
+        actions
+    }
+
+    /// Puts a participant at the end of its scene's waiting line and looks for its match.
+    pub(super) fn join_waiting(&mut self, conn: ConnId, now_ms: u64) -> Vec<Action> {
+        self.waiting.push_back(conn);
+        self.try_match(conn, now_ms)
+    }
+
+    /// Matches a waiting participant if its matchmaker finds a group; where the scene
+    /// probes, starts a probe with the best-ranked candidate instead.
+    pub(super) fn try_match(&mut self, conn: ConnId, now_ms: u64) -> Vec<Action> {
+        match self.probe_threshold(conn) {
+            None => {
+                let Some(members) = self.find_match(conn) else { return Vec::new() };
+                self.waiting.retain(|c| !members.contains(c));
+                let scene = self.conns.get(&conn).map(|s| s.scene);
+                let mut actions = self.start_game(&members, now_ms, None);
+                // Those still waiting see the count drop.
+                if let Some(scene) = scene {
+                    actions.extend(self.waiting_counts(scene));
+                }
+                actions
+            }
+            Some(max_rtt_ms) => {
+                let Some(candidate) = self.ranked_candidates(conn).into_iter().next() else {
+                    return Vec::new();
+                };
+                self.start_probe([candidate, conn], max_rtt_ms, now_ms)
+            }
+        }
+    }
+
+    /// Asks the matchmaker for a group with the arriving connection; returns it in the
+    /// matchmaker's order (which becomes the player order).
+    pub(super) fn find_match(&self, arriving: ConnId) -> Option<Vec<ConnId>> {
+        let (matchmaker, me, waiting) = self.candidates(arriving)?;
+        let group = matchmaker.find_match(&me, &waiting, GROUP_SIZE)?;
+        group.iter().map(|c| self.owners.get(&c.participant).copied()).collect()
+    }
+
+    /// The partners worth probing for a waiting connection, best first.
+    pub(super) fn ranked_candidates(&self, arriving: ConnId) -> Vec<ConnId> {
+        let Some((matchmaker, me, waiting)) = self.candidates(arriving) else { return Vec::new() };
+        matchmaker
+            .rank_candidates(&me, &waiting, GROUP_SIZE)
+            .iter()
+            .filter_map(|c| self.owners.get(&c.participant).copied())
+            .collect()
+    }
+
+    /// The scene's matchmaker, the arriving connection as a candidate, and everyone it may be
+    /// grouped with (same scene, not in a probe, not a rejected pair), in arrival order.
+    pub(super) fn candidates(
+        &self,
+        arriving: ConnId,
+    ) -> Option<(&dyn Matchmaker, Candidate, Vec<Candidate>)> {
+        let candidate = |conn: &ConnId| {
+            let state = self.conns.get(conn)?;
+            let participant = state.participant.clone()?;
+            Some(Candidate {
+                previous_partners: self.history.get(&participant).cloned().unwrap_or_default(),
+                participant,
+                rtt_ms: state.rtt_ms(),
+            })
+        };
+        let me = candidate(&arriving)?;
+        let scene = self.conns.get(&arriving)?.scene;
+        let matchmaker = self.matchmakers.get(scene)?.as_ref()?;
+        let waiting: Vec<Candidate> = self
+            .waiting
+            .iter()
+            .filter(|c| {
+                **c != arriving
+                    && self.conns.get(c).is_some_and(|s| s.scene == scene && s.probe.is_none())
+            })
+            .filter_map(candidate)
+            .filter(|c| !self.rejected.contains(&ordered(&me.participant, &c.participant)))
+            .collect();
+        Some((matchmaker.as_ref(), me, waiting))
+    }
+
+    /// Tells everyone waiting in `scene` how many are waiting there (or nothing, if hidden).
+    pub(super) fn waiting_counts(&self, scene: usize) -> Vec<Action> {
+        let here: Vec<ConnId> = self
+            .waiting
+            .iter()
+            .copied()
+            .filter(|c| self.conns.get(c).is_some_and(|s| s.scene == scene))
+            .collect();
+        let hide =
+            self.scenes.get(scene).and_then(Scene::gym).is_none_or(|g| g.waiting_room.hide_count);
+        let shown = if hide { 0 } else { here.len() as u32 };
+        here.into_iter()
+            .map(|c| {
+                Action::Send(c, ServerMsg::Waiting { waiting: shown, needed: GROUP_SIZE as u32 })
+            })
+            .collect()
+    }
+
+    /// How many participants wait for a partner right now.
+    pub fn waiting_count(&self) -> usize {
+        self.waiting.len()
+    }
+}
