@@ -5,6 +5,11 @@
 //!
 //! N defaults to 1000 and 10000 (`LOAD_SIZES=1000,5000` overrides); 10,000 clients need a
 //! file-descriptor limit above 20,000 (`ulimit -n`), which the Makefile raises.
+//!
+//! So that the tail measures the relay and not two processes fighting over one core, the relay
+//! runs pinned to the last core and the load generator (this process, one thread) to the
+//! first, where the machine has two or more and `taskset` exists; the CPU seconds each used
+//! are printed beside the figures.
 
 use std::{
     io::{BufRead, BufReader},
@@ -16,7 +21,10 @@ use std::{
 use futures_util::{SinkExt, StreamExt};
 use rollgym_protocol::{ClientMsg, PROTOCOL_VERSION, ParticipantId, ServerMsg, SignalPayload};
 use tokio::sync::Barrier;
-use tokio_tungstenite::{connect_async, tungstenite::Message};
+use tokio_tungstenite::{
+    connect_async_with_config,
+    tungstenite::{Message, protocol::WebSocketConfig},
+};
 
 /// Requests per client during the steady phase (one a second).
 const REQUESTS: usize = 5;
@@ -39,7 +47,15 @@ impl RelayProcess {
             "[experiment]\nid = \"load\"\n[game]\ncountdown_ms = 60000\n[waiting_room]\ntimeout_ms = 3600000\n",
         )
         .expect("experiment");
-        let mut child = Command::new(bin)
+        let mut command = match pinning() {
+            Some(Cores { relay, .. }) => {
+                let mut c = Command::new("taskset");
+                c.args(["-c", &relay.to_string(), bin]);
+                c
+            }
+            None => Command::new(bin),
+        };
+        let mut child = command
             .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
             .arg(&data)
             .arg(&experiment)
@@ -52,6 +68,11 @@ impl RelayProcess {
         let line = BufReader::new(stdout).lines().next().expect("a line").expect("utf-8");
         let url = line.split_whitespace().last().expect("url").replace("http://", "ws://") + "/ws";
         Self { child, url, _data: data }
+    }
+
+    /// CPU seconds (user + system) the relay has used so far.
+    fn cpu_s(&self) -> f64 {
+        cpu_seconds(&format!("/proc/{}/stat", self.child.id()))
     }
 
     fn rss_kib(&self) -> u64 {
@@ -73,6 +94,39 @@ impl Drop for RelayProcess {
     }
 }
 
+/// Which core the relay and the load generator run on, when they can be kept apart.
+#[derive(Debug, Clone, Copy)]
+struct Cores {
+    generator: usize,
+    relay: usize,
+}
+
+fn pinning() -> Option<Cores> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let taskset = Command::new("taskset").arg("-V").output().is_ok_and(|o| o.status.success());
+    (cores >= 2 && taskset).then_some(Cores { generator: 0, relay: cores - 1 })
+}
+
+/// Pins every thread of this process to `core` (threads created later inherit it).
+fn pin_self(core: usize) {
+    let pid = std::process::id().to_string();
+    let _ = Command::new("taskset")
+        .args(["-a", "-c", "-p", &core.to_string(), &pid])
+        .stdout(Stdio::null())
+        .status();
+}
+
+/// utime + stime of a `/proc/<pid>/stat` file, in seconds (clock ticks are 1/100 s on Linux).
+fn cpu_seconds(stat_path: &str) -> f64 {
+    let stat = std::fs::read_to_string(stat_path).unwrap_or_default();
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15; `fields` starts at field 3.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 struct ClientReport {
     matched_after: Duration,
     rtts: Vec<Duration>,
@@ -80,7 +134,10 @@ struct ClientReport {
 
 /// One scripted participant.
 async fn participant(url: String, i: usize, start: Instant, barrier: Arc<Barrier>) -> ClientReport {
-    let (mut ws, _) = connect_async(&url).await.expect("connect");
+    // A small read buffer, as the relay's own: the default (128 kB) is zeroed on every read,
+    // which made the generator, not the relay, the bottleneck.
+    let config = WebSocketConfig::default().read_buffer_size(512).write_buffer_size(0);
+    let (mut ws, _) = connect_async_with_config(&url, Some(config), false).await.expect("connect");
     let id = ParticipantId::parse(&format!("load-{i}")).expect("id");
     let hello = ClientMsg::Hello {
         protocol_version: PROTOCOL_VERSION,
@@ -142,17 +199,25 @@ fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
+    let cores = pinning();
+    if let Some(cores) = cores {
+        pin_self(cores.generator);
+    }
+    // One thread: the generator stays on its core and measures without contention of its own.
     let runtime =
-        tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
-    println!(
-        "\nrelay under scripted participants (relay process alone; clients in the bench process)"
+        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let placement = cores.map_or_else(
+        || "relay and generator share the cores".to_owned(),
+        |c| format!("relay on core {}, generator on core {}", c.relay, c.generator),
     );
+    println!("\nrelay under scripted participants ({placement})");
     println!(
-        "| participants | all connected and matched | matches/s | request round trip p50 | p99 | relay RSS |"
+        "| participants | all connected and matched | matches/s | request round trip p50 | p99 | relay RSS | relay CPU | generator CPU |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
     for n in sizes {
         let relay = RelayProcess::start();
+        let generator_before = cpu_seconds("/proc/self/stat");
         let barrier = Arc::new(Barrier::new(n + 1));
         let start = Instant::now();
         let reports = runtime.block_on(async {
@@ -175,11 +240,13 @@ fn main() {
         });
         let (all_matched, reports) = reports;
         let rss_mib = relay.rss_kib() as f64 / 1024.0;
+        let relay_cpu = relay.cpu_s();
+        let generator_cpu = cpu_seconds("/proc/self/stat") - generator_before;
         let mut rtts: Vec<Duration> = reports.iter().flat_map(|r| r.rtts.iter().copied()).collect();
         rtts.sort();
         let last_match = reports.iter().map(|r| r.matched_after).max().unwrap_or_default();
         println!(
-            "| {n} | {:.2} s | {:.0} | {:.2} ms | {:.2} ms | {rss_mib:.1} MiB |",
+            "| {n} | {:.2} s | {:.0} | {:.2} ms | {:.2} ms | {rss_mib:.1} MiB | {relay_cpu:.1} s | {generator_cpu:.1} s |",
             all_matched.as_secs_f64(),
             (n / 2) as f64 / last_match.as_secs_f64(),
             percentile(&rtts, 0.5).as_secs_f64() * 1000.0,

@@ -36,6 +36,9 @@ use crate::{connection, hub::Event, lobby::ConnId};
 /// this one get a `too_large` error reply.
 pub const HARD_MESSAGE_LIMIT: usize = rollgym_protocol::MAX_UPLOAD_BYTES + 64 * 1024;
 
+/// The initial read buffer of a WebSocket.
+const READ_BUFFER_BYTES: usize = 512;
+
 /// What the handlers need.
 #[derive(Debug, Clone)]
 pub(crate) struct AppState {
@@ -117,11 +120,12 @@ async fn upgrade(State(state): State<AppState>, mut req: Request) -> Response {
             }
         };
         // Small buffers: the defaults (128 kB each way) would cost over a gigabyte at 10,000
-        // participants, whose messages are almost all under 4 kB.
+        // participants, whose messages are almost all a few hundred bytes; the read buffer
+        // grows for the rare upload.
         let config = WebSocketConfig::default()
             .max_message_size(Some(HARD_MESSAGE_LIMIT))
             .max_frame_size(Some(HARD_MESSAGE_LIMIT))
-            .read_buffer_size(4096)
+            .read_buffer_size(READ_BUFFER_BYTES)
             .write_buffer_size(0);
         let ws =
             WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))

@@ -33,6 +33,14 @@ const TEMP_MARK: &str = ".tmp-";
 /// The journal of participants' progress, in the experiment's directory.
 const PROGRESS_FILE: &str = "progress.jsonl";
 
+/// An append-only record of the lobby's decisions: a match-log line or a participant's new
+/// progress.
+#[derive(Debug)]
+pub enum Journal {
+    Match(Value),
+    Progress(ParticipantId, Progress),
+}
+
 /// The data directory of one experiment.
 #[derive(Debug)]
 pub struct Storage {
@@ -159,23 +167,8 @@ impl Storage {
 
     /// Appends one JSON line to `match_logs/<scene>_matches.jsonl`, stamped with the time
     /// unless it carries its own `time_ms`.
-    pub fn append_match_log(&self, mut record: Value) -> io::Result<()> {
-        let scene = record["scene_id"].as_str().and_then(|s| SafeId::parse(s).ok());
-        let scene = scene.map_or_else(|| "unknown".to_owned(), |s| s.to_string());
-        if let Value::Object(map) = &mut record {
-            map.entry("time_ms").or_insert_with(|| json!(unix_ms()));
-        }
-        let dir = self.root.join("match_logs");
-        fs::create_dir_all(&dir)?;
-        let mut line = serde_json::to_string(&record).map_err(io::Error::other)?;
-        line.push('\n');
-        let _guard = self.summaries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut file = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join(format!("{scene}_matches.jsonl")))?;
-        file.write_all(line.as_bytes())?;
-        file.sync_data()
+    pub fn append_match_log(&self, record: Value) -> io::Result<()> {
+        self.append_journal(vec![Journal::Match(record)])
     }
 
     /// Appends a participant's new progress to `progress.jsonl` (read back at start).
@@ -184,18 +177,57 @@ impl Storage {
         participant: &ParticipantId,
         progress: Progress,
     ) -> io::Result<()> {
-        let record = json!({
-            "participant_id": participant,
-            "scene": progress.scene,
-            "played": progress.played,
-            "time_ms": unix_ms(),
-        });
-        let mut line = serde_json::to_string(&record).map_err(io::Error::other)?;
-        line.push('\n');
-        let mut file =
-            fs::OpenOptions::new().create(true).append(true).open(self.root.join(PROGRESS_FILE))?;
-        file.write_all(line.as_bytes())?;
-        file.sync_data()
+        self.append_journal(vec![Journal::Progress(participant.clone(), progress)])
+    }
+
+    /// Appends journal records in their order, each file written once and synced once: a
+    /// group commit, so a burst of decisions costs one fsync per file instead of one per line.
+    pub fn append_journal(&self, records: Vec<Journal>) -> io::Result<()> {
+        // (file, its new lines), files in the order first written.
+        let mut files: Vec<(PathBuf, String)> = Vec::new();
+        for record in records {
+            let (path, value) = self.journal_line(record);
+            let mut line = serde_json::to_string(&value).map_err(io::Error::other)?;
+            line.push('\n');
+            match files.iter_mut().find(|(p, _)| *p == path) {
+                Some((_, text)) => text.push_str(&line),
+                None => files.push((path, line)),
+            }
+        }
+        let _guard = self.summaries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        for (path, text) in files {
+            if let Some(dir) = path.parent() {
+                fs::create_dir_all(dir)?;
+            }
+            let mut file = fs::OpenOptions::new().create(true).append(true).open(&path)?;
+            file.write_all(text.as_bytes())?;
+            file.sync_data()?;
+        }
+        Ok(())
+    }
+
+    /// The file a journal record goes to and the line it becomes, stamped with the time
+    /// unless it carries its own `time_ms`.
+    fn journal_line(&self, record: Journal) -> (PathBuf, Value) {
+        match record {
+            Journal::Match(mut record) => {
+                let scene = record["scene_id"].as_str().and_then(|s| SafeId::parse(s).ok());
+                let scene = scene.map_or_else(|| "unknown".to_owned(), |s| s.to_string());
+                if let Value::Object(map) = &mut record {
+                    map.entry("time_ms").or_insert_with(|| json!(unix_ms()));
+                }
+                (self.root.join("match_logs").join(format!("{scene}_matches.jsonl")), record)
+            }
+            Journal::Progress(participant, progress) => {
+                let record = json!({
+                    "participant_id": participant,
+                    "scene": progress.scene,
+                    "played": progress.played,
+                    "time_ms": unix_ms(),
+                });
+                (self.root.join(PROGRESS_FILE), record)
+            }
+        }
     }
 
     /// Every participant's last recorded progress. A line that does not parse (the tail of a

@@ -199,3 +199,33 @@ fn match_log_decisions_are_read_back_oldest_first() {
         ]
     );
 }
+
+#[test]
+fn a_journal_batch_keeps_each_files_lines_in_order() {
+    let dir = TempDir::new();
+    let storage = Storage::open(&dir.0, &id("exp")).expect("open");
+    let matched = |n: u64, scene: &str| {
+        Journal::Match(json!({ "event": "match", "scene_id": scene, "n": n, "time_ms": n }))
+    };
+    storage
+        .append_journal(vec![
+            matched(1, "s1"),
+            Journal::Progress(id("a"), Progress { scene: 1, played: false }),
+            matched(2, "s2"),
+            matched(3, "s1"),
+            Journal::Progress(id("a"), Progress { scene: 1, played: true }),
+        ])
+        .expect("append");
+    let lines = |path: &str| -> Vec<Value> {
+        fs::read_to_string(dir.0.join("exp").join(path))
+            .expect("written")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json"))
+            .collect()
+    };
+    let s1: Vec<u64> =
+        lines("match_logs/s1_matches.jsonl").iter().map(|v| v["n"].as_u64().unwrap_or(0)).collect();
+    assert_eq!(s1, [1, 3]);
+    assert_eq!(lines("match_logs/s2_matches.jsonl").len(), 1);
+    assert_eq!(storage.load_progress().expect("read").last().map(|(_, p)| p.played), Some(true));
+}
