@@ -12,6 +12,7 @@ mod game;
 mod ids;
 mod lobby;
 mod messages;
+mod records;
 mod scene;
 
 pub use config::{ConfigError, ExperimentConfig, ExperimentMeta, WebRtcConfig};
@@ -21,5 +22,8 @@ pub use lobby::{MatchmakerKind, MatchmakingConfig, WaitingRoomConfig};
 pub use messages::{
     ClientMsg, DecodeError, ErrorCode, IceServer, MAX_CLIENT_MESSAGE_BYTES, MAX_UPLOAD_BYTES,
     PROTOCOL_VERSION, PeerInfo, ServerMsg, SignalPayload, Upload,
+};
+pub use records::{
+    AdmittingProbe, LoggedParticipant, MatchLogRecord, ProbeResult, UnstartedReason,
 };
 pub use scene::{GymScene, Scene, SceneConfig, SceneView};

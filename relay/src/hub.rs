@@ -139,9 +139,7 @@ impl Driver {
             }
             Action::LogMatch(mut record) => {
                 // Stamped at the decision, not when the line reaches the disk.
-                if let serde_json::Value::Object(map) = &mut record {
-                    map.insert("time_ms".into(), crate::storage::unix_ms().into());
-                }
+                record.set_time_ms(crate::storage::unix_ms());
                 let _ = self.journal.send(Journal::Match(record));
                 return;
             }

@@ -13,8 +13,8 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use rollgym_protocol::{
-    ClientMsg, ExperimentConfig, GymScene, PROTOCOL_VERSION, ParticipantId, SafeId, Scene,
-    ServerMsg, Upload,
+    ClientMsg, ExperimentConfig, GymScene, MatchLogRecord, PROTOCOL_VERSION, ParticipantId,
+    ProbeResult, SafeId, Scene, ServerMsg, Upload,
 };
 
 use crate::{
@@ -37,11 +37,11 @@ use admission::Assignment;
 pub use admission::{MAX_ROW_BYTES, MAX_SIDECAR_BYTES, max_upload_bytes};
 use conn::{Conn, Phase};
 use games::Game;
-pub use games::{GameState, UNSTARTED_LEFT, UNSTARTED_NOT_VALIDATED, VALIDATION_TIMEOUT_MS};
+pub use games::{GameState, VALIDATION_TIMEOUT_MS};
 use ids::IdSource;
 use probe::Probe;
 pub use probe::{ENDED_PROBES_REMEMBERED, PROBE_TIMEOUT_MS};
-pub use progress::{LoggedDecision, Progress};
+pub use progress::Progress;
 pub use snapshot::{SceneSnapshot, Snapshot};
 
 /// Identifies one WebSocket connection for the lifetime of the relay process.
@@ -66,7 +66,7 @@ pub enum Action {
     /// Answer an upload that can never be stored.
     RefuseUpload(ConnId, SafeId, UploadError),
     /// Append one line to the match log.
-    LogMatch(serde_json::Value),
+    LogMatch(MatchLogRecord),
     /// Journal a participant's new progress (read back when the relay restarts).
     RecordProgress {
         participant: ParticipantId,
@@ -218,7 +218,7 @@ impl Lobby {
                     self.interrupted_waits.insert(id.clone(), (state.scene, since));
                 }
                 if let Some(probe_id) = &state.probe {
-                    actions.extend(self.end_probe(probe_id, probe::Verdict::Left, None, now_ms));
+                    actions.extend(self.end_probe(probe_id, ProbeResult::Left, None, now_ms));
                 }
                 actions.extend(self.waiting_counts(state.scene));
             }

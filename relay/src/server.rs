@@ -14,7 +14,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use crate::{
     error::StartError,
     http, hub,
-    lobby::{Lobby, LoggedDecision, Progress},
+    lobby::{Lobby, Progress},
     storage::Storage,
 };
 
@@ -41,7 +41,7 @@ pub struct Relay {
     /// Read back from the data directory: where returning participants continue.
     progress: Vec<(ParticipantId, Progress)>,
     /// Read back from the match logs, oldest first.
-    decisions: Vec<LoggedDecision>,
+    decisions: Vec<rollgym_protocol::MatchLogRecord>,
     admin_token: Arc<str>,
 }
 

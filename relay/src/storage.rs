@@ -17,15 +17,11 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
-use rollgym_protocol::{ParticipantId, SafeId, Upload};
+use rollgym_protocol::{MatchLogRecord, ParticipantId, SafeId, Upload};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::{
-    error::UploadError,
-    lobby::{LoggedDecision, Progress},
-    parity,
-};
+use crate::{error::UploadError, lobby::Progress, parity};
 
 /// Marks temporary files; nothing else in the data directory contains it.
 const TEMP_MARK: &str = ".tmp-";
@@ -37,7 +33,7 @@ const PROGRESS_FILE: &str = "progress.jsonl";
 /// progress.
 #[derive(Debug)]
 pub enum Journal {
-    Match(Value),
+    Match(MatchLogRecord),
     Progress(ParticipantId, Progress),
 }
 
@@ -165,9 +161,9 @@ impl Storage {
         self.write_atomic(&path, text.as_bytes())
     }
 
-    /// Appends one JSON line to `match_logs/<scene>_matches.jsonl`, stamped with the time
-    /// unless it carries its own `time_ms`.
-    pub fn append_match_log(&self, record: Value) -> io::Result<()> {
+    /// Appends one line to `match_logs/<scene>_matches.jsonl`, stamped with the time unless
+    /// it carries its own `time_ms`.
+    pub fn append_match_log(&self, record: MatchLogRecord) -> io::Result<()> {
         self.append_journal(vec![Journal::Match(record)])
     }
 
@@ -211,12 +207,14 @@ impl Storage {
     fn journal_line(&self, record: Journal) -> (PathBuf, Value) {
         match record {
             Journal::Match(mut record) => {
-                let scene = record["scene_id"].as_str().and_then(|s| SafeId::parse(s).ok());
-                let scene = scene.map_or_else(|| "unknown".to_owned(), |s| s.to_string());
-                if let Value::Object(map) = &mut record {
-                    map.entry("time_ms").or_insert_with(|| json!(unix_ms()));
+                if record.time_ms() == 0 {
+                    record.set_time_ms(unix_ms());
                 }
-                (self.root.join("match_logs").join(format!("{scene}_matches.jsonl")), record)
+                let path = self
+                    .root
+                    .join("match_logs")
+                    .join(format!("{}_matches.jsonl", record.scene_id()));
+                (path, serde_json::to_value(&record).unwrap_or(Value::Null))
             }
             Journal::Progress(participant, progress) => {
                 let record = json!({
@@ -258,61 +256,33 @@ impl Storage {
         Ok(records)
     }
 
-    /// Every decision in the match logs, oldest first (lines that do not parse are skipped).
-    pub fn load_match_decisions(&self) -> io::Result<Vec<LoggedDecision>> {
-        #[derive(Deserialize)]
-        struct Member {
-            participant_id: ParticipantId,
-        }
-        #[derive(Deserialize)]
-        struct Line {
-            /// Absent in lines written before there were other events than matches.
-            #[serde(default)]
-            event: Option<String>,
-            #[serde(default)]
-            time_ms: u64,
-            participants: Vec<Member>,
-            #[serde(default)]
-            result: Option<String>,
-            #[serde(default)]
-            reason: Option<String>,
-            #[serde(default)]
-            game_id: Option<String>,
-            #[serde(default)]
-            scene_id: Option<String>,
-        }
+    /// Every decision in the match logs, oldest first. A line that does not parse (the tail of
+    /// a write cut short by a crash) is skipped with a warning.
+    pub fn load_match_decisions(&self) -> io::Result<Vec<MatchLogRecord>> {
         let dir = self.root.join("match_logs");
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(err) => return Err(err),
         };
-        let mut matches = Vec::new();
+        let mut records = Vec::new();
         for entry in entries {
             let path = entry?.path();
             if path.extension().is_none_or(|e| e != "jsonl") {
                 continue;
             }
-            for line in fs::read_to_string(&path)?.lines() {
-                if let Ok(l) = serde_json::from_str::<Line>(line) {
-                    let decision = LoggedDecision {
-                        event: l.event.unwrap_or_else(|| "match".into()),
-                        outcome: l.result.or(l.reason),
-                        participants: l
-                            .participants
-                            .into_iter()
-                            .map(|m| m.participant_id)
-                            .collect(),
-                        game_id: l.game_id,
-                        scene_id: l.scene_id,
-                    };
-                    matches.push((l.time_ms, decision));
+            for (number, line) in fs::read_to_string(&path)?.lines().enumerate() {
+                match MatchLogRecord::parse(line) {
+                    Ok(record) => records.push(record),
+                    Err(err) => {
+                        tracing::warn!(path = %path.display(), line = number + 1, error = %err, "skipping a match-log line")
+                    }
                 }
             }
         }
         // Stable: lines of one file keep their order.
-        matches.sort_by_key(|(time, _)| *time);
-        Ok(matches.into_iter().map(|(_, decision)| decision).collect())
+        records.sort_by_key(MatchLogRecord::time_ms);
+        Ok(records)
     }
 
     /// Temp file in the same directory, fsync, rename over `path`, fsync the directory.

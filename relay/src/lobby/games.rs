@@ -4,10 +4,9 @@
 
 use std::collections::HashSet;
 
-use serde_json::json;
-
 use rollgym_protocol::{
-    GameConfig, ParticipantId, PeerInfo, SafeId, Scene, ServerMsg, SignalPayload,
+    AdmittingProbe, GameConfig, LoggedParticipant, MatchLogRecord, ParticipantId, PeerInfo, SafeId,
+    Scene, ServerMsg, SignalPayload, UnstartedReason,
 };
 
 use super::{Action, Conn, ConnId, Lobby, Phase, Progress, ordered};
@@ -38,12 +37,6 @@ pub(super) struct Game {
     pub(super) validate_by: u64,
     pub(super) validated: HashSet<ConnId>,
 }
-
-/// `unstarted` match-log reasons. A pair whose connection was not validated is never matched
-/// again (also after a restart, which reads these lines back).
-pub const UNSTARTED_NOT_VALIDATED: &str = "not_validated";
-
-pub const UNSTARTED_LEFT: &str = "partner_left";
 
 impl Lobby {
     /// A player's connection to its partners works: the game starts once everyone's does and
@@ -102,24 +95,18 @@ impl Lobby {
             }
         }
         let (message, reason) = if left.is_some() {
-            ("Your partner left before the game started. Finding a new partner…", UNSTARTED_LEFT)
+            (
+                "Your partner left before the game started. Finding a new partner…",
+                UnstartedReason::PartnerLeft,
+            )
         } else {
             (
                 "The connection to your partner could not be established. Finding a new partner…",
-                UNSTARTED_NOT_VALIDATED,
+                UnstartedReason::NotValidated,
             )
         };
-        let mut actions = Vec::new();
-        if let Some(gym) = self.scenes.get(game.scene).and_then(Scene::gym) {
-            // Researchers see every match, including the ones that never became a game.
-            actions.push(Action::LogMatch(json!({
-                "event": "unstarted",
-                "scene_id": gym.id,
-                "game_id": game_id,
-                "participants": game.participants.iter().map(|p| json!({ "participant_id": p })).collect::<Vec<_>>(),
-                "reason": reason,
-            })));
-        }
+        let mut actions: Vec<Action> =
+            self.unstarted_record(game_id, &game, reason).into_iter().collect();
         let scene = Some(game.scene);
         for member in remaining {
             let Some(state) = self.conns.get_mut(&member) else { continue };
@@ -134,13 +121,39 @@ impl Lobby {
         actions
     }
 
+    /// Researchers see every match, including the ones that never became a game.
+    fn unstarted_record(
+        &self,
+        game_id: &str,
+        game: &Game,
+        reason: UnstartedReason,
+    ) -> Option<Action> {
+        let gym = self.scenes.get(game.scene).and_then(Scene::gym)?;
+        let participants = game
+            .participants
+            .iter()
+            .map(|p| LoggedParticipant {
+                participant_id: p.clone(),
+                server_rtt_ms: None,
+                waited_ms: None,
+            })
+            .collect();
+        Some(Action::LogMatch(MatchLogRecord::Unstarted {
+            scene_id: gym.id.clone(),
+            game_id: game_id.to_owned(),
+            participants,
+            reason,
+            time_ms: 0,
+        }))
+    }
+
     /// Starts a game for `members` (in player order) and logs the match, with the probe that
     /// admitted the pair if there was one.
     pub(super) fn start_game(
         &mut self,
         members: &[ConnId],
         now_ms: u64,
-        probe: Option<serde_json::Value>,
+        probe: Option<AdmittingProbe>,
     ) -> Vec<Action> {
         let game_id = self.ids.game_id();
         let Some(gym) = members.first().and_then(|m| self.gym_of(*m)).cloned() else {
@@ -170,14 +183,14 @@ impl Lobby {
         self.assign(&game_id, scene, participants.clone());
         tracing::info!(game = %game_id, players = ?participants.iter().map(|p| p.as_str()).collect::<Vec<_>>(), matchmaker = matchmaker_name, "matched");
         let participants = self.logged_participants(members, now_ms);
-        actions.push(Action::LogMatch(json!({
-            "event": "match",
-            "scene_id": gym.id,
-            "game_id": game_id,
-            "matchmaker": matchmaker_name,
-            "participants": participants,
-            "probe": probe,
-        })));
+        actions.push(Action::LogMatch(MatchLogRecord::Match {
+            scene_id: gym.id.clone(),
+            game_id,
+            matchmaker: matchmaker_name.to_owned(),
+            participants,
+            probe,
+            time_ms: 0,
+        }));
         actions
     }
 
@@ -238,16 +251,16 @@ impl Lobby {
         &self,
         members: &[ConnId],
         now_ms: u64,
-    ) -> Vec<serde_json::Value> {
+    ) -> Vec<LoggedParticipant> {
         members
             .iter()
             .filter_map(|c| {
                 let state = self.conns.get(c)?;
-                Some(json!({
-                    "participant_id": state.participant,
-                    "server_rtt_ms": state.rtt_ms(),
-                    "waited_ms": state.waiting_since.map(|t| now_ms.saturating_sub(t)),
-                }))
+                Some(LoggedParticipant {
+                    participant_id: state.participant.clone()?,
+                    server_rtt_ms: state.rtt_ms(),
+                    waited_ms: state.waiting_since.map(|t| now_ms.saturating_sub(t)),
+                })
             })
             .collect()
     }

@@ -8,9 +8,9 @@
 //! everyone left waiting in the scene is matched again, so the next candidate gets its probe.
 //! A participant is in at most one probe, and stays in the waiting room while probing.
 
-use serde_json::json;
-
-use rollgym_protocol::{ParticipantId, SafeId, ServerMsg, SignalPayload};
+use rollgym_protocol::{
+    AdmittingProbe, MatchLogRecord, ParticipantId, ProbeResult, SafeId, ServerMsg, SignalPayload,
+};
 
 use super::{Action, ConnId, Lobby, Phase, ordered};
 use crate::error::RequestError;
@@ -39,43 +39,11 @@ pub(super) struct Probe {
     started_at: u64,
 }
 
-/// How a probe ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Verdict {
-    /// Measured within the threshold: the pair is matched.
-    Accepted,
-    /// Measured over the threshold.
-    TooSlow,
-    /// The probe connection or every ping failed.
-    Failed,
-    /// Nobody reported within [`PROBE_TIMEOUT_MS`].
-    TimedOut,
-    /// A member disconnected.
-    Left,
-}
-
-/// Whether a logged probe result rejected its pair (read back after a restart).
-pub(super) fn rejects(result: &str) -> bool {
-    [Verdict::TooSlow, Verdict::Failed, Verdict::TimedOut].iter().any(|v| v.as_str() == result)
-}
-
 #[cfg(test)]
 impl Probe {
     /// Its two members, in player order.
     pub(super) fn members(&self) -> &[ConnId; 2] {
         &self.members
-    }
-}
-
-impl Verdict {
-    fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Accepted => "accepted",
-            Verdict::TooSlow => "too_slow",
-            Verdict::Failed => "failed",
-            Verdict::TimedOut => "timed_out",
-            Verdict::Left => "left",
-        }
     }
 }
 
@@ -181,9 +149,9 @@ impl Lobby {
             Err(reply) => return reply,
         };
         let verdict = match rtt_ms {
-            Some(rtt) if rtt <= max => Verdict::Accepted,
-            Some(_) => Verdict::TooSlow,
-            None => Verdict::Failed,
+            Some(rtt) if rtt <= max => ProbeResult::Accepted,
+            Some(_) => ProbeResult::TooSlow,
+            None => ProbeResult::Failed,
         };
         self.end_probe(probe_id, verdict, rtt_ms, now_ms)
     }
@@ -199,7 +167,7 @@ impl Lobby {
         let mut actions = Vec::new();
         for id in expired {
             tracing::warn!(probe = %id, "probe timed out");
-            actions.extend(self.end_probe(&id, Verdict::TimedOut, None, now_ms));
+            actions.extend(self.end_probe(&id, ProbeResult::TimedOut, None, now_ms));
         }
         actions
     }
@@ -209,7 +177,7 @@ impl Lobby {
     pub(super) fn end_probe(
         &mut self,
         probe_id: &SafeId,
-        verdict: Verdict,
+        verdict: ProbeResult,
         rtt_ms: Option<u32>,
         now_ms: u64,
     ) -> Vec<Action> {
@@ -230,29 +198,32 @@ impl Lobby {
             .members
             .iter()
             .all(|m| self.conns.get(m).is_some_and(|s| matches!(s.phase, Phase::Waiting)));
-        let verdict =
-            if verdict == Verdict::Accepted && !both_waiting { Verdict::Left } else { verdict };
-        tracing::info!(probe = %probe_id, verdict = verdict.as_str(), rtt_ms, "probe ended");
+        let verdict = if verdict == ProbeResult::Accepted && !both_waiting {
+            ProbeResult::Left
+        } else {
+            verdict
+        };
+        tracing::info!(probe = %probe_id, ?verdict, rtt_ms, "probe ended");
         if let Some(gym) = self.scenes.get(probe.scene).and_then(|s| s.gym()) {
-            actions.push(Action::LogMatch(json!({
-                "event": "probe",
-                "scene_id": gym.id,
-                "probe_id": probe_id,
-                "participants": self.logged_participants(&probe.members, now_ms),
-                "p2p_rtt_ms": rtt_ms,
-                "max_p2p_rtt_ms": probe.max_rtt_ms,
-                "result": verdict.as_str(),
-                "duration_ms": now_ms.saturating_sub(probe.started_at),
-            })));
+            actions.push(Action::LogMatch(MatchLogRecord::Probe {
+                scene_id: gym.id.clone(),
+                probe_id: probe_id.clone(),
+                participants: self.logged_participants(&probe.members, now_ms),
+                p2p_rtt_ms: rtt_ms,
+                max_p2p_rtt_ms: probe.max_rtt_ms,
+                result: verdict,
+                duration_ms: now_ms.saturating_sub(probe.started_at),
+                time_ms: 0,
+            }));
         }
         match verdict {
-            Verdict::Accepted => {
+            ProbeResult::Accepted => {
                 self.waiting.retain(|c| !probe.members.contains(c));
-                let admitted = json!({ "probe_id": probe_id, "p2p_rtt_ms": rtt_ms });
+                let admitted = AdmittingProbe { probe_id: probe_id.clone(), p2p_rtt_ms: rtt_ms };
                 actions.extend(self.start_game(&probe.members, now_ms, Some(admitted)));
             }
-            Verdict::Left => {}
-            Verdict::TooSlow | Verdict::Failed | Verdict::TimedOut => {
+            ProbeResult::Left => {}
+            ProbeResult::TooSlow | ProbeResult::Failed | ProbeResult::TimedOut => {
                 let [a, b] = &probe.participants;
                 self.rejected.insert(ordered(a, b));
             }

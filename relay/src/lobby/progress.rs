@@ -8,23 +8,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use rollgym_protocol::ParticipantId;
+use rollgym_protocol::{MatchLogRecord, ParticipantId, SafeId, UnstartedReason};
 
 use super::{Action, ConnId, Lobby, Phase};
 use crate::error::RequestError;
-
-/// A match-log line as read back when the relay starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoggedDecision {
-    /// `match`, `probe` or `unstarted`.
-    pub event: String,
-    /// A probe's `result` or an unstarted game's `reason`.
-    pub outcome: Option<String>,
-    pub participants: Vec<ParticipantId>,
-    /// A match's game and the gym scene it was in (uploads for it are still admitted).
-    pub game_id: Option<String>,
-    pub scene_id: Option<String>,
-}
 
 /// A participant's place in the experiment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -46,33 +33,37 @@ impl Lobby {
 
     /// Takes the match logs' decisions, oldest first: GroupReunion remembers who played with
     /// whom, and pairs whose probe or connection failed are not matched again.
-    pub fn restore_decisions(&mut self, decisions: impl IntoIterator<Item = LoggedDecision>) {
+    pub fn restore_decisions(&mut self, decisions: impl IntoIterator<Item = MatchLogRecord>) {
         for decision in decisions {
-            let rejected = match (decision.event.as_str(), decision.outcome.as_deref()) {
-                ("match", _) => {
-                    self.remember_group(&decision.participants);
-                    self.restore_assignment(&decision);
+            let participants: Vec<ParticipantId> =
+                decision.participants().iter().map(|p| p.participant_id.clone()).collect();
+            let rejected = match &decision {
+                MatchLogRecord::Match { scene_id, game_id, .. } => {
+                    self.remember_group(&participants);
+                    self.restore_assignment(scene_id, game_id, participants.clone());
                     false
                 }
-                ("probe", Some(result)) => super::probe::rejects(result),
-                ("unstarted", Some(reason)) => reason == super::UNSTARTED_NOT_VALIDATED,
-                _ => false,
+                MatchLogRecord::Probe { result, .. } => result.rejects(),
+                MatchLogRecord::Unstarted { reason, .. } => {
+                    *reason == UnstartedReason::NotValidated
+                }
             };
-            if let ([a, b], true) = (&decision.participants[..], rejected) {
+            if let ([a, b], true) = (&participants[..], rejected) {
                 self.rejected.insert(super::ordered(a, b));
             }
         }
     }
 
     /// A logged match's game, in the scene of that id (if the experiment still has it).
-    fn restore_assignment(&mut self, decision: &LoggedDecision) {
-        let (Some(game_id), Some(scene_id)) = (&decision.game_id, &decision.scene_id) else {
-            return;
-        };
-        let scene =
-            self.scenes.iter().position(|s| s.gym().is_some_and(|g| g.id.as_str() == scene_id));
+    fn restore_assignment(
+        &mut self,
+        scene_id: &SafeId,
+        game_id: &str,
+        players: Vec<ParticipantId>,
+    ) {
+        let scene = self.scenes.iter().position(|s| s.gym().is_some_and(|g| g.id == *scene_id));
         if let Some(scene) = scene {
-            self.assign(game_id, scene, decision.participants.clone());
+            self.assign(game_id, scene, players);
         }
     }
 

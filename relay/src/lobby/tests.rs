@@ -294,10 +294,11 @@ fn every_match_is_logged_with_round_trips() {
     join(&mut lobby, 1, "a");
     lobby.rtt_sample(ConnId(1), 42);
     let out = join(&mut lobby, 2, "b");
-    let logs: Vec<&serde_json::Value> = out
+    // As written to the match log.
+    let logs: Vec<serde_json::Value> = out
         .iter()
         .filter_map(|a| match a {
-            Action::LogMatch(v) => Some(v),
+            Action::LogMatch(record) => serde_json::to_value(record).ok(),
             _ => None,
         })
         .collect();

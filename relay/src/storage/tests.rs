@@ -165,37 +165,41 @@ fn match_log_decisions_are_read_back_oldest_first() {
     let storage = Storage::open(&dir.0, &id("exp")).expect("open");
     assert!(storage.load_match_decisions().expect("no logs yet").is_empty());
     let member = |p: &str| json!({ "participant_id": p, "server_rtt_ms": null });
-    let logs = [
-        json!({ "event": "match", "scene_id": "round2", "time_ms": 30, "participants": [member("a"), member("b")] }),
-        json!({ "event": "match", "scene_id": "round1", "time_ms": 10, "participants": [member("a"), member("c")] }),
-        json!({ "event": "probe", "scene_id": "round1", "time_ms": 5, "result": "too_slow", "participants": [member("x"), member("y")] }),
+    let matched = |scene: &str, time: u64, a: &str, b: &str| json!({ "event": "match", "scene_id": scene, "game_id": "g", "matchmaker": "fifo", "time_ms": time, "participants": [member(a), member(b)] });
+    let round1 = [
+        matched("round1", 10, "a", "c"),
+        json!({ "event": "probe", "scene_id": "round1", "probe_id": "q", "time_ms": 5, "result": "too_slow", "p2p_rtt_ms": 300, "max_p2p_rtt_ms": 100, "duration_ms": 40, "participants": [member("x"), member("y")] }),
         // A line from before the `event` field: a match.
-        json!({ "scene_id": "round1", "time_ms": 20, "participants": [member("d"), member("e")] }),
+        json!({ "scene_id": "round1", "game_id": "g0", "matchmaker": "fifo", "time_ms": 20, "participants": [member("d"), member("e")] }),
     ];
-    for record in logs {
-        storage.append_match_log(record).expect("append");
-    }
-    let path = storage.root().join("match_logs/round1_matches.jsonl");
-    fs::OpenOptions::new()
-        .append(true)
-        .open(path)
-        .expect("open")
-        .write_all(b"not json\n")
+    let logs = storage.root().join("match_logs");
+    fs::create_dir_all(&logs).expect("dir");
+    let lines = |records: &[Value]| records.iter().map(|r| format!("{r}\n")).collect::<String>();
+    fs::write(logs.join("round2_matches.jsonl"), lines(&[matched("round2", 30, "a", "b")]))
         .expect("write");
-    let decisions: Vec<(String, Option<String>, Vec<String>)> = storage
+    // A line cut short by a crash is skipped.
+    fs::write(logs.join("round1_matches.jsonl"), lines(&round1) + "not json\n").expect("write");
+    let decisions: Vec<(&str, Vec<String>)> = storage
         .load_match_decisions()
         .expect("load")
-        .into_iter()
-        .map(|d| (d.event, d.outcome, d.participants.iter().map(ToString::to_string).collect()))
+        .iter()
+        .map(|d| {
+            let kind = match d {
+                MatchLogRecord::Match { .. } => "match",
+                MatchLogRecord::Probe { result, .. } if result.rejects() => "rejecting probe",
+                _ => "other",
+            };
+            (kind, d.participants().iter().map(|p| p.participant_id.to_string()).collect())
+        })
         .collect();
     let pair = |a: &str, b: &str| vec![a.to_owned(), b.to_owned()];
     assert_eq!(
         decisions,
         [
-            ("probe".into(), Some("too_slow".into()), pair("x", "y")),
-            ("match".into(), None, pair("a", "c")),
-            ("match".into(), None, pair("d", "e")),
-            ("match".into(), None, pair("a", "b")),
+            ("rejecting probe", pair("x", "y")),
+            ("match", pair("a", "c")),
+            ("match", pair("d", "e")),
+            ("match", pair("a", "b")),
         ]
     );
 }
@@ -205,7 +209,14 @@ fn a_journal_batch_keeps_each_files_lines_in_order() {
     let dir = TempDir::new();
     let storage = Storage::open(&dir.0, &id("exp")).expect("open");
     let matched = |n: u64, scene: &str| {
-        Journal::Match(json!({ "event": "match", "scene_id": scene, "n": n, "time_ms": n }))
+        Journal::Match(MatchLogRecord::Match {
+            scene_id: id(scene),
+            game_id: format!("g{n}"),
+            matchmaker: "fifo".into(),
+            participants: Vec::new(),
+            probe: None,
+            time_ms: n,
+        })
     };
     storage
         .append_journal(vec![
@@ -223,8 +234,10 @@ fn a_journal_batch_keeps_each_files_lines_in_order() {
             .map(|l| serde_json::from_str(l).expect("json"))
             .collect()
     };
-    let s1: Vec<u64> =
-        lines("match_logs/s1_matches.jsonl").iter().map(|v| v["n"].as_u64().unwrap_or(0)).collect();
+    let s1: Vec<u64> = lines("match_logs/s1_matches.jsonl")
+        .iter()
+        .map(|v| v["time_ms"].as_u64().unwrap_or(0))
+        .collect();
     assert_eq!(s1, [1, 3]);
     assert_eq!(lines("match_logs/s2_matches.jsonl").len(), 1);
     assert_eq!(storage.load_progress().expect("read").last().map(|(_, p)| p.played), Some(true));

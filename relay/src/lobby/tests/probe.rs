@@ -31,13 +31,15 @@ fn ended(actions: &[Action]) -> Vec<u64> {
         .collect()
 }
 
-fn logged<'a>(actions: &'a [Action], event: &str) -> Vec<&'a serde_json::Value> {
+/// The match-log lines of `event` in `actions`, as written.
+fn logged(actions: &[Action], event: &str) -> Vec<serde_json::Value> {
     actions
         .iter()
         .filter_map(|a| match a {
-            Action::LogMatch(v) if v["event"] == event => Some(v),
+            Action::LogMatch(record) => serde_json::to_value(record).ok(),
             _ => None,
         })
+        .filter(|v| v["event"] == event)
         .collect()
 }
 

@@ -1,5 +1,7 @@
 //! Participants coming back: after a dropped connection, a reload, or a relay restart.
 
+use rollgym_protocol::{MatchLogRecord, UnstartedReason};
+
 use super::*;
 
 fn recorded(actions: &[Action]) -> Vec<(String, Progress)> {
@@ -15,21 +17,14 @@ fn recorded(actions: &[Action]) -> Vec<(String, Progress)> {
 }
 
 /// The match-log lines in `actions` as a restarted relay reads them back.
-pub(super) fn decisions(actions: &[Action]) -> Vec<LoggedDecision> {
+pub(super) fn decisions(actions: &[Action]) -> Vec<MatchLogRecord> {
     actions
         .iter()
         .filter_map(|a| match a {
-            Action::LogMatch(v) => Some(LoggedDecision {
-                event: v["event"].as_str()?.to_owned(),
-                outcome: v["result"].as_str().or(v["reason"].as_str()).map(str::to_owned),
-                participants: v["participants"]
-                    .as_array()?
-                    .iter()
-                    .filter_map(|p| ParticipantId::parse(p["participant_id"].as_str()?).ok())
-                    .collect(),
-                game_id: v["game_id"].as_str().map(str::to_owned),
-                scene_id: v["scene_id"].as_str().map(str::to_owned),
-            }),
+            Action::LogMatch(record) => {
+                let line = serde_json::to_string(record).ok()?;
+                MatchLogRecord::parse(&line).ok()
+            }
             _ => None,
         })
         .collect()
@@ -195,16 +190,21 @@ fn pairs_that_failed_are_still_kept_apart_after_a_restart() {
     log.extend(join(&mut before, 1, "a"));
     log.extend(join(&mut before, 2, "b"));
     log.extend(before.tick(VALIDATION_TIMEOUT_MS + 1));
-    let unstarted: Vec<_> =
-        decisions(&log).into_iter().filter(|d| d.event == "unstarted").collect();
-    assert_eq!(unstarted.len(), 1);
-    assert_eq!(unstarted[0].outcome.as_deref(), Some(UNSTARTED_NOT_VALIDATED));
+    let unstarted = |log: &[Action]| -> Vec<UnstartedReason> {
+        decisions(log)
+            .into_iter()
+            .filter_map(|d| match d {
+                MatchLogRecord::Unstarted { reason, .. } => Some(reason),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(unstarted(&log), [UnstartedReason::NotValidated]);
     // A partner leaving before the start is logged too, but rejects nobody.
     log.extend(join(&mut before, 3, "c"));
     log.extend(join(&mut before, 4, "d"));
     log.extend(before.disconnected(ConnId(4), VALIDATION_TIMEOUT_MS + 2));
-    let left = decisions(&log).into_iter().filter(|d| d.event == "unstarted").nth(1);
-    assert_eq!(left.and_then(|d| d.outcome).as_deref(), Some(UNSTARTED_LEFT));
+    assert_eq!(unstarted(&log), [UnstartedReason::NotValidated, UnstartedReason::PartnerLeft]);
 
     let mut after = lobby();
     after.restore_decisions(decisions(&log));
