@@ -182,8 +182,8 @@ fn store(
 /// An append-only record of the lobby's decisions.
 /// One writer appends journal records in the order the lobby made the decisions (a probe
 /// before the match it admitted), on the blocking pool. Whatever queued up while it wrote goes
-/// out together, with one fsync per file (a burst of 5,000 matches costs a few fsyncs, not
-/// 5,000). It ends once the sender is dropped and everything sent is written.
+/// out together, with one fsync per file (a burst of matches costs one fsync per batch, not
+/// one per line). It ends once the sender is dropped and everything sent is written.
 fn journal_writer(
     storage: Arc<Storage>,
 ) -> (mpsc::UnboundedSender<Journal>, tokio::task::JoinHandle<()>) {

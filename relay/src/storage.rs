@@ -161,12 +161,6 @@ impl Storage {
         self.write_atomic(&path, text.as_bytes())
     }
 
-    /// Appends one line to `match_logs/<scene>_matches.jsonl`, stamped with the time unless
-    /// it carries its own `time_ms`.
-    pub fn append_match_log(&self, record: MatchLogRecord) -> io::Result<()> {
-        self.append_journal(vec![Journal::Match(record)])
-    }
-
     /// Appends a participant's new progress to `progress.jsonl` (read back at start).
     pub fn append_progress(
         &self,
@@ -182,8 +176,7 @@ impl Storage {
         // (file, its new lines), files in the order first written.
         let mut files: Vec<(PathBuf, String)> = Vec::new();
         for record in records {
-            let (path, value) = self.journal_line(record);
-            let mut line = serde_json::to_string(&value).map_err(io::Error::other)?;
+            let (path, mut line) = self.journal_line(record)?;
             line.push('\n');
             match files.iter_mut().find(|(p, _)| *p == path) {
                 Some((_, text)) => text.push_str(&line),
@@ -204,7 +197,7 @@ impl Storage {
 
     /// The file a journal record goes to and the line it becomes, stamped with the time
     /// unless it carries its own `time_ms`.
-    fn journal_line(&self, record: Journal) -> (PathBuf, Value) {
+    fn journal_line(&self, record: Journal) -> io::Result<(PathBuf, String)> {
         match record {
             Journal::Match(mut record) => {
                 if record.time_ms() == 0 {
@@ -214,7 +207,7 @@ impl Storage {
                     .root
                     .join("match_logs")
                     .join(format!("{}_matches.jsonl", record.scene_id()));
-                (path, serde_json::to_value(&record).unwrap_or(Value::Null))
+                Ok((path, serde_json::to_string(&record).map_err(io::Error::other)?))
             }
             Journal::Progress(participant, progress) => {
                 let record = json!({
@@ -223,7 +216,7 @@ impl Storage {
                     "played": progress.played,
                     "time_ms": unix_ms(),
                 });
-                (self.root.join(PROGRESS_FILE), record)
+                Ok((self.root.join(PROGRESS_FILE), record.to_string()))
             }
         }
     }

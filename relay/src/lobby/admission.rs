@@ -21,8 +21,8 @@ pub(super) struct Assignment {
     pub(super) players: Vec<ParticipantId>,
 }
 
-/// The widest CSV row the relay accepts, in bytes. An Overcooked row of two players is about
-/// 100 bytes; this leaves room for four players and an environment's own info columns.
+/// The widest CSV row the relay accepts on average, in bytes: far above a two-player
+/// Overcooked row, leaving room for four players and an environment's own info columns.
 pub const MAX_ROW_BYTES: usize = 2048;
 
 /// The largest sidecar the relay accepts (serialized JSON).

@@ -69,6 +69,16 @@ impl Conn {
         self.rtt_samples.push_back(rtt_ms);
     }
 
+    /// Leaves probe `probe_id`: its late messages are expected from now on. Only the most
+    /// recent [`super::ENDED_PROBES_REMEMBERED`] are kept.
+    pub(super) fn end_probe(&mut self, probe_id: SafeId) {
+        self.probe = None;
+        if self.ended_probes.len() == super::ENDED_PROBES_REMEMBERED {
+            self.ended_probes.pop_front();
+        }
+        self.ended_probes.push_back(probe_id);
+    }
+
     /// Median of the recent server round trips.
     pub(super) fn rtt_ms(&self) -> Option<u32> {
         let mut sorted: Vec<u32> = self.rtt_samples.iter().copied().collect();

@@ -185,11 +185,7 @@ impl Lobby {
         let mut actions = Vec::new();
         for member in probe.members {
             if let Some(state) = self.conns.get_mut(&member) {
-                state.probe = None;
-                if state.ended_probes.len() == ENDED_PROBES_REMEMBERED {
-                    state.ended_probes.pop_front();
-                }
-                state.ended_probes.push_back(probe_id.clone());
+                state.end_probe(probe_id.clone());
                 actions
                     .push(Action::Send(member, ServerMsg::ProbeEnd { probe_id: probe_id.clone() }));
             }
@@ -236,14 +232,8 @@ impl Lobby {
     /// Everyone waiting in `scene` and not probing looks for a match again, longest-waiting
     /// first.
     fn rematch(&mut self, scene: usize, now_ms: u64) -> Vec<Action> {
-        let line: Vec<ConnId> = self
-            .waiting
-            .iter()
-            .copied()
-            .filter(|c| self.conns.get(c).is_some_and(|s| s.scene == scene))
-            .collect();
         let mut actions = Vec::new();
-        for conn in line {
+        for conn in self.waiting_in(scene) {
             // Earlier ones in the line may have been matched with it meanwhile (Paired then).
             let free = self
                 .conns

@@ -168,14 +168,18 @@ impl Lobby {
         Some((matchmaker.as_ref(), me, waiting))
     }
 
-    /// Tells everyone waiting in `scene` how many are waiting there (or nothing, if hidden).
-    pub(super) fn waiting_counts(&self, scene: usize) -> Vec<Action> {
-        let here: Vec<ConnId> = self
-            .waiting
+    /// Everyone waiting in `scene`, longest-waiting first.
+    pub(super) fn waiting_in(&self, scene: usize) -> Vec<ConnId> {
+        self.waiting
             .iter()
             .copied()
             .filter(|c| self.conns.get(c).is_some_and(|s| s.scene == scene))
-            .collect();
+            .collect()
+    }
+
+    /// Tells everyone waiting in `scene` how many are waiting there (or nothing, if hidden).
+    pub(super) fn waiting_counts(&self, scene: usize) -> Vec<Action> {
+        let here = self.waiting_in(scene);
         let hide =
             self.scenes.get(scene).and_then(Scene::gym).is_none_or(|g| g.waiting_room.hide_count);
         let shown = if hide { 0 } else { here.len() as u32 };

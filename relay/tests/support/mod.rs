@@ -109,16 +109,19 @@ impl Client {
         self.ws.send(Message::text(text)).await.expect("send");
     }
 
-    /// Says hello as `id` and returns the welcome.
-    pub(crate) async fn hello(&mut self, id: &str) -> ServerMsg {
-        self.send(&ClientMsg::Hello {
-            protocol_version: PROTOCOL_VERSION,
-            participant_id: Some(pid(id)),
-            rejoin: false,
-        })
-        .await;
+    /// Sends `hello` as `id` and returns the welcome.
+    async fn greet(&mut self, id: &str, rejoin: bool) -> ServerMsg {
+        let participant_id = Some(pid(id));
+        self.send(&ClientMsg::Hello { protocol_version: PROTOCOL_VERSION, participant_id, rejoin })
+            .await;
         let welcome = self.recv().await;
         assert!(matches!(welcome, ServerMsg::Welcome { .. }), "{welcome:?}");
+        welcome
+    }
+
+    /// Says hello as `id` and returns the welcome.
+    pub(crate) async fn hello(&mut self, id: &str) -> ServerMsg {
+        let welcome = self.greet(id, false).await;
         // Every participant starts in the first scene (the bundled experiment: its one game).
         let scene = self.recv().await;
         assert!(matches!(scene, ServerMsg::Scene { index: 0, .. }), "{scene:?}");
@@ -128,14 +131,7 @@ impl Client {
     /// Comes back as `id` to a game that started (`hello` with `rejoin`): welcomed, placed
     /// nowhere.
     pub(crate) async fn rejoin(&mut self, id: &str) {
-        self.send(&ClientMsg::Hello {
-            protocol_version: PROTOCOL_VERSION,
-            participant_id: Some(pid(id)),
-            rejoin: true,
-        })
-        .await;
-        let welcome = self.recv().await;
-        assert!(matches!(welcome, ServerMsg::Welcome { .. }), "{welcome:?}");
+        self.greet(id, true).await;
     }
 
     /// The next protocol message; fails the test if none comes.
