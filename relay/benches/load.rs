@@ -4,12 +4,14 @@
 //! while all N are connected, then lets everyone leave. Prints one table row per N.
 //!
 //! N defaults to 1000 and 10000 (`LOAD_SIZES=1000,5000` overrides); 10,000 clients need a
-//! file-descriptor limit above 20,000 (`ulimit -n`), which the Makefile raises.
+//! file-descriptor limit above 10,000 in each process (`ulimit -n`), which the Makefile raises.
 //!
 //! So that the tail measures the relay and not two processes fighting over one core, the relay
 //! runs pinned to the last core and the load generator (this process, one thread) to the
 //! first, where the machine has two or more and `taskset` exists; the CPU seconds each used
-//! are printed beside the figures.
+//! are printed beside the figures. The last column is how late the generator's own timers
+//! fired: a round trip measured while the generator (or its whole core) was held up includes
+//! that delay, so a tail without generator lateness beside it is the relay's.
 
 use std::{
     io::{BufRead, BufReader},
@@ -36,7 +38,7 @@ struct RelayProcess {
 }
 
 impl RelayProcess {
-    fn start() -> Self {
+    fn start(cores: Option<Cores>) -> Self {
         let bin = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/release/rollgym");
         let data = std::env::temp_dir().join(format!("rollgym-load-{}", std::process::id()));
         let experiment = data.join("load.toml");
@@ -47,7 +49,7 @@ impl RelayProcess {
             "[experiment]\nid = \"load\"\n[game]\ncountdown_ms = 60000\n[waiting_room]\ntimeout_ms = 3600000\n",
         )
         .expect("experiment");
-        let mut command = match pinning() {
+        let mut command = match cores {
             Some(Cores { relay, .. }) => {
                 let mut c = Command::new("taskset");
                 c.args(["-c", &relay.to_string(), bin]);
@@ -101,6 +103,7 @@ struct Cores {
     relay: usize,
 }
 
+/// Decided once, before this process pins itself (after that it sees only its own core).
 fn pinning() -> Option<Cores> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let taskset = Command::new("taskset").arg("-V").output().is_ok_and(|o| o.status.success());
@@ -130,6 +133,9 @@ fn cpu_seconds(stat_path: &str) -> f64 {
 struct ClientReport {
     matched_after: Duration,
     rtts: Vec<Duration>,
+    /// How late each of this client's one-second timers fired: the generator's own stalls
+    /// (its thread or its core held up), which every round trip measured then includes.
+    late: Vec<Duration>,
 }
 
 /// One scripted participant.
@@ -165,6 +171,7 @@ async fn participant(url: String, i: usize, start: Instant, barrier: Arc<Barrier
         ClientMsg::Signal { to: stranger, payload: SignalPayload::Answer { sdp: String::new() } }
             .encode();
     let mut rtts = Vec::with_capacity(REQUESTS);
+    let mut late = Vec::with_capacity(REQUESTS);
     let offset = Duration::from_millis((i % 1000) as u64);
     tokio::time::sleep(offset).await;
     for _ in 0..REQUESTS {
@@ -182,10 +189,12 @@ async fn participant(url: String, i: usize, start: Instant, barrier: Arc<Barrier
                 _ => panic!("connection lost"),
             }
         }
-        tokio::time::sleep(Duration::from_secs(1).saturating_sub(sent.elapsed())).await;
+        let wake = sent + Duration::from_secs(1);
+        tokio::time::sleep_until(wake.into()).await;
+        late.push(wake.elapsed());
     }
     barrier.wait().await;
-    ClientReport { matched_after: matched_after.unwrap_or_default(), rtts }
+    ClientReport { matched_after: matched_after.unwrap_or_default(), rtts, late }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -212,11 +221,11 @@ fn main() {
     );
     println!("\nrelay under scripted participants ({placement})");
     println!(
-        "| participants | all connected and matched | matches/s | request round trip p50 | p99 | relay RSS | relay CPU | generator CPU |"
+        "| participants | all connected and matched | matches/s | request round trip p50 | p99 | relay RSS | relay CPU | generator CPU | generator late p99 / max |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for n in sizes {
-        let relay = RelayProcess::start();
+        let relay = RelayProcess::start(cores);
         let generator_before = cpu_seconds("/proc/self/stat");
         let barrier = Arc::new(Barrier::new(n + 1));
         let start = Instant::now();
@@ -244,13 +253,17 @@ fn main() {
         let generator_cpu = cpu_seconds("/proc/self/stat") - generator_before;
         let mut rtts: Vec<Duration> = reports.iter().flat_map(|r| r.rtts.iter().copied()).collect();
         rtts.sort();
+        let mut late: Vec<Duration> = reports.iter().flat_map(|r| r.late.iter().copied()).collect();
+        late.sort();
         let last_match = reports.iter().map(|r| r.matched_after).max().unwrap_or_default();
         println!(
-            "| {n} | {:.2} s | {:.0} | {:.2} ms | {:.2} ms | {rss_mib:.1} MiB | {relay_cpu:.1} s | {generator_cpu:.1} s |",
+            "| {n} | {:.2} s | {:.0} | {:.2} ms | {:.2} ms | {rss_mib:.1} MiB | {relay_cpu:.1} s | {generator_cpu:.1} s | {:.1} / {:.1} ms |",
             all_matched.as_secs_f64(),
             (n / 2) as f64 / last_match.as_secs_f64(),
             percentile(&rtts, 0.5).as_secs_f64() * 1000.0,
             percentile(&rtts, 0.99).as_secs_f64() * 1000.0,
+            percentile(&late, 0.99).as_secs_f64() * 1000.0,
+            late.last().copied().unwrap_or_default().as_secs_f64() * 1000.0,
         );
         drop(relay);
     }

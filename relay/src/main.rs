@@ -61,7 +61,7 @@ fn main() -> ExitCode {
         },
         Command::Compare { left, right } => compare(&left, &right),
         Command::Serve { experiment, addr, data_dir, www_dir, admin_token } => {
-            let runtime = match tokio::runtime::Runtime::new() {
+            let runtime = match runtime() {
                 Ok(rt) => rt,
                 Err(err) => {
                     eprintln!("error: cannot start the async runtime: {err}");
@@ -74,6 +74,13 @@ fn main() -> ExitCode {
             runtime.block_on(serve(experiment, addr, data_dir, www_dir, admin_token))
         }
     }
+}
+
+/// One worker thread per core this process may run on: tokio's default counts the machine's
+/// cores, so a relay confined to one core (taskset, a cpuset) would time-slice two workers on it.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    tokio::runtime::Builder::new_multi_thread().worker_threads(cores).enable_all().build()
 }
 
 async fn serve(
