@@ -38,9 +38,6 @@ pub(crate) enum Event {
     },
 }
 
-/// How often the lobby's clock advances (waiting-room timeouts).
-const TICK: std::time::Duration = std::time::Duration::from_secs(1);
-
 /// What the hub tells a connection task.
 #[derive(Debug)]
 pub(crate) enum Outbound {
@@ -65,16 +62,24 @@ pub(crate) async fn run(
     // The lobby's time: milliseconds since the hub started (monotonic).
     let start = tokio::time::Instant::now();
     let now = || start.elapsed().as_millis() as u64;
-    let mut ticker = tokio::time::interval(TICK);
     let (journal, journal_writer) = journal_writer(storage.clone());
     let mut driver = Driver { outboxes: HashMap::new(), storage, journal };
+    // One timer, moved only when the lobby's next deadline changes.
+    let alarm = tokio::time::sleep_until(start);
+    tokio::pin!(alarm);
+    let mut armed = None;
     loop {
+        let deadline = lobby.poll_timeout();
+        if let Some(at_ms) = deadline.filter(|at| armed != Some(*at)) {
+            alarm.as_mut().reset(start + std::time::Duration::from_millis(at_ms));
+        }
+        armed = deadline;
         let actions = tokio::select! {
             event = events.recv() => match event {
                 None => break,
                 Some(event) => driver.on_event(&mut lobby, event, now()),
             },
-            _ = ticker.tick() => lobby.tick(now()),
+            () = &mut alarm, if deadline.is_some() => lobby.tick(now()),
         };
         if shutdown.is_cancelled() {
             continue;

@@ -31,6 +31,7 @@ mod invariants;
 mod probe;
 mod progress;
 mod snapshot;
+mod timers;
 mod waiting;
 
 use admission::Assignment;
@@ -43,6 +44,7 @@ use probe::Probe;
 pub use probe::{ENDED_PROBES_REMEMBERED, PROBE_TIMEOUT_MS};
 pub use progress::Progress;
 pub use snapshot::{SceneSnapshot, Snapshot};
+use timers::{Timer, Timers};
 
 /// Identifies one WebSocket connection for the lifetime of the relay process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -102,6 +104,7 @@ pub struct Lobby {
     /// Live owner of each participant id: a second tab with the same id is refused.
     owners: HashMap<ParticipantId, ConnId>,
     waiting: VecDeque<ConnId>,
+    timers: Timers,
     ids: IdSource,
 }
 
@@ -128,6 +131,7 @@ impl Lobby {
             conns: HashMap::new(),
             owners: HashMap::new(),
             waiting: VecDeque::new(),
+            timers: Timers::default(),
             ids: IdSource(id_seed),
         }
     }
@@ -152,21 +156,26 @@ impl Lobby {
     /// dissolved, participants who waited past the waiting room's timeout leave it.
     pub fn tick(&mut self, now_ms: u64) -> Vec<Action> {
         let mut actions = Vec::new();
-        let ids: Vec<String> = self.games.keys().cloned().collect();
-        for game_id in ids {
-            actions.extend(self.maybe_start(&game_id, now_ms));
-            let expired = self
-                .games
-                .get(&game_id)
-                .is_some_and(|g| g.state == GameState::Validating && now_ms >= g.validate_by);
-            if expired {
-                tracing::warn!(game = %game_id, "connection not validated in time; back to the waiting room");
-                actions.extend(self.dissolve(&game_id, None, now_ms));
+        let mut waits = Vec::new();
+        while let Some(timer) = self.timers.pop_due(now_ms) {
+            match timer {
+                Timer::Countdown(game_id) => actions.extend(self.maybe_start(&game_id, now_ms)),
+                Timer::Validation(game_id) => {
+                    actions.extend(self.expire_validation(&game_id, now_ms));
+                }
+                Timer::Probe(probe_id) => actions.extend(self.expire_probe(&probe_id, now_ms)),
+                Timer::Waiting(conn) => waits.push(conn),
             }
         }
-        actions.extend(self.expire_probes(now_ms));
-        actions.extend(self.expire_waiting(now_ms));
+        actions.extend(self.expire_waiting(waits, now_ms));
         actions
+    }
+
+    /// When [`tick`](Self::tick) next has something to do, in lobby time; `None` while
+    /// nothing is pending. The driver sleeps until then (or the next event, which may bring
+    /// the deadline forward).
+    pub fn poll_timeout(&self) -> Option<u64> {
+        self.timers.next()
     }
 
     /// The gym scene a connection is in, if it is in one.

@@ -9,7 +9,7 @@ use rollgym_protocol::{
     Scene, ServerMsg, SignalPayload, UnstartedReason,
 };
 
-use super::{Action, Conn, ConnId, Lobby, Phase, Progress, ordered};
+use super::{Action, Conn, ConnId, Lobby, Phase, Progress, Timer, ordered};
 use crate::error::RequestError;
 
 /// A matched pair must have a validated peer-to-peer connection within this time, or both go
@@ -72,6 +72,19 @@ impl Lobby {
             actions.extend(self.record_progress(member, Progress { scene, played: true }));
         }
         actions
+    }
+
+    /// A game not validated in time is dissolved; the pair is never matched again.
+    pub(super) fn expire_validation(&mut self, game_id: &str, now_ms: u64) -> Vec<Action> {
+        let expired = self
+            .games
+            .get(game_id)
+            .is_some_and(|g| g.state == GameState::Validating && now_ms >= g.validate_by);
+        if !expired {
+            return Vec::new();
+        }
+        tracing::warn!(game = %game_id, "connection not validated in time; back to the waiting room");
+        self.dissolve(game_id, None, now_ms)
     }
 
     /// Ends a game that never started: the remaining members go back to the waiting room.
@@ -165,6 +178,8 @@ impl Lobby {
         let countdown_ms = gym.game.countdown_ms;
         let participants: Vec<ParticipantId> =
             members.iter().filter_map(|c| self.conns.get(c)?.participant.clone()).collect();
+        self.timers.arm(now_ms + u64::from(countdown_ms), Timer::Countdown(game_id.clone()));
+        self.timers.arm(now_ms + VALIDATION_TIMEOUT_MS, Timer::Validation(game_id.clone()));
         self.games.insert(
             game_id.clone(),
             Game {

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use super::{ConnId, Lobby, Phase};
+use super::{ConnId, GameState, Lobby, Phase, Timer};
 
 impl Lobby {
     /// Panics with a description of the first inconsistency found.
@@ -12,6 +12,43 @@ impl Lobby {
         self.check_probes();
         self.check_games();
         self.check_owners();
+        self.check_deadlines();
+    }
+
+    /// Every deadline still to come has its timer armed (the driver sleeps until the next
+    /// one, so a missing entry is a game that never starts or a wait that never ends).
+    fn check_deadlines(&self) {
+        for (id, game) in &self.games {
+            if game.state != GameState::Validating {
+                continue;
+            }
+            let validation = Timer::Validation(id.clone());
+            assert!(
+                self.timers.armed_by(&validation, game.validate_by),
+                "{id}: no validation timer"
+            );
+            if game.members.iter().all(|m| game.validated.contains(m)) {
+                let countdown = Timer::Countdown(id.clone());
+                assert!(
+                    self.timers.armed_by(&countdown, game.countdown_ends_at),
+                    "{id} never starts"
+                );
+            }
+        }
+        for (id, probe) in &self.probes {
+            assert!(
+                self.timers.armed_by(&Timer::Probe(id.clone()), probe.deadline()),
+                "{id}: no timer"
+            );
+        }
+        for (conn, state) in &self.conns {
+            let (Some(since), None) = (state.waiting_since, &state.probe) else { continue };
+            let Some(gym) = self.gym_of(*conn) else { continue };
+            if matches!(state.phase, Phase::Waiting) {
+                let by = since.saturating_add(u64::from(gym.waiting_room.timeout_ms));
+                assert!(self.timers.armed_by(&Timer::Waiting(*conn), by), "{conn:?} waits forever");
+            }
+        }
     }
 
     /// The waiting line holds every waiting connection exactly once, and nobody else.

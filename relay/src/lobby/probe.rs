@@ -12,7 +12,7 @@ use rollgym_protocol::{
     AdmittingProbe, MatchLogRecord, ParticipantId, ProbeResult, SafeId, ServerMsg, SignalPayload,
 };
 
-use super::{Action, ConnId, Lobby, Phase, ordered};
+use super::{Action, ConnId, Lobby, Phase, Timer, ordered};
 use crate::error::RequestError;
 
 /// The relay's limit for a probe, from proposal to the first report. The client reports
@@ -44,6 +44,10 @@ impl Probe {
     /// Its two members, in player order.
     pub(super) fn members(&self) -> &[ConnId; 2] {
         &self.members
+    }
+
+    pub(super) fn deadline(&self) -> u64 {
+        self.deadline
     }
 }
 
@@ -88,6 +92,7 @@ impl Lobby {
                 )
             })
             .collect();
+        self.timers.arm(now_ms + PROBE_TIMEOUT_MS, Timer::Probe(probe_id.clone()));
         self.probes.insert(
             probe_id,
             Probe {
@@ -157,19 +162,13 @@ impl Lobby {
     }
 
     /// Probes nobody reported on in time are rejected.
-    pub(super) fn expire_probes(&mut self, now_ms: u64) -> Vec<Action> {
-        let expired: Vec<SafeId> = self
-            .probes
-            .iter()
-            .filter(|(_, p)| now_ms >= p.deadline)
-            .map(|(id, _)| id.clone())
-            .collect();
-        let mut actions = Vec::new();
-        for id in expired {
-            tracing::warn!(probe = %id, "probe timed out");
-            actions.extend(self.end_probe(&id, ProbeResult::TimedOut, None, now_ms));
+    /// A probe whose members have not reported by its deadline ends as timed out.
+    pub(super) fn expire_probe(&mut self, probe_id: &SafeId, now_ms: u64) -> Vec<Action> {
+        if self.probes.get(probe_id).is_none_or(|p| now_ms < p.deadline) {
+            return Vec::new();
         }
-        actions
+        tracing::warn!(probe = %probe_id, "probe timed out");
+        self.end_probe(probe_id, ProbeResult::TimedOut, None, now_ms)
     }
 
     /// Ends a probe exactly once: closes it on both sides, logs it, matches or rejects the
@@ -189,6 +188,8 @@ impl Lobby {
                 actions
                     .push(Action::Send(member, ServerMsg::ProbeEnd { probe_id: probe_id.clone() }));
             }
+            // The probe held up its members' waiting-room timeout; it counts again.
+            self.arm_wait(member);
         }
         let both_waiting = probe
             .members

@@ -477,10 +477,14 @@ fn scene_of(actions: &[Action], conn: u64) -> Option<u32> {
 }
 
 /// Plays a started game to its end from the lobby's point of view.
-fn play_through(lobby: &mut Lobby, conns: [u64; 2], now: u64) {
-    let game = SafeId::parse(lobby.game_of(ConnId(conns[0])).expect("paired")).expect("id");
-    for c in conns {
-        lobby.message(ConnId(c), ClientMsg::Validated { game_id: game.clone() }, now);
+/// Every member of these games validates at `now`, then the countdowns end (lobby time only
+/// moves forward, so all games validate before the one tick).
+fn play_through(lobby: &mut Lobby, games: &[[u64; 2]], now: u64) {
+    for conns in games {
+        let game = SafeId::parse(lobby.game_of(ConnId(conns[0])).expect("paired")).expect("id");
+        for c in conns {
+            lobby.message(ConnId(*c), ClientMsg::Validated { game_id: game.clone() }, now);
+        }
     }
     lobby.tick(now + 10_000);
 }
@@ -506,7 +510,7 @@ fn participants_go_through_the_scenes_in_order() {
         codes(&lobby.message(ConnId(1), ClientMsg::Advance { from: 1 }, 0)),
         vec![ErrorCode::WrongScene]
     );
-    play_through(&mut lobby, [1, 2], 100);
+    play_through(&mut lobby, &[[1, 2]], 100);
     assert_eq!(
         scene_of(&lobby.message(ConnId(1), ClientMsg::Advance { from: 1 }, 20_000), 1),
         Some(2)
@@ -525,8 +529,7 @@ fn group_reunion_re_pairs_partners_in_a_later_gym_scene() {
     }
     assert_eq!(lobby.game_of(ConnId(1)), lobby.game_of(ConnId(2)), "round 1: a-b");
     assert_eq!(lobby.game_of(ConnId(3)), lobby.game_of(ConnId(4)), "round 1: c-d");
-    play_through(&mut lobby, [1, 2], 100);
-    play_through(&mut lobby, [3, 4], 100);
+    play_through(&mut lobby, &[[1, 2], [3, 4]], 100);
     // Round 2 arrivals interleave: a, c, d, b. With reunion and no fallback, a waits for b.
     let mut pairs = Vec::new();
     for conn in [1, 3, 4, 2] {

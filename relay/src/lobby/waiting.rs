@@ -6,17 +6,33 @@ use std::collections::HashSet;
 
 use rollgym_protocol::{Scene, ServerMsg};
 
-use super::{Action, ConnId, GROUP_SIZE, Lobby, Phase, Progress, ordered};
+use super::{Action, ConnId, GROUP_SIZE, Lobby, Phase, Progress, Timer, ordered};
 use crate::matchmaking::{Candidate, Matchmaker};
 
 impl Lobby {
-    /// Participants in a probe time out once it is over.
-    pub(super) fn expire_waiting(&mut self, now_ms: u64) -> Vec<Action> {
-        let expired: Vec<ConnId> = self
-            .waiting
-            .iter()
-            .copied()
-            .filter(|c| self.conns.get(c).is_some_and(|s| s.probe.is_none()))
+    /// Arms a waiting participant's timeout (from the start of its wait, which may lie
+    /// before a lost connection).
+    pub(super) fn arm_wait(&mut self, conn: ConnId) {
+        let Some(since) = self.conns.get(&conn).and_then(|s| s.waiting_since) else { return };
+        let Some(timeout) = self.gym_of(conn).map(|g| u64::from(g.waiting_room.timeout_ms)) else {
+            return;
+        };
+        self.timers.arm(since.saturating_add(timeout), Timer::Waiting(conn));
+    }
+
+    /// Of the participants whose wait may be over, those still waiting past their scene's
+    /// timeout leave the waiting room. Participants in a probe time out once it is over
+    /// (`end_probe` arms their timeout again).
+    pub(super) fn expire_waiting(&mut self, mut due: Vec<ConnId>, now_ms: u64) -> Vec<Action> {
+        due.sort_unstable();
+        due.dedup();
+        let expired: Vec<ConnId> = due
+            .into_iter()
+            .filter(|c| {
+                self.conns
+                    .get(c)
+                    .is_some_and(|s| s.probe.is_none() && matches!(s.phase, Phase::Waiting))
+            })
             .filter(|c| {
                 let timeout =
                     self.gym_of(*c).map_or(u64::MAX, |g| u64::from(g.waiting_room.timeout_ms));
@@ -92,6 +108,7 @@ impl Lobby {
     /// Puts a participant at the end of its scene's waiting line and looks for its match.
     pub(super) fn join_waiting(&mut self, conn: ConnId, now_ms: u64) -> Vec<Action> {
         self.waiting.push_back(conn);
+        self.arm_wait(conn);
         self.try_match(conn, now_ms)
     }
 
