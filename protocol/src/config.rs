@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    GameConfig, GameConfigError, GymScene, IceServer, MatchmakerKind, MatchmakingConfig, SafeId,
-    Scene, SceneConfig, SceneView, WaitingRoomConfig,
+    GameConfig, GameConfigError, GymScene, IceServer, MatchmakerKind, MatchmakingConfig, Scene,
+    SceneConfig, SceneId, SceneView, WaitingRoomConfig,
 };
 
 /// A whole experiment file. Unknown keys are errors, so a typo in a researcher's config is
@@ -116,7 +116,7 @@ impl ExperimentConfig {
 
     /// The scenes with every setting resolved.
     pub fn scenes(&self) -> Vec<Scene> {
-        let gym = |id: &SafeId,
+        let gym = |id: &SceneId,
                    game: &Option<GameConfig>,
                    matchmaking: &Option<MatchmakingConfig>,
                    waiting_room: &Option<WaitingRoomConfig>| {

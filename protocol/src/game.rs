@@ -28,7 +28,7 @@ pub enum InputMode {
 #[serde(deny_unknown_fields, default)]
 pub struct GameConfig {
     /// Names the data directory of this game's files: `data/<experiment>/<scene_id>/`.
-    pub scene_id: crate::SafeId,
+    pub scene_id: crate::SceneId,
     /// Environment name; built in: `overcooked`.
     pub env: String,
     pub layout: String,
@@ -65,7 +65,7 @@ pub struct GameConfig {
 impl Default for GameConfig {
     fn default() -> Self {
         Self {
-            scene_id: crate::SafeId::parse("overcooked").unwrap_or_else(|_| unreachable!()),
+            scene_id: crate::SceneId::parse("overcooked").unwrap_or_else(|_| unreachable!()),
             env: "overcooked".into(),
             layout: "cramped_room".into(),
             cook_time: 20,

@@ -17,8 +17,60 @@ pub const MAX_PARTICIPANT_ID_LEN: usize = 64;
 #[serde(try_from = "String", into = "String")]
 pub struct SafeId(String);
 
-/// A participant's id.
-pub type ParticipantId = SafeId;
+/// Declares an id of one kind: a [`SafeId`] that the compiler keeps apart from the other
+/// kinds (a probe id cannot be passed where a game id is meant). Same text on the wire.
+macro_rules! typed_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(SafeId);
+
+        impl $name {
+            /// Validates `raw` (see [`SafeId::parse`]).
+            pub fn parse(raw: &str) -> Result<Self, IdError> {
+                SafeId::parse(raw).map(Self)
+            }
+
+            pub fn as_str(&self) -> &str {
+                self.0.as_str()
+            }
+        }
+
+        impl From<SafeId> for $name {
+            fn from(id: SafeId) -> Self {
+                Self(id)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+typed_id!(
+    /// A participant's id (from the study link, or given by the relay).
+    ParticipantId
+);
+typed_id!(
+    /// A game the lobby formed: its players, its seed, its data files.
+    GameId
+);
+typed_id!(
+    /// A peer-to-peer probe between two waiting participants.
+    ProbeId
+);
+typed_id!(
+    /// One upload of one episode file (the client's, so that a re-send is recognised).
+    UploadId
+);
+typed_id!(
+    /// A scene of the experiment (also its data directory).
+    SceneId
+);
 
 /// Why a string is not a valid [`SafeId`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -93,5 +145,7 @@ mod tests {
     fn deserializing_validates() {
         let bad: Result<ParticipantId, _> = serde_json::from_str("\"a b\"");
         assert!(bad.is_err());
+        let good: GameId = serde_json::from_str("\"g-1\"").expect("valid");
+        assert_eq!(serde_json::to_string(&good).expect("json"), "\"g-1\"");
     }
 }

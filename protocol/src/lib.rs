@@ -17,7 +17,9 @@ mod scene;
 
 pub use config::{ConfigError, ExperimentConfig, ExperimentMeta, WebRtcConfig};
 pub use game::{GameConfig, GameConfigError, InputMode, OVERCOOKED_LAYOUTS};
-pub use ids::{IdError, MAX_PARTICIPANT_ID_LEN, ParticipantId, SafeId};
+pub use ids::{
+    GameId, IdError, MAX_PARTICIPANT_ID_LEN, ParticipantId, ProbeId, SafeId, SceneId, UploadId,
+};
 pub use lobby::{MatchmakerKind, MatchmakingConfig, WaitingRoomConfig};
 pub use messages::{
     ClientMsg, DecodeError, ErrorCode, IceServer, MAX_CLIENT_MESSAGE_BYTES, MAX_UPLOAD_BYTES,

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{GameConfig, ParticipantId, SafeId, SceneView};
+use crate::{GameConfig, GameId, ParticipantId, ProbeId, SceneId, SceneView, UploadId};
 
 /// Bumped on every incompatible change. The client sends its version in [`ClientMsg::Hello`];
 /// the relay refuses any other version with [`ErrorCode::ProtocolVersion`], so a participant with
@@ -40,15 +40,15 @@ pub enum ClientMsg {
     /// The peer-to-peer connection of `game_id` works in both directions (the netcode has
     /// synchronized with the partner). Play starts once every player said so and the countdown
     /// is over.
-    Validated { game_id: SafeId },
+    Validated { game_id: GameId },
     /// The participant is finished with scene `from` (clicked continue, or its game is over).
     Advance { from: u32 },
     /// WebRTC signaling for the other side of probe `probe_id` (kept apart from game
     /// signaling: a probe is between two waiting participants, not partners).
-    ProbeSignal { probe_id: SafeId, payload: SignalPayload },
+    ProbeSignal { probe_id: ProbeId, payload: SignalPayload },
     /// The median round trip this side measured on the probe's DataChannel, or `None` if the
     /// connection or every ping failed. The first result of a probe decides it.
-    ProbeResult { probe_id: SafeId, rtt_ms: Option<u32> },
+    ProbeResult { probe_id: ProbeId, rtt_ms: Option<u32> },
 }
 
 /// One participant's data of one episode.
@@ -56,11 +56,11 @@ pub enum ClientMsg {
 #[serde(deny_unknown_fields)]
 pub struct Upload {
     /// Unique per participant; re-sending the same upload is harmless.
-    pub upload_id: SafeId,
+    pub upload_id: UploadId,
     /// Must be the uploading connection's own participant id.
     pub participant_id: ParticipantId,
-    pub game_id: SafeId,
-    pub scene_id: SafeId,
+    pub game_id: GameId,
+    pub scene_id: SceneId,
     pub episode: u32,
     /// One row per frame of the episode, header first.
     pub csv: String,
@@ -79,7 +79,7 @@ pub enum ServerMsg {
     /// A partner was found. Everyone in `peers` (self excluded) is reachable through
     /// [`ClientMsg::Signal`]; the lower `player_index` makes the WebRTC offer.
     Paired {
-        game_id: String,
+        game_id: GameId,
         player_index: u8,
         peers: Vec<PeerInfo>,
         ice_servers: Vec<IceServer>,
@@ -92,7 +92,7 @@ pub enum ServerMsg {
         countdown_ms: u32,
     },
     /// Every player's connection is validated and the countdown is over: play.
-    Start { game_id: SafeId },
+    Start { game_id: GameId },
     /// The game did not start (the connection was not validated in time, or the partner left
     /// before the start); the participant is back in the waiting room.
     Repool { message: String },
@@ -114,14 +114,14 @@ pub enum ServerMsg {
         completion_code: Option<String>,
     },
     /// The upload is stored durably (written, synced and renamed into place).
-    UploadAck { upload_id: SafeId },
+    UploadAck { upload_id: UploadId },
     /// The upload can never be stored (it is invalid); the client should not retry it.
-    UploadRefused { upload_id: SafeId, code: ErrorCode, message: String },
+    UploadRefused { upload_id: UploadId, code: ErrorCode, message: String },
     /// Measure the peer-to-peer round trip to `peer` before being matched with it: open a
     /// probe connection (the `initiator` makes the offer and the DataChannel), exchange pings,
     /// answer with [`ClientMsg::ProbeResult`]. The participant stays in the waiting room.
     Probe {
-        probe_id: SafeId,
+        probe_id: ProbeId,
         peer: ParticipantId,
         initiator: bool,
         ice_servers: Vec<IceServer>,
@@ -129,9 +129,9 @@ pub enum ServerMsg {
         force_relay: bool,
     },
     /// Signaling forwarded from the other side of probe `probe_id`.
-    ProbeSignal { probe_id: SafeId, payload: SignalPayload },
+    ProbeSignal { probe_id: ProbeId, payload: SignalPayload },
     /// Probe `probe_id` is decided (or abandoned): close its connection.
-    ProbeEnd { probe_id: SafeId },
+    ProbeEnd { probe_id: ProbeId },
 }
 
 /// One entry of the game's other players.
@@ -298,11 +298,14 @@ mod tests {
                 payload: SignalPayload::Offer { sdp: "v=0".into() },
             },
             ClientMsg::ProbeSignal {
-                probe_id: pid("q1"),
+                probe_id: ProbeId::parse("q1").expect("id"),
                 payload: SignalPayload::Offer { sdp: "v=0".into() },
             },
-            ClientMsg::ProbeResult { probe_id: pid("q1"), rtt_ms: Some(42) },
-            ClientMsg::ProbeResult { probe_id: pid("q1"), rtt_ms: None },
+            ClientMsg::ProbeResult {
+                probe_id: ProbeId::parse("q1").expect("id"),
+                rtt_ms: Some(42),
+            },
+            ClientMsg::ProbeResult { probe_id: ProbeId::parse("q1").expect("id"), rtt_ms: None },
             ClientMsg::Signal {
                 to: pid("p2"),
                 payload: SignalPayload::IceCandidate {
@@ -327,7 +330,7 @@ mod tests {
             },
             ServerMsg::Waiting { waiting: 1, needed: 2 },
             ServerMsg::Paired {
-                game_id: "g1".into(),
+                game_id: GameId::parse("g1").expect("id"),
                 player_index: 1,
                 peers: vec![PeerInfo { participant_id: pid("b"), player_index: 0 }],
                 ice_servers: vec![IceServer {
@@ -340,7 +343,7 @@ mod tests {
                 seed: u64::MAX,
                 countdown_ms: 3000,
             },
-            ServerMsg::Start { game_id: pid("g1") },
+            ServerMsg::Start { game_id: GameId::parse("g1").expect("id") },
             ServerMsg::Repool { message: "again".into() },
             ServerMsg::Signal {
                 from: pid("b"),
@@ -348,17 +351,17 @@ mod tests {
             },
             ServerMsg::PartnerLeft { participant_id: pid("b") },
             ServerMsg::Probe {
-                probe_id: pid("q1"),
+                probe_id: ProbeId::parse("q1").expect("id"),
                 peer: pid("b"),
                 initiator: true,
                 ice_servers: Vec::new(),
                 force_relay: false,
             },
             ServerMsg::ProbeSignal {
-                probe_id: pid("q1"),
+                probe_id: ProbeId::parse("q1").expect("id"),
                 payload: SignalPayload::Answer { sdp: "x".into() },
             },
-            ServerMsg::ProbeEnd { probe_id: pid("q1") },
+            ServerMsg::ProbeEnd { probe_id: ProbeId::parse("q1").expect("id") },
             ServerMsg::Error {
                 code: ErrorCode::NotYourPartner,
                 message: "no".into(),
@@ -402,10 +405,10 @@ mod tests {
         );
         assert_eq!(ClientMsg::decode(&padded).map_err(|e| e.code()), Err(ErrorCode::TooLarge));
         let upload = ClientMsg::Upload(Box::new(Upload {
-            upload_id: pid("u1"),
+            upload_id: UploadId::parse("u1").expect("id"),
             participant_id: pid("a"),
-            game_id: pid("g"),
-            scene_id: pid("s"),
+            game_id: GameId::parse("g").expect("id"),
+            scene_id: SceneId::parse("s").expect("id"),
             episode: 0,
             csv: "x".repeat(MAX_CLIENT_MESSAGE_BYTES * 4),
             sidecar: serde_json::json!({}),

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ParticipantId, SafeId};
+use crate::{GameId, ParticipantId, ProbeId, SceneId};
 
 /// One line of `match_logs/<scene>_matches.jsonl`: a decision of the lobby.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -12,8 +12,8 @@ use crate::{ParticipantId, SafeId};
 pub enum MatchLogRecord {
     /// A group was formed: a game with these participants, in player order.
     Match {
-        scene_id: SafeId,
-        game_id: String,
+        scene_id: SceneId,
+        game_id: GameId,
         matchmaker: String,
         participants: Vec<LoggedParticipant>,
         /// The probe that admitted the pair, where the scene probes.
@@ -25,8 +25,8 @@ pub enum MatchLogRecord {
     },
     /// A peer-to-peer probe between two waiting participants ended.
     Probe {
-        scene_id: SafeId,
-        probe_id: SafeId,
+        scene_id: SceneId,
+        probe_id: ProbeId,
         participants: Vec<LoggedParticipant>,
         p2p_rtt_ms: Option<u32>,
         max_p2p_rtt_ms: u32,
@@ -37,8 +37,8 @@ pub enum MatchLogRecord {
     },
     /// A game that never started (the partner left, or the connection was never validated).
     Unstarted {
-        scene_id: SafeId,
-        game_id: String,
+        scene_id: SceneId,
+        game_id: GameId,
         participants: Vec<LoggedParticipant>,
         reason: UnstartedReason,
         #[serde(default)]
@@ -70,7 +70,7 @@ impl MatchLogRecord {
         }
     }
 
-    pub fn scene_id(&self) -> &SafeId {
+    pub fn scene_id(&self) -> &SceneId {
         match self {
             MatchLogRecord::Match { scene_id, .. }
             | MatchLogRecord::Probe { scene_id, .. }
@@ -111,7 +111,7 @@ pub struct LoggedParticipant {
 /// The probe that admitted a matched pair.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdmittingProbe {
-    pub probe_id: SafeId,
+    pub probe_id: ProbeId,
     pub p2p_rtt_ms: Option<u32>,
 }
 
@@ -162,8 +162,8 @@ mod tests {
     #[test]
     fn records_read_back_as_written() {
         let record = MatchLogRecord::Probe {
-            scene_id: SafeId::parse("s").expect("id"),
-            probe_id: SafeId::parse("q").expect("id"),
+            scene_id: SceneId::parse("s").expect("id"),
+            probe_id: ProbeId::parse("q").expect("id"),
             participants: vec![LoggedParticipant {
                 participant_id: ParticipantId::parse("a").expect("id"),
                 server_rtt_ms: Some(3),

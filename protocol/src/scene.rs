@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{GameConfig, MatchmakingConfig, SafeId, WaitingRoomConfig};
+use crate::{GameConfig, MatchmakingConfig, SceneId, WaitingRoomConfig};
 
 /// One `[[scenes]]` entry of the experiment file. Gym scenes take the top-level `[game]`,
 /// `[matchmaking]` and `[waiting_room]` tables unless they give their own.
@@ -12,7 +12,7 @@ use crate::{GameConfig, MatchmakingConfig, SafeId, WaitingRoomConfig};
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SceneConfig {
     Static {
-        id: SafeId,
+        id: SceneId,
         #[serde(default)]
         title: String,
         /// Shown as HTML: it comes from the researcher's config, never from participants.
@@ -25,7 +25,7 @@ pub enum SceneConfig {
         completion_code: Option<String>,
     },
     Gym {
-        id: SafeId,
+        id: SceneId,
         #[serde(default)]
         game: Option<GameConfig>,
         #[serde(default)]
@@ -38,7 +38,7 @@ pub enum SceneConfig {
 /// A gym scene with every setting resolved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GymScene {
-    pub id: SafeId,
+    pub id: SceneId,
     /// Its `scene_id` is the scene's id.
     pub game: GameConfig,
     pub matchmaking: MatchmakingConfig,
@@ -57,18 +57,18 @@ pub enum Scene {
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SceneView {
     Static {
-        id: SafeId,
+        id: SceneId,
         title: String,
         html: String,
         button: Option<String>,
         completion_code: Option<String>,
     },
     /// The waiting room and the game follow.
-    Gym { id: SafeId },
+    Gym { id: SceneId },
 }
 
 impl Scene {
-    pub fn id(&self) -> &SafeId {
+    pub fn id(&self) -> &SceneId {
         match self {
             Scene::Static(SceneView::Static { id, .. } | SceneView::Gym { id }) => id,
             Scene::Gym(gym) => &gym.id,

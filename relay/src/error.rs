@@ -2,7 +2,10 @@
 
 use std::{io, net::SocketAddr, path::PathBuf};
 
-use rollgym_protocol::{ConfigError, DecodeError, ErrorCode, ParticipantId, SafeId, ServerMsg};
+use rollgym_protocol::{
+    ConfigError, DecodeError, ErrorCode, GameId, ParticipantId, ProbeId, SceneId, ServerMsg,
+    UploadId,
+};
 
 /// A client message the relay refuses. Every variant is answered with
 /// [`ServerMsg::Error`] by [`RequestError::reply`]; none of them ends the relay.
@@ -25,11 +28,11 @@ pub enum RequestError {
     #[error("{0} is not your partner")]
     NotYourPartner(ParticipantId),
     #[error("you are not in game {0}")]
-    NotInGame(SafeId),
+    NotInGame(GameId),
     #[error("you cannot leave scene {0} now")]
     NotInScene(u32),
     #[error("you are not in probe {0}")]
-    NotInProbe(SafeId),
+    NotInProbe(ProbeId),
     #[error("participant {0} has already completed this study; thank you for taking part")]
     AlreadyFinished(ParticipantId),
 }
@@ -78,9 +81,9 @@ pub enum UploadError {
     #[error("invalid upload: {0}")]
     Invalid(String),
     #[error("game {0} is not one of yours")]
-    NotYourGame(SafeId),
+    NotYourGame(GameId),
     #[error("game {game} was not played in scene {scene}")]
-    WrongScene { game: SafeId, scene: SafeId },
+    WrongScene { game: GameId, scene: SceneId },
     #[error("episode {episode} does not exist: the game has {of}")]
     NoSuchEpisode { episode: u32, of: u32 },
     #[error("{rows} lines is more than an episode can have ({max} with the header)")]
@@ -107,7 +110,7 @@ impl UploadError {
 
     /// The reply for the uploader. A storage failure is an error reply (the client keeps the
     /// upload and retries); anything else is a refusal (the client drops it).
-    pub fn reply(&self, upload_id: SafeId) -> ServerMsg {
+    pub fn reply(&self, upload_id: UploadId) -> ServerMsg {
         tracing::warn!(upload = %upload_id, code = ?self.code(), error = %self, "upload not stored");
         match self {
             UploadError::Storage(_) => {

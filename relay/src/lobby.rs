@@ -13,8 +13,8 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use rollgym_protocol::{
-    ClientMsg, ExperimentConfig, GymScene, MatchLogRecord, PROTOCOL_VERSION, ParticipantId,
-    ProbeResult, SafeId, Scene, ServerMsg, Upload,
+    ClientMsg, ExperimentConfig, GameId, GymScene, MatchLogRecord, PROTOCOL_VERSION, ParticipantId,
+    ProbeId, ProbeResult, Scene, ServerMsg, Upload, UploadId,
 };
 
 use crate::{
@@ -66,7 +66,7 @@ pub enum Action {
         players: Vec<ParticipantId>,
     },
     /// Answer an upload that can never be stored.
-    RefuseUpload(ConnId, SafeId, UploadError),
+    RefuseUpload(ConnId, UploadId, UploadError),
     /// Append one line to the match log.
     LogMatch(MatchLogRecord),
     /// Journal a participant's new progress (read back when the relay restarts).
@@ -92,14 +92,14 @@ pub struct Lobby {
     /// Scene and start of the wait of participants who disconnected while waiting, so the
     /// waiting-room timeout counts from their first arrival if they come back.
     interrupted_waits: HashMap<ParticipantId, (usize, u64)>,
-    games: HashMap<String, Game>,
+    games: HashMap<GameId, Game>,
     /// Every game ever formed, by id (also those read back from the match logs): which
     /// uploads are admitted (`admission.rs`).
-    assignments: HashMap<String, Assignment>,
+    assignments: HashMap<GameId, Assignment>,
     /// Pairs whose connection could not be validated, or whose probe failed or was too slow:
     /// never matched again.
     rejected: HashSet<(ParticipantId, ParticipantId)>,
-    probes: HashMap<SafeId, Probe>,
+    probes: HashMap<ProbeId, Probe>,
     conns: HashMap<ConnId, Conn>,
     /// Live owner of each participant id: a second tab with the same id is refused.
     owners: HashMap<ParticipantId, ConnId>,

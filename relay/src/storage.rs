@@ -143,7 +143,7 @@ impl Storage {
         &self,
         dir: &Path,
         upload: &Upload,
-        participants: &[SafeId; 2],
+        participants: &[ParticipantId; 2],
         parity: &parity::Parity,
     ) -> io::Result<()> {
         let _guard = self.summaries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());

@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use rollgym_protocol::{ClientMsg, ExperimentConfig, SafeId, ServerMsg};
+use rollgym_protocol::{ClientMsg, ExperimentConfig, GameId, ServerMsg};
 use rollgym_relay::config;
 use support::{Client, TestRelay, pid};
 
@@ -17,11 +17,11 @@ fn quick() -> ExperimentConfig {
 }
 
 /// Joins and returns the client once it is paired, with its game id and player index.
-async fn paired(client: &mut Client) -> (SafeId, u8) {
+async fn paired(client: &mut Client) -> (GameId, u8) {
     loop {
         match client.recv().await {
             ServerMsg::Paired { game_id, player_index, .. } => {
-                return (SafeId::parse(&game_id).expect("game id"), player_index);
+                return (game_id, player_index);
             }
             ServerMsg::Welcome { .. } | ServerMsg::Scene { .. } | ServerMsg::Waiting { .. } => {
                 continue;
@@ -55,7 +55,7 @@ async fn twelve_participants_form_six_games_that_all_start() {
         .await;
         clients.push(c);
     }
-    let mut games = std::collections::BTreeMap::<SafeId, Vec<u8>>::new();
+    let mut games = std::collections::BTreeMap::<GameId, Vec<u8>>::new();
     let mut ids = Vec::new();
     for c in &mut clients {
         let (game, index) = paired(c).await;
@@ -95,7 +95,7 @@ async fn a_game_starts_only_when_both_validated() {
     relay.shutdown().await;
 }
 
-async fn paired_after_hello(a: &mut Client, b: &mut Client, b_id: &str) -> (SafeId, u8) {
+async fn paired_after_hello(a: &mut Client, b: &mut Client, b_id: &str) -> (GameId, u8) {
     b.hello(b_id).await;
     let first = paired(a).await;
     paired(b).await;

@@ -5,7 +5,7 @@ mod support;
 
 use std::collections::HashMap;
 
-use rollgym_protocol::{ClientMsg, ErrorCode, ExperimentConfig, SafeId, ServerMsg, SignalPayload};
+use rollgym_protocol::{ClientMsg, ErrorCode, ExperimentConfig, ProbeId, ServerMsg, SignalPayload};
 use rollgym_relay::config;
 use support::{Client, TestRelay};
 
@@ -30,7 +30,7 @@ async fn next_event(client: &mut Client) -> ServerMsg {
 }
 
 /// Expects a probe proposal; returns its id, the peer and whether this side initiates.
-async fn proposed(client: &mut Client) -> (SafeId, String, bool) {
+async fn proposed(client: &mut Client) -> (ProbeId, String, bool) {
     match next_event(client).await {
         ServerMsg::Probe { probe_id, peer, initiator, .. } => {
             (probe_id, peer.to_string(), initiator)
@@ -39,7 +39,7 @@ async fn proposed(client: &mut Client) -> (SafeId, String, bool) {
     }
 }
 
-async fn report(client: &mut Client, probe_id: &SafeId, rtt_ms: Option<u32>) {
+async fn report(client: &mut Client, probe_id: &ProbeId, rtt_ms: Option<u32>) {
     client.send(&ClientMsg::ProbeResult { probe_id: probe_id.clone(), rtt_ms }).await;
 }
 
@@ -146,7 +146,7 @@ async fn probe_messages_outside_ones_own_probe_are_refused() {
 /// Returns its partner. Every participant of the test has a close partner, so each script
 /// ends by being paired; one that waits in vain fails on the helper's patience.
 async fn script(mut client: Client, me: usize, rtt_between: fn(usize, usize) -> u32) -> usize {
-    let mut open: Option<SafeId> = None;
+    let mut open: Option<ProbeId> = None;
     loop {
         match next_event(&mut client).await {
             ServerMsg::Probe { probe_id, peer, .. } => {

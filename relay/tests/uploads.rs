@@ -5,7 +5,8 @@
 mod support;
 
 use rollgym_protocol::{
-    ClientMsg, ErrorCode, ExperimentConfig, MAX_UPLOAD_BYTES, SafeId, ServerMsg, Upload,
+    ClientMsg, ErrorCode, ExperimentConfig, GameId, MAX_UPLOAD_BYTES, SceneId, ServerMsg, Upload,
+    UploadId,
 };
 use rollgym_relay::config;
 use serde_json::json;
@@ -20,20 +21,20 @@ fn quick() -> ExperimentConfig {
     experiment
 }
 
-fn upload(participant: &str, game: &SafeId, csv: &str) -> ClientMsg {
+fn upload(participant: &str, game: &GameId, csv: &str) -> ClientMsg {
     ClientMsg::Upload(Box::new(Upload {
         upload_id: upload_id(participant),
         participant_id: pid(participant),
         game_id: game.clone(),
-        scene_id: pid("overcooked"),
+        scene_id: SceneId::parse("overcooked").expect("id"),
         episode: 0,
         csv: csv.into(),
         sidecar: json!({ "participants": [{ "participant_id": participant, "player_index": 0 }] }),
     }))
 }
 
-fn upload_id(participant: &str) -> SafeId {
-    pid(&format!("{participant}-ep0"))
+fn upload_id(participant: &str) -> UploadId {
+    UploadId::parse(&format!("{participant}-ep0")).expect("id")
 }
 
 fn stored(relay: &TestRelay, participant: &str) -> Option<String> {
@@ -52,14 +53,14 @@ async fn next_event(client: &mut Client) -> ServerMsg {
 }
 
 /// `a` and `b` are paired by the relay and their game starts.
-async fn play(relay: &TestRelay, a: &str, b: &str) -> (Client, Client, SafeId) {
+async fn play(relay: &TestRelay, a: &str, b: &str) -> (Client, Client, GameId) {
     let (mut first, mut second) = (relay.client().await, relay.client().await);
     first.hello(a).await;
     second.hello(b).await;
     let mut game = None;
     for c in [&mut first, &mut second] {
         let ServerMsg::Paired { game_id, .. } = next_event(c).await else { panic!("paired") };
-        let id = SafeId::parse(&game_id).expect("game id");
+        let id = game_id;
         c.send(&ClientMsg::Validated { game_id: id.clone() }).await;
         game = Some(id);
     }
@@ -94,7 +95,7 @@ async fn an_upload_is_written_then_acknowledged() {
 async fn visitors_who_never_played_store_nothing() {
     let relay = TestRelay::start_experiment(quick()).await;
     let (mut a, mut b, game) = play(&relay, "alice", "bob").await;
-    let invented = pid("g-0123456789abcdef");
+    let invented = GameId::parse("g-0123456789abcdef").expect("id");
     for n in 0..20 {
         let name = format!("visitor{n}");
         let mut visitor = relay.client().await;

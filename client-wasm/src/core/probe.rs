@@ -6,7 +6,7 @@
 //! the answered pings, or `None` when the connection or every ping failed. Both sides measure
 //! and report; the relay takes the first report.
 
-use rollgym_protocol::{SafeId, SignalPayload};
+use rollgym_protocol::{ProbeId, SignalPayload};
 
 use crate::core::peer_msg::PeerMsg;
 
@@ -44,7 +44,7 @@ pub enum ProbeOut {
 /// One probe, from proposal to report.
 #[derive(Debug)]
 pub struct Prober {
-    id: SafeId,
+    id: ProbeId,
     proposed_at: f64,
     opened: bool,
     /// Pings sent so far (also the next sequence number).
@@ -56,7 +56,7 @@ pub struct Prober {
 }
 
 impl Prober {
-    pub fn new(id: SafeId, now_ms: f64) -> Self {
+    pub fn new(id: ProbeId, now_ms: f64) -> Self {
         Self {
             id,
             proposed_at: now_ms,
@@ -68,7 +68,7 @@ impl Prober {
         }
     }
 
-    pub fn id(&self) -> &SafeId {
+    pub fn id(&self) -> &ProbeId {
         &self.id
     }
 

@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 
 use rollgym_protocol::{
-    ClientMsg, ErrorCode, GameConfig, IceServer, PROTOCOL_VERSION, ParticipantId, PeerInfo, SafeId,
-    SceneView, ServerMsg, SignalPayload, Upload,
+    ClientMsg, ErrorCode, GameConfig, GameId, IceServer, PROTOCOL_VERSION, ParticipantId, PeerInfo,
+    ProbeId, SceneView, ServerMsg, SignalPayload, Upload, UploadId,
 };
 use serde_json::json;
 
@@ -78,8 +78,8 @@ pub enum Command {
     Persist(Box<Upload>),
     /// The relay acknowledged (or refused for good) this upload: drop it from storage.
     Forget {
-        participant: SafeId,
-        upload_id: SafeId,
+        participant: ParticipantId,
+        upload_id: UploadId,
     },
     /// Open the relay connection again (with backoff): a game runs or data is undelivered.
     Reconnect,
@@ -139,7 +139,7 @@ pub struct Session {
     advanced: bool,
     /// Uploads not yet acknowledged, by participant and upload id (restored ones may belong
     /// to another tab's participant in this browser).
-    unacked: BTreeMap<(SafeId, SafeId), Upload>,
+    unacked: BTreeMap<(ParticipantId, UploadId), Upload>,
     /// This page went without a clock tick for longer than the focus-loss timeout (it was
     /// frozen); the partner has given up on us, so an ending connection means `PartnerAway`.
     was_frozen: bool,
@@ -295,12 +295,12 @@ impl Session {
     }
 
     /// Our participant id, once the relay confirmed it.
-    fn my_id(&self) -> Option<SafeId> {
-        self.status.participant_id.as_deref().and_then(|id| SafeId::parse(id).ok())
+    fn my_id(&self) -> Option<ParticipantId> {
+        self.status.participant_id.as_deref().and_then(|id| ParticipantId::parse(id).ok())
     }
 
-    fn current_game_id(&self) -> Option<SafeId> {
-        self.status.game_id.as_deref().and_then(|id| SafeId::parse(id).ok())
+    fn current_game_id(&self) -> Option<GameId> {
+        self.status.game_id.as_deref().and_then(|id| GameId::parse(id).ok())
     }
 
     /// Whether to reconnect when the relay connection drops: a game runs, data is undelivered,
@@ -311,7 +311,7 @@ impl Session {
             .status
             .participant_id
             .as_deref()
-            .or(self.requested_id.as_ref().map(SafeId::as_str));
+            .or(self.requested_id.as_ref().map(ParticipantId::as_str));
         let undelivered =
             self.unacked.keys().any(|(owner, _)| me.is_none_or(|me| owner.as_str() == me));
         let placed = matches!(

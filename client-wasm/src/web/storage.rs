@@ -2,7 +2,7 @@
 //! of the tab) and the relay-assigned participant id (`sessionStorage`, so a reload of this
 //! tab keeps its identity while another tab gets its own).
 
-use rollgym_protocol::{SafeId, Upload};
+use rollgym_protocol::{ParticipantId, Upload, UploadId};
 
 const UPLOADS_KEY: &str = "rollgym.uploads";
 const PARTICIPANT_KEY: &str = "rollgym.participant";
@@ -41,16 +41,16 @@ pub(super) fn persist(upload: &Upload) {
 
 /// Both players of a game in one browser profile (two tabs) share this storage and the
 /// upload id, so the participant is part of the key.
-pub(super) fn forget(participant: &SafeId, upload_id: &SafeId) {
+pub(super) fn forget(participant: &ParticipantId, upload_id: &UploadId) {
     let mut uploads = pending_uploads();
     uploads.retain(|u| &u.upload_id != upload_id || &u.participant_id != participant);
     save_uploads(&uploads);
 }
 
 /// The id the relay assigned to this tab earlier, if any.
-pub(super) fn remembered_participant() -> Option<SafeId> {
+pub(super) fn remembered_participant() -> Option<ParticipantId> {
     let raw = session()?.get_item(PARTICIPANT_KEY).ok()??;
-    SafeId::parse(&raw).ok()
+    ParticipantId::parse(&raw).ok()
 }
 
 pub(super) fn remember_participant(id: &str) {

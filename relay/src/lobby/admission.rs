@@ -9,7 +9,7 @@
 //! write more than its games' episodes. Files are named by scene, participant and episode, so
 //! a participant's stored data is bounded by its gym scenes × episodes × [`max_upload_bytes`].
 
-use rollgym_protocol::{GameConfig, ParticipantId, Upload};
+use rollgym_protocol::{GameConfig, GameId, ParticipantId, Upload};
 
 use super::{Action, ConnId, Lobby};
 use crate::error::UploadError;
@@ -35,8 +35,8 @@ pub fn max_upload_bytes(game: &GameConfig) -> usize {
 
 impl Lobby {
     /// Remembers a game the lobby formed (or read back from a match log).
-    pub(super) fn assign(&mut self, game_id: &str, scene: usize, players: Vec<ParticipantId>) {
-        self.assignments.insert(game_id.to_owned(), Assignment { scene, players });
+    pub(super) fn assign(&mut self, game_id: &GameId, scene: usize, players: Vec<ParticipantId>) {
+        self.assignments.insert(game_id.clone(), Assignment { scene, players });
     }
 
     /// Admits an upload or says why not; the storage layer validates its content.
@@ -55,7 +55,7 @@ impl Lobby {
         }
         let game = self
             .assignments
-            .get(upload.game_id.as_str())
+            .get(&upload.game_id)
             .filter(|a| a.players.contains(&upload.participant_id))
             .ok_or_else(|| UploadError::NotYourGame(upload.game_id.clone()))?;
         let gym = self

@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use rollgym_protocol::{ParticipantId, SafeId};
+use rollgym_protocol::{GameId, ParticipantId, ProbeId};
 
 use super::ConnId;
 
@@ -15,7 +15,7 @@ pub(super) enum Phase {
     Greeting,
     Waiting,
     Paired {
-        game_id: String,
+        game_id: GameId,
         partner: ConnId,
     },
     /// The partner left; nothing more happens until this participant leaves too.
@@ -41,10 +41,10 @@ pub(super) struct Conn {
     /// The index of the scene the participant is in.
     pub(super) scene: usize,
     /// The probe this participant is in (it is still waiting); at most one at a time.
-    pub(super) probe: Option<SafeId>,
+    pub(super) probe: Option<ProbeId>,
     /// The probes it was in that have ended, most recent last: their late messages are
     /// expected, not errors. Bounded ([`super::ENDED_PROBES_REMEMBERED`]).
-    pub(super) ended_probes: VecDeque<SafeId>,
+    pub(super) ended_probes: VecDeque<ProbeId>,
 }
 
 impl Conn {
@@ -71,7 +71,7 @@ impl Conn {
 
     /// Leaves probe `probe_id`: its late messages are expected from now on. Only the most
     /// recent [`super::ENDED_PROBES_REMEMBERED`] are kept.
-    pub(super) fn end_probe(&mut self, probe_id: SafeId) {
+    pub(super) fn end_probe(&mut self, probe_id: ProbeId) {
         self.probe = None;
         if self.ended_probes.len() == super::ENDED_PROBES_REMEMBERED {
             self.ended_probes.pop_front();

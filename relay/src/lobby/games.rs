@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use rollgym_protocol::{
-    AdmittingProbe, GameConfig, LoggedParticipant, MatchLogRecord, ParticipantId, PeerInfo, SafeId,
+    AdmittingProbe, GameConfig, GameId, LoggedParticipant, MatchLogRecord, ParticipantId, PeerInfo,
     Scene, ServerMsg, SignalPayload, UnstartedReason,
 };
 
@@ -41,9 +41,9 @@ pub(super) struct Game {
 impl Lobby {
     /// A player's connection to its partners works: the game starts once everyone's does and
     /// the countdown is over.
-    pub(super) fn validated(&mut self, conn: ConnId, game_id: SafeId, now_ms: u64) -> Vec<Action> {
+    pub(super) fn validated(&mut self, conn: ConnId, game_id: GameId, now_ms: u64) -> Vec<Action> {
         let mine = match self.conns.get(&conn).map(|s| &s.phase) {
-            Some(Phase::Paired { game_id: mine, .. }) if game_id.as_str() == mine => mine.clone(),
+            Some(Phase::Paired { game_id: mine, .. }) if game_id == *mine => mine.clone(),
             _ => return vec![Action::Refuse(conn, RequestError::NotInGame(game_id))],
         };
         if let Some(game) = self.games.get_mut(&mine) {
@@ -53,7 +53,7 @@ impl Lobby {
     }
 
     /// Starts a validating game once every member validated and the countdown is over.
-    pub(super) fn maybe_start(&mut self, game_id: &str, now_ms: u64) -> Vec<Action> {
+    pub(super) fn maybe_start(&mut self, game_id: &GameId, now_ms: u64) -> Vec<Action> {
         let Some(game) = self.games.get_mut(game_id) else { return Vec::new() };
         let ready = game.state == GameState::Validating
             && now_ms >= game.countdown_ends_at
@@ -63,11 +63,10 @@ impl Lobby {
         }
         game.state = GameState::Playing;
         tracing::info!(game = %game_id, "game started");
-        let Ok(id) = SafeId::parse(game_id) else { return Vec::new() };
         let members = game.members.clone();
         let mut actions = Vec::new();
         for member in members {
-            actions.push(Action::Send(member, ServerMsg::Start { game_id: id.clone() }));
+            actions.push(Action::Send(member, ServerMsg::Start { game_id: game_id.clone() }));
             let scene = self.conns.get(&member).map_or(0, |s| s.scene);
             actions.extend(self.record_progress(member, Progress { scene, played: true }));
         }
@@ -75,7 +74,7 @@ impl Lobby {
     }
 
     /// A game not validated in time is dissolved; the pair is never matched again.
-    pub(super) fn expire_validation(&mut self, game_id: &str, now_ms: u64) -> Vec<Action> {
+    pub(super) fn expire_validation(&mut self, game_id: &GameId, now_ms: u64) -> Vec<Action> {
         let expired = self
             .games
             .get(game_id)
@@ -92,7 +91,7 @@ impl Lobby {
     /// and the pair is never matched again.
     pub(super) fn dissolve(
         &mut self,
-        game_id: &str,
+        game_id: &GameId,
         left: Option<ConnId>,
         now_ms: u64,
     ) -> Vec<Action> {
@@ -137,7 +136,7 @@ impl Lobby {
     /// Researchers see every match, including the ones that never became a game.
     fn unstarted_record(
         &self,
-        game_id: &str,
+        game_id: &GameId,
         game: &Game,
         reason: UnstartedReason,
     ) -> Option<Action> {
@@ -153,7 +152,7 @@ impl Lobby {
             .collect();
         Some(Action::LogMatch(MatchLogRecord::Unstarted {
             scene_id: gym.id.clone(),
-            game_id: game_id.to_owned(),
+            game_id: game_id.clone(),
             participants,
             reason,
             time_ms: 0,
@@ -214,7 +213,7 @@ impl Lobby {
     fn pair_members(
         &mut self,
         members: &[ConnId],
-        game_id: &str,
+        game_id: &GameId,
         game: &GameConfig,
         seed: u64,
     ) -> Vec<Action> {
@@ -230,13 +229,13 @@ impl Lobby {
         for (index, &conn) in members.iter().enumerate() {
             let partner = members[1 - index.min(1)];
             if let Some(state) = self.conns.get_mut(&conn) {
-                state.phase = Phase::Paired { game_id: game_id.to_owned(), partner };
+                state.phase = Phase::Paired { game_id: game_id.clone(), partner };
             }
             let others = peers.iter().filter(|p| p.player_index as usize != index);
             actions.push(Action::Send(
                 conn,
                 ServerMsg::Paired {
-                    game_id: game_id.to_owned(),
+                    game_id: game_id.clone(),
                     player_index: index as u8,
                     peers: others.cloned().collect(),
                     ice_servers: self.experiment.webrtc.ice_servers.clone(),
@@ -331,12 +330,12 @@ impl Lobby {
     }
 
     /// The state of a game (for logs and tests).
-    pub fn game_state(&self, game_id: &str) -> Option<GameState> {
+    pub fn game_state(&self, game_id: &GameId) -> Option<GameState> {
         self.games.get(game_id).map(|g| g.state)
     }
 
     /// The game id of a paired connection (for logs and tests).
-    pub fn game_of(&self, conn: ConnId) -> Option<&str> {
+    pub fn game_of(&self, conn: ConnId) -> Option<&GameId> {
         match &self.conns.get(&conn)?.phase {
             Phase::Paired { game_id, .. } => Some(game_id),
             _ => None,

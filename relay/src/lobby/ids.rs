@@ -1,6 +1,6 @@
 //! Ids the lobby generates.
 
-use rollgym_protocol::{IdError, ParticipantId, SafeId};
+use rollgym_protocol::{GameId, IdError, ParticipantId, ProbeId};
 
 /// Generates ids that are unique in practice across relay restarts (random 64-bit seed)
 /// without making the lobby depend on an entropy source.
@@ -23,12 +23,13 @@ impl IdSource {
         ParticipantId::parse(&raw).unwrap_or_else(|_: IdError| unreachable!("generated id {raw}"))
     }
 
-    pub(super) fn game_id(&mut self) -> String {
-        format!("g-{:016x}", self.next())
+    pub(super) fn game_id(&mut self) -> GameId {
+        let raw = format!("g-{:016x}", self.next());
+        GameId::parse(&raw).unwrap_or_else(|_: IdError| unreachable!("generated id {raw}"))
     }
 
-    pub(super) fn probe_id(&mut self) -> SafeId {
+    pub(super) fn probe_id(&mut self) -> ProbeId {
         let raw = format!("q-{:016x}", self.next());
-        SafeId::parse(&raw).unwrap_or_else(|_: IdError| unreachable!("generated id {raw}"))
+        ProbeId::parse(&raw).unwrap_or_else(|_: IdError| unreachable!("generated id {raw}"))
     }
 }

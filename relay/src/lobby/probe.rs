@@ -9,7 +9,7 @@
 //! A participant is in at most one probe, and stays in the waiting room while probing.
 
 use rollgym_protocol::{
-    AdmittingProbe, MatchLogRecord, ParticipantId, ProbeResult, SafeId, ServerMsg, SignalPayload,
+    AdmittingProbe, MatchLogRecord, ParticipantId, ProbeId, ProbeResult, ServerMsg, SignalPayload,
 };
 
 use super::{Action, ConnId, Lobby, Phase, Timer, ordered};
@@ -111,7 +111,7 @@ impl Lobby {
     /// for anything else: nothing for a late message of a probe it was in that has ended (the
     /// other side reported first, or the probe timed out: the race is normal), a refusal for a
     /// probe it was never in.
-    fn own_probe(&self, conn: ConnId, probe_id: &SafeId) -> Result<&Probe, Vec<Action>> {
+    fn own_probe(&self, conn: ConnId, probe_id: &ProbeId) -> Result<&Probe, Vec<Action>> {
         let state = self.conns.get(&conn);
         if let Some(probe) = state
             .filter(|s| s.probe.as_ref() == Some(probe_id))
@@ -128,7 +128,7 @@ impl Lobby {
     pub(super) fn probe_signal(
         &self,
         conn: ConnId,
-        probe_id: SafeId,
+        probe_id: ProbeId,
         payload: SignalPayload,
     ) -> Vec<Action> {
         match self.own_probe(conn, &probe_id) {
@@ -145,7 +145,7 @@ impl Lobby {
     pub(super) fn probe_result(
         &mut self,
         conn: ConnId,
-        probe_id: &SafeId,
+        probe_id: &ProbeId,
         rtt_ms: Option<u32>,
         now_ms: u64,
     ) -> Vec<Action> {
@@ -163,7 +163,7 @@ impl Lobby {
 
     /// Probes nobody reported on in time are rejected.
     /// A probe whose members have not reported by its deadline ends as timed out.
-    pub(super) fn expire_probe(&mut self, probe_id: &SafeId, now_ms: u64) -> Vec<Action> {
+    pub(super) fn expire_probe(&mut self, probe_id: &ProbeId, now_ms: u64) -> Vec<Action> {
         if self.probes.get(probe_id).is_none_or(|p| now_ms < p.deadline) {
             return Vec::new();
         }
@@ -175,7 +175,7 @@ impl Lobby {
     /// pair, and gives everyone left waiting in the scene another chance.
     pub(super) fn end_probe(
         &mut self,
-        probe_id: &SafeId,
+        probe_id: &ProbeId,
         verdict: ProbeResult,
         rtt_ms: Option<u32>,
         now_ms: u64,
@@ -248,7 +248,7 @@ impl Lobby {
     }
 
     /// The probe a connection is in (for tests).
-    pub fn probe_of(&self, conn: ConnId) -> Option<&SafeId> {
+    pub fn probe_of(&self, conn: ConnId) -> Option<&ProbeId> {
         self.conns.get(&conn)?.probe.as_ref()
     }
 }

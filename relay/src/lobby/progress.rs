@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use rollgym_protocol::{MatchLogRecord, ParticipantId, SafeId, UnstartedReason};
+use rollgym_protocol::{GameId, MatchLogRecord, ParticipantId, SceneId, UnstartedReason};
 
 use super::{Action, ConnId, Lobby, Phase};
 use crate::error::RequestError;
@@ -57,8 +57,8 @@ impl Lobby {
     /// A logged match's game, in the scene of that id (if the experiment still has it).
     fn restore_assignment(
         &mut self,
-        scene_id: &SafeId,
-        game_id: &str,
+        scene_id: &SceneId,
+        game_id: &GameId,
         players: Vec<ParticipantId>,
     ) {
         let scene = self.scenes.iter().position(|s| s.gym().is_some_and(|g| g.id == *scene_id));

@@ -1,6 +1,6 @@
 //! The lobby's rules, driven directly (no sockets, explicit time).
 
-use rollgym_protocol::{ErrorCode, SignalPayload};
+use rollgym_protocol::{ErrorCode, SceneId, SignalPayload};
 
 use super::*;
 
@@ -17,13 +17,12 @@ fn hello(id: &str) -> ClientMsg {
 }
 
 /// Pairs a (conn 1) and b (conn 2), validates both and runs past the countdown.
-fn start_playing(lobby: &mut Lobby) -> String {
+fn start_playing(lobby: &mut Lobby) -> GameId {
     join(lobby, 1, "a");
     join(lobby, 2, "b");
-    let game = lobby.game_of(ConnId(1)).expect("paired").to_owned();
-    let id = SafeId::parse(&game).expect("id");
+    let game = lobby.game_of(ConnId(1)).expect("paired").clone();
     for conn in [1, 2] {
-        lobby.message(ConnId(conn), ClientMsg::Validated { game_id: id.clone() }, 100);
+        lobby.message(ConnId(conn), ClientMsg::Validated { game_id: game.clone() }, 100);
     }
     let started = lobby.tick(60_000);
     assert_eq!(
@@ -197,10 +196,10 @@ fn a_participant_returning_to_its_running_game_is_not_matched() {
 /// An upload of episode 0 of `game` with a well-formed two-line CSV.
 fn upload(participant: &str, game: &str, scene: &str) -> ClientMsg {
     ClientMsg::Upload(Box::new(Upload {
-        upload_id: ParticipantId::parse("u1").expect("id"),
+        upload_id: UploadId::parse("u1").expect("id"),
         participant_id: ParticipantId::parse(participant).expect("id"),
-        game_id: ParticipantId::parse(game).expect("id"),
-        scene_id: ParticipantId::parse(scene).expect("id"),
+        game_id: GameId::parse(game).expect("id"),
+        scene_id: SceneId::parse(scene).expect("id"),
         episode: 0,
         csv: "episode,t\n0,0\n".into(),
         sidecar: serde_json::json!({}),
@@ -342,7 +341,7 @@ fn group_reunion_falls_back_to_arrival_order() {
 }
 
 fn validated(lobby: &mut Lobby, conn: u64, now: u64) -> Vec<Action> {
-    let game = SafeId::parse(lobby.game_of(ConnId(conn)).expect("paired")).expect("id");
+    let game = lobby.game_of(ConnId(conn)).expect("paired").clone();
     lobby.message(ConnId(conn), ClientMsg::Validated { game_id: game }, now)
 }
 
@@ -378,7 +377,7 @@ fn a_validation_for_another_game_is_refused() {
     join(&mut lobby, 2, "b");
     let out = lobby.message(
         ConnId(1),
-        ClientMsg::Validated { game_id: SafeId::parse("g-other").expect("id") },
+        ClientMsg::Validated { game_id: GameId::parse("g-other").expect("id") },
         0,
     );
     assert_eq!(codes(&out), vec![ErrorCode::NotInGame]);
@@ -481,7 +480,7 @@ fn scene_of(actions: &[Action], conn: u64) -> Option<u32> {
 /// moves forward, so all games validate before the one tick).
 fn play_through(lobby: &mut Lobby, games: &[[u64; 2]], now: u64) {
     for conns in games {
-        let game = SafeId::parse(lobby.game_of(ConnId(conns[0])).expect("paired")).expect("id");
+        let game = lobby.game_of(ConnId(conns[0])).expect("paired").clone();
         for c in conns {
             lobby.message(ConnId(*c), ClientMsg::Validated { game_id: game.clone() }, now);
         }

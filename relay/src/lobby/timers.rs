@@ -9,7 +9,7 @@
 
 use std::{cmp::Reverse, collections::BinaryHeap};
 
-use rollgym_protocol::SafeId;
+use rollgym_protocol::{GameId, ProbeId};
 
 use super::ConnId;
 
@@ -18,11 +18,11 @@ use super::ConnId;
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum Timer {
     /// The "Players found!" countdown of a game is over: it may start.
-    Countdown(String),
+    Countdown(GameId),
     /// A game must have validated its connections by now.
-    Validation(String),
+    Validation(GameId),
     /// A probe's members must have reported by now.
-    Probe(SafeId),
+    Probe(ProbeId),
     /// A participant's waiting-room timeout.
     Waiting(ConnId),
 }
@@ -59,16 +59,20 @@ impl Timers {
 mod tests {
     use super::*;
 
+    fn game() -> GameId {
+        GameId::parse("g").expect("id")
+    }
+
     #[test]
     fn entries_fall_due_in_time_order_then_kind_order() {
         let mut timers = Timers::default();
         timers.arm(20, Timer::Waiting(ConnId(1)));
-        timers.arm(10, Timer::Validation("g".into()));
-        timers.arm(10, Timer::Countdown("g".into()));
+        timers.arm(10, Timer::Validation(game()));
+        timers.arm(10, Timer::Countdown(game()));
         assert_eq!(timers.next(), Some(10));
         assert_eq!(timers.pop_due(9), None);
-        assert_eq!(timers.pop_due(10), Some(Timer::Countdown("g".into())));
-        assert_eq!(timers.pop_due(10), Some(Timer::Validation("g".into())));
+        assert_eq!(timers.pop_due(10), Some(Timer::Countdown(game())));
+        assert_eq!(timers.pop_due(10), Some(Timer::Validation(game())));
         assert_eq!(timers.pop_due(19), None);
         assert_eq!(timers.pop_due(25), Some(Timer::Waiting(ConnId(1))));
         assert_eq!(timers.next(), None);

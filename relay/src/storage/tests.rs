@@ -22,8 +22,8 @@ impl Drop for TempDir {
     }
 }
 
-fn id(s: &str) -> SafeId {
-    SafeId::parse(s).expect("id")
+fn id<T: From<SafeId>>(s: &str) -> T {
+    SafeId::parse(s).expect("id").into()
 }
 
 const CSV: &str = "episode,t,actions.0,wasSpeculative.0,timestamp\n0,0,4,false,1\n0,1,5,true,2\n";
@@ -211,7 +211,7 @@ fn a_journal_batch_keeps_each_files_lines_in_order() {
     let matched = |n: u64, scene: &str| {
         Journal::Match(MatchLogRecord::Match {
             scene_id: id(scene),
-            game_id: format!("g{n}"),
+            game_id: id(&format!("g{n}")),
             matchmaker: "fifo".into(),
             participants: Vec::new(),
             probe: None,

@@ -1,7 +1,7 @@
 use super::*;
 
 fn prober() -> Prober {
-    Prober::new(SafeId::parse("q1").expect("id"), 0.0)
+    Prober::new(ProbeId::parse("q1").expect("id"), 0.0)
 }
 
 /// The ping in `out`, if it holds exactly one.

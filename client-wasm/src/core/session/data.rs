@@ -20,7 +20,7 @@ impl Session {
             ));
             return Vec::new();
         };
-        let Ok(upload_id) = SafeId::parse(&format!("{game_id}-ep{episode}")) else {
+        let Ok(upload_id) = UploadId::parse(&format!("{game_id}-ep{episode}")) else {
             self.status.last_error =
                 Some(format!("episode {episode}: game id {game_id} is too long"));
             return Vec::new();

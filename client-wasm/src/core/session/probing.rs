@@ -4,7 +4,7 @@ use super::*;
 
 impl Session {
     /// The other side's signaling for our probe (anything for another probe is stale).
-    pub(super) fn probe_signal(&self, probe_id: &SafeId, payload: SignalPayload) -> Vec<Command> {
+    pub(super) fn probe_signal(&self, probe_id: &ProbeId, payload: SignalPayload) -> Vec<Command> {
         match &self.probe {
             Some(p) if p.id() == probe_id => vec![Command::ApplyProbeSignal(payload)],
             _ => Vec::new(),
@@ -12,7 +12,7 @@ impl Session {
     }
 
     /// The relay decided our probe: its connection closes.
-    pub(super) fn probe_ended(&mut self, probe_id: &SafeId) -> Vec<Command> {
+    pub(super) fn probe_ended(&mut self, probe_id: &ProbeId) -> Vec<Command> {
         if self.probe.as_ref().is_some_and(|p| p.id() == probe_id) {
             self.probe = None;
         }

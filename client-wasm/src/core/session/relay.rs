@@ -4,7 +4,7 @@ use super::*;
 
 /// What a `paired` message says about the game.
 struct Pairing {
-    game_id: String,
+    game_id: GameId,
     player_index: u8,
     peers: Vec<PeerInfo>,
     game: GameConfig,
@@ -150,7 +150,7 @@ impl Session {
         self.waiting_since = None;
         self.status.phase = Phase::Matched;
         self.status.waiting = None;
-        self.status.game_id = Some(game_id);
+        self.status.game_id = Some(game_id.to_string());
         self.status.player_index = Some(player_index);
         vec![Command::OpenPeer { initiator, ice_servers, force_relay }]
     }
@@ -172,7 +172,7 @@ impl Session {
         }
     }
 
-    fn start(&mut self, game_id: &SafeId) -> Vec<Command> {
+    fn start(&mut self, game_id: &GameId) -> Vec<Command> {
         if self.status.game_id.as_deref() != Some(game_id.as_str()) {
             return Vec::new();
         }
@@ -189,7 +189,7 @@ impl Session {
 
     fn probe_proposed(
         &mut self,
-        probe_id: SafeId,
+        probe_id: ProbeId,
         initiator: bool,
         ice_servers: Vec<IceServer>,
         force_relay: bool,
@@ -276,7 +276,7 @@ impl Session {
 
     pub(super) fn upload_settled(
         &mut self,
-        upload_id: SafeId,
+        upload_id: UploadId,
         refusal: Option<String>,
     ) -> Vec<Command> {
         let Some(me) = self.my_id() else {

@@ -4,8 +4,9 @@ use super::*;
 use crate::core::netcode::NO_ACTION;
 use crate::core::status::SceneStatus;
 
-fn pid(s: &str) -> ParticipantId {
-    ParticipantId::parse(s).expect("valid")
+/// Any kind of id, by the type the place it goes to expects.
+fn id<T: From<rollgym_protocol::SafeId>>(s: &str) -> T {
+    rollgym_protocol::SafeId::parse(s).expect("valid").into()
 }
 
 fn short_game() -> GameConfig {
@@ -24,9 +25,9 @@ fn paired_msg(me: u8, partner: u8, partner_id: &str) -> ServerMsg {
 
 fn paired_with_countdown(me: u8, partner: u8, partner_id: &str, countdown_ms: u32) -> ServerMsg {
     ServerMsg::Paired {
-        game_id: "g".into(),
+        game_id: id("g"),
         player_index: me,
-        peers: vec![PeerInfo { participant_id: pid(partner_id), player_index: partner }],
+        peers: vec![PeerInfo { participant_id: id(partner_id), player_index: partner }],
         ice_servers: Vec::new(),
         force_relay: false,
         game: Box::new(short_game()),
@@ -35,10 +36,10 @@ fn paired_with_countdown(me: u8, partner: u8, partner_id: &str, countdown_ms: u3
     }
 }
 
-fn welcome(id: &str) -> ServerMsg {
+fn welcome(participant: &str) -> ServerMsg {
     ServerMsg::Welcome {
         protocol_version: PROTOCOL_VERSION,
-        participant_id: pid(id),
+        participant_id: id(participant),
         experiment: "e".into(),
     }
 }
@@ -73,7 +74,7 @@ fn relay_part(peer: &mut Session, commands: &[Command]) {
     let validated =
         commands.iter().any(|c| matches!(c, Command::SendRelay(ClientMsg::Validated { .. })));
     if validated {
-        peer.handle(Input::Relay(ServerMsg::Start { game_id: pid("g") }), 0.0);
+        peer.handle(Input::Relay(ServerMsg::Start { game_id: id("g") }), 0.0);
     }
 }
 
@@ -89,12 +90,12 @@ fn sent_to_peer(commands: Vec<Command>) -> Vec<Vec<u8>> {
 
 #[test]
 fn says_hello_with_the_url_id() {
-    let mut s = Session::new(Some(pid("p1")));
+    let mut s = Session::new(Some(id("p1")));
     assert_eq!(
         s.handle(Input::RelayOpen, 0.0),
         vec![Command::SendRelay(ClientMsg::Hello {
             protocol_version: PROTOCOL_VERSION,
-            participant_id: Some(pid("p1")),
+            participant_id: Some(id("p1")),
             rejoin: false,
         })]
     );
@@ -117,11 +118,11 @@ fn signals_go_to_the_partner_and_only_the_partners_are_applied() {
     let offer = SignalPayload::Offer { sdp: "o".into() };
     assert_eq!(
         s.handle(Input::LocalSignal(offer.clone()), 0.0),
-        vec![Command::SendRelay(ClientMsg::Signal { to: pid("partner"), payload: offer.clone() })]
+        vec![Command::SendRelay(ClientMsg::Signal { to: id("partner"), payload: offer.clone() })]
     );
-    let from_stranger = ServerMsg::Signal { from: pid("stranger"), payload: offer.clone() };
+    let from_stranger = ServerMsg::Signal { from: id("stranger"), payload: offer.clone() };
     assert!(s.handle(Input::Relay(from_stranger), 0.0).is_empty());
-    let from_partner = ServerMsg::Signal { from: pid("partner"), payload: offer.clone() };
+    let from_partner = ServerMsg::Signal { from: id("partner"), payload: offer.clone() };
     assert_eq!(s.handle(Input::Relay(from_partner), 0.0), vec![Command::ApplySignal(offer)]);
 }
 
@@ -172,7 +173,7 @@ fn a_connection_lost_before_the_start_waits_for_the_relays_word() {
     // Or the relay starts it anyway (both had validated): it cannot be played.
     let ([mut c, _d], _) = connect_pair();
     c.handle(Input::ChannelClosed, 0.0);
-    c.handle(Input::Relay(ServerMsg::Start { game_id: pid("g") }), 0.0);
+    c.handle(Input::Relay(ServerMsg::Start { game_id: id("g") }), 0.0);
     assert_eq!(c.status().phase, Phase::PartnerDisconnected);
 }
 
@@ -197,7 +198,7 @@ fn outside_a_game_a_dropped_relay_connection_is_reopened() {
 fn the_relay_saying_the_partner_left_ends_a_running_game_only_when_the_partner_is_silent() {
     let ([mut a, _b], _) = start_pair();
     assert!(
-        a.handle(Input::Relay(ServerMsg::PartnerLeft { participant_id: pid("b") }), 0.0).is_empty()
+        a.handle(Input::Relay(ServerMsg::PartnerLeft { participant_id: id("b") }), 0.0).is_empty()
     );
     assert_eq!(a.status().phase, Phase::Playing, "the channel is still up");
     a.partner_silent = true; // what ggrs's NetworkInterrupted sets
@@ -207,7 +208,7 @@ fn the_relay_saying_the_partner_left_ends_a_running_game_only_when_the_partner_i
 
 #[test]
 fn fatal_relay_errors_show_their_message() {
-    let mut s = Session::new(Some(pid("dup")));
+    let mut s = Session::new(Some(id("dup")));
     let error = ServerMsg::Error {
         code: ErrorCode::DuplicateParticipant,
         message: "already connected in another tab".into(),
@@ -299,18 +300,18 @@ fn two_sessions_play_every_episode_to_done_with_equal_hashes() {
 
 #[test]
 fn uploads_are_kept_until_acknowledged_and_resent_after_a_reconnect() {
-    let mut s = Session::new(Some(pid("me")));
+    let mut s = Session::new(Some(id("me")));
     let upload = Upload {
-        upload_id: pid("g-ep0"),
-        participant_id: pid("me"),
-        game_id: pid("g"),
-        scene_id: pid("overcooked"),
+        upload_id: id("g-ep0"),
+        participant_id: id("me"),
+        game_id: id("g"),
+        scene_id: id("overcooked"),
         episode: 0,
         csv: "episode,t\n".into(),
         sidecar: serde_json::json!({}),
     };
     let stranger =
-        Upload { participant_id: pid("someone-else"), upload_id: pid("x-ep0"), ..upload.clone() };
+        Upload { participant_id: id("someone-else"), upload_id: id("x-ep0"), ..upload.clone() };
     s.handle(Input::Restored(vec![upload.clone(), stranger]), 0.0);
     assert!(s.needs_relay());
     let resent = s.handle(Input::Relay(welcome("me")), 0.0);
@@ -324,14 +325,14 @@ fn uploads_are_kept_until_acknowledged_and_resent_after_a_reconnect() {
         vec![Command::Reconnect],
         "undelivered data needs the relay"
     );
-    let acked = s.handle(Input::Relay(ServerMsg::UploadAck { upload_id: pid("g-ep0") }), 0.0);
-    assert_eq!(acked, vec![Command::Forget { participant: pid("me"), upload_id: pid("g-ep0") }]);
+    let acked = s.handle(Input::Relay(ServerMsg::UploadAck { upload_id: id("g-ep0") }), 0.0);
+    assert_eq!(acked, vec![Command::Forget { participant: id("me"), upload_id: id("g-ep0") }]);
 }
 
 /// Two sessions, welcomed, paired and with their channels open; returns them and the packets
 /// each must deliver to the other.
 fn connect_pair() -> ([Session; 2], [Vec<Vec<u8>>; 2]) {
-    let mut peers = [Session::new(Some(pid("a"))), Session::new(Some(pid("b")))];
+    let mut peers = [Session::new(Some(id("a"))), Session::new(Some(id("b")))];
     for (peer, id) in peers.iter_mut().zip(["a", "b"]) {
         peer.handle(Input::Relay(welcome(id)), 0.0);
     }
@@ -404,8 +405,8 @@ fn a_waiting_room_timeout_excludes_with_the_message_and_code() {
 
 #[test]
 fn play_waits_for_the_relay_start_after_validating_and_shows_the_countdown() {
-    let mut a = Session::new(Some(pid("a")));
-    let mut b = Session::new(Some(pid("b")));
+    let mut a = Session::new(Some(id("a")));
+    let mut b = Session::new(Some(id("b")));
     a.handle(Input::Relay(welcome("a")), 0.0);
     b.handle(Input::Relay(welcome("b")), 0.0);
     a.handle(Input::Relay(paired_with_countdown(0, 1, "b", 3000)), 1000.0);
@@ -433,7 +434,7 @@ fn play_waits_for_the_relay_start_after_validating_and_shows_the_countdown() {
     assert_eq!(validated, [true, true], "both report the handshake");
     assert_eq!(a.status().frame, 0, "no frame simulated before the start");
     assert_eq!(a.status().phase, Phase::Matched, "countdown over, waiting for the start");
-    a.handle(Input::Relay(ServerMsg::Start { game_id: pid("g") }), 5000.0);
+    a.handle(Input::Relay(ServerMsg::Start { game_id: id("g") }), 5000.0);
     a.handle(Input::Frame(NetInput::default(), 0.0), 5010.0);
     assert_eq!(a.status().phase, Phase::Playing);
     assert!(a.status().frame > 0);
@@ -441,7 +442,7 @@ fn play_waits_for_the_relay_start_after_validating_and_shows_the_countdown() {
 
 #[test]
 fn a_repool_forgets_the_game_and_waits_again() {
-    let mut s = Session::new(Some(pid("a")));
+    let mut s = Session::new(Some(id("a")));
     s.handle(Input::Relay(welcome("a")), 0.0);
     paired(&mut s, 0, 1);
     s.handle(Input::ChannelOpen, 0.0);
@@ -458,20 +459,20 @@ fn a_repool_forgets_the_game_and_waits_again() {
 fn scene(index: u32, kind: &str, last: bool) -> ServerMsg {
     let view = match kind {
         "static" => rollgym_protocol::SceneView::Static {
-            id: pid(&format!("s{index}")),
+            id: id(&format!("s{index}")),
             title: "Welcome".into(),
             html: "<p>Read this</p>".into(),
             button: Some("Continue".into()),
             completion_code: None,
         },
-        _ => rollgym_protocol::SceneView::Gym { id: pid(&format!("s{index}")) },
+        _ => rollgym_protocol::SceneView::Gym { id: id(&format!("s{index}")) },
     };
     ServerMsg::Scene { index, view, last }
 }
 
 #[test]
 fn a_static_scene_is_shown_and_continue_advances_once() {
-    let mut s = Session::new(Some(pid("a")));
+    let mut s = Session::new(Some(id("a")));
     s.handle(Input::Relay(welcome("a")), 0.0);
     s.handle(Input::Relay(scene(0, "static", false)), 0.0);
     assert_eq!(s.status().phase, Phase::Scene);
@@ -547,8 +548,8 @@ fn waiting_session(id: &str) -> Session {
 
 fn probe_msg(initiator: bool) -> ServerMsg {
     ServerMsg::Probe {
-        probe_id: pid("q1"),
-        peer: pid("other"),
+        probe_id: id("q1"),
+        peer: id("other"),
         initiator,
         ice_servers: Vec::new(),
         force_relay: false,
@@ -589,16 +590,16 @@ fn two_waiting_sessions_probe_each_other_and_report_the_median() {
     assert_eq!(
         a.handle(Input::Probe(ProbeEvent::LocalSignal(offer.clone())), 1.0),
         vec![Command::SendRelay(ClientMsg::ProbeSignal {
-            probe_id: pid("q1"),
+            probe_id: id("q1"),
             payload: offer.clone()
         })]
     );
-    let forwarded = ServerMsg::ProbeSignal { probe_id: pid("q1"), payload: offer.clone() };
+    let forwarded = ServerMsg::ProbeSignal { probe_id: id("q1"), payload: offer.clone() };
     assert_eq!(
         b.handle(Input::Relay(forwarded), 2.0),
         vec![Command::ApplyProbeSignal(offer.clone())]
     );
-    let stale = ServerMsg::ProbeSignal { probe_id: pid("q0"), payload: offer };
+    let stale = ServerMsg::ProbeSignal { probe_id: id("q0"), payload: offer };
     assert!(b.handle(Input::Relay(stale), 2.0).is_empty(), "another probe's signal is dropped");
 
     // Only a's channel side is simulated in full: b answers every ping.
@@ -618,9 +619,9 @@ fn two_waiting_sessions_probe_each_other_and_report_the_median() {
     assert_eq!(a.status().probes, 1);
     // The relay ends the probe: the connection may close; a late end of another probe is not
     // ours.
-    a.handle(Input::Relay(ServerMsg::ProbeEnd { probe_id: pid("q0") }), now);
+    a.handle(Input::Relay(ServerMsg::ProbeEnd { probe_id: id("q0") }), now);
     assert!(a.probing());
-    a.handle(Input::Relay(ServerMsg::ProbeEnd { probe_id: pid("q1") }), now);
+    a.handle(Input::Relay(ServerMsg::ProbeEnd { probe_id: id("q1") }), now);
     assert!(!a.probing());
     assert_eq!(a.status().phase, Phase::Waiting, "still in the waiting room");
 }

@@ -9,7 +9,7 @@ fn probing_lobby(max_p2p_rtt_ms: u32) -> Lobby {
 }
 
 /// The probes proposed in `actions`: (connection, probe id, peer, initiator).
-fn proposals(actions: &[Action]) -> Vec<(u64, SafeId, String, bool)> {
+fn proposals(actions: &[Action]) -> Vec<(u64, ProbeId, String, bool)> {
     actions
         .iter()
         .filter_map(|a| match a {
@@ -43,7 +43,7 @@ fn logged(actions: &[Action], event: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn result(lobby: &mut Lobby, conn: u64, probe_id: &SafeId, rtt_ms: Option<u32>) -> Vec<Action> {
+fn result(lobby: &mut Lobby, conn: u64, probe_id: &ProbeId, rtt_ms: Option<u32>) -> Vec<Action> {
     let msg = ClientMsg::ProbeResult { probe_id: probe_id.clone(), rtt_ms };
     lobby.message(ConnId(conn), msg, 1_000)
 }
@@ -247,9 +247,9 @@ fn the_probe_follows_the_matchmakers_ranking() {
 #[test]
 fn no_participant_is_ever_in_two_probes() {
     let mut lobby = probing_lobby(50);
-    let mut open: HashMap<u64, SafeId> = HashMap::new();
+    let mut open: HashMap<u64, ProbeId> = HashMap::new();
     let mut matched = 0;
-    let mut check = |actions: &[Action], open: &mut HashMap<u64, SafeId>| {
+    let mut check = |actions: &[Action], open: &mut HashMap<u64, ProbeId>| {
         for action in actions {
             match action {
                 Action::Send(c, ServerMsg::Probe { probe_id, .. }) => {
@@ -274,7 +274,7 @@ fn no_participant_is_ever_in_two_probes() {
         check(&out, &mut open);
         // Every third arrival, each open probe gets a report: fast, slow or failed by turns.
         if conn % 3 == 2 {
-            let reports: Vec<(u64, SafeId)> = open.iter().map(|(c, p)| (*c, p.clone())).collect();
+            let reports: Vec<(u64, ProbeId)> = open.iter().map(|(c, p)| (*c, p.clone())).collect();
             for (i, (c, p)) in reports.into_iter().enumerate() {
                 let rtt = [Some(20), Some(200), None][(i + conn as usize) % 3];
                 let msg = ClientMsg::ProbeResult { probe_id: p, rtt_ms: rtt };

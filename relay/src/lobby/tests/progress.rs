@@ -47,7 +47,7 @@ fn playing_round1(lobby: &mut Lobby) -> Vec<Action> {
         actions.extend(join(lobby, conn, id));
         actions.extend(lobby.message(ConnId(conn), ClientMsg::Advance { from: 0 }, 0));
     }
-    let game = SafeId::parse(lobby.game_of(ConnId(1)).expect("paired")).expect("id");
+    let game = lobby.game_of(ConnId(1)).expect("paired").clone();
     for c in [1, 2] {
         actions.extend(lobby.message(ConnId(c), ClientMsg::Validated { game_id: game.clone() }, 0));
     }
@@ -63,7 +63,7 @@ fn progress_is_recorded_when_it_changes_and_not_for_the_first_scene() {
     assert_eq!(recorded(&out), [("a".into(), Progress { scene: 1, played: false })]);
     join(&mut lobby, 2, "b");
     let out = lobby.message(ConnId(2), ClientMsg::Advance { from: 0 }, 0);
-    let game = SafeId::parse(lobby.game_of(ConnId(1)).expect("paired")).expect("id");
+    let game = lobby.game_of(ConnId(1)).expect("paired").clone();
     assert!(recorded(&out).iter().all(|(_, p)| !p.played), "matched is not played");
     for c in [1, 2] {
         lobby.message(ConnId(c), ClientMsg::Validated { game_id: game.clone() }, 0);
@@ -149,7 +149,7 @@ fn coming_back_after_the_last_game_is_a_thank_you_not_a_new_game() {
     assert_eq!(codes(&out), vec![ErrorCode::AlreadyFinished]);
     assert!(!out.iter().any(|a| matches!(a, Action::Close(_))), "kept open for its data");
     assert_eq!(lobby.waiting_count(), 0);
-    let upload = lobby.message(ConnId(3), upload("a", &game, "overcooked"), 70_000);
+    let upload = lobby.message(ConnId(3), upload("a", game.as_str(), "overcooked"), 70_000);
     assert!(matches!(&upload[..], [Action::Store { conn: ConnId(3), .. }]), "its data is taken");
 }
 

@@ -8,6 +8,8 @@ use std::collections::{HashMap, HashSet};
 
 use proptest::prelude::*;
 
+use rollgym_protocol::SceneId;
+
 use super::*;
 
 const MAX_CONNS: u64 = 30;
@@ -143,7 +145,7 @@ struct Harness {
     /// The last waiting-room count each connection received.
     told_waiting: HashMap<ConnId, u32>,
     /// Probes each connection was told about, to forge messages for others'.
-    probes_told: HashMap<u64, SafeId>,
+    probes_told: HashMap<u64, ProbeId>,
 }
 
 impl Harness {
@@ -234,8 +236,8 @@ impl Harness {
     fn message(&self, op: Op) -> (u64, ClientMsg) {
         let id = id_of;
         let own_game = |conn: u64| {
-            let game = self.lobby.game_of(ConnId(conn)).unwrap_or("g-none");
-            SafeId::parse(game).expect("id")
+            let none = GameId::parse("g-none").expect("id");
+            self.lobby.game_of(ConnId(conn)).cloned().unwrap_or(none)
         };
         match op {
             Op::Hello { conn, id: i, rejoin, version_ok } => {
@@ -244,7 +246,7 @@ impl Harness {
             }
             Op::Validated { conn, own } => {
                 let game_id =
-                    if own { own_game(conn) } else { SafeId::parse("g-forged").expect("id") };
+                    if own { own_game(conn) } else { GameId::parse("g-forged").expect("id") };
                 (conn, ClientMsg::Validated { game_id })
             }
             Op::Signal { conn, to, partner } => {
@@ -268,14 +270,14 @@ impl Harness {
             }
             Op::Upload { conn, own_game: own, episode } => {
                 let game_id =
-                    if own { own_game(conn) } else { SafeId::parse("g-forged").expect("id") };
+                    if own { own_game(conn) } else { GameId::parse("g-forged").expect("id") };
                 let participant_id =
                     self.lobby.participant_of(ConnId(conn)).cloned().unwrap_or_else(|| id(0));
                 let upload = Upload {
-                    upload_id: SafeId::parse("u").expect("id"),
+                    upload_id: UploadId::parse("u").expect("id"),
                     participant_id,
                     game_id,
-                    scene_id: SafeId::parse("plain").expect("id"),
+                    scene_id: SceneId::parse("plain").expect("id"),
                     episode,
                     csv: "episode,t\n0,0\n".into(),
                     sidecar: serde_json::json!({}),
@@ -289,8 +291,11 @@ impl Harness {
     }
 
     /// The probe `of` was last told about (or an invented one).
-    fn probe_id(&self, of: u64) -> SafeId {
-        self.probes_told.get(&of).cloned().unwrap_or_else(|| SafeId::parse("q-forged").expect("id"))
+    fn probe_id(&self, of: u64) -> ProbeId {
+        self.probes_told
+            .get(&of)
+            .cloned()
+            .unwrap_or_else(|| ProbeId::parse("q-forged").expect("id"))
     }
 
     fn observe(&mut self, actions: &[Action]) {
