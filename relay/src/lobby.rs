@@ -103,7 +103,8 @@ pub struct Lobby {
     conns: HashMap<ConnId, Conn>,
     /// Live owner of each participant id: a second tab with the same id is refused.
     owners: HashMap<ParticipantId, ConnId>,
-    waiting: VecDeque<ConnId>,
+    /// One waiting line per scene (empty for static scenes), longest-waiting first.
+    rooms: Vec<VecDeque<ConnId>>,
     timers: Timers,
     ids: IdSource,
 }
@@ -118,6 +119,7 @@ impl Lobby {
             .map(|s| s.gym().map(|g| matchmaking::from_config(&g.matchmaking)))
             .collect();
         Self {
+            rooms: vec![VecDeque::new(); scenes.len()],
             scenes,
             matchmakers,
             history: HashMap::new(),
@@ -130,7 +132,6 @@ impl Lobby {
             experiment,
             conns: HashMap::new(),
             owners: HashMap::new(),
-            waiting: VecDeque::new(),
             timers: Timers::default(),
             ids: IdSource(id_seed),
         }
@@ -222,7 +223,7 @@ impl Lobby {
         let mut actions = Vec::new();
         match state.phase {
             Phase::Waiting => {
-                self.waiting.retain(|c| *c != conn);
+                self.leave_room(state.scene, &[conn]);
                 if let (Some(id), Some(since)) = (&state.participant, state.waiting_since) {
                     self.interrupted_waits.insert(id.clone(), (state.scene, since));
                 }

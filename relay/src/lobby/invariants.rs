@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use super::{ConnId, GameState, Lobby, Phase, Timer};
+use super::{GameState, Lobby, Phase, Timer};
 
 impl Lobby {
     /// Panics with a description of the first inconsistency found.
@@ -51,10 +51,17 @@ impl Lobby {
         }
     }
 
-    /// The waiting line holds every waiting connection exactly once, and nobody else.
+    /// The waiting lines hold every waiting connection exactly once, in its scene's line,
+    /// and nobody else.
     fn check_waiting_line(&self) {
-        let line: HashSet<ConnId> = self.waiting.iter().copied().collect();
-        assert_eq!(line.len(), self.waiting.len(), "someone is in the line twice");
+        let mut line = HashSet::new();
+        for (scene, room) in self.rooms.iter().enumerate() {
+            for conn in room {
+                assert!(line.insert(*conn), "{conn:?} is in a line twice");
+                let here = self.conns.get(conn).map(|s| s.scene);
+                assert_eq!(here, Some(scene), "{conn:?} in the line of scene {scene}");
+            }
+        }
         for (conn, state) in &self.conns {
             let waits = matches!(state.phase, Phase::Waiting);
             assert_eq!(waits, line.contains(conn), "{conn:?} in {:?} and line", state.phase);

@@ -215,7 +215,7 @@ impl Lobby {
         }
         match verdict {
             ProbeResult::Accepted => {
-                self.waiting.retain(|c| !probe.members.contains(c));
+                self.leave_room(probe.scene, &probe.members);
                 let admitted = AdmittingProbe { probe_id: probe_id.clone(), p2p_rtt_ms: rtt_ms };
                 actions.extend(self.start_game(&probe.members, now_ms, Some(admitted)));
             }

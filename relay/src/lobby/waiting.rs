@@ -2,7 +2,7 @@
 //! where the scene asks for one), the waiting-room timeout and the counts shown to those who
 //! wait.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 
 use rollgym_protocol::{Scene, ServerMsg};
 
@@ -45,7 +45,10 @@ impl Lobby {
         if expired.is_empty() {
             return Vec::new();
         }
-        self.waiting.retain(|c| !expired.contains(c));
+        for conn in &expired {
+            let scene = self.conns.get(conn).map_or(0, |s| s.scene);
+            self.leave_room(scene, &[*conn]);
+        }
         let mut actions = Vec::new();
         let mut scenes = HashSet::new();
         for conn in expired {
@@ -107,7 +110,11 @@ impl Lobby {
 
     /// Puts a participant at the end of its scene's waiting line and looks for its match.
     pub(super) fn join_waiting(&mut self, conn: ConnId, now_ms: u64) -> Vec<Action> {
-        self.waiting.push_back(conn);
+        let scene = self.conns.get(&conn).map(|s| s.scene);
+        let Some(room) = scene.and_then(|scene| self.rooms.get_mut(scene)) else {
+            return Vec::new();
+        };
+        room.push_back(conn);
         self.arm_wait(conn);
         self.try_match(conn, now_ms)
     }
@@ -118,13 +125,11 @@ impl Lobby {
         match self.probe_threshold(conn) {
             None => {
                 let Some(members) = self.find_match(conn) else { return Vec::new() };
-                self.waiting.retain(|c| !members.contains(c));
-                let scene = self.conns.get(&conn).map(|s| s.scene);
+                let scene = self.conns.get(&conn).map_or(0, |s| s.scene);
+                self.leave_room(scene, &members);
                 let mut actions = self.start_game(&members, now_ms, None);
                 // Those still waiting see the count drop.
-                if let Some(scene) = scene {
-                    actions.extend(self.waiting_counts(scene));
-                }
+                actions.extend(self.waiting_counts(scene));
                 actions
             }
             Some(max_rtt_ms) => {
@@ -173,12 +178,10 @@ impl Lobby {
         let scene = self.conns.get(&arriving)?.scene;
         let matchmaker = self.matchmakers.get(scene)?.as_ref()?;
         let waiting: Vec<Candidate> = self
-            .waiting
+            .rooms
+            .get(scene)?
             .iter()
-            .filter(|c| {
-                **c != arriving
-                    && self.conns.get(c).is_some_and(|s| s.scene == scene && s.probe.is_none())
-            })
+            .filter(|c| **c != arriving && self.conns.get(c).is_some_and(|s| s.probe.is_none()))
             .filter_map(candidate)
             .filter(|c| !self.rejected.contains(&ordered(&me.participant, &c.participant)))
             .collect();
@@ -187,11 +190,14 @@ impl Lobby {
 
     /// Everyone waiting in `scene`, longest-waiting first.
     pub(super) fn waiting_in(&self, scene: usize) -> Vec<ConnId> {
-        self.waiting
-            .iter()
-            .copied()
-            .filter(|c| self.conns.get(c).is_some_and(|s| s.scene == scene))
-            .collect()
+        self.rooms.get(scene).map_or_else(Vec::new, |room| room.iter().copied().collect())
+    }
+
+    /// Takes `conns` out of the waiting line of `scene`.
+    pub(super) fn leave_room(&mut self, scene: usize, conns: &[ConnId]) {
+        if let Some(room) = self.rooms.get_mut(scene) {
+            room.retain(|c| !conns.contains(c));
+        }
     }
 
     /// Tells everyone waiting in `scene` how many are waiting there (or nothing, if hidden).
@@ -209,6 +215,6 @@ impl Lobby {
 
     /// How many participants wait for a partner right now.
     pub fn waiting_count(&self) -> usize {
-        self.waiting.len()
+        self.rooms.iter().map(VecDeque::len).sum()
     }
 }

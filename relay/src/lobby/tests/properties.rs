@@ -314,13 +314,11 @@ impl Harness {
 
     /// Everyone waiting was last told how many wait in their scene.
     fn check_waiting_counts(&self) {
-        let mut per_scene: HashMap<usize, u32> = HashMap::new();
-        for conn in &self.lobby.waiting {
-            *per_scene.entry(self.lobby.conns[conn].scene).or_default() += 1;
-        }
-        for conn in &self.lobby.waiting {
-            let expected = per_scene[&self.lobby.conns[conn].scene];
-            assert_eq!(self.told_waiting.get(conn), Some(&expected), "count told to {conn:?}");
+        for room in &self.lobby.rooms {
+            for conn in room {
+                let expected = room.len() as u32;
+                assert_eq!(self.told_waiting.get(conn), Some(&expected), "count told to {conn:?}");
+            }
         }
     }
 }
