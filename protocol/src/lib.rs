@@ -8,6 +8,7 @@
 //! This crate does no IO.
 
 mod config;
+pub mod episode;
 mod game;
 mod ids;
 mod lobby;
@@ -16,6 +17,7 @@ mod records;
 mod scene;
 
 pub use config::{ConfigError, ExperimentConfig, ExperimentMeta, WebRtcConfig};
+pub use episode::{Outcome, Sidecar, StoredSidecar};
 pub use game::{GameConfig, GameConfigError, InputMode, OVERCOOKED_LAYOUTS};
 pub use ids::{
     GameId, IdError, MAX_PARTICIPANT_ID_LEN, ParticipantId, ProbeId, SafeId, SceneId, UploadId,

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{GameConfig, GameId, ParticipantId, ProbeId, SceneId, SceneView, UploadId};
+use crate::{GameConfig, GameId, ParticipantId, ProbeId, SceneId, SceneView, Sidecar, UploadId};
 
 /// Bumped on every incompatible change. The client sends its version in [`ClientMsg::Hello`];
 /// the relay refuses any other version with [`ErrorCode::ProtocolVersion`], so a participant with
@@ -64,8 +64,8 @@ pub struct Upload {
     pub episode: u32,
     /// One row per frame of the episode, header first.
     pub csv: String,
-    /// The episode's JSON sidecar (an object).
-    pub sidecar: serde_json::Value,
+    /// The episode's JSON sidecar.
+    pub sidecar: Sidecar,
 }
 
 /// Relay -> client.
@@ -411,7 +411,7 @@ mod tests {
             scene_id: SceneId::parse("s").expect("id"),
             episode: 0,
             csv: "x".repeat(MAX_CLIENT_MESSAGE_BYTES * 4),
-            sidecar: serde_json::json!({}),
+            sidecar: Sidecar::default(),
         }));
         assert_eq!(ClientMsg::decode(&upload.encode()), Ok(upload));
         let huge = "y".repeat(MAX_UPLOAD_BYTES + 1);

@@ -1,11 +1,9 @@
-//! Comparing two players' CSV files of one episode on the shared columns (everything before
-//! the first local column). Used by the relay when both files are in, and by
+//! Comparing two players' CSV files of one episode on the shared columns (the schema, which
+//! columns are shared, is `rollgym_protocol::episode`'s). Used by the relay when both files are in, and by
 //! `rollgym compare`.
 
+use rollgym_protocol::episode::shared_columns;
 use serde::Serialize;
-
-/// The first column that is allowed to differ between the peers; the rest are local too.
-pub const FIRST_LOCAL_COLUMN: &str = "wasSpeculative.0";
 
 /// The outcome of a comparison. Rows are numbered from 1 (the first data row); row 0 is the
 /// header.
@@ -41,8 +39,7 @@ pub fn compare(left: &str, right: &str) -> Parity {
     let mut b = right.lines();
     let header_a: Vec<&str> = a.next().unwrap_or("").split(',').collect();
     let header_b: Vec<&str> = b.next().unwrap_or("").split(',').collect();
-    let shared = |h: &[&str]| h.iter().position(|c| *c == FIRST_LOCAL_COLUMN).unwrap_or(h.len());
-    let (shared_a, shared_b) = (shared(&header_a), shared(&header_b));
+    let (shared_a, shared_b) = (shared_columns(&header_a), shared_columns(&header_b));
     if header_a[..shared_a] != header_b[..shared_b] {
         return Parity::Different {
             row: 0,

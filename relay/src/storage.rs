@@ -17,7 +17,7 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
-use rollgym_protocol::{MatchLogRecord, ParticipantId, SafeId, Upload};
+use rollgym_protocol::{MatchLogRecord, ParticipantId, SafeId, StoredSidecar, Upload};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -41,7 +41,7 @@ pub enum Journal {
 #[derive(Debug)]
 pub struct Storage {
     root: PathBuf,
-    experiment: String,
+    experiment: SafeId,
     /// Serializes read-modify-write of summary files and match-log appends.
     summaries: Mutex<()>,
     temp_counter: AtomicU64,
@@ -64,7 +64,7 @@ impl Storage {
         remove_temp_files(&root)?;
         Ok(Self {
             root,
-            experiment: experiment.to_string(),
+            experiment: experiment.clone(),
             summaries: Mutex::new(()),
             temp_counter: AtomicU64::new(0),
         })
@@ -84,17 +84,16 @@ impl Storage {
         let base = format!("{}_ep{}", upload.participant_id, upload.episode);
         let csv = dir.join(format!("{base}.csv"));
         let sidecar = dir.join(format!("{base}.json"));
-        let mut meta = upload.sidecar.clone();
-        if let Value::Object(map) = &mut meta {
-            // What the relay knows for certain overrides what the client claims.
-            map.insert("experiment".into(), json!(self.experiment));
-            map.insert("scene_id".into(), json!(upload.scene_id));
-            map.insert("game_id".into(), json!(upload.game_id));
-            map.insert("participant_id".into(), json!(upload.participant_id));
-            map.insert("episode".into(), json!(upload.episode));
-            map.insert("upload_id".into(), json!(upload.upload_id));
-            map.insert("stored_at_ms".into(), json!(unix_ms()));
-        }
+        let meta = StoredSidecar {
+            sidecar: upload.sidecar.clone(),
+            experiment: self.experiment.clone(),
+            scene_id: upload.scene_id.clone(),
+            game_id: upload.game_id.clone(),
+            participant_id: upload.participant_id.clone(),
+            episode: upload.episode,
+            upload_id: upload.upload_id.clone(),
+            stored_at_ms: unix_ms(),
+        };
         let meta_text =
             serde_json::to_string_pretty(&meta).map_err(|e| UploadError::Invalid(e.to_string()))?;
         // The CSV goes last: a CSV on disk always has its sidecar.
@@ -121,8 +120,9 @@ impl Storage {
             ) else {
                 continue;
             };
-            let other: Value = serde_json::from_str(&other_meta).unwrap_or(Value::Null);
-            if other["game_id"].as_str() != Some(upload.game_id.as_str()) {
+            let same_game = serde_json::from_str::<StoredSidecar>(&other_meta)
+                .is_ok_and(|other| other.game_id == upload.game_id);
+            if !same_game {
                 continue; // the partner's file of another game (an earlier session)
             }
             // Player order: the lower participant id on the left, so both uploads agree.
@@ -308,9 +308,6 @@ fn validate(upload: &Upload) -> Result<(), UploadError> {
     }
     if upload.csv.contains('\0') {
         return Err(UploadError::Invalid("the CSV contains a NUL byte".into()));
-    }
-    if !upload.sidecar.is_object() {
-        return Err(UploadError::Invalid("the sidecar must be a JSON object".into()));
     }
     Ok(())
 }

@@ -5,11 +5,10 @@
 mod support;
 
 use rollgym_protocol::{
-    ClientMsg, ErrorCode, ExperimentConfig, GameId, MAX_UPLOAD_BYTES, SceneId, ServerMsg, Upload,
-    UploadId,
+    ClientMsg, ErrorCode, ExperimentConfig, GameId, MAX_UPLOAD_BYTES, PeerInfo, SceneId, ServerMsg,
+    Sidecar, Upload, UploadId,
 };
 use rollgym_relay::config;
-use serde_json::json;
 use support::{Client, TestRelay, pid};
 
 const CSV: &str = "episode,t,actions.0,wasSpeculative.0\n0,0,4,false\n";
@@ -29,7 +28,10 @@ fn upload(participant: &str, game: &GameId, csv: &str) -> ClientMsg {
         scene_id: SceneId::parse("overcooked").expect("id"),
         episode: 0,
         csv: csv.into(),
-        sidecar: json!({ "participants": [{ "participant_id": participant, "player_index": 0 }] }),
+        sidecar: Sidecar {
+            participants: vec![PeerInfo { participant_id: pid(participant), player_index: 0 }],
+            ..Sidecar::default()
+        },
     }))
 }
 

@@ -1,26 +1,12 @@
 //! An episode's rows as CSV: the shared columns both peers must agree on, then this peer's
-//! local columns. The column set is documented in docs/DATA.md.
+//! local columns. The column set is defined in `rollgym_protocol::episode` (the readers use
+//! it too) and documented in docs/DATA.md; this module writes the rows in that order.
 
 use std::fmt::Write;
 
 use crate::core::recorder::FrameRow;
 
-/// The first local column; everything before it is shared (compared for parity).
-pub const FIRST_LOCAL_COLUMN: &str = "wasSpeculative.0";
-
-/// The header for rows with `players` players and these info keys.
-pub fn header(players: usize, info_keys: &[&str]) -> String {
-    let mut cols: Vec<String> = vec!["episode".into(), "t".into()];
-    cols.extend((0..players).map(|i| format!("actions.{i}")));
-    cols.extend((0..players).map(|i| format!("rewards.{i}")));
-    cols.extend(["terminated".into(), "truncated".into()]);
-    cols.extend((0..players).map(|i| format!("isFocused.{i}")));
-    cols.push("state_hash".into());
-    cols.extend(info_keys.iter().map(|k| format!("infos.{k}")));
-    cols.extend((0..players).map(|i| format!("wasSpeculative.{i}")));
-    cols.extend(["rollbacks".into(), "timestamp".into(), "confirmed".into()]);
-    cols.join(",")
-}
+pub use rollgym_protocol::episode::{FIRST_LOCAL_COLUMN, csv_header as header};
 
 /// The whole CSV of one episode, header first, one line per row, `\n` line ends.
 pub fn csv(rows: &[FrameRow]) -> String {

@@ -20,14 +20,8 @@ pub struct RttTracker {
 /// Samples kept for the session summary: an hour at two pings a second.
 const MAX_HISTORY: usize = 7200;
 
-/// Round-trip statistics over a session.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RttSummary {
-    pub min: f64,
-    pub median: f64,
-    pub max: f64,
-    pub samples: usize,
-}
+/// Round-trip statistics over a session (as the sidecar records them).
+pub use rollgym_protocol::episode::RttStats as RttSummary;
 
 impl RttTracker {
     /// The ping to send now.

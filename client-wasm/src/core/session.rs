@@ -11,7 +11,6 @@ use rollgym_protocol::{
     ClientMsg, ErrorCode, GameConfig, GameId, IceServer, PROTOCOL_VERSION, ParticipantId, PeerInfo,
     ProbeId, SceneView, ServerMsg, SignalPayload, Upload, UploadId,
 };
-use serde_json::json;
 
 use crate::{
     core::{

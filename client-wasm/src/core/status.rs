@@ -38,20 +38,8 @@ impl Phase {
     }
 }
 
-/// How the game ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Complete,
-    /// The partner's page closed or its connection dropped.
-    PartnerDisconnected,
-    /// The partner was unheard past the focus-loss timeout (a frozen page).
-    PartnerAway,
-    /// Nobody was found in the waiting room in time.
-    Timeout,
-    /// The participant had already been through the whole experiment (a reload at the end).
-    AlreadyFinished,
-}
+/// How the game ended (also recorded in every sidecar).
+pub use rollgym_protocol::Outcome;
 
 /// What the page shows when the waiting room gives up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

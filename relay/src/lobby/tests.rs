@@ -1,6 +1,6 @@
 //! The lobby's rules, driven directly (no sockets, explicit time).
 
-use rollgym_protocol::{ErrorCode, SceneId, SignalPayload};
+use rollgym_protocol::{ErrorCode, SceneId, Sidecar, SignalPayload};
 
 use super::*;
 
@@ -202,7 +202,7 @@ fn upload(participant: &str, game: &str, scene: &str) -> ClientMsg {
         scene_id: SceneId::parse(scene).expect("id"),
         episode: 0,
         csv: "episode,t\n0,0\n".into(),
-        sidecar: serde_json::json!({}),
+        sidecar: Sidecar::default(),
     }))
 }
 

@@ -1,6 +1,10 @@
 //! Research data: each finished episode becomes an upload (CSV and sidecar) kept until the
 //! relay acknowledges it.
 
+use rollgym_protocol::episode::{
+    Desync, Packets, RollbackEvent, Rollbacks, SIDECAR_FORMAT, Settings, Sidecar, Traffic,
+};
+
 use super::*;
 
 impl Session {
@@ -57,81 +61,65 @@ impl Session {
         rows: &[FrameRow],
         outcome: Outcome,
         partial: bool,
-    ) -> serde_json::Value {
+    ) -> Sidecar {
         let netcode = &play.netcode;
         let stats = netcode.stats();
         let wire = netcode.wire();
         let (first, last) =
             (rows.first().map_or(0, |r| r.frame), rows.last().map_or(0, |r| r.frame));
-        let rollback_events: Vec<_> = stats
+        let events: Vec<RollbackEvent> = stats
             .rollback_events
             .iter()
             .filter(|e| (first..=last).contains(&e.frame))
-            .map(|e| json!({ "frame": e.frame, "depth": e.depth }))
+            .map(|e| RollbackEvent { frame: e.frame, depth: e.depth })
             .collect();
-        let desyncs = desyncs_json(netcode, first..=last);
-        let rtt = self.rtt.summary();
-        let config = &play.config;
-        json!({
-            "format": "rollgym-episode/1",
-            "seed": netcode.game().plan().episode_seed(episode),
-            "game_seed": netcode.game().plan().seed,
-            "player_index": self.status.player_index,
-            "participants": self.players,
-            "outcome": outcome,
-            "partial": partial,
-            "rows": rows.len(),
-            "unconfirmed_rows": rows.iter().filter(|r| !r.confirmed).count(),
-            "first_frame": first,
-            "last_frame": last,
-            "connection_type": self.status.connection_type,
-            "p2p_rtt_ms": rtt.map(|r| json!({ "min": r.min, "median": r.median, "max": r.max, "samples": r.samples })),
-            "netcode_bytes": { "sent": wire.bytes_sent, "received": wire.bytes_received },
-            "netcode_packets": { "sent": wire.packets_sent, "received": wire.packets_received, "dropped_undecodable": wire.dropped },
-            "rollbacks": {
-                "in_episode": rollback_events.len(),
-                "events": rollback_events,
-                "session_total": stats.rollbacks,
-                "session_resimulated_frames": stats.resimulated_frames,
-                "session_max_depth": stats.max_rollback_depth,
+        Sidecar {
+            format: SIDECAR_FORMAT.into(),
+            seed: netcode.game().plan().episode_seed(episode),
+            game_seed: netcode.game().plan().seed,
+            player_index: self.status.player_index,
+            participants: self.players.clone(),
+            outcome,
+            partial,
+            rows: rows.len(),
+            unconfirmed_rows: rows.iter().filter(|r| !r.confirmed).count(),
+            first_frame: first,
+            last_frame: last,
+            connection_type: self.status.connection_type.clone(),
+            p2p_rtt_ms: self.rtt.summary(),
+            netcode_bytes: Traffic { sent: wire.bytes_sent, received: wire.bytes_received },
+            netcode_packets: Packets {
+                sent: wire.packets_sent,
+                received: wire.packets_received,
+                dropped_undecodable: wire.dropped,
             },
-            "desyncs": desyncs,
-            "settings": settings_json(config),
-        })
+            rollbacks: Rollbacks {
+                in_episode: events.len(),
+                events,
+                session_total: stats.rollbacks,
+                session_resimulated_frames: stats.resimulated_frames,
+                session_max_depth: stats.max_rollback_depth,
+            },
+            desyncs: desyncs(netcode, first..=last),
+            settings: Settings::from(&play.config),
+        }
     }
 }
 
 /// The desyncs ggrs detected in these frames, with this side's state for diagnosis.
-fn desyncs_json(
-    netcode: &Netcode<Overcooked>,
-    frames: std::ops::RangeInclusive<i32>,
-) -> Vec<serde_json::Value> {
+fn desyncs(netcode: &Netcode<Overcooked>, frames: std::ops::RangeInclusive<i32>) -> Vec<Desync> {
     netcode
         .desyncs()
         .iter()
         .filter(|d| frames.contains(&d.frame))
         .map(|d| {
             let state: String = d.local_state.iter().map(|b| format!("{b:02x}")).collect();
-            json!({
-                "frame": d.frame,
-                "local_checksum": format!("{:016x}", d.local_checksum),
-                "remote_checksum": format!("{:016x}", d.remote_checksum),
-                "local_state_hex": state,
-            })
+            Desync {
+                frame: d.frame,
+                local_checksum: format!("{:016x}", d.local_checksum),
+                remote_checksum: format!("{:016x}", d.remote_checksum),
+                local_state_hex: state,
+            }
         })
         .collect()
-}
-
-/// The game settings a sidecar records.
-fn settings_json(config: &GameConfig) -> serde_json::Value {
-    json!({
-        "env": config.env,
-        "layout": config.layout,
-        "fps": config.fps,
-        "max_steps": config.max_steps,
-        "num_episodes": config.num_episodes,
-        "input_delay": config.input_delay,
-        "max_prediction": config.max_prediction,
-        "input_mode": config.input_mode,
-    })
 }

@@ -60,11 +60,9 @@ fn persisted(commands: &[Command]) -> Vec<Upload> {
 
 /// The shared columns of a CSV: each line up to the first local column.
 fn shared_columns(csv: &str) -> Vec<String> {
-    let cut = csv
-        .lines()
-        .next()
-        .and_then(|h| h.split(',').position(|c| c == "wasSpeculative.0"))
-        .expect("local columns");
+    let header: Vec<&str> = csv.lines().next().expect("a header").split(',').collect();
+    let cut = rollgym_protocol::episode::shared_columns(&header);
+    assert!(cut < header.len(), "local columns");
     csv.lines().map(|l| l.split(',').take(cut).collect::<Vec<_>>().join(",")).collect()
 }
 
@@ -291,9 +289,9 @@ fn two_sessions_play_every_episode_to_done_with_equal_hashes() {
         assert_eq!(ua.upload_id, ub.upload_id, "one id per game and episode");
         assert_eq!(ua.csv.lines().count(), 61, "header plus one row per step");
         assert_eq!(shared_columns(&ua.csv), shared_columns(&ub.csv));
-        assert_eq!(ua.sidecar["rows"], 60);
-        assert_eq!(ua.sidecar["outcome"], "complete");
-        assert_eq!(ua.sidecar["participants"][1]["participant_id"], "b");
+        assert_eq!(ua.sidecar.rows, 60);
+        assert_eq!(ua.sidecar.outcome, Outcome::Complete);
+        assert_eq!(ua.sidecar.participants[1].participant_id.as_str(), "b");
     }
     assert_eq!(a.status().exports.len(), 2);
 }
@@ -308,7 +306,7 @@ fn uploads_are_kept_until_acknowledged_and_resent_after_a_reconnect() {
         scene_id: id("overcooked"),
         episode: 0,
         csv: "episode,t\n".into(),
-        sidecar: serde_json::json!({}),
+        sidecar: Default::default(),
     };
     let stranger =
         Upload { participant_id: id("someone-else"), upload_id: id("x-ep0"), ..upload.clone() };

@@ -1,6 +1,6 @@
 //! Upload admission: only a player's own data of its game, in its scene, within the game's size.
 
-use rollgym_protocol::ErrorCode;
+use rollgym_protocol::{ErrorCode, Sidecar};
 
 use super::*;
 
@@ -61,7 +61,7 @@ fn an_upload_is_bounded_by_what_its_game_can_produce() {
     assert_eq!(verdict(&mut lobby, 1, with_csv(rows(4))), Some(ErrorCode::TooManyRows));
     let wide = format!("episode,t\n0,{}\n", "9".repeat(4 * MAX_ROW_BYTES));
     assert_eq!(verdict(&mut lobby, 1, with_csv(wide)), Some(ErrorCode::UploadTooLarge));
-    let sidecar = serde_json::json!({ "note": "x".repeat(MAX_SIDECAR_BYTES) });
+    let sidecar = Sidecar { format: "x".repeat(MAX_SIDECAR_BYTES), ..Sidecar::default() };
     let big = edited(upload("a", game.as_str(), "overcooked"), |u| u.sidecar = sidecar);
     assert_eq!(verdict(&mut lobby, 1, big), Some(ErrorCode::UploadTooLarge));
 }

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use proptest::prelude::*;
 
-use rollgym_protocol::SceneId;
+use rollgym_protocol::{SceneId, Sidecar};
 
 use super::*;
 
@@ -280,7 +280,7 @@ impl Harness {
                     scene_id: SceneId::parse("plain").expect("id"),
                     episode,
                     csv: "episode,t\n0,0\n".into(),
-                    sidecar: serde_json::json!({}),
+                    sidecar: Sidecar::default(),
                 };
                 (conn, ClientMsg::Upload(Box::new(upload)))
             }
