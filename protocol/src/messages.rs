@@ -395,6 +395,16 @@ mod tests {
         }
         let extra = r#"{"type":"hello","protocol_version":1,"admin":true}"#;
         assert!(ClientMsg::decode(extra).is_err(), "unknown fields are refused");
+        let upload = |sidecar: &str| {
+            format!(
+                r#"{{"type":"upload","upload_id":"u","participant_id":"a","game_id":"g","scene_id":"s","episode":0,"csv":"episode,t\n","sidecar":{sidecar}}}"#
+            )
+        };
+        let valid = serde_json::to_string(&crate::Sidecar::default()).expect("json");
+        assert!(ClientMsg::decode(&upload(&valid)).is_ok(), "{}", upload(&valid));
+        for sidecar in ["[1,2]", "{}", r#"{"rows":"many"}"#] {
+            assert!(ClientMsg::decode(&upload(sidecar)).is_err(), "sidecar {sidecar} is refused");
+        }
     }
 
     #[test]
