@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import {
+  afterMs,
   assertClean,
   experiment,
   framesBudgetMs,
@@ -134,8 +135,13 @@ test('a frozen page makes its partner wait at the prediction limit; both resume 
   env.relay = await startRelay({ experiment: experiment('long'), name: 'gameplay_frozen' });
   const [a, b] = await pair();
   await playRandomly([a, b], () => window.rollgym.frame > 60);
-  const frozen = freeze(b, 2500);
-  const waiting = await a.waitFor(() => window.rollgym.waitingForPartner === true, null, 5000);
+  const game = await gameOf(a);
+  const freezeMs = 2500;
+  assert.ok(freezeMs < game.focusLossTimeoutMs, 'a freeze the game waits out');
+  const frozen = freeze(b, freezeMs);
+  // a runs on until the prediction limit, then waits.
+  const limit = framesBudgetMs(game, game.maxPrediction);
+  const waiting = await a.waitFor(() => window.rollgym.waitingForPartner === true, null, limit);
   assert.equal(waiting.phase, 'playing');
   await frozen;
   const resumed = await a.waitFor((f) => !window.rollgym.waitingForPartner && window.rollgym.frame > f, waiting.frame + 30);
@@ -151,11 +157,14 @@ test('a page frozen past the focus-loss timeout ends the game for both as partne
   env.relay = await startRelay({ experiment: experiment('away'), name: 'gameplay_away' });
   const [a, b] = await pair();
   await playRandomly([a, b], () => window.rollgym.frame > 60);
-  const frozen = freeze(b, 4000);
-  const ended = await a.waitFor(() => window.rollgym.phase === 'partner_disconnected', null, 8000);
+  const { focusLossTimeoutMs } = await gameOf(a);
+  // Frozen twice as long as the partner waits: a gives up while b is still frozen.
+  const frozen = freeze(b, 2 * focusLossTimeoutMs);
+  const over = afterMs(2 * focusLossTimeoutMs);
+  const ended = await a.waitFor(() => window.rollgym.phase === 'partner_disconnected', null, over);
   assert.equal(ended.outcome, 'partner_away');
   await frozen;
-  const other = await b.waitFor(() => window.rollgym.phase === 'partner_disconnected', null, 8000);
+  const other = await b.waitFor(() => window.rollgym.phase === 'partner_disconnected', null, over);
   assert.equal(other.outcome, 'partner_away');
   assert.ok(await a.page.isVisible('#notice'));
   assert.ok(await b.page.isVisible('#notice'));

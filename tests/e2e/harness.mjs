@@ -177,7 +177,12 @@ const MATCH_BUDGET_MS = 30000;
 
 /** Wall-clock budget for `frames` frames of `game`. */
 export function framesBudgetMs(game, frames) {
-  return SLACK * (frames / game.fps) * 1000 + MARGIN_MS;
+  return afterMs((frames / game.fps) * 1000);
+}
+
+/** Wall-clock budget for something the experiment says happens after `ms` (a timeout). */
+export function afterMs(ms) {
+  return SLACK * ms + MARGIN_MS;
 }
 
 /** Wall-clock budget for a whole game: countdown, every episode and the pauses between. */

@@ -147,6 +147,10 @@ pub struct GameTiming {
     pub num_episodes: u32,
     pub countdown_ms: u32,
     pub between_episodes_ms: u32,
+    /// Frames the simulation runs ahead of the partner before it waits.
+    pub max_prediction: u32,
+    /// How long an unheard partner is waited for before the game ends.
+    pub focus_loss_timeout_ms: u32,
 }
 
 impl From<&rollgym_protocol::GameConfig> for GameTiming {
@@ -157,6 +161,8 @@ impl From<&rollgym_protocol::GameConfig> for GameTiming {
             num_episodes: config.num_episodes,
             countdown_ms: config.countdown_ms,
             between_episodes_ms: config.between_episodes_ms,
+            max_prediction: config.max_prediction,
+            focus_loss_timeout_ms: config.focus_loss_timeout_ms,
         }
     }
 }
