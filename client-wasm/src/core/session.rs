@@ -12,6 +12,7 @@ use rollgym_protocol::{
     ProbeId, SceneView, ServerMsg, SignalPayload, Upload, UploadId,
 };
 
+use self::place::{Kickoff, Lobby, Match, Place};
 use crate::{
     core::{
         export,
@@ -20,7 +21,6 @@ use crate::{
         peer_msg::{Packet, PeerMsg, finished_packet, netcode_packet},
         probe::{ProbeEvent, ProbeOut, Prober},
         recorder::FrameRow,
-        rtt::RttTracker,
         status::{EpisodeSummary, Exit, ExportStatus, Outcome, Phase, SceneStatus, Status},
     },
     env::overcooked::{Layout, Overcooked, Rules},
@@ -105,45 +105,18 @@ struct Play {
 /// One participant's client.
 pub struct Session {
     requested_id: Option<ParticipantId>,
+    /// Our participant id, once the relay confirmed it (the status shows it as text).
+    me: Option<ParticipantId>,
+    /// What the page shows: a projection of the session, never read back as its state.
     status: Status,
-    partner: Option<ParticipantId>,
-    channel_open: bool,
-    rtt: RttTracker,
+    place: Place,
     /// Undecodable DataChannel packets, dropped.
     dropped_packets: u64,
-    /// The game announced with the pairing, started when the channel opens.
-    announced: Option<(GameConfig, u64)>,
-    play: Option<Play>,
-    /// When the game clock last ticked here.
-    last_frame_at: Option<f64>,
-    /// Everyone in the game, self included.
-    players: Vec<PeerInfo>,
-    /// The relay reported the partner's connection closed.
-    partner_left_relay: bool,
-    /// ggrs has heard nothing from the partner for a while (interrupted, not resumed).
-    partner_silent: bool,
-    /// When this participant entered the waiting room (local time).
-    waiting_since: Option<f64>,
-    /// When the relay's "Players found!" countdown ends (local time), until play starts.
-    countdown_ends_at: Option<f64>,
-    /// The relay said every player is connected and the countdown is over.
-    started: bool,
-    /// We told the relay our connection is validated.
-    validated_sent: bool,
-    /// When every episode was over and confirmed here (local time).
-    finished_at: Option<f64>,
-    /// The partner said every episode is over and confirmed there too.
-    partner_finished: bool,
     /// We told the relay we are finished with the current scene.
     advanced: bool,
     /// Uploads not yet acknowledged, by participant and upload id (restored ones may belong
     /// to another tab's participant in this browser).
     unacked: BTreeMap<(ParticipantId, UploadId), Upload>,
-    /// This page went without a clock tick for longer than the focus-loss timeout (it was
-    /// frozen); the partner has given up on us, so an ending connection means `PartnerAway`.
-    was_frozen: bool,
-    /// The peer-to-peer probe the relay asked for, while waiting.
-    probe: Option<Prober>,
 }
 
 impl std::fmt::Debug for Session {
@@ -157,27 +130,12 @@ impl Session {
     pub fn new(requested_id: Option<ParticipantId>) -> Self {
         Self {
             requested_id,
+            me: None,
             status: Status::default(),
-            partner: None,
-            channel_open: false,
-            rtt: RttTracker::default(),
+            place: Place::default(),
             dropped_packets: 0,
-            announced: None,
-            play: None,
-            last_frame_at: None,
-            was_frozen: false,
-            players: Vec::new(),
-            partner_left_relay: false,
-            waiting_since: None,
-            countdown_ends_at: None,
-            started: false,
-            validated_sent: false,
-            finished_at: None,
-            partner_finished: false,
             advanced: false,
-            partner_silent: false,
             unacked: BTreeMap::new(),
-            probe: None,
         }
     }
 
@@ -191,20 +149,60 @@ impl Session {
 
     /// The simulation, once a game runs (for rendering).
     pub fn game(&self) -> Option<&Game<Overcooked>> {
-        self.play.as_ref().map(|p| p.netcode.game())
+        self.play().map(|p| p.netcode.game())
     }
 
     pub fn game_config(&self) -> Option<&GameConfig> {
-        self.play.as_ref().map(|p| &p.config).or(self.announced.as_ref().map(|(c, _)| c))
+        let matched = self.matched()?;
+        matched.play.as_ref().map(|p| &p.config).or(matched.announced.as_ref().map(|(c, _)| c))
     }
 
     pub fn netcode(&self) -> Option<&Netcode<Overcooked>> {
-        self.play.as_ref().map(|p| &p.netcode)
+        self.play().map(|p| &p.netcode)
     }
 
     /// A probe runs: its connection must stay open.
     pub fn probing(&self) -> bool {
-        self.probe.is_some() && !self.status.phase.is_terminal()
+        self.lobby().is_some_and(|l| l.probe.is_some()) && !self.status.phase.is_terminal()
+    }
+
+    /// The match, from the pairing on.
+    fn matched(&self) -> Option<&Match> {
+        match &self.place {
+            Place::Game(matched) => Some(matched),
+            Place::Lobby(_) => None,
+        }
+    }
+
+    fn matched_mut(&mut self) -> Option<&mut Match> {
+        match &mut self.place {
+            Place::Game(matched) => Some(matched),
+            Place::Lobby(_) => None,
+        }
+    }
+
+    fn lobby(&self) -> Option<&Lobby> {
+        match &self.place {
+            Place::Lobby(lobby) => Some(lobby),
+            Place::Game(_) => None,
+        }
+    }
+
+    fn lobby_mut(&mut self) -> Option<&mut Lobby> {
+        match &mut self.place {
+            Place::Lobby(lobby) => Some(lobby),
+            Place::Game(_) => None,
+        }
+    }
+
+    /// The game, once the channel to the partner opened.
+    fn play(&self) -> Option<&Play> {
+        self.matched()?.play.as_ref()
+    }
+
+    /// The relay started the game: frames count.
+    fn started(&self) -> bool {
+        self.matched().is_some_and(Match::started)
     }
 
     pub fn handle(&mut self, input: Input, now_ms: f64) -> Vec<Command> {
@@ -216,9 +214,9 @@ impl Session {
                 Vec::new()
             }
             Input::RelayClosed => self.relay_closed(),
-            Input::LocalSignal(payload) => match &self.partner {
-                Some(to) if !self.status.phase.is_terminal() => {
-                    vec![Command::SendRelay(ClientMsg::Signal { to: to.clone(), payload })]
+            Input::LocalSignal(payload) => match self.matched() {
+                Some(m) if !self.status.phase.is_terminal() => {
+                    vec![Command::SendRelay(ClientMsg::Signal { to: m.partner.clone(), payload })]
                 }
                 _ => Vec::new(),
             },
@@ -253,7 +251,7 @@ impl Session {
         Command::SendRelay(ClientMsg::Hello {
             protocol_version: PROTOCOL_VERSION,
             participant_id: self.my_id().or_else(|| self.requested_id.clone()),
-            rejoin: self.play.is_some() || self.status.phase.is_terminal(),
+            rejoin: self.play().is_some() || self.status.phase.is_terminal(),
         })
     }
 
@@ -273,11 +271,12 @@ impl Session {
         let mut commands = self.probe_tick(now_ms);
         commands.extend(self.finish_game(now_ms));
         self.update_countdown(now_ms);
-        if let (Phase::Waiting, Some(since)) = (self.status.phase, self.waiting_since) {
+        let since = self.lobby().and_then(|l| l.waiting_since);
+        if let (Phase::Waiting, Some(since)) = (self.status.phase, since) {
             self.status.waited_s = Some(((now_ms - since) / 1000.0).max(0.0) as u32);
         }
-        if self.channel_open {
-            commands.push(Command::SendPeer(self.rtt.ping(now_ms).encode()));
+        if let Some(m) = self.matched_mut().filter(|m| m.channel_open) {
+            commands.push(Command::SendPeer(m.rtt.ping(now_ms).encode()));
         }
         commands
     }
@@ -295,29 +294,20 @@ impl Session {
 
     /// Our participant id, once the relay confirmed it.
     fn my_id(&self) -> Option<ParticipantId> {
-        self.status.participant_id.as_deref().and_then(|id| ParticipantId::parse(id).ok())
-    }
-
-    fn current_game_id(&self) -> Option<GameId> {
-        self.status.game_id.as_deref().and_then(|id| GameId::parse(id).ok())
+        self.me.clone()
     }
 
     /// Whether to reconnect when the relay connection drops: a game runs, data is undelivered,
     /// or the participant is somewhere the relay decides what comes next (a page, the waiting
     /// room, a match not yet started); the relay places a returning participant where it was.
     pub fn needs_relay(&self) -> bool {
-        let me = self
-            .status
-            .participant_id
-            .as_deref()
-            .or(self.requested_id.as_ref().map(ParticipantId::as_str));
-        let undelivered =
-            self.unacked.keys().any(|(owner, _)| me.is_none_or(|me| owner.as_str() == me));
+        let me = self.me.as_ref().or(self.requested_id.as_ref());
+        let undelivered = self.unacked.keys().any(|(owner, _)| me.is_none_or(|me| owner == me));
         let placed = matches!(
             self.status.phase,
             Phase::Scene | Phase::Waiting | Phase::Matched | Phase::Countdown
         );
-        self.status.phase != Phase::Error && (self.play.is_some() || undelivered || placed)
+        self.status.phase != Phase::Error && (self.play().is_some() || undelivered || placed)
     }
 
     fn fail(&mut self, message: String) {
@@ -326,7 +316,9 @@ impl Session {
         }
         self.status.phase = Phase::Error;
         self.status.last_error = Some(message);
-        self.channel_open = false;
+        if let Some(m) = self.matched_mut() {
+            m.channel_open = false;
+        }
     }
 }
 
@@ -339,6 +331,7 @@ fn outgoing(netcode: &mut Netcode<Overcooked>) -> Vec<Command> {
 }
 
 mod data;
+mod place;
 mod play;
 mod probing;
 mod relay;

@@ -16,12 +16,14 @@ impl Session {
         outcome: Outcome,
         partial: bool,
     ) -> Vec<Command> {
-        let (Some(play), Some(game_id), Some(me)) =
-            (&self.play, self.current_game_id(), self.my_id())
-        else {
+        let (Some(m), Some(me)) = (self.matched(), self.my_id()) else {
             self.status.last_error = Some(format!(
                 "episode {episode}: no game or participant id to store its data under"
             ));
+            return Vec::new();
+        };
+        let (Some(play), game_id) = (&m.play, m.game_id.clone()) else {
+            self.status.last_error = Some(format!("episode {episode}: the game is gone"));
             return Vec::new();
         };
         let Ok(upload_id) = UploadId::parse(&format!("{game_id}-ep{episode}")) else {
@@ -29,7 +31,7 @@ impl Session {
                 Some(format!("episode {episode}: game id {game_id} is too long"));
             return Vec::new();
         };
-        let sidecar = self.sidecar(play, episode, &rows, outcome, partial);
+        let sidecar = self.sidecar(m, play, episode, &rows, outcome, partial);
         let upload = Upload {
             upload_id: upload_id.clone(),
             participant_id: me,
@@ -56,6 +58,7 @@ impl Session {
     /// The episode's JSON sidecar (documented in docs/DATA.md).
     pub(super) fn sidecar(
         &self,
+        m: &Match,
         play: &Play,
         episode: u32,
         rows: &[FrameRow],
@@ -77,8 +80,8 @@ impl Session {
             format: SIDECAR_FORMAT.into(),
             seed: netcode.game().plan().episode_seed(episode),
             game_seed: netcode.game().plan().seed,
-            player_index: self.status.player_index,
-            participants: self.players.clone(),
+            player_index: Some(m.player_index),
+            participants: m.players.clone(),
             outcome,
             partial,
             rows: rows.len(),
@@ -86,7 +89,7 @@ impl Session {
             first_frame: first,
             last_frame: last,
             connection_type: self.status.connection_type.clone(),
-            p2p_rtt_ms: self.rtt.summary(),
+            p2p_rtt_ms: m.rtt.summary(),
             netcode_bytes: Traffic { sent: wire.bytes_sent, received: wire.bytes_received },
             netcode_packets: Packets {
                 sent: wire.packets_sent,

@@ -5,9 +5,13 @@ use super::*;
 impl Session {
     /// Seconds left in the countdown, for the page; the phase follows.
     pub(super) fn update_countdown(&mut self, now_ms: f64) {
-        let left = self.countdown_ends_at.map(|end| ((end - now_ms) / 1000.0).ceil());
-        self.status.countdown = left.filter(|s| *s > 0.0).map(|s| s as u32);
-        if !self.started && matches!(self.status.phase, Phase::Matched | Phase::Countdown) {
+        let Some(m) = self.matched().filter(|m| !m.started()) else {
+            self.status.countdown = None;
+            return;
+        };
+        let left = ((m.countdown_ends_at - now_ms) / 1000.0).ceil();
+        self.status.countdown = (left > 0.0).then_some(left as u32);
+        if matches!(self.status.phase, Phase::Matched | Phase::Countdown) {
             self.status.phase =
                 if self.status.countdown.is_some() { Phase::Countdown } else { Phase::Matched };
         }
@@ -22,13 +26,14 @@ impl Session {
         if self.status.phase != Phase::Done {
             return Vec::new();
         }
-        let finished_at = *self.finished_at.get_or_insert(now_ms);
+        let Some(m) = self.matched_mut() else { return Vec::new() };
+        let finished_at = *m.finished_at.get_or_insert(now_ms);
         let mut commands = Vec::new();
-        if self.channel_open {
+        if m.channel_open {
             commands.push(Command::SendPeer(finished_packet()));
         }
+        let partner_done = m.partner_finished || now_ms - finished_at >= GRACE_MS;
         let scene = self.status.scene.as_ref().filter(|s| !s.last).map(|s| s.index);
-        let partner_done = self.partner_finished || now_ms - finished_at >= GRACE_MS;
         if let (Some(from), true, false) = (scene, partner_done, self.advanced) {
             self.advanced = true;
             commands.push(Command::SendRelay(ClientMsg::Advance { from }));
@@ -38,23 +43,8 @@ impl Session {
 
     /// Forgets the game (if any) and shows `phase`.
     pub(super) fn reset_game(&mut self, phase: Phase, notice: Option<String>) -> Vec<Command> {
-        let had_peer = self.partner.is_some();
-        self.play = None;
-        self.announced = None;
-        self.partner = None;
-        self.players.clear();
-        self.channel_open = false;
-        self.countdown_ends_at = None;
-        self.started = false;
-        self.validated_sent = false;
-        self.partner_left_relay = false;
-        self.partner_silent = false;
-        self.last_frame_at = None;
-        self.finished_at = None;
-        self.partner_finished = false;
-        self.was_frozen = false;
-        self.probe = None;
-        self.rtt = RttTracker::default();
+        let had_peer = self.matched().is_some();
+        self.place = Place::default();
         let keep = Status {
             phase,
             participant_id: self.status.participant_id.take(),
@@ -73,20 +63,22 @@ impl Session {
         if self.status.phase.is_terminal() {
             return Vec::new();
         }
-        self.channel_open = true;
-        if let Err(message) = self.start_game() {
+        let Some(m) = self.matched_mut() else { return Vec::new() };
+        m.channel_open = true;
+        if let Err(message) = m.start_game() {
             self.fail(message);
             return vec![Command::ClosePeer];
         }
-        vec![Command::SendPeer(self.rtt.ping(now_ms).encode())]
+        vec![Command::SendPeer(m.rtt.ping(now_ms).encode())]
     }
+}
 
-    pub(super) fn start_game(&mut self) -> Result<(), String> {
-        let (Some((config, seed)), Some(player)) =
-            (self.announced.take(), self.status.player_index)
-        else {
+impl Match {
+    fn start_game(&mut self) -> Result<(), String> {
+        let Some((config, seed)) = self.announced.take() else {
             return Err("The game settings are missing.".into());
         };
+        let player = self.player_index;
         let layout = Layout::classic(&config.layout).map_err(|e| e.to_string())?;
         let env = Overcooked::new(layout, Rules { cook_time: config.cook_time });
         let plan = EpisodePlan {
@@ -108,29 +100,31 @@ impl Session {
         self.play = Some(Play { netcode, config });
         Ok(())
     }
+}
 
+impl Session {
     pub(super) fn frame(&mut self, input: NetInput, now_ms: f64, epoch_ms: f64) -> Vec<Command> {
         let phase = self.status.phase;
-        let Some(play) = &mut self.play else { return Vec::new() };
+        let Place::Game(m) = &mut self.place else { return Vec::new() };
+        let Some(play) = &mut m.play else { return Vec::new() };
         if matches!(phase, Phase::PartnerDisconnected | Phase::Error) {
             return Vec::new();
         }
-        if let Some(last) = self.last_frame_at.replace(now_ms) {
-            self.was_frozen |= now_ms - last > f64::from(play.config.focus_loss_timeout_ms);
+        if let Some(last) = m.last_frame_at.replace(now_ms) {
+            m.was_frozen |= now_ms - last > f64::from(play.config.focus_loss_timeout_ms);
         }
         self.status.focused = input.focused;
         if input.action != NO_ACTION {
             self.status.local_actions += 1;
         }
-        if !self.started {
+        if m.kickoff != Kickoff::Started {
             // Before the start: only the handshake, which validates the connection.
             let events = play.netcode.poll();
             let mut commands = outgoing(&mut play.netcode);
-            if play.netcode.is_running() && !self.validated_sent {
-                self.validated_sent = true;
-                if let Some(game_id) = self.current_game_id() {
-                    commands.push(Command::SendRelay(ClientMsg::Validated { game_id }));
-                }
+            if play.netcode.is_running() && m.kickoff == Kickoff::Connecting {
+                m.kickoff = Kickoff::Validated;
+                let game_id = m.game_id.clone();
+                commands.push(Command::SendRelay(ClientMsg::Validated { game_id }));
             }
             self.update_countdown(now_ms);
             if events.contains(&PeerEvent::Disconnected) {
@@ -140,27 +134,31 @@ impl Session {
         }
         let events = play.netcode.tick(input, epoch_ms);
         let mut commands = outgoing(&mut play.netcode);
-        for (end, rows) in play.netcode.take_finished_episodes() {
-            commands.extend(self.export(end.episode, rows, Outcome::Complete, false));
-        }
-        self.refresh_game_status();
+        let finished = play.netcode.take_finished_episodes();
         for event in &events {
             match event {
-                PeerEvent::Interrupted => self.partner_silent = true,
-                PeerEvent::Resumed => self.partner_silent = false,
+                PeerEvent::Interrupted => m.partner_silent = true,
+                PeerEvent::Resumed => m.partner_silent = false,
                 PeerEvent::Synchronized | PeerEvent::Disconnected => {}
             }
         }
+        let partner_left = m.partner_left_relay && m.partner_silent;
+        for (end, rows) in finished {
+            commands.extend(self.export(end.episode, rows, Outcome::Complete, false));
+        }
+        self.refresh_game_status();
         if events.contains(&PeerEvent::Disconnected) {
             commands.extend(self.partner_gone(Outcome::PartnerAway));
-        } else if self.partner_left_relay && self.partner_silent {
+        } else if partner_left {
             commands.extend(self.partner_gone(Outcome::PartnerDisconnected));
         }
         commands
     }
 
     pub(super) fn refresh_game_status(&mut self) {
-        let Some(play) = &self.play else { return };
+        let Place::Game(m) = &self.place else { return };
+        let started = m.started();
+        let Some(play) = &m.play else { return };
         let netcode = &play.netcode;
         let game = netcode.game();
         let status = &mut self.status;
@@ -187,7 +185,7 @@ impl Session {
         if status.phase.is_terminal() {
             return;
         }
-        status.phase = if !self.started {
+        status.phase = if !started {
             if status.countdown.is_some() { Phase::Countdown } else { Phase::Matched }
         } else if netcode.is_finished() {
             status.outcome = Some(Outcome::Complete);
@@ -204,11 +202,13 @@ impl Session {
     pub(super) fn peer_packet(&mut self, bytes: &[u8], now_ms: f64) -> Vec<Command> {
         match Packet::decode(bytes) {
             Ok(Packet::Finished) => {
-                self.partner_finished = true;
+                if let Some(m) = self.matched_mut() {
+                    m.partner_finished = true;
+                }
                 Vec::new()
             }
             Ok(Packet::Netcode(payload)) => {
-                if let Some(play) = &mut self.play {
+                if let Some(play) = self.matched_mut().and_then(|m| m.play.as_mut()) {
                     play.netcode.receive(payload.to_vec());
                 }
                 Vec::new()
@@ -217,8 +217,9 @@ impl Session {
                 vec![Command::SendPeer(PeerMsg::Pong { seq, sent_at_ms }.encode())]
             }
             Ok(Packet::Control(PeerMsg::Pong { seq, sent_at_ms })) => {
-                if self.rtt.pong(seq, sent_at_ms, now_ms).is_some() {
-                    self.status.p2p_rtt_ms = self.rtt.median_ms();
+                let Place::Game(m) = &mut self.place else { return Vec::new() };
+                if m.rtt.pong(seq, sent_at_ms, now_ms).is_some() {
+                    self.status.p2p_rtt_ms = m.rtt.median_ms();
                 }
                 Vec::new()
             }
@@ -233,23 +234,23 @@ impl Session {
         if !(self.status.phase == Phase::Matched || self.status.phase.in_game()) {
             return Vec::new();
         }
-        if !self.started {
+        let Place::Game(m) = &mut self.place else { return Vec::new() };
+        m.channel_open = false;
+        if m.kickoff != Kickoff::Started {
             // Before the start nothing is lost: the relay sends us back to the waiting room
             // (the partner left, or the connection was never validated) or places us anew (it
             // restarted). Until then the game is gone but the match stands.
             self.status.notice = Some("The connection to your partner was lost.".into());
-            self.play = None;
-            self.announced = None;
-            self.channel_open = false;
+            m.play = None;
+            m.announced = None;
             return vec![Command::ClosePeer];
         }
-        let outcome = if self.was_frozen { Outcome::PartnerAway } else { outcome };
+        let outcome = if m.was_frozen { Outcome::PartnerAway } else { outcome };
+        let partial = m.play.as_mut().and_then(|p| p.netcode.take_partial_episode());
         self.status.phase = Phase::PartnerDisconnected;
         self.status.outcome = Some(outcome);
         self.status.waiting_for_partner = false;
-        self.channel_open = false;
         let mut commands = vec![Command::ClosePeer];
-        let partial = self.play.as_mut().and_then(|p| p.netcode.take_partial_episode());
         if let Some((episode, rows)) = partial {
             commands.extend(self.export(episode, rows, outcome, true));
         }

@@ -51,7 +51,9 @@ impl Session {
                     Pairing { game_id, player_index, peers, game: *game, seed, countdown_ms };
                 self.paired(pairing, ice_servers, force_relay, now_ms)
             }
-            ServerMsg::Signal { from, payload } if self.partner.as_ref() == Some(&from) => {
+            ServerMsg::Signal { from, payload }
+                if self.matched().is_some_and(|m| m.partner == from) =>
+            {
                 vec![Command::ApplySignal(payload)]
             }
             ServerMsg::Signal { .. } => Vec::new(),
@@ -104,6 +106,7 @@ impl Session {
             resend.push(Command::SendRelay(ClientMsg::Advance { from: scene.index }));
         }
         self.status.participant_id = Some(participant_id.to_string());
+        self.me = Some(participant_id);
         if self.status.notice.as_deref() == Some(RECONNECTING) {
             self.status.notice = None;
         }
@@ -111,8 +114,10 @@ impl Session {
     }
 
     fn waiting(&mut self, waiting: u32, needed: u32, now_ms: f64) -> Vec<Command> {
-        if self.status.phase != Phase::Waiting || self.waiting_since.is_none() {
-            self.waiting_since = Some(now_ms);
+        let phase = self.status.phase;
+        let Some(lobby) = self.lobby_mut() else { return Vec::new() };
+        if phase != Phase::Waiting || lobby.waiting_since.is_none() {
+            lobby.waiting_since = Some(now_ms);
             self.status.waited_s = Some(0);
         }
         self.status.phase = Phase::Waiting;
@@ -135,19 +140,27 @@ impl Session {
             return Vec::new();
         };
         let initiator = player_index < partner.player_index;
-        self.probe = None;
-        self.partner = Some(partner.participant_id.clone());
-        if let Some(me) = self.my_id() {
-            self.players = vec![PeerInfo { participant_id: me, player_index }];
-        }
-        self.players.extend(peers.iter().cloned());
-        self.players.sort_by_key(|p| p.player_index);
+        let mut players: Vec<PeerInfo> = self
+            .my_id()
+            .map(|me| PeerInfo { participant_id: me, player_index })
+            .into_iter()
+            .chain(peers.iter().cloned())
+            .collect();
+        players.sort_by_key(|p| p.player_index);
         self.status.game = Some((&game).into());
-        self.announced = Some((game, seed));
-        self.countdown_ends_at = Some(now_ms + f64::from(countdown_ms));
+        let countdown_ends_at = now_ms + f64::from(countdown_ms);
+        let partner = partner.participant_id.clone();
+        let matched = Match::new(
+            (game_id.clone(), player_index),
+            partner,
+            players,
+            (game, seed),
+            countdown_ends_at,
+        );
+        // The waiting room and any probe are over.
+        self.place = Place::Game(Box::new(matched));
         self.status.notice = None;
         self.status.waited_s = None;
-        self.waiting_since = None;
         self.status.phase = Phase::Matched;
         self.status.waiting = None;
         self.status.game_id = Some(game_id.to_string());
@@ -156,16 +169,16 @@ impl Session {
     }
 
     fn partner_left(&mut self, participant_id: &ParticipantId) -> Vec<Command> {
-        if self.partner.as_ref() != Some(participant_id) {
+        let Some(m) = self.matched_mut().filter(|m| m.partner == *participant_id) else {
             return Vec::new();
-        }
+        };
         // The partner's relay connection can drop (a network blip) while the game goes on peer
         // to peer, so during a game this counts only together with silence on the channel
         // (ggrs reports an interruption after a second without packets; it only watches for
         // that once synchronized).
-        self.partner_left_relay = true;
-        let running = self.play.as_ref().is_some_and(|p| p.netcode.is_running());
-        if running && !self.partner_silent {
+        m.partner_left_relay = true;
+        let running = m.play.as_ref().is_some_and(|p| p.netcode.is_running());
+        if running && !m.partner_silent {
             Vec::new()
         } else {
             self.partner_gone(Outcome::PartnerDisconnected)
@@ -173,15 +186,14 @@ impl Session {
     }
 
     fn start(&mut self, game_id: &GameId) -> Vec<Command> {
-        if self.status.game_id.as_deref() != Some(game_id.as_str()) {
+        let Some(m) = self.matched_mut().filter(|m| m.game_id == *game_id) else {
             return Vec::new();
-        }
-        self.started = true;
-        if self.play.is_none() {
+        };
+        m.kickoff = Kickoff::Started;
+        if m.play.is_none() {
             // The connection was lost before the start: this game cannot be played.
             return self.partner_gone(Outcome::PartnerDisconnected);
         }
-        self.countdown_ends_at = None;
         self.status.countdown = None;
         self.refresh_game_status();
         Vec::new()
@@ -195,11 +207,12 @@ impl Session {
         force_relay: bool,
         now_ms: f64,
     ) -> Vec<Command> {
-        if self.status.phase != Phase::Waiting {
+        let waiting = self.status.phase == Phase::Waiting;
+        let Some(lobby) = self.lobby_mut().filter(|_| waiting) else {
             // Not waiting (any more): the relay's view will catch up; say so.
             return vec![Command::SendRelay(ClientMsg::ProbeResult { probe_id, rtt_ms: None })];
-        }
-        self.probe = Some(Prober::new(probe_id, now_ms));
+        };
+        lobby.probe = Some(Prober::new(probe_id, now_ms));
         self.status.probes += 1;
         vec![Command::OpenProbe { initiator, ice_servers, force_relay }]
     }
@@ -216,13 +229,13 @@ impl Session {
         if self.needs_relay() {
             // The game runs peer to peer and can finish without the relay; data waits in
             // browser storage; everything else waits for the relay to place us again.
-            if !self.started && self.status.phase != Phase::Scene {
+            if !self.started() && self.status.phase != Phase::Scene {
                 self.status.notice = Some(RECONNECTING.into());
             }
             return vec![Command::Reconnect];
         }
         self.fail("Lost the connection to the server.".into());
-        if self.partner.is_some() { vec![Command::ClosePeer] } else { Vec::new() }
+        if self.matched().is_some() { vec![Command::ClosePeer] } else { Vec::new() }
     }
 
     /// The game did not start: forget it and wait for a new partner (the relay re-queued us).

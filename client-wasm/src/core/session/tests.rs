@@ -199,7 +199,7 @@ fn the_relay_saying_the_partner_left_ends_a_running_game_only_when_the_partner_i
         a.handle(Input::Relay(ServerMsg::PartnerLeft { participant_id: id("b") }), 0.0).is_empty()
     );
     assert_eq!(a.status().phase, Phase::Playing, "the channel is still up");
-    a.partner_silent = true; // what ggrs's NetworkInterrupted sets
+    a.matched_mut().expect("matched").partner_silent = true; // what ggrs's NetworkInterrupted sets
     a.handle(Input::Frame(NetInput::default(), 0.0), 1.0e9);
     assert_eq!(a.status().phase, Phase::PartnerDisconnected);
 }
@@ -523,7 +523,8 @@ fn after_the_game_both_finish_then_the_next_scene_follows() {
         }
     }
     assert_eq!(advanced, [true, true], "both move on once both are finished");
-    assert!(a.partner_finished && b.partner_finished, "each heard the other finish");
+    let finished = |s: &Session| s.matched().is_some_and(|m| m.partner_finished);
+    assert!(finished(&a) && finished(&b), "each heard the other finish");
     // The relay restarts before it answers: back, a asks again for the next scene.
     assert_eq!(a.handle(Input::RelayClosed, 0.0), vec![Command::Reconnect]);
     let hello = a.handle(Input::RelayOpen, 0.0);

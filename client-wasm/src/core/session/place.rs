@@ -1,0 +1,104 @@
+//! Where the participant is, with what only that place needs: the waiting room's clock and
+//! probe, or a match's partner, game and connection. Leaving a place drops its data as a
+//! whole, so nothing of one game can leak into the next.
+
+use rollgym_protocol::{GameConfig, GameId, ParticipantId, PeerInfo};
+
+use super::Play;
+use crate::core::{probe::Prober, rtt::RttTracker};
+
+pub(super) enum Place {
+    /// Not in a game: being greeted, on a static page, or in the waiting room.
+    Lobby(Lobby),
+    /// Matched into a game, from the pairing until the next scene or the waiting room.
+    Game(Box<Match>),
+}
+
+impl Default for Place {
+    fn default() -> Self {
+        Self::Lobby(Lobby::default())
+    }
+}
+
+#[derive(Default)]
+pub(super) struct Lobby {
+    /// When this participant entered the waiting room (local time).
+    pub(super) waiting_since: Option<f64>,
+    /// The peer-to-peer probe the relay asked for, while waiting.
+    pub(super) probe: Option<Prober>,
+}
+
+/// How far a match is from its start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kickoff {
+    /// The peer connection is being made (and the countdown runs).
+    Connecting,
+    /// We told the relay our connection works; waiting for the partner's and the countdown.
+    Validated,
+    /// The relay said every player is connected and the countdown is over: frames count.
+    Started,
+}
+
+pub(super) struct Match {
+    pub(super) game_id: GameId,
+    /// Our place in the game's player order.
+    pub(super) player_index: u8,
+    pub(super) partner: ParticipantId,
+    /// Everyone in the game, self included, in player order.
+    pub(super) players: Vec<PeerInfo>,
+    /// The game's settings and seed from the pairing, until the channel opens and it runs.
+    pub(super) announced: Option<(GameConfig, u64)>,
+    /// The game, once the channel to the partner opened.
+    pub(super) play: Option<Play>,
+    pub(super) channel_open: bool,
+    pub(super) rtt: RttTracker,
+    /// When the relay's "Players found!" countdown ends (local time).
+    pub(super) countdown_ends_at: f64,
+    pub(super) kickoff: Kickoff,
+    /// The relay reported the partner's connection closed.
+    pub(super) partner_left_relay: bool,
+    /// ggrs has heard nothing from the partner for a while (interrupted, not resumed).
+    pub(super) partner_silent: bool,
+    /// When the game clock last ticked here.
+    pub(super) last_frame_at: Option<f64>,
+    /// This page went without a clock tick for longer than the focus-loss timeout (it was
+    /// frozen); the partner has given up on us, so an ending connection means `PartnerAway`.
+    pub(super) was_frozen: bool,
+    /// When every episode was over and confirmed here (local time).
+    pub(super) finished_at: Option<f64>,
+    /// The partner said every episode is over and confirmed there too.
+    pub(super) partner_finished: bool,
+}
+
+impl Match {
+    pub(super) fn new(
+        (game_id, player_index): (GameId, u8),
+        partner: ParticipantId,
+        players: Vec<PeerInfo>,
+        announced: (GameConfig, u64),
+        countdown_ends_at: f64,
+    ) -> Self {
+        Self {
+            game_id,
+            player_index,
+            partner,
+            players,
+            announced: Some(announced),
+            play: None,
+            channel_open: false,
+            rtt: RttTracker::default(),
+            countdown_ends_at,
+            kickoff: Kickoff::Connecting,
+            partner_left_relay: false,
+            partner_silent: false,
+            last_frame_at: None,
+            was_frozen: false,
+            finished_at: None,
+            partner_finished: false,
+        }
+    }
+
+    pub(super) fn started(&self) -> bool {
+        self.kickoff == Kickoff::Started
+    }
+}
