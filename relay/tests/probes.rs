@@ -143,9 +143,16 @@ async fn probe_messages_outside_ones_own_probe_are_refused() {
 
 /// A scripted participant: answers every probe with the round trip `rtt_between` gives for
 /// the pair, never accepts a second probe before the first ended, and stops once paired.
-/// Returns its partner. Every participant of the test has a close partner, so each script
-/// ends by being paired; one that waits in vain fails on the helper's patience.
-async fn script(mut client: Client, me: usize, rtt_between: fn(usize, usize) -> u32) -> usize {
+/// Returns its partner, and its connection: hanging up now would dissolve the game (its
+/// partner, not yet validated, would be sent back to the waiting room and matched again
+/// while its own script has already stopped). Every participant of the test has a close
+/// partner, so each script ends by being paired; one that waits in vain fails on the
+/// helper's patience.
+async fn script(
+    mut client: Client,
+    me: usize,
+    rtt_between: fn(usize, usize) -> u32,
+) -> (usize, Client) {
     let mut open: Option<ProbeId> = None;
     loop {
         match next_event(&mut client).await {
@@ -165,7 +172,8 @@ async fn script(mut client: Client, me: usize, rtt_between: fn(usize, usize) -> 
             }
             ServerMsg::Paired { peers, .. } => {
                 assert!(open.is_none(), "p{me} paired while probing");
-                return peers[0].participant_id.as_str()[1..].parse().expect("scripted id");
+                let partner = peers[0].participant_id.as_str()[1..].parse().expect("scripted id");
+                return (partner, client);
             }
             other => panic!("p{me}: unexpected {other:?}"),
         }
@@ -186,8 +194,11 @@ async fn no_participant_is_ever_in_two_probes_and_only_close_pairs_match() {
         tasks.push(tokio::spawn(script(client, i, rtt_between)));
     }
     let mut partners = HashMap::new();
+    let mut connections = Vec::new();
     for (i, task) in tasks.into_iter().enumerate() {
-        partners.insert(i, task.await.expect("script ran without a failed assertion"));
+        let (partner, client) = task.await.expect("script ran without a failed assertion");
+        partners.insert(i, partner);
+        connections.push(client);
     }
     for (me, partner) in &partners {
         assert_eq!(partners[partner], *me, "pairs are mutual");

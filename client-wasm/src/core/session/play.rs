@@ -64,6 +64,11 @@ impl Session {
             return Vec::new();
         }
         let Some(m) = self.matched_mut() else { return Vec::new() };
+        if m.play.is_some() || m.announced.is_none() {
+            // A repeated open event (seen once under packet loss), or the open of a channel
+            // given up before the start: the game that runs (or its loss) stands.
+            return Vec::new();
+        }
         m.channel_open = true;
         if let Err(message) = m.start_game() {
             self.fail(message);

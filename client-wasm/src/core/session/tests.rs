@@ -365,6 +365,17 @@ pub(super) fn start_pair() -> ([Session; 2], [Vec<Vec<u8>>; 2]) {
 }
 
 #[test]
+fn a_repeated_channel_open_leaves_the_running_game_alone() {
+    let ([mut a, _b], _) = start_pair();
+    let frame = a.status().frame;
+    assert_eq!(a.handle(Input::ChannelOpen, 20_000.0), Vec::new());
+    assert_eq!(a.status().phase, Phase::Playing);
+    assert_eq!(a.status().last_error, None);
+    a.handle(Input::Frame(NetInput::default(), 0.0), 20_033.0);
+    assert!(a.status().frame >= frame, "the same game goes on");
+}
+
+#[test]
 fn a_page_frozen_past_the_timeout_reports_partner_away_when_the_channel_closes() {
     let ([mut a, _b], _) = start_pair();
     // The last tick was within the first 500 x 33 ms; the next one comes much later.
