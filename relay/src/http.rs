@@ -13,6 +13,7 @@ use axum::{
     Json, Router,
     body::Body,
     extract::{Query, Request, State},
+    handler::HandlerWithoutStateExt,
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
@@ -50,13 +51,19 @@ pub(crate) struct AppState {
     pub(crate) admin_token: Arc<str>,
 }
 
-pub(crate) fn router(www: &Path, state: AppState) -> Router {
-    let files = ServeDir::new(www).append_index_html_on_directories(true);
-    Router::new()
+pub(crate) fn router(www: Option<&Path>, state: AppState) -> Router {
+    let built_in = crate::assets::built_in.into_service();
+    let routes = Router::new()
         .route("/ws", get(upgrade))
         .route("/admin/status", get(admin_status))
-        .with_state(state)
-        .fallback_service(files)
+        .with_state(state);
+    let routes = match www {
+        Some(dir) => routes.fallback_service(
+            ServeDir::new(dir).append_index_html_on_directories(true).fallback(built_in),
+        ),
+        None => routes.fallback_service(built_in),
+    };
+    routes
         // The page and its wasm change with every build; always revalidate (ETag/Last-Modified).
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,

@@ -14,6 +14,7 @@
 //! - `config`: loading the experiment TOML.
 //! - `storage`: atomic writes of research data, the parity summary; `parity`: the comparison.
 
+mod assets;
 pub mod config;
 mod connection;
 pub mod error;
@@ -28,5 +29,4 @@ pub mod storage;
 pub use http::HARD_MESSAGE_LIMIT;
 pub use server::{Relay, RelayOptions};
 
-/// Directory of the participant page in a source checkout; `--www-dir` overrides it.
-pub const DEFAULT_WWW_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../www");
+pub use assets::has_package;

@@ -26,9 +26,10 @@ enum Command {
         /// Where research data is written.
         #[arg(long, default_value = "data")]
         data_dir: PathBuf,
-        /// The participant page and wasm package.
-        #[arg(long, default_value = rollgym_relay::DEFAULT_WWW_DIR)]
-        www_dir: PathBuf,
+        /// A directory served in front of the built-in participant page and wasm package
+        /// (`/pkg/`): your own pages. Default: the built-in files alone.
+        #[arg(long)]
+        www_dir: Option<PathBuf>,
         /// The secret in the admin page's address. Default: `ROLLGYM_ADMIN_TOKEN`, else a
         /// random one each start (printed with the address).
         #[arg(long)]
@@ -87,9 +88,15 @@ async fn serve(
     experiment: Option<PathBuf>,
     addr: SocketAddr,
     data_dir: PathBuf,
-    www_dir: PathBuf,
+    www_dir: Option<PathBuf>,
     admin_token: Option<String>,
 ) -> ExitCode {
+    let own_package = www_dir.as_ref().is_some_and(|dir| dir.join("pkg").is_dir());
+    if !rollgym_relay::has_package() && !own_package {
+        tracing::error!(
+            "this relay was built without the wasm package (build it with `make build`): the participant page cannot start"
+        );
+    }
     let started = async {
         let experiment = config::load(experiment.as_deref())?;
         Relay::bind(RelayOptions { experiment, addr, www_dir, data_dir, admin_token }).await

@@ -23,8 +23,9 @@ use crate::{
 pub struct RelayOptions {
     pub experiment: ExperimentConfig,
     pub addr: SocketAddr,
-    /// Served at `/`: the participant page and `pkg/` (the wasm package).
-    pub www_dir: PathBuf,
+    /// Served at `/` in front of the built-in page and package (`assets.rs`): a researcher's
+    /// own pages. `None` serves the built-in files alone.
+    pub www_dir: Option<PathBuf>,
     /// Root of the research data (`<data_dir>/<experiment>/...`).
     pub data_dir: PathBuf,
     /// The secret of the admin page; `None` draws a random one at start.
@@ -47,8 +48,8 @@ pub struct Relay {
 
 impl Relay {
     pub async fn bind(options: RelayOptions) -> Result<Self, StartError> {
-        if !options.www_dir.is_dir() {
-            return Err(StartError::MissingWww(options.www_dir.clone()));
+        if let Some(dir) = options.www_dir.as_ref().filter(|dir| !dir.is_dir()) {
+            return Err(StartError::MissingWww(dir.clone()));
         }
         let experiment_id = SafeId::parse(&options.experiment.experiment.id).map_err(|e| {
             StartError::InvalidConfig {
@@ -103,7 +104,7 @@ impl Relay {
             next_conn: Arc::new(AtomicU64::new(1)),
             admin_token: self.admin_token.clone(),
         };
-        let app = http::router(&self.options.www_dir, state);
+        let app = http::router(self.options.www_dir.as_deref(), state);
         let stop = cancel.clone();
         let serve = axum::serve(self.listener, app).with_graceful_shutdown(async move {
             shutdown.await;

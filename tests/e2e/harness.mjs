@@ -27,12 +27,22 @@ export const CHROMIUM_ARGS = [
   '--disable-features=WebRtcHideLocalIpsWithMdns',
 ];
 
-/** Starts `rollgym serve` on port 0 and resolves once it prints its URL. */
-export async function startRelay({ experiment, name = 'relay', addr = '127.0.0.1:0', dataDir } = {}) {
+/**
+ * Starts `rollgym serve` on port 0 and resolves once it prints its URL. `bin` and `cwd` run
+ * another copy of the binary from another directory (a deployment).
+ */
+export async function startRelay({
+  experiment,
+  name = 'relay',
+  addr = '127.0.0.1:0',
+  dataDir,
+  bin = RELAY_BIN,
+  cwd,
+} = {}) {
   dataDir ??= mkdtempSync(path.join(tmpdir(), 'rollgym-e2e-'));
   const args = ['serve', '--addr', addr, '--data-dir', dataDir];
   if (experiment) args.push(experiment);
-  const child = spawn(RELAY_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd });
   const log = createWriteStream(path.join(ARTIFACTS, `${name}.log`), { flags: 'a' });
   child.stderr.pipe(log);
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));

@@ -49,11 +49,26 @@ impl TestRelay {
         Self::start_with(experiment, data_dir).await
     }
 
+    /// A relay serving `www_dir` in front of its built-in files.
+    pub(crate) async fn start_serving(www_dir: PathBuf) -> Self {
+        let data_dir = std::env::temp_dir().join(format!("rollgym-test-{}", unique_suffix()));
+        let experiment = config::load(None).expect("bundled config");
+        Self::start_options(experiment, data_dir, Some(www_dir)).await
+    }
+
     async fn start_with(experiment: ExperimentConfig, data_dir: PathBuf) -> Self {
+        Self::start_options(experiment, data_dir, None).await
+    }
+
+    async fn start_options(
+        experiment: ExperimentConfig,
+        data_dir: PathBuf,
+        www_dir: Option<PathBuf>,
+    ) -> Self {
         let options = RelayOptions {
             experiment,
             addr: "127.0.0.1:0".parse().expect("addr"),
-            www_dir: PathBuf::from(rollgym_relay::DEFAULT_WWW_DIR),
+            www_dir,
             data_dir: data_dir.clone(),
             admin_token: Some(ADMIN_TOKEN.into()),
         };
