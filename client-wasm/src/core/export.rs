@@ -12,7 +12,7 @@ pub use rollgym_protocol::episode::{FIRST_LOCAL_COLUMN, csv_header as header};
 pub fn csv(rows: &[FrameRow]) -> String {
     let players = rows.first().map_or(2, |r| r.actions.len());
     let keys: Vec<&str> =
-        rows.first().map(|r| r.info.iter().map(|(k, _)| *k).collect()).unwrap_or_default();
+        rows.first().map(|r| r.info.iter().map(|(k, _)| k.as_ref()).collect()).unwrap_or_default();
     let mut out = String::with_capacity(64 + rows.len() * 128);
     out.push_str(&header(players, &keys));
     out.push('\n');
@@ -61,7 +61,7 @@ mod tests {
             truncated: true,
             focused: vec![true, false],
             state_hash: 0xabc,
-            info: vec![("soups_delivered.0", 1), ("soups_delivered.1", 0)],
+            info: vec![("soups_delivered.0".into(), 1), ("soups_delivered.1".into(), 0)],
             was_speculative: vec![false, true],
             rollbacks: 2,
             timestamp_ms: 1_700_000_000_123.4,

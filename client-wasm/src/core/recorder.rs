@@ -23,7 +23,7 @@ pub struct FrameRow {
     pub truncated: bool,
     pub focused: Vec<bool>,
     pub state_hash: u64,
-    pub info: Vec<(&'static str, i64)>,
+    pub info: Vec<(crate::env::InfoName, i64)>,
     /// Per player: the input was a prediction when this frame was first simulated.
     pub was_speculative: Vec<bool>,
     /// Times this frame was simulated again after its first simulation.

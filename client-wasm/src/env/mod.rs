@@ -13,6 +13,10 @@ pub use paint::{Color, Painter};
 /// An action index, `0..num_actions`.
 pub type Action = u8;
 
+/// The name of an `infos.<name>` column: static for the built-in games, owned for an
+/// environment that names its facts at run time.
+pub type InfoName = std::borrow::Cow<'static, str>;
+
 /// What one step produced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepResult {
@@ -22,7 +26,7 @@ pub struct StepResult {
     pub terminated: bool,
     /// Named integer facts about the state after the step (cumulative counters, events), in a
     /// fixed order so that recorded columns line up.
-    pub info: Vec<(&'static str, i64)>,
+    pub info: Vec<(InfoName, i64)>,
 }
 
 /// Why state bytes could not be loaded.

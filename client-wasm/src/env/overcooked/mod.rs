@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 pub use layout::{Layout, LayoutError, Pos, Tile};
 
-use crate::env::{Action, Env, EnvError, Painter, StepResult};
+use crate::env::{Action, Env, EnvError, InfoName, Painter, StepResult};
 
 pub const NORTH: Action = 0;
 pub const SOUTH: Action = 1;
@@ -301,7 +301,9 @@ impl Env for Overcooked {
                 t.soups_picked,
                 t.soups_delivered,
             ];
-            info.extend(keys.iter().zip(values).map(|(k, v)| (*k, i64::from(v))));
+            info.extend(
+                keys.iter().zip(values).map(|(k, v)| (InfoName::Borrowed(*k), i64::from(v))),
+            );
         }
         StepResult { rewards: vec![reward; 2], terminated: false, info }
     }

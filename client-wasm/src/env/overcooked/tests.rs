@@ -110,8 +110,8 @@ fn a_full_soup_cooks_is_served_and_rewards_both() {
     assert_eq!(result.rewards, vec![SOUP_REWARD, SOUP_REWARD], "shared reward");
     assert_eq!(env.soups_delivered, before + 1);
     assert_eq!(env.chefs[0].held, None);
-    assert!(result.info.contains(&("soups_delivered.0", 1)));
-    assert!(result.info.contains(&("onions_potted.0", 3)));
+    assert!(result.info.contains(&("soups_delivered.0".into(), 1)));
+    assert!(result.info.contains(&("onions_potted.0".into(), 3)));
 }
 
 #[test]
