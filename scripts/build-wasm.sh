@@ -13,13 +13,20 @@ else
 fi
 
 cargo build --profile wasm-release -p rollgym-client --target wasm32-unknown-unknown "${features[@]}"
-mkdir -p "$out"
-wasm-bindgen --target "$target" --no-typescript --out-dir "$out" \
+# Built in a staging directory and copied only where a file changed: the relay builds www/
+# into its binary and rebuilds whenever a file there is touched.
+stage="target/wasm-stage-$target"
+rm -rf "$stage"
+mkdir -p "$stage" "$out"
+wasm-bindgen --target "$target" --no-typescript --out-dir "$stage" \
   target/wasm32-unknown-unknown/wasm-release/rollgym_client.wasm
 # Debian's binaryen is too old for rustc's reference-types output; use the npm one (RECIPES.md).
 node_modules/.bin/wasm-opt -Oz --enable-reference-types --enable-bulk-memory \
   --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
-  "$out/rollgym_client_bg.wasm" -o "$out/rollgym_client_bg.wasm"
+  "$stage/rollgym_client_bg.wasm" -o "$stage/rollgym_client_bg.wasm"
+for file in "$stage"/*; do
+  cmp -s "$file" "$out/$(basename "$file")" || cp "$file" "$out/"
+done
 if [ "$target" = nodejs ]; then
   # wasm-bindgen's nodejs output is CommonJS; the repository's package.json says "module".
   echo '{ "type": "commonjs" }' > "$out/package.json"
