@@ -51,6 +51,8 @@ pub enum Outcome {
     Timeout,
     /// The participant had already been through the whole experiment (a reload at the end).
     AlreadyFinished,
+    /// The game stopped on an error (the environment threw, or the page could not go on).
+    Error,
 }
 
 /// The sidecar of one episode file, as the client writes it. Every field is a fact this peer
@@ -140,6 +142,9 @@ pub struct Desync {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Settings {
     pub env: String,
+    /// The environment's own version (the peers checked they run the same one).
+    #[serde(default)]
+    pub env_version: String,
     pub layout: String,
     pub fps: u32,
     pub max_steps: u32,
@@ -153,13 +158,14 @@ impl From<&GameConfig> for Settings {
     fn from(config: &GameConfig) -> Self {
         Self {
             env: config.env.clone(),
+            env_version: String::new(),
             layout: config.layout.clone(),
             fps: config.fps,
             max_steps: config.max_steps,
             num_episodes: config.num_episodes,
             input_delay: config.input_delay,
             max_prediction: config.max_prediction,
-            input_mode: config.input_mode,
+            input_mode: config.input_mode.unwrap_or_default(),
         }
     }
 }

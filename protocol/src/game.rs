@@ -12,6 +12,10 @@ pub const OVERCOOKED_LAYOUTS: [&str; 5] = [
     "counter_circuit",
 ];
 
+/// The environments the client has built in. Any other `game.env` names one the page
+/// supplies (a JavaScript environment given to `start()`), which the relay passes through.
+pub const BUILT_IN_ENVS: [&str; 2] = ["overcooked", "slime_volleyball"];
+
 /// How key presses become actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -29,11 +33,14 @@ pub enum InputMode {
 pub struct GameConfig {
     /// Names the data directory of this game's files: `data/<experiment>/<scene_id>/`.
     pub scene_id: crate::SceneId,
-    /// Environment name; built in: `overcooked`.
+    /// Environment name: a built-in one ([`BUILT_IN_ENVS`]) or one the page supplies.
     pub env: String,
+    /// Overcooked: the kitchen.
     pub layout: String,
-    /// Steps a full pot cooks.
+    /// Overcooked: steps a full pot cooks.
     pub cook_time: u16,
+    /// Slime Volleyball: points that win an episode; 0 plays until `max_steps`.
+    pub points_to_win: u16,
     /// Simulation frames per second.
     pub fps: u32,
     /// Steps per episode (the episode is truncated there).
@@ -53,7 +60,8 @@ pub struct GameConfig {
     pub max_prediction: u32,
     /// Frames between checksum comparisons; 0 turns desync detection off.
     pub desync_interval: u32,
-    pub input_mode: InputMode,
+    /// Absent: the environment's own (tap for Overcooked, held for Slime Volleyball).
+    pub input_mode: Option<InputMode>,
     /// A partner unheard from for this long (a frozen or closed page) ends the game.
     pub focus_loss_timeout_ms: u32,
     /// Shown when the partner leaves.
@@ -69,6 +77,7 @@ impl Default for GameConfig {
             env: "overcooked".into(),
             layout: "cramped_room".into(),
             cook_time: 20,
+            points_to_win: 5,
             fps: 30,
             max_steps: 1350,
             num_episodes: 1,
@@ -79,7 +88,7 @@ impl Default for GameConfig {
             input_delay: 2,
             max_prediction: 12,
             desync_interval: 10,
-            input_mode: InputMode::Tap,
+            input_mode: None,
             focus_loss_timeout_ms: 30_000,
             partner_left_message: "Your partner has left the game. Thank you for taking part."
                 .into(),
@@ -91,8 +100,11 @@ impl Default for GameConfig {
 /// A `[game]` value out of range.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GameConfigError {
-    #[error("game.env {0:?} is unknown; built in: \"overcooked\"")]
-    UnknownEnv(String),
+    #[error(
+        "game.env {0:?} is not a valid environment name: use 1 to 64 letters, digits, '_', '-' or '.' (built in: {envs})",
+        envs = BUILT_IN_ENVS.join(", ")
+    )]
+    BadEnvName(String),
     #[error("game.layout {0:?} is unknown; built in: {layouts}", layouts = OVERCOOKED_LAYOUTS.join(", "))]
     UnknownLayout(String),
     #[error("game.{field} = {value} is out of range {min}..={max}")]
@@ -101,17 +113,20 @@ pub enum GameConfigError {
 
 impl GameConfig {
     pub fn validate(&self) -> Result<(), GameConfigError> {
-        if self.env != "overcooked" {
-            return Err(GameConfigError::UnknownEnv(self.env.clone()));
+        let name_ok = (1..=64).contains(&self.env.len())
+            && self.env.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+        if !name_ok {
+            return Err(GameConfigError::BadEnvName(self.env.clone()));
         }
-        if !OVERCOOKED_LAYOUTS.contains(&self.layout.as_str()) {
+        if self.env == "overcooked" && !OVERCOOKED_LAYOUTS.contains(&self.layout.as_str()) {
             return Err(GameConfigError::UnknownLayout(self.layout.clone()));
         }
-        let ranges: [(&'static str, u64, u64, u64); 9] = [
+        let ranges: [(&'static str, u64, u64, u64); 10] = [
             ("fps", self.fps.into(), 1, 120),
             ("max_steps", self.max_steps.into(), 1, 1_000_000),
             ("num_episodes", self.num_episodes.into(), 1, 1000),
             ("cook_time", self.cook_time.into(), 1, 10_000),
+            ("points_to_win", self.points_to_win.into(), 0, 1000),
             ("input_delay", self.input_delay.into(), 0, 10),
             ("max_prediction", self.max_prediction.into(), 1, 30),
             ("desync_interval", self.desync_interval.into(), 0, 10_000),
@@ -133,6 +148,11 @@ impl GameConfig {
             });
         }
         Ok(())
+    }
+
+    /// The environment is one of the client's own, not one the page supplies.
+    pub fn is_built_in(&self) -> bool {
+        BUILT_IN_ENVS.contains(&self.env.as_str())
     }
 
     /// A duration in whole frames at this game's fps (rounded up).
@@ -157,6 +177,25 @@ mod tests {
         assert!(err.contains("game.fps"), "{err}");
         let config = GameConfig { layout: "kitchen".into(), ..GameConfig::default() };
         assert!(config.validate().expect_err("layout").to_string().contains("cramped_room"));
+    }
+
+    #[test]
+    fn a_page_supplied_environment_passes_through_but_a_bad_name_does_not() {
+        let config = GameConfig { env: "my_game-2.1".into(), ..GameConfig::default() };
+        assert_eq!(config.validate(), Ok(()));
+        assert!(!config.is_built_in());
+        let config = GameConfig { env: "../etc".into(), ..GameConfig::default() };
+        let err = config.validate().expect_err("slash").to_string();
+        assert!(err.contains("slime_volleyball"), "{err}");
+        let config = GameConfig { env: String::new(), ..GameConfig::default() };
+        assert!(config.validate().is_err());
+        // The layout belongs to Overcooked only.
+        let config = GameConfig {
+            env: "slime_volleyball".into(),
+            layout: "x".into(),
+            ..GameConfig::default()
+        };
+        assert_eq!(config.validate(), Ok(()));
     }
 
     #[test]

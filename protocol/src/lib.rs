@@ -18,14 +18,14 @@ mod scene;
 
 pub use config::{ConfigError, ExperimentConfig, ExperimentMeta, WebRtcConfig};
 pub use episode::{Outcome, Sidecar, StoredSidecar};
-pub use game::{GameConfig, GameConfigError, InputMode, OVERCOOKED_LAYOUTS};
+pub use game::{BUILT_IN_ENVS, GameConfig, GameConfigError, InputMode, OVERCOOKED_LAYOUTS};
 pub use ids::{
     GameId, IdError, MAX_PARTICIPANT_ID_LEN, ParticipantId, ProbeId, SafeId, SceneId, UploadId,
 };
 pub use lobby::{MatchmakerKind, MatchmakingConfig, WaitingRoomConfig};
 pub use messages::{
-    ClientMsg, DecodeError, ErrorCode, IceServer, MAX_CLIENT_MESSAGE_BYTES, MAX_UPLOAD_BYTES,
-    PROTOCOL_VERSION, PeerInfo, ServerMsg, SignalPayload, Upload,
+    ClientMsg, DecodeError, EnvStamp, ErrorCode, IceServer, MAX_CLIENT_MESSAGE_BYTES,
+    MAX_UPLOAD_BYTES, PROTOCOL_VERSION, PeerInfo, ServerMsg, SignalPayload, Upload,
 };
 pub use records::{
     AdmittingProbe, LoggedParticipant, MatchLogRecord, ProbeResult, UnstartedReason,

@@ -40,7 +40,13 @@ pub enum ClientMsg {
     /// The peer-to-peer connection of `game_id` works in both directions (the netcode has
     /// synchronized with the partner). Play starts once every player said so and the countdown
     /// is over.
-    Validated { game_id: GameId },
+    Validated {
+        game_id: GameId,
+        /// The environment this page runs; the relay starts the game only when every player
+        /// runs the same one.
+        #[serde(default)]
+        env: Option<EnvStamp>,
+    },
     /// The participant is finished with scene `from` (clicked continue, or its game is over).
     Advance { from: u32 },
     /// WebRTC signaling for the other side of probe `probe_id` (kept apart from game
@@ -217,6 +223,16 @@ pub enum ErrorCode {
     UploadTooLarge,
     /// The relay could not write the data (disk full, permissions); retrying may succeed.
     StorageFailed,
+    /// The players' pages run different environments (name or version): the game cannot start.
+    EnvMismatch,
+}
+
+/// An environment's name and version, as a page reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvStamp {
+    pub name: String,
+    pub version: String,
 }
 
 /// Why a text frame is not a [`ClientMsg`].

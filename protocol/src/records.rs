@@ -146,6 +146,8 @@ pub enum UnstartedReason {
     NotValidated,
     /// A player left before the start.
     PartnerLeft,
+    /// The players' pages run different environments (name or version).
+    EnvMismatch,
 }
 
 #[cfg(test)]

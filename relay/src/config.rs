@@ -68,6 +68,20 @@ mod tests {
     }
 
     #[test]
+    fn every_experiment_shipped_in_experiments_is_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).expect("experiments/") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                load(Some(&path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                checked += 1;
+            }
+        }
+        assert!(checked >= 3, "found {checked} experiments");
+    }
+
+    #[test]
     fn typos_are_reported_with_the_key() {
         let err =
             parse("[experiment]\nid = \"x\"\n[webrtc]\nice_server = []\n", Path::new("e.toml"))

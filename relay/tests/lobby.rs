@@ -69,7 +69,7 @@ async fn twelve_participants_form_six_games_that_all_start() {
         p == [0, 1]
     }));
     for (c, game) in clients.iter_mut().zip(&ids) {
-        c.send(&ClientMsg::Validated { game_id: game.clone() }).await;
+        c.send(&ClientMsg::Validated { game_id: game.clone(), env: None }).await;
     }
     for (c, game) in clients.iter_mut().zip(&ids) {
         assert_eq!(next_event(c).await, ServerMsg::Start { game_id: game.clone() });
@@ -85,11 +85,11 @@ async fn a_game_starts_only_when_both_validated() {
     let (mut a, mut b) = (relay.client().await, relay.client().await);
     a.hello("a").await;
     let (game, _) = paired_after_hello(&mut a, &mut b, "b").await;
-    a.send(&ClientMsg::Validated { game_id: game.clone() }).await;
+    a.send(&ClientMsg::Validated { game_id: game.clone(), env: None }).await;
     // The countdown is over and the relay has taken a's validation: no start while b has not
     // validated. b's validation starts both.
     a.expect_nothing().await;
-    b.send(&ClientMsg::Validated { game_id: game.clone() }).await;
+    b.send(&ClientMsg::Validated { game_id: game.clone(), env: None }).await;
     assert_eq!(next_event(&mut a).await, ServerMsg::Start { game_id: game.clone() });
     assert_eq!(next_event(&mut b).await, ServerMsg::Start { game_id: game });
     relay.shutdown().await;
@@ -112,7 +112,7 @@ async fn a_disconnect_while_waiting_disturbs_nobody() {
     waiting.hello("waiting").await;
     drop(waiting);
     for c in [&mut a, &mut b] {
-        c.send(&ClientMsg::Validated { game_id: game.clone() }).await;
+        c.send(&ClientMsg::Validated { game_id: game.clone(), env: None }).await;
     }
     assert_eq!(next_event(&mut a).await, ServerMsg::Start { game_id: game.clone() });
     assert_eq!(next_event(&mut b).await, ServerMsg::Start { game_id: game });
@@ -141,7 +141,7 @@ async fn a_disconnect_while_validating_sends_the_partner_back_to_waiting() {
     let (mut a, mut b) = (relay.client().await, relay.client().await);
     a.hello("a").await;
     let (game, _) = paired_after_hello(&mut a, &mut b, "b").await;
-    a.send(&ClientMsg::Validated { game_id: game }).await; // b not validated
+    a.send(&ClientMsg::Validated { game_id: game, env: None }).await; // b not validated
     a.expect_nothing().await;
     drop(b);
     assert!(matches!(next_event(&mut a).await, ServerMsg::Repool { .. }));
@@ -155,7 +155,7 @@ async fn a_disconnect_while_playing_is_reported_to_the_partner() {
     a.hello("a").await;
     let (game, _) = paired_after_hello(&mut a, &mut b, "b").await;
     for c in [&mut a, &mut b] {
-        c.send(&ClientMsg::Validated { game_id: game.clone() }).await;
+        c.send(&ClientMsg::Validated { game_id: game.clone(), env: None }).await;
     }
     next_event(&mut a).await; // start
     next_event(&mut b).await;

@@ -63,7 +63,7 @@ async fn play(relay: &TestRelay, a: &str, b: &str) -> (Client, Client, GameId) {
     for c in [&mut first, &mut second] {
         let ServerMsg::Paired { game_id, .. } = next_event(c).await else { panic!("paired") };
         let id = game_id;
-        c.send(&ClientMsg::Validated { game_id: id.clone() }).await;
+        c.send(&ClientMsg::Validated { game_id: id.clone(), env: None }).await;
         game = Some(id);
     }
     let game = game.expect("a game");

@@ -30,14 +30,21 @@ const allStored = (episodes) =>
   window.rollgym.exports.length === episodes &&
   window.rollgym.exports.every((e) => e.acked);
 
-/** Reads both players' CSVs of every episode and compares every shared cell. */
-function assertParity(experimentId, ids, episodes, steps) {
-  const dir = path.join(env.relay.dataDir, experimentId, 'overcooked');
+/**
+ * Reads both players' CSVs of every episode and compares every shared cell. `steps`: the rows
+ * each episode must have, or null for an episode that may end early (then both files agree).
+ */
+function assertParity(experimentId, ids, episodes, steps, scene = 'overcooked') {
+  const dir = path.join(env.relay.dataDir, experimentId, scene);
   for (let ep = 0; ep < episodes; ep++) {
     const [a, b] = ids.map((id) => path.join(dir, `${id}_ep${ep}.csv`));
     const [ta, tb] = [a, b].map((f) => readFileSync(f, 'utf8').trimEnd().split('\n'));
-    assert.equal(ta.length - 1, steps, `episode ${ep}: ${steps} rows in ${a}`);
-    assert.equal(tb.length - 1, steps, `episode ${ep}: ${steps} rows in ${b}`);
+    if (steps !== null) {
+      assert.equal(ta.length - 1, steps, `episode ${ep}: ${steps} rows in ${a}`);
+      assert.equal(tb.length - 1, steps, `episode ${ep}: ${steps} rows in ${b}`);
+    }
+    assert.equal(ta.length, tb.length, `episode ${ep}: as many rows in ${a} as in ${b}`);
+    assert.ok(ta.length > 1, `episode ${ep}: rows in ${a}`);
     const shared = ta[0].split(',').indexOf(FIRST_LOCAL_COLUMN);
     assert.ok(shared > 0);
     let differing = 0;
@@ -59,7 +66,7 @@ function assertParity(experimentId, ids, episodes, steps) {
  * One scenario: two participants, optional network conditions, random or no input, and an
  * optional `during(a, b)` step; then every episode must be stored with perfect parity.
  */
-async function scenario(name, { exp = 'short', experimentId = 'e2e_short', episodes = 1, steps = 150, conditions = [null, null], idle = false, during } = {}) {
+async function scenario(name, { exp = 'short', experimentId = 'e2e_short', scene = 'overcooked', episodes = 1, steps = 150, conditions = [null, null], idle = false, during, check } = {}) {
   env.relay = await startRelay({ experiment: experiment(exp), name: `parity_${name}` });
   const ids = [`${name}-a`, `${name}-b`];
   const hideable = typeof during === 'function' && during.hideable;
@@ -79,7 +86,8 @@ async function scenario(name, { exp = 'short', experimentId = 'e2e_short', episo
       await playRandomly([a, b], () => window.rollgym.phase === 'done');
     }
     await Promise.all([a, b].map((p) => p.waitFor(allStored, episodes, 20000)));
-    assertParity(experimentId, ids, episodes, steps);
+    assertParity(experimentId, ids, episodes, steps, scene);
+    if (check) await check(a, b, path.join(env.relay.dataDir, experimentId, scene), ids);
     assertClean(a, b);
   } finally {
     await Promise.all([a.close(), b.close()]);
@@ -139,6 +147,27 @@ test('parity: a hidden tab across the episode boundary', () =>
   scenario('boundary', { exp: 'two_episodes', experimentId: 'e2e_two', episodes: 2, during: hideFor5s(120) }));
 test('parity: two episodes back to back', () =>
   scenario('two', { exp: 'two_episodes', experimentId: 'e2e_two', episodes: 2 }));
+
+test('parity: Slime Volleyball, the second built-in game, under 80 ms latency and 5 % loss', () =>
+  scenario('slime', {
+    exp: 'slime',
+    experimentId: 'e2e_slime',
+    scene: 'slime',
+    steps: null,
+    conditions: [latency(80, 5), latency(80, 5)],
+    check: async (a, b, dir, ids) => {
+      const csv = readFileSync(path.join(dir, `${ids[0]}_ep0.csv`), 'utf8');
+      const header = csv.split('\n')[0].split(',');
+      for (const column of ['infos.points.0', 'infos.points.1', 'infos.touches.0', 'infos.rally']) {
+        assert.ok(header.includes(column), `${column} in ${header}`);
+      }
+      const sidecar = JSON.parse(readFileSync(path.join(dir, `${ids[0]}_ep0.json`), 'utf8'));
+      assert.equal(sidecar.settings.env, 'slime_volleyball');
+      assert.equal(sidecar.settings.env_version, '1');
+      assert.equal(sidecar.settings.input_mode, 'held', "the environment's own input mode");
+      assert.ok((await a.hook()).localActions > 0, 'the keys reached the game');
+    },
+  }));
 
 test('data survives a relay outage: kept in the browser, delivered after the relay is back', async () => {
   const first = await startRelay({ experiment: experiment('short'), name: 'parity_outage' });

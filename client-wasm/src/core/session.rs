@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 
 use rollgym_protocol::{
-    ClientMsg, ErrorCode, GameConfig, GameId, IceServer, PROTOCOL_VERSION, ParticipantId, PeerInfo,
-    ProbeId, SceneView, ServerMsg, SignalPayload, Upload, UploadId,
+    ClientMsg, EnvStamp, ErrorCode, GameConfig, GameId, IceServer, PROTOCOL_VERSION, ParticipantId,
+    PeerInfo, ProbeId, SceneView, ServerMsg, SignalPayload, Upload, UploadId,
 };
 
 use self::place::{Kickoff, Lobby, Match, Place};
@@ -23,8 +23,11 @@ use crate::{
         recorder::FrameRow,
         status::{EpisodeSummary, Exit, ExportStatus, Outcome, Phase, SceneStatus, Status},
     },
-    env::overcooked::{Layout, Overcooked, Rules},
+    env::{DynEnv, Env},
 };
+
+/// Makes the environment the page supplies (a JavaScript one) for a game that names it.
+pub type SuppliedEnv = Box<dyn Fn() -> Result<DynEnv, String>>;
 
 /// Something that happened.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,7 +101,7 @@ pub enum Command {
 
 /// The game being played.
 struct Play {
-    netcode: Netcode<Overcooked>,
+    netcode: Netcode<DynEnv>,
     config: GameConfig,
 }
 
@@ -117,6 +120,8 @@ pub struct Session {
     /// Uploads not yet acknowledged, by participant and upload id (restored ones may belong
     /// to another tab's participant in this browser).
     unacked: BTreeMap<(ParticipantId, UploadId), Upload>,
+    /// The page's own environment, for a game whose `env` is not a built-in one.
+    supplied: Option<SuppliedEnv>,
 }
 
 impl std::fmt::Debug for Session {
@@ -136,7 +141,14 @@ impl Session {
             dropped_packets: 0,
             advanced: false,
             unacked: BTreeMap::new(),
+            supplied: None,
         }
+    }
+
+    /// Plays `supplied` in a game whose `env` is not built in.
+    pub fn with_supplied_env(mut self, supplied: SuppliedEnv) -> Self {
+        self.supplied = Some(supplied);
+        self
     }
 
     pub fn status(&self) -> &Status {
@@ -148,7 +160,7 @@ impl Session {
     }
 
     /// The simulation, once a game runs (for rendering).
-    pub fn game(&self) -> Option<&Game<Overcooked>> {
+    pub fn game(&self) -> Option<&Game<DynEnv>> {
         self.play().map(|p| p.netcode.game())
     }
 
@@ -157,7 +169,7 @@ impl Session {
         matched.play.as_ref().map(|p| &p.config).or(matched.announced.as_ref().map(|(c, _)| c))
     }
 
-    pub fn netcode(&self) -> Option<&Netcode<Overcooked>> {
+    pub fn netcode(&self) -> Option<&Netcode<DynEnv>> {
         self.play().map(|p| &p.netcode)
     }
 
@@ -326,7 +338,7 @@ impl Session {
 const RECONNECTING: &str = "Reconnecting to the server…";
 
 /// The netcode's packets, framed for the DataChannel.
-fn outgoing(netcode: &mut Netcode<Overcooked>) -> Vec<Command> {
+fn outgoing(netcode: &mut Netcode<DynEnv>) -> Vec<Command> {
     netcode.take_outgoing().iter().map(|p| Command::SendPeer(netcode_packet(p))).collect()
 }
 

@@ -4,11 +4,20 @@
 //! and its canonical bytes ([`Env::write_state`]) feed the state hash that both peers compare.
 //! Everything that influences the future, its RNG included, is part of the value.
 
+mod bytes;
+pub mod catalog;
+mod dynamic;
 pub mod hash;
 pub mod overcooked;
 pub mod paint;
+pub mod slime;
 
+pub use dynamic::DynEnv;
 pub use paint::{Color, Painter};
+
+use std::borrow::Cow;
+
+pub use rollgym_protocol::InputMode;
 
 /// An action index, `0..num_actions`.
 pub type Action = u8;
@@ -40,8 +49,36 @@ pub enum EnvError {
     Invalid(&'static str),
 }
 
+/// What an environment is: both peers must run the same one, so this is compared before play.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvIdentity {
+    pub name: String,
+    pub version: String,
+}
+
+impl std::fmt::Display for EnvIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.name, self.version)
+    }
+}
+
+/// A key (`KeyboardEvent.key`) and the action it stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyBinding {
+    pub key: Cow<'static, str>,
+    pub action: Action,
+}
+
+impl KeyBinding {
+    pub const fn new(key: &'static str, action: Action) -> Self {
+        Self { key: Cow::Borrowed(key), action }
+    }
+}
+
 /// A deterministic multi-player environment.
 pub trait Env: Clone {
+    /// Name and version, compared between the peers before play.
+    fn identity(&self) -> EnvIdentity;
     fn num_players(&self) -> usize;
     fn num_actions(&self) -> u8;
     /// The action of a player who does nothing (and of a hidden tab).
@@ -57,6 +94,36 @@ pub trait Env: Clone {
     /// Size of the scene in the units `render` draws in.
     fn view_size(&self) -> (f32, f32);
     fn render(&self, painter: &mut dyn Painter);
+
+    /// The keys a participant plays with.
+    fn keys(&self) -> Vec<KeyBinding>;
+
+    /// The action of the keys held down (oldest first) in held-key mode: by default the
+    /// latest one's. An environment whose actions combine keys (left + jump) overrides it.
+    fn held_action(&self, held: &[Action]) -> Option<Action> {
+        held.last().copied()
+    }
+
+    /// How keys become actions when the experiment does not say.
+    fn default_input_mode(&self) -> InputMode {
+        InputMode::Tap
+    }
+
+    /// The score line above the scene; `score` is player 0's reward this episode.
+    fn score_text(&self, score: f32) -> String {
+        format!("Score {score}")
+    }
+
+    /// How the HUD names a player ("You: …").
+    fn player_name(&self, player: usize) -> String {
+        format!("Player {}", player + 1)
+    }
+
+    /// Why the environment cannot go on (an environment in JavaScript threw): the game ends
+    /// in `error` with this message.
+    fn failure(&self) -> Option<String> {
+        None
+    }
 
     /// Stable 64-bit hash of the state bytes (FNV-1a), the checksum compared between peers.
     fn state_hash(&self) -> u64 {

@@ -15,6 +15,8 @@ impl Color {
 pub trait Painter {
     fn rect(&mut self, x: f32, y: f32, w: f32, h: f32, color: Color);
     fn circle(&mut self, cx: f32, cy: f32, r: f32, color: Color);
+    /// The upper half of a disc centred on `(cx, cy)`.
+    fn half_disc(&mut self, cx: f32, cy: f32, r: f32, color: Color);
     /// Centred text; `size` is the font height.
     fn text(&mut self, cx: f32, cy: f32, size: f32, color: Color, text: &str);
 }

@@ -18,6 +18,7 @@ use crate::{
         session::{Command, Input, Session},
         status::{Phase, Status},
     },
+    env::Env,
     web::{
         clock::{self, WorkerClock},
         hook::Hook,
@@ -199,7 +200,9 @@ impl App {
 
     fn sample_input(&self) -> NetInput {
         let hidden = web_sys::window().and_then(|w| w.document()).is_some_and(|d| d.hidden());
-        let key = self.game.as_ref().and_then(|g| g.keyboard.as_ref()).and_then(Keyboard::sample);
+        let keyboard = self.game.as_ref().and_then(|g| g.keyboard.as_ref());
+        let env = self.session.game().map(|g| &g.env);
+        let key = keyboard.zip(env).and_then(|(k, env)| k.sample(|held| env.held_action(held)));
         // A hidden tab plays the default action and says it is not focused.
         let (action, held) =
             if hidden { (NO_ACTION, false) } else { key.unwrap_or((NO_ACTION, false)) };
@@ -276,7 +279,10 @@ impl App {
                     Ok(clock) => {
                         self.game = Some(GameResources {
                             _clock: clock,
-                            keyboard: Keyboard::listen(config.input_mode),
+                            keyboard: Keyboard::listen(
+                                config.input_mode.unwrap_or_default(),
+                                self.session.game().map(|g| g.env.keys()).unwrap_or_default(),
+                            ),
                             _animation: AnimationLoop::start(self.events.clone()),
                         });
                         self.canvas.set_visible(true);

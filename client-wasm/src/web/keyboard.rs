@@ -1,7 +1,8 @@
-//! Keyboard input: arrows or WASD move, space or E interacts.
+//! Keyboard input, with the keys the environment (or the embedding page) names.
 //!
 //! Tap mode: a frame's action is the last key pressed since the previous frame, else none.
-//! Held mode: while a key is held its action repeats every frame (the latest held key wins).
+//! Held mode: while keys are held, the environment makes one action of them every frame (by
+//! default the latest held key's; Slime Volleyball combines a direction with jump).
 
 use std::{cell::RefCell, rc::Rc};
 
@@ -10,7 +11,7 @@ use rollgym_protocol::InputMode;
 use wasm_bindgen::JsCast;
 use web_sys::KeyboardEvent;
 
-use crate::env::overcooked::{EAST, INTERACT, NORTH, SOUTH, WEST};
+use crate::env::KeyBinding;
 
 #[derive(Debug, Default)]
 struct Keys {
@@ -27,9 +28,12 @@ pub(super) struct Keyboard {
 }
 
 impl Keyboard {
-    pub(super) fn listen(mode: InputMode) -> Option<Self> {
+    pub(super) fn listen(mode: InputMode, bindings: Vec<KeyBinding>) -> Option<Self> {
         let window = web_sys::window()?;
         let keys = Rc::new(RefCell::new(Keys::default()));
+        let bindings = Rc::new(bindings);
+        let action_of = move |key: &str| bindings.iter().find(|b| b.key == key).map(|b| b.action);
+        let up_action_of = action_of.clone();
         // Not passive: arrow keys and space must not scroll the page.
         let options = EventListenerOptions::enable_prevent_default();
         let down = {
@@ -49,7 +53,7 @@ impl Keyboard {
             let keys = keys.clone();
             EventListener::new(&window, "keyup", move |event| {
                 let Some(event) = event.dyn_ref::<KeyboardEvent>() else { return };
-                if let Some(action) = action_of(&event.key()) {
+                if let Some(action) = up_action_of(&event.key()) {
                     keys.borrow_mut().held.retain(|a| *a != action);
                 }
             })
@@ -62,24 +66,16 @@ impl Keyboard {
         Some(Self { mode, keys, _listeners: [down, up, blur] })
     }
 
-    /// The action for the next frame, if any, and whether it comes from a key held down.
-    pub(super) fn sample(&self) -> Option<(u8, bool)> {
+    /// The action for the next frame, if any, and whether it comes from keys held down;
+    /// `held_action` makes one action of the keys held (the environment's rule).
+    pub(super) fn sample(&self, held_action: impl Fn(&[u8]) -> Option<u8>) -> Option<(u8, bool)> {
         let mut keys = self.keys.borrow_mut();
         let pressed = keys.pressed.take();
         match self.mode {
             InputMode::Tap => pressed.map(|a| (a, false)),
-            InputMode::Held => keys.held.last().map(|a| (*a, true)).or(pressed.map(|a| (a, false))),
+            InputMode::Held => {
+                held_action(&keys.held).map(|a| (a, true)).or(pressed.map(|a| (a, false)))
+            }
         }
     }
-}
-
-fn action_of(key: &str) -> Option<u8> {
-    Some(match key {
-        "ArrowUp" | "w" | "W" => NORTH,
-        "ArrowDown" | "s" | "S" => SOUTH,
-        "ArrowRight" | "d" | "D" => EAST,
-        "ArrowLeft" | "a" | "A" => WEST,
-        " " | "e" | "E" => INTERACT,
-        _ => return None,
-    })
 }

@@ -14,13 +14,14 @@ use crate::{
         game::{Game, Stage},
         status::{Phase, Status},
     },
-    env::{Color, Env, Painter, overcooked::Overcooked},
+    env::{Color, DynEnv, Env, Painter},
     web::app::WeakDispatch,
 };
 
-/// Pixels per environment unit (one kitchen cell).
-const CELL: f64 = 72.0;
-/// Height of the score line above the kitchen.
+/// CSS pixels per environment unit at most (one kitchen cell), and the widest the scene may be.
+const MAX_UNIT: f64 = 72.0;
+const MAX_WIDTH: f64 = 720.0;
+/// Height of the score line above the scene, CSS pixels.
 const HUD: f64 = 44.0;
 
 pub(super) struct GameCanvas {
@@ -31,8 +32,11 @@ pub(super) struct GameCanvas {
 impl GameCanvas {
     pub(super) fn find() -> Result<Self, JsValue> {
         let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
-        let canvas: HtmlCanvasElement =
-            document.get_element_by_id("game").ok_or("the page has no #game")?.dyn_into()?;
+        let canvas = document.get_element_by_id("game").ok_or("the page has no #game")?;
+        Self::new(canvas.dyn_into()?)
+    }
+
+    pub(super) fn new(canvas: HtmlCanvasElement) -> Result<Self, JsValue> {
         let ctx: CanvasRenderingContext2d =
             canvas.get_context("2d")?.ok_or("no 2d context")?.dyn_into()?;
         Ok(Self { canvas, ctx })
@@ -42,28 +46,44 @@ impl GameCanvas {
         self.canvas.set_hidden(!visible);
     }
 
-    pub(super) fn draw(&self, game: &Game<Overcooked>, status: &Status, config: &GameConfig) {
-        let (w, h) = game.env.view_size();
-        let (width, height) = (f64::from(w) * CELL, f64::from(h) * CELL + HUD);
-        if f64::from(self.canvas.width()) != width || f64::from(self.canvas.height()) != height {
-            self.canvas.set_width(width as u32);
-            self.canvas.set_height(height as u32);
+    /// Sizes the canvas for the scene: CSS size from the scene, backing store times the
+    /// device pixel ratio so it is crisp on high-DPI screens. Returns (scale, width, height)
+    /// in CSS pixels.
+    fn fit(&self, view: (f32, f32)) -> (f64, f64, f64) {
+        let (w, h) = (f64::from(view.0).max(1.0), f64::from(view.1).max(1.0));
+        let unit = MAX_UNIT.min(MAX_WIDTH / w);
+        let (width, height) = ((w * unit).round(), (h * unit + HUD).round());
+        let ratio = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio()).clamp(1.0, 4.0);
+        let (px_w, px_h) = ((width * ratio) as u32, (height * ratio) as u32);
+        if self.canvas.width() != px_w || self.canvas.height() != px_h {
+            self.canvas.set_width(px_w);
+            self.canvas.set_height(px_h);
+            let style = self.canvas.style();
+            let _ = style.set_property("width", &format!("{width}px"));
+            let _ = style.set_property("height", &format!("{height}px"));
         }
+        let _ = self.ctx.set_transform(ratio, 0.0, 0.0, ratio, 0.0, 0.0);
+        (unit, width, height)
+    }
+
+    pub(super) fn draw(&self, game: &Game<DynEnv>, status: &Status, config: &GameConfig) {
+        let (unit, width, height) = self.fit(game.env.view_size());
         let ctx = &self.ctx;
         ctx.set_fill_style_str("#f7f7f5");
         ctx.fill_rect(0.0, 0.0, width, height);
-        game.env.render(&mut Scaled { ctx, scale: CELL, top: HUD });
+        game.env.render(&mut Scaled { ctx, scale: unit, top: HUD });
 
         let plan = game.plan();
         let seconds_left = plan.max_steps.saturating_sub(game.step).div_ceil(config.fps.max(1));
-        let hud = format!(
-            "Score {}    Time left {}s    Round {} of {}",
-            game.score,
-            seconds_left,
-            (game.episode + 1).min(plan.num_episodes),
-            plan.num_episodes
-        );
-        text(ctx, width / 2.0, HUD / 2.0, 20.0, "#1d1d1f", &hud);
+        let mut hud = vec![
+            game.env.score_text(game.score),
+            format!("Time {seconds_left}s"),
+            format!("Round {} of {}", (game.episode + 1).min(plan.num_episodes), plan.num_episodes),
+        ];
+        if let Some(player) = status.player_index {
+            hud.push(format!("You: {}", game.env.player_name(usize::from(player))));
+        }
+        fit_text(ctx, width / 2.0, HUD / 2.0, 18.0, width - 16.0, "#1d1d1f", &hud.join("   ·   "));
 
         let banner = match game.stage {
             Stage::Between { .. } => Some(format!("Round {} starting", game.episode + 1)),
@@ -80,9 +100,10 @@ impl GameCanvas {
             banner
         };
         if let Some(banner) = banner {
-            ctx.set_fill_style_str("rgba(255,255,255,0.8)");
-            ctx.fill_rect(0.0, HUD + (height - HUD) / 2.0 - 40.0, width, 80.0);
-            text(ctx, width / 2.0, HUD + (height - HUD) / 2.0, 36.0, "#1d1d1f", &banner);
+            let middle = HUD + (height - HUD) / 2.0;
+            ctx.set_fill_style_str("rgba(255,255,255,0.85)");
+            ctx.fill_rect(0.0, middle - 40.0, width, 80.0);
+            fit_text(ctx, width / 2.0, middle, 36.0, width - 24.0, "#1d1d1f", &banner);
         }
     }
 }
@@ -95,7 +116,27 @@ fn text(ctx: &CanvasRenderingContext2d, x: f64, y: f64, size: f64, color: &str, 
     let _ = ctx.fill_text(text, x, y);
 }
 
-/// A [`Painter`] in kitchen cells, drawing in canvas pixels.
+/// Centred text at `size`, made smaller when it would be wider than `max_width`.
+fn fit_text(
+    ctx: &CanvasRenderingContext2d,
+    x: f64,
+    y: f64,
+    size: f64,
+    max_width: f64,
+    color: &str,
+    label: &str,
+) {
+    ctx.set_font(&format!("{size:.0}px system-ui, sans-serif"));
+    let measured = ctx.measure_text(label).map_or(0.0, |m| m.width());
+    let size = if measured > max_width && measured > 0.0 {
+        (size * max_width / measured).floor().max(8.0)
+    } else {
+        size
+    };
+    text(ctx, x, y, size, color, label);
+}
+
+/// A [`Painter`] in scene units, drawing in CSS pixels.
 struct Scaled<'a> {
     ctx: &'a CanvasRenderingContext2d,
     scale: f64,
@@ -125,6 +166,16 @@ impl Painter for Scaled<'_> {
             0.0,
             std::f64::consts::TAU,
         );
+        self.ctx.fill();
+    }
+
+    fn half_disc(&mut self, cx: f32, cy: f32, r: f32, color: Color) {
+        let s = self.scale;
+        self.ctx.set_fill_style_str(&color.css());
+        self.ctx.begin_path();
+        let (x, y) = (f64::from(cx) * s, self.top + f64::from(cy) * s);
+        let _ = self.ctx.arc(x, y, f64::from(r) * s, std::f64::consts::PI, std::f64::consts::TAU);
+        self.ctx.close_path();
         self.ctx.fill();
     }
 

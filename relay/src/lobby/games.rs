@@ -2,11 +2,11 @@
 //! start, signaling between the players, leaving the scene, and dissolving a game that never
 //! started.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use rollgym_protocol::{
-    AdmittingProbe, GameConfig, GameId, LoggedParticipant, MatchLogRecord, ParticipantId, PeerInfo,
-    Scene, ServerMsg, SignalPayload, UnstartedReason,
+    AdmittingProbe, EnvStamp, ErrorCode, GameConfig, GameId, LoggedParticipant, MatchLogRecord,
+    ParticipantId, PeerInfo, Scene, ServerMsg, SignalPayload, UnstartedReason,
 };
 
 use super::{Action, Conn, ConnId, Lobby, Phase, Progress, Timer, ordered};
@@ -35,21 +35,65 @@ pub(super) struct Game {
     pub(super) countdown_ends_at: u64,
     /// Lobby time by which every member must have validated its connection.
     pub(super) validate_by: u64,
-    pub(super) validated: HashSet<ConnId>,
+    /// Members whose connection works, with the environment their page runs.
+    pub(super) validated: HashMap<ConnId, Option<EnvStamp>>,
 }
 
 impl Lobby {
     /// A player's connection to its partners works: the game starts once everyone's does and
     /// the countdown is over.
-    pub(super) fn validated(&mut self, conn: ConnId, game_id: GameId, now_ms: u64) -> Vec<Action> {
+    pub(super) fn validated(
+        &mut self,
+        conn: ConnId,
+        game_id: GameId,
+        env: Option<EnvStamp>,
+        now_ms: u64,
+    ) -> Vec<Action> {
         let mine = match self.conns.get(&conn).map(|s| &s.phase) {
             Some(Phase::Paired { game_id: mine, .. }) if game_id == *mine => mine.clone(),
             _ => return vec![Action::Refuse(conn, RequestError::NotInGame(game_id))],
         };
-        if let Some(game) = self.games.get_mut(&mine) {
-            game.validated.insert(conn);
+        let Some(game) = self.games.get_mut(&mine) else { return Vec::new() };
+        game.validated.insert(conn, env);
+        let all_in = game.members.iter().all(|m| game.validated.contains_key(m));
+        if all_in && let Some(envs) = mismatched_envs(game) {
+            return self.stop_mismatched(&mine, &envs);
         }
         self.maybe_start(&mine, now_ms)
+    }
+
+    /// The players' pages run different environments: playing would desync (or worse, record
+    /// data that looks fine). Nobody plays; each page gets a fatal error that names both
+    /// environments, and the pair is never matched again.
+    fn stop_mismatched(&mut self, game_id: &GameId, envs: &[String]) -> Vec<Action> {
+        let Some(game) = self.games.remove(game_id) else { return Vec::new() };
+        tracing::warn!(game = %game_id, envs = ?envs, "players run different environments; game stopped");
+        let ids = &game.participants;
+        for (i, a) in ids.iter().enumerate() {
+            for b in &ids[i + 1..] {
+                self.rejected.insert(ordered(a, b));
+            }
+        }
+        let mut actions: Vec<Action> = self
+            .unstarted_record(game_id, &game, UnstartedReason::EnvMismatch)
+            .into_iter()
+            .collect();
+        for (i, member) in game.members.iter().enumerate() {
+            let Some(state) = self.conns.get_mut(member) else { continue };
+            state.phase = Phase::PartnerGone;
+            let mine = envs.get(i).map_or("unknown", String::as_str);
+            let theirs: Vec<&str> =
+                envs.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, e)| e.as_str()).collect();
+            let message = format!(
+                "The game cannot start: this page runs the environment {mine}, but your partner's runs {}. Please tell the researcher.",
+                theirs.join(" and ")
+            );
+            actions.push(Action::Send(
+                *member,
+                ServerMsg::Error { code: ErrorCode::EnvMismatch, message, fatal: true },
+            ));
+        }
+        actions
     }
 
     /// Starts a validating game once every member validated and the countdown is over.
@@ -57,7 +101,7 @@ impl Lobby {
         let Some(game) = self.games.get_mut(game_id) else { return Vec::new() };
         let ready = game.state == GameState::Validating
             && now_ms >= game.countdown_ends_at
-            && game.members.iter().all(|m| game.validated.contains(m));
+            && game.members.iter().all(|m| game.validated.contains_key(m));
         if !ready {
             return Vec::new();
         }
@@ -188,7 +232,7 @@ impl Lobby {
                 state: GameState::Validating,
                 countdown_ends_at: now_ms + u64::from(countdown_ms),
                 validate_by: now_ms + VALIDATION_TIMEOUT_MS,
-                validated: HashSet::new(),
+                validated: HashMap::new(),
             },
         );
         let seed = gym.game.seed.unwrap_or_else(|| self.ids.next());
@@ -349,4 +393,22 @@ impl Lobby {
             _ => None,
         }
     }
+}
+
+/// The members' environments, in player order, when they are not all the same. A page that
+/// reports none (an older client) counts as agreeing.
+fn mismatched_envs(game: &Game) -> Option<Vec<String>> {
+    let stamps: Vec<Option<&EnvStamp>> =
+        game.members.iter().map(|m| game.validated.get(m).and_then(Option::as_ref)).collect();
+    let known: Vec<&EnvStamp> = stamps.iter().flatten().copied().collect();
+    if known.windows(2).all(|w| w[0] == w[1]) {
+        return None;
+    }
+    Some(stamps.iter().map(|s| s.map_or_else(|| "unknown".to_owned(), describe)).collect())
+}
+
+/// An environment for a message: its name and version, cut short (they come from a page).
+fn describe(stamp: &EnvStamp) -> String {
+    let short = |s: &str| s.chars().take(64).collect::<String>();
+    format!("\"{}\" version \"{}\"", short(&stamp.name), short(&stamp.version))
 }

@@ -27,7 +27,7 @@ impl Lobby {
                 self.timers.armed_by(&validation, game.validate_by),
                 "{id}: no validation timer"
             );
-            if game.members.iter().all(|m| game.validated.contains(m)) {
+            if game.members.iter().all(|m| game.validated.contains_key(m)) {
                 let countdown = Timer::Countdown(id.clone());
                 assert!(
                     self.timers.armed_by(&countdown, game.countdown_ends_at),

@@ -1,6 +1,6 @@
 //! The lobby's rules, driven directly (no sockets, explicit time).
 
-use rollgym_protocol::{ErrorCode, SceneId, Sidecar, SignalPayload};
+use rollgym_protocol::{EnvStamp, ErrorCode, SceneId, Sidecar, SignalPayload, UnstartedReason};
 
 use super::*;
 
@@ -22,7 +22,7 @@ fn start_playing(lobby: &mut Lobby) -> GameId {
     join(lobby, 2, "b");
     let game = lobby.game_of(ConnId(1)).expect("paired").clone();
     for conn in [1, 2] {
-        lobby.message(ConnId(conn), ClientMsg::Validated { game_id: game.clone() }, 100);
+        lobby.message(ConnId(conn), ClientMsg::Validated { game_id: game.clone(), env: None }, 100);
     }
     let started = lobby.tick(60_000);
     assert_eq!(
@@ -342,7 +342,7 @@ fn group_reunion_falls_back_to_arrival_order() {
 
 fn validated(lobby: &mut Lobby, conn: u64, now: u64) -> Vec<Action> {
     let game = lobby.game_of(ConnId(conn)).expect("paired").clone();
-    lobby.message(ConnId(conn), ClientMsg::Validated { game_id: game }, now)
+    lobby.message(ConnId(conn), ClientMsg::Validated { game_id: game, env: None }, now)
 }
 
 fn starts(actions: &[Action]) -> Vec<u64> {
@@ -371,13 +371,65 @@ fn play_starts_when_both_validated_and_the_countdown_is_over() {
 }
 
 #[test]
+fn players_running_different_environments_are_stopped_before_play_and_told_both_names() {
+    let mut lobby = lobby();
+    join(&mut lobby, 1, "a");
+    join(&mut lobby, 2, "b");
+    let game = lobby.game_of(ConnId(1)).expect("paired").to_owned();
+    let stamp = |version: &str| Some(EnvStamp { name: "catch".into(), version: version.into() });
+    let msg = |version| ClientMsg::Validated { game_id: game.clone(), env: stamp(version) };
+    assert!(lobby.message(ConnId(1), msg("1.0"), 100).is_empty());
+    let out = lobby.message(ConnId(2), msg("1.1"), 200);
+    let errors: Vec<(u64, String)> = out
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send(
+                c,
+                ServerMsg::Error { code: ErrorCode::EnvMismatch, message, fatal: true },
+            ) => Some((c.0, message.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(errors.iter().map(|(c, _)| *c).collect::<Vec<_>>(), vec![1, 2]);
+    assert!(
+        errors[0].1.contains(
+            "\"catch\" version \"1.0\", but your partner's runs \"catch\" version \"1.1\""
+        ),
+        "{}",
+        errors[0].1
+    );
+    let logged = out.iter().any(|a| {
+        matches!(
+            a,
+            Action::LogMatch(MatchLogRecord::Unstarted {
+                reason: UnstartedReason::EnvMismatch,
+                ..
+            })
+        )
+    });
+    assert!(logged, "the researcher sees why the game never started");
+    assert_eq!(lobby.game_state(&game), None, "no game");
+    assert!(starts(&lobby.tick(10_000)).is_empty(), "never started");
+    // The same environment on both pages starts as usual.
+    let mut lobby = self::lobby();
+    join(&mut lobby, 1, "a");
+    join(&mut lobby, 2, "b");
+    let game = lobby.game_of(ConnId(1)).expect("paired").to_owned();
+    for c in [1, 2] {
+        let env = stamp("1.0");
+        lobby.message(ConnId(c), ClientMsg::Validated { game_id: game.clone(), env }, 100);
+    }
+    assert_eq!(starts(&lobby.tick(3_000)), vec![1, 2]);
+}
+
+#[test]
 fn a_validation_for_another_game_is_refused() {
     let mut lobby = lobby();
     join(&mut lobby, 1, "a");
     join(&mut lobby, 2, "b");
     let out = lobby.message(
         ConnId(1),
-        ClientMsg::Validated { game_id: GameId::parse("g-other").expect("id") },
+        ClientMsg::Validated { game_id: GameId::parse("g-other").expect("id"), env: None },
         0,
     );
     assert_eq!(codes(&out), vec![ErrorCode::NotInGame]);
@@ -482,7 +534,11 @@ fn play_through(lobby: &mut Lobby, games: &[[u64; 2]], now: u64) {
     for conns in games {
         let game = lobby.game_of(ConnId(conns[0])).expect("paired").clone();
         for c in conns {
-            lobby.message(ConnId(*c), ClientMsg::Validated { game_id: game.clone() }, now);
+            lobby.message(
+                ConnId(*c),
+                ClientMsg::Validated { game_id: game.clone(), env: None },
+                now,
+            );
         }
     }
     lobby.tick(now + 10_000);

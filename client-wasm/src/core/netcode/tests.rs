@@ -6,7 +6,11 @@ use ggrs::{GgrsRequest, PlayerType, SessionBuilder};
 use super::*;
 use crate::{
     core::recorder::FrameRow,
-    env::overcooked::{Layout, Overcooked, Rules},
+    env::{
+        DynEnv,
+        overcooked::{Layout, Overcooked, Rules},
+        slime::{self, Slime},
+    },
 };
 
 fn overcooked() -> Overcooked {
@@ -51,9 +55,10 @@ impl Rng {
     }
 }
 
-#[test]
-fn synctest_resimulation_matches_for_thousands_of_random_frames() {
-    let mut session = SessionBuilder::<Cfg<Overcooked>>::new()
+/// Runs a SyncTest session (every frame re-simulated `check_distance` frames back and the
+/// checksums compared) over `env` for 3000 random frames.
+fn synctest<E: Env + 'static>(env: E, episodes: u32) -> Game<E> {
+    let mut session = SessionBuilder::<Cfg<E>>::new()
         .with_num_players(2)
         .and_then(|b| b.add_player(PlayerType::Local, 0))
         .and_then(|b| b.add_player(PlayerType::Local, 1))
@@ -62,7 +67,8 @@ fn synctest_resimulation_matches_for_thousands_of_random_frames() {
         .with_check_distance(7)
         .start_synctest_session()
         .expect("synctest");
-    let mut game = Game::new(overcooked(), EpisodePlan { num_episodes: 5, ..PLAN });
+    let default_action = env.default_action();
+    let mut game = Game::new(env, EpisodePlan { num_episodes: episodes, ..PLAN });
     let mut rng = Rng(1);
     for _ in 0..3000 {
         for player in 0..2 {
@@ -78,14 +84,27 @@ fn synctest_resimulation_matches_for_thousands_of_random_frames() {
                 GgrsRequest::AdvanceFrame { inputs } => {
                     let actions: Vec<u8> = inputs
                         .iter()
-                        .map(|(i, _)| if i.action == NO_ACTION { 4 } else { i.action })
+                        .map(|(i, _)| if i.action == NO_ACTION { default_action } else { i.action })
                         .collect();
                     game.advance(&actions);
                 }
             }
         }
     }
+    game
+}
+
+#[test]
+fn synctest_resimulation_matches_for_thousands_of_random_frames() {
+    let game = synctest(overcooked(), 5);
     assert!(game.episode >= 5, "all episodes played");
+}
+
+#[test]
+fn synctest_holds_for_slime_volleyball_behind_the_boxed_environment() {
+    let env = DynEnv::new(Slime::new(slime::Rules { points_to_win: 3 }));
+    let game = synctest(env, 20);
+    assert!(game.episode >= 2, "points were scored and episodes ended: {}", game.episode);
 }
 
 /// Network conditions in ticks (one tick = one frame).
@@ -105,16 +124,17 @@ struct InFlight {
 /// Runs two peers with random inputs until both have confirmed every episode; returns them.
 fn play(conditions: [Conditions; 2], seed: u32) -> [Netcode<Overcooked>; 2] {
     let mut inputs = [Rng(seed ^ 0xA5A5), Rng(seed ^ 0x5A5A)];
-    play_with(conditions, seed, |player, _tick| inputs[player].input())
+    play_with(overcooked, conditions, seed, |player, _tick| inputs[player].input())
 }
 
 /// Runs two peers with `input(player, tick)` until both have confirmed every episode.
-fn play_with(
+fn play_with<E: Env + 'static>(
+    env: impl Fn() -> E,
     conditions: [Conditions; 2],
     seed: u32,
     mut input: impl FnMut(usize, u64) -> NetInput,
-) -> [Netcode<Overcooked>; 2] {
-    let mut peers = [0, 1].map(|i| Netcode::new(overcooked(), PLAN, NET, i).expect("session"));
+) -> [Netcode<E>; 2] {
+    let mut peers = [0, 1].map(|i| Netcode::new(env(), PLAN, NET, i).expect("session"));
     let mut rng = Rng(seed);
     let mut flight: Vec<InFlight> = Vec::new();
     for tick in 0..20_000u64 {
@@ -155,7 +175,7 @@ fn shared(row: &FrameRow) -> impl PartialEq + std::fmt::Debug + '_ {
     )
 }
 
-fn assert_same_confirmed_episodes(peers: &mut [Netcode<Overcooked>; 2]) {
+fn assert_same_confirmed_episodes<E: Env + 'static>(peers: &mut [Netcode<E>; 2]) {
     let [a, b] = peers;
     assert_eq!(a.confirmed_episodes().len(), 2);
     assert_eq!(a.confirmed_episodes(), b.confirmed_episodes());
@@ -201,6 +221,27 @@ fn peers_agree_with_jitter_loss_and_reordering() {
 }
 
 #[test]
+fn slime_volleyball_peers_agree_under_latency_and_loss_with_held_keys() {
+    // Held keys change rarely: the partner's prediction (the key is still held) is mostly
+    // right, and every wrong one is a rollback.
+    let rough = Conditions { latency: 4, jitter: 2, loss_percent: 10 };
+    let slime = || DynEnv::new(Slime::new(slime::Rules { points_to_win: 0 }));
+    let mut rng = [Rng(21), Rng(22)];
+    let mut held = [NO_ACTION; 2];
+    let mut peers = play_with(slime, [rough; 2], 16, |player, _tick| {
+        if rng[player].chance(8) {
+            held[player] = (rng[player].next() % 6) as u8;
+        }
+        NetInput { action: held[player], focused: true, held: true }
+    });
+    assert!(peers[0].stats().rollbacks > 0, "the partner's key changes are predicted wrong");
+    let mut env = peers[0].game().env.clone();
+    let points: Vec<i64> = env.step(&[0, 0]).info.iter().map(|(_, v)| *v).collect();
+    assert!(points.iter().any(|v| *v > 0), "the game happened: {points:?}");
+    assert_same_confirmed_episodes(&mut peers);
+}
+
+#[test]
 fn peers_agree_with_asymmetric_latency() {
     let fast = Conditions { latency: 1, jitter: 0, loss_percent: 0 };
     let slow = Conditions { latency: 6, jitter: 1, loss_percent: 2 };
@@ -224,7 +265,7 @@ fn held_key_prediction_saves_rollbacks_and_keeps_parity() {
     let slow = Conditions { latency: 4, jitter: 0, loss_percent: 0 };
     let run = |held: bool| {
         // A key changes every 40 frames and is held in between.
-        let peers = play_with([slow; 2], 15, |player, tick| {
+        let peers = play_with(overcooked, [slow; 2], 15, |player, tick| {
             let action = ((tick / 40 + player as u64) % 4) as u8;
             NetInput { action, focused: true, held }
         });

@@ -104,13 +104,16 @@ impl Session {
                 session_max_depth: stats.max_rollback_depth,
             },
             desyncs: desyncs(netcode, first..=last),
-            settings: Settings::from(&play.config),
+            settings: Settings {
+                env_version: play.netcode.game().env.identity().version,
+                ..Settings::from(&play.config)
+            },
         }
     }
 }
 
 /// The desyncs ggrs detected in these frames, with this side's state for diagnosis.
-fn desyncs(netcode: &Netcode<Overcooked>, frames: std::ops::RangeInclusive<i32>) -> Vec<Desync> {
+fn desyncs(netcode: &Netcode<DynEnv>, frames: std::ops::RangeInclusive<i32>) -> Vec<Desync> {
     netcode
         .desyncs()
         .iter()

@@ -1,6 +1,7 @@
 //! The game: the countdown, the channel to the partner, frames of the netcode, the end.
 
 use super::*;
+use crate::env::catalog;
 
 impl Session {
     /// Seconds left in the countdown, for the page; the phase follows.
@@ -63,14 +64,14 @@ impl Session {
         if self.status.phase.is_terminal() {
             return Vec::new();
         }
-        let Some(m) = self.matched_mut() else { return Vec::new() };
+        let Place::Game(m) = &mut self.place else { return Vec::new() };
         if m.play.is_some() || m.announced.is_none() {
             // A repeated open event (seen once under packet loss), or the open of a channel
             // given up before the start: the game that runs (or its loss) stands.
             return Vec::new();
         }
         m.channel_open = true;
-        if let Err(message) = m.start_game() {
+        if let Err(message) = m.start_game(self.supplied.as_ref()) {
             self.fail(message);
             return vec![Command::ClosePeer];
         }
@@ -78,14 +79,47 @@ impl Session {
     }
 }
 
+/// The environment `config` names: a built-in one, or the page's own.
+fn make_env(config: &GameConfig, supplied: Option<&SuppliedEnv>) -> Result<DynEnv, String> {
+    if let Some(built_in) = catalog::built_in(config) {
+        return built_in;
+    }
+    let Some(supplied) = supplied else {
+        return Err(format!(
+            "This experiment plays the environment \"{}\", which this page does not provide.",
+            config.env
+        ));
+    };
+    let env = supplied()?;
+    let name = env.identity().name;
+    if name != config.env {
+        return Err(format!(
+            "This experiment plays the environment \"{}\", but this page provides \"{name}\".",
+            config.env
+        ));
+    }
+    Ok(env)
+}
+
 impl Match {
-    fn start_game(&mut self) -> Result<(), String> {
-        let Some((config, seed)) = self.announced.take() else {
+    fn start_game(&mut self, supplied: Option<&SuppliedEnv>) -> Result<(), String> {
+        let Some((mut config, seed)) = self.announced.take() else {
             return Err("The game settings are missing.".into());
         };
         let player = self.player_index;
-        let layout = Layout::classic(&config.layout).map_err(|e| e.to_string())?;
-        let env = Overcooked::new(layout, Rules { cook_time: config.cook_time });
+        let env = make_env(&config, supplied)?;
+        let me = self.player_index;
+        let players = self.players.iter().filter(|p| p.player_index != me).count() + 1;
+        if env.num_players() != players {
+            return Err(format!(
+                "The environment \"{}\" is for {} players, but this game has {}.",
+                config.env,
+                env.num_players(),
+                players
+            ));
+        }
+        // Resolved here, so the page and the data show what was played.
+        config.input_mode.get_or_insert(env.default_input_mode());
         let plan = EpisodePlan {
             num_episodes: config.num_episodes,
             max_steps: config.max_steps,
@@ -129,7 +163,9 @@ impl Session {
             if play.netcode.is_running() && m.kickoff == Kickoff::Connecting {
                 m.kickoff = Kickoff::Validated;
                 let game_id = m.game_id.clone();
-                commands.push(Command::SendRelay(ClientMsg::Validated { game_id }));
+                let identity = play.netcode.game().env.identity();
+                let env = Some(EnvStamp { name: identity.name, version: identity.version });
+                commands.push(Command::SendRelay(ClientMsg::Validated { game_id, env }));
             }
             self.update_countdown(now_ms);
             if events.contains(&PeerEvent::Disconnected) {
@@ -138,6 +174,9 @@ impl Session {
             return commands;
         }
         let events = play.netcode.tick(input, epoch_ms);
+        if let Some(failure) = play.netcode.game().env.failure() {
+            return self.env_failed(failure);
+        }
         let mut commands = outgoing(&mut play.netcode);
         let finished = play.netcode.take_finished_episodes();
         for event in &events {
@@ -258,6 +297,22 @@ impl Session {
         let mut commands = vec![Command::ClosePeer];
         if let Some((episode, rows)) = partial {
             commands.extend(self.export(episode, rows, outcome, true));
+        }
+        commands
+    }
+
+    /// The environment cannot go on (a JavaScript environment threw): the game ends in
+    /// `error` with its message, the episode so far is stored as partial data, and the partner
+    /// hears that the connection closed.
+    fn env_failed(&mut self, failure: String) -> Vec<Command> {
+        let Place::Game(m) = &mut self.place else { return Vec::new() };
+        let partial = m.play.as_mut().and_then(|p| p.netcode.take_partial_episode());
+        m.channel_open = false;
+        self.status.outcome = Some(Outcome::Error);
+        self.fail(format!("The game stopped because of an error in the environment: {failure}"));
+        let mut commands = vec![Command::ClosePeer];
+        if let Some((episode, rows)) = partial {
+            commands.extend(self.export(episode, rows, Outcome::Error, true));
         }
         commands
     }

@@ -700,3 +700,5 @@ fn after_a_game_the_same_scene_is_never_entered_again() {
     a.handle(Input::Relay(scene(2, "static", true)), 0.0);
     assert_eq!(a.status().phase, Phase::Scene);
 }
+
+mod envs;

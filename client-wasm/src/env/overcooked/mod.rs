@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 pub use layout::{Layout, LayoutError, Pos, Tile};
 
-use crate::env::{Action, Env, EnvError, InfoName, Painter, StepResult};
+use crate::env::{Action, Env, EnvError, EnvIdentity, InfoName, KeyBinding, Painter, StepResult};
 
 pub const NORTH: Action = 0;
 pub const SOUTH: Action = 1;
@@ -251,6 +251,10 @@ impl Overcooked {
 }
 
 impl Env for Overcooked {
+    fn identity(&self) -> EnvIdentity {
+        EnvIdentity { name: "overcooked".into(), version: "1".into() }
+    }
+
     fn num_players(&self) -> usize {
         2
     }
@@ -322,6 +326,26 @@ impl Env for Overcooked {
 
     fn render(&self, painter: &mut dyn Painter) {
         render::draw(self, painter);
+    }
+
+    /// Arrows or WASD move, space or E interacts.
+    fn keys(&self) -> Vec<KeyBinding> {
+        let keys = [
+            (["ArrowUp", "w", "W"], NORTH),
+            (["ArrowDown", "s", "S"], SOUTH),
+            (["ArrowRight", "d", "D"], EAST),
+            (["ArrowLeft", "a", "A"], WEST),
+            ([" ", "e", "E"], INTERACT),
+        ];
+        keys.iter()
+            .flat_map(|(keys, action)| keys.iter().map(|k| KeyBinding::new(k, *action)))
+            .collect()
+    }
+
+    fn player_name(&self, player: usize) -> String {
+        ["the blue chef", "the green chef"]
+            .get(player)
+            .map_or_else(|| format!("chef {player}"), |s| (*s).to_owned())
     }
 }
 

@@ -3,6 +3,7 @@
 
 use crate::env::{
     EnvError,
+    bytes::StateReader,
     overcooked::{Chef, Facing, Item, Overcooked, Pot, Tally},
 };
 
@@ -33,7 +34,7 @@ pub(super) fn write(s: &Overcooked, out: &mut Vec<u8>) {
 }
 
 pub(super) fn read(s: &mut Overcooked, bytes: &[u8]) -> Result<(), EnvError> {
-    let mut r = Reader(bytes);
+    let mut r = StateReader::new(bytes);
     let mut next = s.clone();
     next.timestep = u32::from_le_bytes(r.take()?);
     next.rng = u64::from_le_bytes(r.take()?);
@@ -66,21 +67,9 @@ pub(super) fn read(s: &mut Overcooked, bytes: &[u8]) -> Result<(), EnvError> {
         let [b] = r.take()?;
         *counter = item_of(b)?;
     }
-    if !r.0.is_empty() {
-        return Err(EnvError::Trailing(r.0.len()));
-    }
+    r.finish()?;
     *s = next;
     Ok(())
-}
-
-struct Reader<'a>(&'a [u8]);
-
-impl Reader<'_> {
-    fn take<const N: usize>(&mut self) -> Result<[u8; N], EnvError> {
-        let (head, rest) = self.0.split_first_chunk::<N>().ok_or(EnvError::Truncated)?;
-        self.0 = rest;
-        Ok(*head)
-    }
 }
 
 fn facing_byte(f: Facing) -> u8 {

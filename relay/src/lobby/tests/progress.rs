@@ -49,7 +49,11 @@ fn playing_round1(lobby: &mut Lobby) -> Vec<Action> {
     }
     let game = lobby.game_of(ConnId(1)).expect("paired").clone();
     for c in [1, 2] {
-        actions.extend(lobby.message(ConnId(c), ClientMsg::Validated { game_id: game.clone() }, 0));
+        actions.extend(lobby.message(
+            ConnId(c),
+            ClientMsg::Validated { game_id: game.clone(), env: None },
+            0,
+        ));
     }
     actions.extend(lobby.tick(10_000));
     actions
@@ -66,7 +70,7 @@ fn progress_is_recorded_when_it_changes_and_not_for_the_first_scene() {
     let game = lobby.game_of(ConnId(1)).expect("paired").clone();
     assert!(recorded(&out).iter().all(|(_, p)| !p.played), "matched is not played");
     for c in [1, 2] {
-        lobby.message(ConnId(c), ClientMsg::Validated { game_id: game.clone() }, 0);
+        lobby.message(ConnId(c), ClientMsg::Validated { game_id: game.clone(), env: None }, 0);
     }
     let out = lobby.tick(10_000);
     let played = Progress { scene: 1, played: true };
