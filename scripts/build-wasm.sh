@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the client: cargo (wasm32, wasm-release) -> wasm-bindgen -> wasm-opt -Oz.
-#   scripts/build-wasm.sh          the page's module, into www/pkg/ (--target web)
+#   scripts/build-wasm.sh          the package into www/pkg/: the module (--target web) and the
+#                                  embedding API around it (client-wasm/js/: rollgym.js, types,
+#                                  package.json)
 #   scripts/build-wasm.sh --bench  the benchmark workloads (feature `bench`) for Node, into
 #                                  target/bench-pkg/, optimized exactly like the page's module
 set -euo pipefail
@@ -24,6 +26,10 @@ wasm-bindgen --target "$target" --no-typescript --out-dir "$stage" \
 node_modules/.bin/wasm-opt -Oz --enable-reference-types --enable-bulk-memory \
   --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
   "$stage/rollgym_client_bg.wasm" -o "$stage/rollgym_client_bg.wasm"
+if [ "$target" = web ]; then
+  # The package around the module: the embedding API, its types, package.json.
+  cp client-wasm/js/* "$stage/"
+fi
 for file in "$stage"/*; do
   cmp -s "$file" "$out/$(basename "$file")" || cp "$file" "$out/"
 done

@@ -1,14 +1,19 @@
-// Loads the rollgym client. The wasm module takes over `window.rollgym` and the page once it
-// runs; until then the page says it is loading, and if loading fails it says so.
-import init from './pkg/rollgym_client.js';
+// The participant page: one user of the embedding API (pkg/rollgym.js), like any researcher's
+// page. Until the session runs, `window.rollgym` says it is loading; if it cannot start, the
+// page says why.
+import { start } from './pkg/rollgym.js';
 
 window.rollgym = Object.freeze({ phase: 'loading' });
+const app = document.getElementById('app');
 
-init().catch((err) => {
-  const message = `The experiment could not start in this browser: ${err}`;
+start({ container: app }).catch((err) => {
+  const message = `The experiment could not start in this browser: ${err?.message ?? err}`;
   window.rollgym = Object.freeze({ phase: 'error', lastError: message });
-  document.getElementById('status').textContent = message;
-  document.getElementById('notice-title').textContent = 'Something went wrong';
-  document.getElementById('notice-text').textContent = message;
-  document.getElementById('notice').hidden = false;
+  const notice = document.createElement('div');
+  notice.className = 'rollgym-notice';
+  notice.setAttribute('role', 'alertdialog');
+  const box = notice.appendChild(document.createElement('div'));
+  box.appendChild(document.createElement('h2')).textContent = 'Something went wrong';
+  box.appendChild(document.createElement('p')).textContent = message;
+  app.replaceChildren(notice);
 });

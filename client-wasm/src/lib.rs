@@ -13,4 +13,4 @@ pub mod core;
 pub mod env;
 
 #[cfg(all(target_arch = "wasm32", not(feature = "bench")))]
-mod web;
+pub mod web;

@@ -41,7 +41,7 @@ test('a page that forbids blob workers fails once with a clear message', async (
   const failed = await strict.waitFor(() => window.rollgym?.phase === 'error');
   assert.match(failed.lastError, /clock \(a Web Worker\) could not start/);
   assert.match(failed.lastError, /worker-src/);
-  assert.match(await strict.page.textContent('#notice'), /could not start/);
+  assert.match(await strict.page.textContent('.rollgym-notice'), /could not start/);
   // The partner does not wait for a game that cannot happen: it is back in the waiting room
   // (the game had not started) or told its partner left.
   const after = await other.waitFor(() => ['waiting', 'partner_disconnected'].includes(window.rollgym?.phase));

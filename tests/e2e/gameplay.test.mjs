@@ -39,7 +39,7 @@ async function playToTheEnd(a, b) {
   assert.equal(sa.desyncs, 0);
   assert.equal(sb.desyncs, 0);
   assert.equal(sa.outcome, 'complete');
-  assert.ok(await a.page.isVisible('#notice'), 'the end is shown');
+  assert.ok(await a.page.isVisible('.rollgym-notice'), 'the end is shown');
   assertClean(a, b);
   return [sa, sb];
 }
@@ -106,8 +106,8 @@ test('closing a page mid-game shows the partner the disconnect notice and stops 
   await b.close();
   const left = await a.waitFor(() => window.rollgym.phase === 'partner_disconnected');
   assert.equal(left.outcome, 'partner_disconnected');
-  assert.ok(await a.page.isVisible('#notice'));
-  assert.ok(await a.page.isHidden('#game'), 'the game canvas and its clock are torn down');
+  assert.ok(await a.page.isVisible('.rollgym-notice'));
+  assert.ok(await a.page.isHidden('.rollgym-canvas'), 'the game canvas and its clock are torn down');
   // The data so far is saved and marked partial.
   const saved = await a.waitFor(() => window.rollgym.exports[0]?.acked === true);
   assert.equal(saved.exports[0].partial, true);
@@ -166,8 +166,8 @@ test('a page frozen past the focus-loss timeout ends the game for both as partne
   await frozen;
   const other = await b.waitFor(() => window.rollgym.phase === 'partner_disconnected', null, over);
   assert.equal(other.outcome, 'partner_away');
-  assert.ok(await a.page.isVisible('#notice'));
-  assert.ok(await b.page.isVisible('#notice'));
+  assert.ok(await a.page.isVisible('.rollgym-notice'));
+  assert.ok(await b.page.isVisible('.rollgym-notice'));
   assertClean(a, b);
   await Promise.all([a.close(), b.close()]);
 });

@@ -38,9 +38,11 @@ export async function startRelay({
   dataDir,
   bin = RELAY_BIN,
   cwd,
+  wwwDir,
 } = {}) {
   dataDir ??= mkdtempSync(path.join(tmpdir(), 'rollgym-e2e-'));
   const args = ['serve', '--addr', addr, '--data-dir', dataDir];
+  if (wwwDir) args.push('--www-dir', wwwDir);
   if (experiment) args.push(experiment);
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd });
   const log = createWriteStream(path.join(ARTIFACTS, `${name}.log`), { flags: 'a' });
@@ -88,7 +90,7 @@ export async function launchBrowser(extraArgs = []) {
  * Opens the participant page in a fresh context (its own storage, like a separate person).
  * Every uncaught page error and console error is collected; `assertClean` fails the test.
  */
-export async function openParticipant(browser, url, { query = '', network, beforeLoad } = {}) {
+export async function openParticipant(browser, url, { path: at = '', query = '', network, beforeLoad } = {}) {
   const context = await browser.newContext();
   const page = await context.newPage();
   const watched = watch(page);
@@ -96,7 +98,7 @@ export async function openParticipant(browser, url, { query = '', network, befor
   if (network) await emulateNetwork({ page }, network);
   // `beforeLoad({ page })` may set up more (changing conditions) and return a stop function.
   const stopBeforeLoad = beforeLoad ? await beforeLoad({ page }) : undefined;
-  await page.goto(`${url}/${query}`);
+  await page.goto(`${url}/${at}${query}`);
   return {
     ...watched,
     context,
@@ -216,6 +218,8 @@ export async function waitForGame(participant, predicate, arg) {
 export const isDone = () => window.rollgym?.phase === 'done';
 export const isWaiting = () => window.rollgym?.phase === 'waiting';
 export const inGame = () => ['countdown', 'playing'].includes(window.rollgym?.phase);
+/** Matched into a game at some point (its game may be over already). */
+export const wasMatched = () => typeof window.rollgym?.gameId === 'string';
 
 /** Path of a test experiment under tests/e2e/experiments/. */
 export function experiment(name) {

@@ -24,8 +24,8 @@ test('two participants are paired and measure a peer-to-peer round trip', async 
   assert.equal(sb.playerIndex, 1);
   assert.equal(sa.gameId, sb.gameId);
   assert.ok(sa.p2pRttMs >= 0 && sa.p2pRttMs < 1000, `rtt ${sa.p2pRttMs}`);
-  assert.match(await a.page.textContent('#status'), /Connected to your partner — round trip \d+ ms/);
-  assert.match(await b.page.textContent('#status'), /round trip \d+ ms/);
+  assert.match(await a.page.textContent('.rollgym-status'), /Connected to your partner — round trip \d+ ms/);
+  assert.match(await b.page.textContent('.rollgym-status'), /round trip \d+ ms/);
   assertClean(a, b);
   await Promise.all([a.close(), b.close()]);
 });
@@ -37,7 +37,7 @@ test('a third participant waits alone until a fourth arrives', async () => {
   const c = await openParticipant(env.browser, env.relay.url);
   const alone = await c.waitFor(() => window.rollgym?.phase === 'waiting');
   assert.deepEqual(alone.waiting, [1, 2]);
-  assert.match(await c.page.textContent('#status'), /Waiting for a partner/);
+  assert.match(await c.page.textContent('.rollgym-status'), /Waiting for a partner/);
 
   const d = await openParticipant(env.browser, env.relay.url);
   const [sc, sd] = await Promise.all([c.waitFor(connected), d.waitFor(connected)]);
@@ -55,8 +55,8 @@ test('a partner leaving before the start sends the other back to the waiting roo
   await b.close();
   const back = await a.waitFor(() => window.rollgym?.phase === 'waiting');
   assert.equal(back.gameId, null);
-  assert.match(await a.page.textContent('#status'), /partner left before the game started/);
-  assert.ok(await a.page.isHidden('#game'), 'nothing of the unstarted game is left');
+  assert.match(await a.page.textContent('.rollgym-status'), /partner left before the game started/);
+  assert.ok(await a.page.isHidden('.rollgym-canvas'), 'nothing of the unstarted game is left');
   // And the next arrival is paired with them.
   const c = await openParticipant(env.browser, env.relay.url);
   const [sa, sc] = await Promise.all([a.waitFor(connected), c.waitFor(connected)]);
@@ -71,7 +71,7 @@ test('a second tab with the same participant id gets a clear error', async () =>
   const again = await openParticipant(env.browser, env.relay.url, { query: '?participant=twice' });
   const refused = await again.waitFor(() => window.rollgym?.phase === 'error');
   assert.match(refused.lastError, /already connected in another tab/);
-  assert.ok(await again.page.isVisible('#notice'));
+  assert.ok(await again.page.isVisible('.rollgym-notice'));
   assertClean(a, again);
   await Promise.all([a.close(), again.close()]);
 });

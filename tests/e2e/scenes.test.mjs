@@ -25,12 +25,12 @@ test('scenes run in order and GroupReunion re-pairs partners in the second game'
     const p = await openParticipant(env.browser, env.relay.url, { query: `?participant=${id}` });
     const first = await p.waitFor(() => window.rollgym?.phase === 'scene');
     assert.equal(first.scene.id, 'welcome');
-    assert.match(await p.page.textContent('#scene-html'), /two short rounds/);
+    assert.match(await p.page.textContent('.rollgym-scene-html'), /two short rounds/);
     players.push(p);
   }
   // Start in order: round 1 pairs a-b and c-d.
   for (const p of players) {
-    await p.page.click('#scene-button');
+    await p.page.click('.rollgym-scene-button');
     await p.waitFor(() => window.rollgym?.scene?.id === 'round1');
   }
   const round1 = await Promise.all(
@@ -48,9 +48,9 @@ test('scenes run in order and GroupReunion re-pairs partners in the second game'
   const atTheEnd = () => window.rollgym?.phase === 'scene' && window.rollgym.scene.id === 'thanks';
   await playRandomly(players, atTheEnd);
   for (const p of players) {
-    assert.match(await p.page.textContent('#scene-code'), /E2E-DONE/);
-    assert.ok(await p.page.isHidden('#scene-button'), 'the last page has no button');
-    assert.ok(await p.page.isHidden('#game'), 'nothing of the games is left');
+    assert.match(await p.page.textContent('.rollgym-scene-code'), /E2E-DONE/);
+    assert.ok(await p.page.isHidden('.rollgym-scene-button'), 'the last page has no button');
+    assert.ok(await p.page.isHidden('.rollgym-canvas'), 'nothing of the games is left');
   }
   // Each game's data went to its own scene directory.
   for (const scene of ['round1', 'round2']) {
@@ -71,7 +71,7 @@ test('a relay restart mid-game: the round finishes, the partners meet again in r
   for (const id of ids) {
     const p = await openParticipant(env.browser, first.url, { query: `?participant=${id}` });
     await p.waitFor(() => window.rollgym?.phase === 'scene');
-    await p.page.click('#scene-button');
+    await p.page.click('.rollgym-scene-button');
     players.push(p);
   }
   try {
@@ -90,7 +90,7 @@ test('a relay restart mid-game: the round finishes, the partners meet again in r
     // partners, and then to the thank-you page.
     const atTheEnd = () => window.rollgym?.phase === 'scene' && window.rollgym.scene.id === 'thanks';
     await playRandomly(players, atTheEnd);
-    for (const p of players) assert.match(await p.page.textContent('#scene-code'), /E2E-DONE/);
+    for (const p of players) assert.match(await p.page.textContent('.rollgym-scene-code'), /E2E-DONE/);
     for (const scene of ['round1', 'round2']) {
       for (const id of ids) {
         const file = path.join(env.relay.dataDir, 'e2e_scenes', scene, `${id}_ep0.csv`);

@@ -36,7 +36,7 @@ pub enum Stage {
 }
 
 /// The end of an episode, as simulated (final only once its frame is confirmed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EpisodeEnd {
     pub episode: u32,
     /// The frame whose step ended the episode.
@@ -44,6 +44,8 @@ pub struct EpisodeEnd {
     pub steps: u32,
     pub state_hash: u64,
     pub terminated: bool,
+    /// Each player's summed rewards over the episode.
+    pub returns: Vec<f32>,
 }
 
 /// What one frame did.
@@ -78,14 +80,20 @@ pub struct Game<E> {
     /// Steps taken in the current episode.
     pub step: u32,
     pub stage: Stage,
-    /// Sum of player 0's rewards in the current episode (rewards are shared in Overcooked).
-    pub score: f32,
+    /// Each player's summed rewards in the current episode.
+    pub returns: Vec<f32>,
 }
 
 impl<E: Env> Game<E> {
     pub fn new(mut env: E, plan: EpisodePlan) -> Self {
         env.reset(plan.episode_seed(0));
-        Self { env, plan, frame: 0, episode: 0, step: 0, stage: Stage::Playing, score: 0.0 }
+        let returns = vec![0.0; env.num_players()];
+        Self { env, plan, frame: 0, episode: 0, step: 0, stage: Stage::Playing, returns }
+    }
+
+    /// Player 0's summed rewards this episode (the score line; rewards are shared in Overcooked).
+    pub fn score(&self) -> f32 {
+        self.returns.first().copied().unwrap_or(0.0)
     }
 
     pub fn plan(&self) -> &EpisodePlan {
@@ -102,7 +110,9 @@ impl<E: Env> Game<E> {
                 let (episode, t) = (self.episode, self.step);
                 let result = self.env.step(actions);
                 self.step += 1;
-                self.score += result.rewards.first().copied().unwrap_or(0.0);
+                for (sum, reward) in self.returns.iter_mut().zip(&result.rewards) {
+                    *sum += reward;
+                }
                 let state_hash = self.env.state_hash();
                 let truncated = !result.terminated && self.step >= self.plan.max_steps;
                 if result.terminated || truncated {
@@ -112,6 +122,7 @@ impl<E: Env> Game<E> {
                         steps: self.step,
                         state_hash,
                         terminated: result.terminated,
+                        returns: self.returns.clone(),
                     });
                     self.episode += 1;
                     if self.episode >= self.plan.num_episodes {
@@ -139,7 +150,7 @@ impl<E: Env> Game<E> {
     fn start_episode(&mut self) {
         self.env.reset(self.plan.episode_seed(self.episode));
         self.step = 0;
-        self.score = 0.0;
+        self.returns.iter_mut().for_each(|r| *r = 0.0);
         self.stage = Stage::Playing;
     }
 
@@ -150,7 +161,9 @@ impl<E: Env> Game<E> {
         bytes.extend_from_slice(&self.frame.to_le_bytes());
         bytes.extend_from_slice(&self.episode.to_le_bytes());
         bytes.extend_from_slice(&self.step.to_le_bytes());
-        bytes.extend_from_slice(&self.score.to_le_bytes());
+        for sum in &self.returns {
+            bytes.extend_from_slice(&sum.to_le_bytes());
+        }
         let (tag, left) = match self.stage {
             Stage::Playing => (1, 0),
             Stage::Between { frames_left } => (2, frames_left),

@@ -51,7 +51,7 @@ pub struct Exit {
 }
 
 /// An episode whose last frame is confirmed: the same on both peers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EpisodeSummary {
     pub episode: u32,
@@ -60,6 +60,8 @@ pub struct EpisodeSummary {
     /// The confirmed state hash after the last step, as 16 hex digits (a u64 does not fit a
     /// JavaScript number).
     pub state_hash: String,
+    /// Each player's summed rewards.
+    pub rewards: Vec<f32>,
 }
 
 /// An episode's data handed to the relay.
@@ -99,6 +101,8 @@ pub struct Status {
     pub participant_id: Option<String>,
     pub game_id: Option<String>,
     pub player_index: Option<u8>,
+    /// The other players of the current (or last) game.
+    pub partner_ids: Vec<String>,
     /// Median DataChannel round trip; set once the partner has answered a ping.
     pub p2p_rtt_ms: Option<f64>,
     /// People waiting / needed while in the waiting room.
@@ -167,6 +171,59 @@ impl From<&rollgym_protocol::GameConfig> for GameTiming {
     }
 }
 
+/// What `session.finished` resolves with: how the participant's session ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionResult {
+    pub outcome: Option<Outcome>,
+    pub completion_code: Option<String>,
+    pub episodes: Vec<EpisodeSummary>,
+    pub game_id: Option<String>,
+    pub partner_ids: Vec<String>,
+    pub participant_id: Option<String>,
+    /// Every episode's data is on the relay's disk (else it is still in this browser's storage
+    /// and is sent when a page of this study is open again).
+    pub data_stored: bool,
+    pub error: Option<String>,
+}
+
+impl Status {
+    /// Nothing more happens in this session: an end, or the last page of the experiment.
+    pub fn is_over(&self) -> bool {
+        let last_scene = self.scene.as_ref().is_none_or(|s| s.last);
+        match self.phase {
+            Phase::Error | Phase::Excluded | Phase::PartnerDisconnected => true,
+            Phase::Done | Phase::Scene => last_scene,
+            _ => false,
+        }
+    }
+
+    /// Every episode handed to the relay was acknowledged.
+    pub fn data_stored(&self) -> bool {
+        self.exports.iter().all(|e| e.acked)
+    }
+
+    /// The result of an ended session; `game_code` is the game's completion code.
+    pub fn result(&self, game_code: Option<&str>) -> SessionResult {
+        let code = self
+            .exit
+            .as_ref()
+            .and_then(|e| e.completion_code.clone())
+            .or_else(|| self.scene.as_ref().and_then(|s| s.completion_code.clone()))
+            .or_else(|| game_code.map(str::to_owned));
+        SessionResult {
+            outcome: self.outcome,
+            completion_code: code,
+            episodes: self.episodes.clone(),
+            game_id: self.game_id.clone(),
+            partner_ids: self.partner_ids.clone(),
+            participant_id: self.participant_id.clone(),
+            data_stored: self.data_stored(),
+            error: (self.phase == Phase::Error).then(|| self.last_error.clone()).flatten(),
+        }
+    }
+}
+
 impl Default for Status {
     fn default() -> Self {
         Self {
@@ -174,6 +231,7 @@ impl Default for Status {
             participant_id: None,
             game_id: None,
             player_index: None,
+            partner_ids: Vec::new(),
             p2p_rtt_ms: None,
             waiting: None,
             last_error: None,

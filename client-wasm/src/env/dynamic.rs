@@ -24,6 +24,7 @@ trait AnyEnv {
     fn default_input_mode(&self) -> InputMode;
     fn score_text(&self, score: f32) -> String;
     fn player_name(&self, player: usize) -> String;
+    fn help(&self) -> String;
     fn failure(&self) -> Option<String>;
 }
 
@@ -75,6 +76,9 @@ impl<E: Env + 'static> AnyEnv for E {
     }
     fn player_name(&self, player: usize) -> String {
         Env::player_name(self, player)
+    }
+    fn help(&self) -> String {
+        Env::help(self)
     }
     fn failure(&self) -> Option<String> {
         Env::failure(self)
@@ -157,6 +161,9 @@ impl Env for DynEnv {
     }
     fn player_name(&self, player: usize) -> String {
         self.0.player_name(player)
+    }
+    fn help(&self) -> String {
+        self.0.help()
     }
     fn failure(&self) -> Option<String> {
         self.0.failure()

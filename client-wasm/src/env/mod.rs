@@ -114,6 +114,11 @@ pub trait Env: Clone {
         format!("Score {score}")
     }
 
+    /// One line telling the participant which keys do what.
+    fn help(&self) -> String {
+        String::new()
+    }
+
     /// How the HUD names a player ("You: …").
     fn player_name(&self, player: usize) -> String {
         format!("Player {}", player + 1)

@@ -19,4 +19,9 @@ pub trait Painter {
     fn half_disc(&mut self, cx: f32, cy: f32, r: f32, color: Color);
     /// Centred text; `size` is the font height.
     fn text(&mut self, cx: f32, cy: f32, size: f32, color: Color, text: &str);
+    /// The surface underneath, for an environment that draws itself (a JavaScript one gets
+    /// the canvas): `None` for painters that only take shapes.
+    fn surface(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }

@@ -2,13 +2,13 @@
 //! callback becomes a job, queued and handled one at a time.
 
 use std::{
-    cell::RefCell,
+    cell::{Cell, RefCell},
     collections::VecDeque,
     rc::{Rc, Weak},
 };
 
 use gloo_timers::callback::{Interval, Timeout};
-use rollgym_protocol::{IceServer, ParticipantId};
+use rollgym_protocol::IceServer;
 use wasm_bindgen::JsValue;
 
 use crate::{
@@ -18,11 +18,13 @@ use crate::{
         session::{Command, Input, Session},
         status::{Phase, Status},
     },
-    env::Env,
+    env::{DynEnv, Env, KeyBinding},
     web::{
         clock::{self, WorkerClock},
+        events::Emitter,
         hook::Hook,
         keyboard::Keyboard,
+        options::Options,
         peer::{LinkKind, PeerLink},
         relay_socket::RelaySocket,
         render::{AnimationLoop, GameCanvas},
@@ -35,31 +37,49 @@ use crate::{
 const PING_INTERVAL_MS: u32 = 500;
 
 thread_local! {
-    /// The one running client of this page. Callbacks only hold weak references, so dropping
-    /// this releases every listener, timer, worker, socket and peer connection.
-    static RUNNING: RefCell<Option<Dispatch>> = const { RefCell::new(None) };
+    /// Whether a session runs on this page: one at a time (the test hook, the keyboard and
+    /// browser storage are the page's).
+    static ACTIVE: Cell<bool> = const { Cell::new(false) };
 }
 
-pub(super) fn launch() -> Result<(), JsValue> {
-    let hook = Hook::install()?;
-    let screen = Screen::find()?;
-    let requested = match requested_participant_id() {
-        // A reload of this tab keeps the id the relay assigned it.
-        Ok(id) => id.or_else(storage::remembered_participant),
-        Err(message) => {
-            hook.fail(&message)?;
-            screen.fail(&message);
-            return Ok(());
+/// Marks the page's one session; dropped with the app.
+struct ActiveGuard;
+
+impl ActiveGuard {
+    fn claim() -> Result<Self, String> {
+        if ACTIVE.with(|a| a.replace(true)) {
+            return Err("a rollgym session already runs on this page: destroy() it first".into());
         }
-    };
+        Ok(Self)
+    }
+}
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        ACTIVE.with(|a| a.set(false));
+    }
+}
+
+/// Starts a session in `options.container`. A mistake in the options is an error here; a
+/// failure after that (no relay, a page that cannot run the game) is shown on the page and
+/// reported through the events, like every other end.
+pub(super) fn launch(options: &JsValue) -> Result<Dispatch, JsValue> {
+    let guard = ActiveGuard::claim().map_err(|e| js_sys::Error::new(&e))?;
+    let options = Options::read(options).map_err(|e| js_sys::TypeError::new(&e))?;
+    let hook = Hook::install()?;
+    let screen = Screen::build(&options.container)?;
+    let canvas = GameCanvas::new(screen.canvas().clone())?;
     let dispatch = Dispatch(Rc::new(Inner { app: RefCell::new(None), queue: RefCell::default() }));
     let events = dispatch.downgrade();
-    let relay = RelaySocket::open(&relay_url()?, events.clone())?;
+    let relay = RelaySocket::open(&options.relay_url, events.clone())?;
     let ticker = {
         let events = events.clone();
         Interval::new(PING_INTERVAL_MS, move || events.send(Input::Tick))
     };
-    let mut session = Session::new(requested);
+    let mut session = Session::new(options.participant.clone());
+    if let Some(source) = options.env.clone() {
+        session = session.with_supplied_env(Box::new(move || Ok(DynEnv::new(source.make()))));
+    }
     session.handle(Input::Restored(storage::pending_uploads()), 0.0);
     let continue_button = {
         let events = events.clone();
@@ -70,6 +90,7 @@ pub(super) fn launch() -> Result<(), JsValue> {
     let app = App {
         _continue_button: continue_button,
         session,
+        relay_url: options.relay_url,
         relay,
         reconnect: None,
         reconnect_attempts: 0,
@@ -79,36 +100,17 @@ pub(super) fn launch() -> Result<(), JsValue> {
         _ticker: ticker,
         hook,
         screen,
-        canvas: GameCanvas::find()?,
+        canvas,
+        keys: options.keys,
+        events_out: Emitter::new(options.emit),
         published: None,
         events,
+        _active: guard,
     };
     app.publish();
     *dispatch.0.app.borrow_mut() = Some(app);
     dispatch.0.drain();
-    RUNNING.with(|running| *running.borrow_mut() = Some(dispatch));
-    Ok(())
-}
-
-/// The participant id from `?PROLIFIC_PID=` or `?participant=`, if any.
-fn requested_participant_id() -> Result<Option<ParticipantId>, String> {
-    let search =
-        web_sys::window().map(|w| w.location().search().unwrap_or_default()).unwrap_or_default();
-    let params =
-        web_sys::UrlSearchParams::new_with_str(&search).map_err(|_| "unreadable page address")?;
-    let raw = params.get("PROLIFIC_PID").or_else(|| params.get("participant"));
-    raw.map(|raw| {
-        ParticipantId::parse(&raw)
-            .map_err(|e| format!("The participant id in the link is not valid: {e}."))
-    })
-    .transpose()
-}
-
-/// `ws://` or `wss://` on the page's own host.
-fn relay_url() -> Result<String, JsValue> {
-    let location = web_sys::window().ok_or("no window")?.location();
-    let scheme = if location.protocol()? == "https:" { "wss" } else { "ws" };
-    Ok(format!("{scheme}://{}/ws", location.host()?))
+    Ok(dispatch)
 }
 
 /// What exists only while a game runs; dropped as a whole when it ends.
@@ -122,6 +124,7 @@ struct GameResources {
 struct App {
     _continue_button: gloo_events::EventListener,
     session: Session,
+    relay_url: String,
     relay: RelaySocket,
     /// A pending attempt to open the relay connection again.
     reconnect: Option<Timeout>,
@@ -134,9 +137,14 @@ struct App {
     hook: Hook,
     screen: Screen,
     canvas: GameCanvas,
+    /// The page's own key map, in place of the environment's.
+    keys: Option<Vec<KeyBinding>>,
+    /// The session's events for the embedding page.
+    events_out: Emitter,
     /// The status last shown, to skip identical updates (most frames change nothing visible).
     published: Option<Status>,
     events: WeakDispatch,
+    _active: ActiveGuard,
 }
 
 /// One unit of work for the app.
@@ -174,11 +182,12 @@ impl App {
         }
         self.manage_game_resources();
         self.publish();
+        self.events_out.poll(now);
     }
 
     fn reopen_relay(&mut self) {
         self.reconnect = None;
-        match relay_url().and_then(|url| RelaySocket::open(&url, self.events.clone())) {
+        match RelaySocket::open(&self.relay_url, self.events.clone()) {
             Ok(relay) => self.relay = relay,
             Err(err) => {
                 web_sys::console::warn_2(&"rollgym: cannot reach the server".into(), &err);
@@ -281,7 +290,9 @@ impl App {
                             _clock: clock,
                             keyboard: Keyboard::listen(
                                 config.input_mode.unwrap_or_default(),
-                                self.session.game().map(|g| g.env.keys()).unwrap_or_default(),
+                                self.keys.clone().unwrap_or_else(|| {
+                                    self.session.game().map(|g| g.env.keys()).unwrap_or_default()
+                                }),
                             ),
                             _animation: AnimationLoop::start(self.events.clone()),
                         });
@@ -318,7 +329,14 @@ impl App {
         if self.published.as_ref() == Some(status) {
             return;
         }
-        self.screen.show(status, self.session.game_config());
+        let help = self.session.game().map(|g| g.env.help()).unwrap_or_default();
+        self.screen.show(status, self.session.game_config(), &help);
+        self.events_out.status(
+            self.published.as_ref(),
+            status,
+            self.session.game_config(),
+            now_ms(),
+        );
         if let Err(err) = self.hook.publish(status) {
             web_sys::console::warn_2(&"rollgym: cannot update window.rollgym".into(), &err);
         }
@@ -348,8 +366,9 @@ impl Inner {
     }
 }
 
-/// The strong handle of the running client.
-struct Dispatch(Rc<Inner>);
+/// The strong handle of the running client: dropping it ends the session and releases
+/// everything it holds.
+pub(super) struct Dispatch(Rc<Inner>);
 
 impl Dispatch {
     fn downgrade(&self) -> WeakDispatch {

@@ -6,7 +6,7 @@
 use js_sys::{JSON, Object, Reflect};
 use wasm_bindgen::JsValue;
 
-use crate::core::status::{Phase, Status};
+use crate::core::status::Status;
 
 pub(super) struct Hook {
     object: Object,
@@ -34,16 +34,6 @@ impl Hook {
             )?;
         }
         Ok(())
-    }
-
-    /// Shows a start-up failure (before a session exists).
-    pub(super) fn fail(&self, message: &str) -> Result<(), JsValue> {
-        let status = Status {
-            phase: Phase::Error,
-            last_error: Some(message.to_owned()),
-            ..Status::default()
-        };
-        self.publish(&status)
     }
 }
 

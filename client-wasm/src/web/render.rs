@@ -30,12 +30,6 @@ pub(super) struct GameCanvas {
 }
 
 impl GameCanvas {
-    pub(super) fn find() -> Result<Self, JsValue> {
-        let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
-        let canvas = document.get_element_by_id("game").ok_or("the page has no #game")?;
-        Self::new(canvas.dyn_into()?)
-    }
-
     pub(super) fn new(canvas: HtmlCanvasElement) -> Result<Self, JsValue> {
         let ctx: CanvasRenderingContext2d =
             canvas.get_context("2d")?.ok_or("no 2d context")?.dyn_into()?;
@@ -71,12 +65,14 @@ impl GameCanvas {
         let ctx = &self.ctx;
         ctx.set_fill_style_str("#f7f7f5");
         ctx.fill_rect(0.0, 0.0, width, height);
-        game.env.render(&mut Scaled { ctx, scale: unit, top: HUD });
+        let surface =
+            SceneSurface { ctx: ctx.clone(), scale: unit, top: HUD, player: status.player_index };
+        game.env.render(&mut Scaled { surface });
 
         let plan = game.plan();
         let seconds_left = plan.max_steps.saturating_sub(game.step).div_ceil(config.fps.max(1));
         let mut hud = vec![
-            game.env.score_text(game.score),
+            game.env.score_text(game.score()),
             format!("Time {seconds_left}s"),
             format!("Round {} of {}", (game.episode + 1).min(plan.num_episodes), plan.num_episodes),
         ];
@@ -136,59 +132,68 @@ fn fit_text(
     text(ctx, x, y, size, color, label);
 }
 
-/// A [`Painter`] in scene units, drawing in CSS pixels.
-struct Scaled<'a> {
-    ctx: &'a CanvasRenderingContext2d,
-    scale: f64,
-    top: f64,
+/// The canvas under a scene: what an environment that draws itself (a JavaScript one) gets,
+/// with the scale and offset the built-in painter uses.
+pub(super) struct SceneSurface {
+    pub(super) ctx: CanvasRenderingContext2d,
+    /// CSS pixels per scene unit.
+    pub(super) scale: f64,
+    /// The scene starts this far below the top (under the score line).
+    pub(super) top: f64,
+    /// The local player, for "you" markers.
+    pub(super) player: Option<u8>,
 }
 
-impl Painter for Scaled<'_> {
+/// A [`Painter`] in scene units, drawing in CSS pixels.
+struct Scaled {
+    surface: SceneSurface,
+}
+
+impl Scaled {
+    fn at(&self, x: f32, y: f32) -> (f64, f64) {
+        let s = &self.surface;
+        (f64::from(x) * s.scale, s.top + f64::from(y) * s.scale)
+    }
+
+    fn len(&self, v: f32) -> f64 {
+        f64::from(v) * self.surface.scale
+    }
+}
+
+impl Painter for Scaled {
     fn rect(&mut self, x: f32, y: f32, w: f32, h: f32, color: Color) {
-        let s = self.scale;
-        self.ctx.set_fill_style_str(&color.css());
-        self.ctx.fill_rect(
-            f64::from(x) * s,
-            self.top + f64::from(y) * s,
-            f64::from(w) * s,
-            f64::from(h) * s,
-        );
+        let (px, py) = self.at(x, y);
+        let ctx = &self.surface.ctx;
+        ctx.set_fill_style_str(&color.css());
+        ctx.fill_rect(px, py, self.len(w), self.len(h));
     }
 
     fn circle(&mut self, cx: f32, cy: f32, r: f32, color: Color) {
-        let s = self.scale;
-        self.ctx.set_fill_style_str(&color.css());
-        self.ctx.begin_path();
-        let _ = self.ctx.arc(
-            f64::from(cx) * s,
-            self.top + f64::from(cy) * s,
-            f64::from(r) * s,
-            0.0,
-            std::f64::consts::TAU,
-        );
-        self.ctx.fill();
+        let (x, y) = self.at(cx, cy);
+        let ctx = &self.surface.ctx;
+        ctx.set_fill_style_str(&color.css());
+        ctx.begin_path();
+        let _ = ctx.arc(x, y, self.len(r), 0.0, std::f64::consts::TAU);
+        ctx.fill();
     }
 
     fn half_disc(&mut self, cx: f32, cy: f32, r: f32, color: Color) {
-        let s = self.scale;
-        self.ctx.set_fill_style_str(&color.css());
-        self.ctx.begin_path();
-        let (x, y) = (f64::from(cx) * s, self.top + f64::from(cy) * s);
-        let _ = self.ctx.arc(x, y, f64::from(r) * s, std::f64::consts::PI, std::f64::consts::TAU);
-        self.ctx.close_path();
-        self.ctx.fill();
+        let (x, y) = self.at(cx, cy);
+        let ctx = &self.surface.ctx;
+        ctx.set_fill_style_str(&color.css());
+        ctx.begin_path();
+        let _ = ctx.arc(x, y, self.len(r), std::f64::consts::PI, std::f64::consts::TAU);
+        ctx.close_path();
+        ctx.fill();
     }
 
     fn text(&mut self, cx: f32, cy: f32, size: f32, color: Color, label: &str) {
-        let s = self.scale;
-        text(
-            self.ctx,
-            f64::from(cx) * s,
-            self.top + f64::from(cy) * s,
-            f64::from(size) * s,
-            &color.css(),
-            label,
-        );
+        let (x, y) = self.at(cx, cy);
+        text(&self.surface.ctx, x, y, self.len(size), &color.css(), label);
+    }
+
+    fn surface(&self) -> Option<&dyn std::any::Any> {
+        Some(&self.surface)
     }
 }
 

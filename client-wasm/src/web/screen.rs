@@ -2,13 +2,16 @@
 //! when the session ends.
 
 use rollgym_protocol::GameConfig;
-use wasm_bindgen::JsValue;
-use web_sys::{Document, Element};
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Element, HtmlCanvasElement};
 
 use crate::core::status::{Outcome, Phase, Status};
 
 pub(super) struct Screen {
+    /// Everything below, inside the embedding page's container; removed on drop.
+    root: Element,
     status: Element,
+    canvas: HtmlCanvasElement,
     scene: Element,
     scene_title: Element,
     scene_html: Element,
@@ -20,21 +23,64 @@ pub(super) struct Screen {
     notice_code: Element,
 }
 
+impl Drop for Screen {
+    fn drop(&mut self) {
+        self.root.remove();
+    }
+}
+
 impl Screen {
-    pub(super) fn find() -> Result<Self, JsValue> {
-        let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
+    /// Builds the status line, the game canvas, the scene page and the notice in `container`.
+    pub(super) fn build(container: &Element) -> Result<Self, JsValue> {
+        let document = container.owner_document().ok_or("the container is not in a document")?;
+        let make = |parent: &Element, tag: &str, class: &str| -> Result<Element, JsValue> {
+            let element = document.create_element(tag)?;
+            element.set_class_name(class);
+            parent.append_child(&element)?;
+            Ok(element)
+        };
+        let root = document.create_element("div")?;
+        root.set_class_name("rollgym");
+        let status = make(&root, "p", "rollgym-status")?;
+        status.set_attribute("role", "status")?;
+        status.set_attribute("aria-live", "polite")?;
+        status.set_text_content(Some("Loading…"));
+        let canvas: HtmlCanvasElement = make(&root, "canvas", "rollgym-canvas")?.dyn_into()?;
+        canvas.set_hidden(true);
+        let scene = make(&root, "section", "rollgym-scene")?;
+        scene.set_attribute("hidden", "")?;
+        let scene_title = make(&scene, "h2", "rollgym-scene-title")?;
+        let scene_html = make(&scene, "div", "rollgym-scene-html")?;
+        let scene_code = make(&scene, "p", "rollgym-scene-code rollgym-code")?;
+        let scene_button = make(&scene, "button", "rollgym-scene-button")?;
+        scene_button.set_attribute("type", "button")?;
+        let notice = make(&root, "div", "rollgym-notice")?;
+        notice.set_attribute("role", "alertdialog")?;
+        notice.set_attribute("hidden", "")?;
+        let box_ = make(&notice, "div", "rollgym-notice-box")?;
+        let notice_title = make(&box_, "h2", "rollgym-notice-title")?;
+        let notice_text = make(&box_, "p", "rollgym-notice-text")?;
+        let notice_code = make(&box_, "p", "rollgym-notice-code rollgym-code")?;
+        container.append_child(&root)?;
         Ok(Self {
-            status: element(&document, "status")?,
-            scene: element(&document, "scene")?,
-            scene_title: element(&document, "scene-title")?,
-            scene_html: element(&document, "scene-html")?,
-            scene_code: element(&document, "scene-code")?,
-            scene_button: element(&document, "scene-button")?,
-            notice: element(&document, "notice")?,
-            notice_title: element(&document, "notice-title")?,
-            notice_text: element(&document, "notice-text")?,
-            notice_code: element(&document, "notice-code")?,
+            root,
+            status,
+            canvas,
+            scene,
+            scene_title,
+            scene_html,
+            scene_code,
+            scene_button,
+            notice,
+            notice_title,
+            notice_text,
+            notice_code,
         })
+    }
+
+    /// The game canvas, drawn by the renderer.
+    pub(super) fn canvas(&self) -> &HtmlCanvasElement {
+        &self.canvas
     }
 
     /// The continue button of static scenes.
@@ -42,7 +88,8 @@ impl Screen {
         &self.scene_button
     }
 
-    pub(super) fn show(&self, status: &Status, config: Option<&GameConfig>) {
+    /// `help` is the environment's one line about its keys.
+    pub(super) fn show(&self, status: &Status, config: Option<&GameConfig>, help: &str) {
         let code = config.and_then(|c| c.completion_code.as_deref());
         self.show_scene(status);
         let connected = match status.p2p_rtt_ms {
@@ -71,9 +118,8 @@ impl Screen {
                     status.countdown.unwrap_or(1)
                 )
             }
-            Phase::Playing | Phase::BetweenEpisodes => {
-                format!("{connected} · move: arrow keys or WASD · interact: space or E")
-            }
+            Phase::Playing | Phase::BetweenEpisodes if help.is_empty() => connected,
+            Phase::Playing | Phase::BetweenEpisodes => format!("{connected} · {help}"),
             Phase::Done if status.scene.as_ref().is_some_and(|s| !s.last) => {
                 "The game is over. Continuing in a moment…".to_owned()
             }
@@ -134,12 +180,6 @@ impl Screen {
             .ok();
     }
 
-    /// Start-up failure before a session exists.
-    pub(super) fn fail(&self, message: &str) {
-        self.notice("Something went wrong", message, None);
-        self.status.set_text_content(Some(message));
-    }
-
     fn notice(&self, title: &str, text: &str, completion_code: Option<&str>) {
         self.notice_title.set_text_content(Some(title));
         self.notice_text.set_text_content(Some(text));
@@ -147,10 +187,4 @@ impl Screen {
         self.notice_code.set_text_content(code.as_deref());
         let _ = self.notice.remove_attribute("hidden");
     }
-}
-
-fn element(document: &Document, id: &str) -> Result<Element, JsValue> {
-    document
-        .get_element_by_id(id)
-        .ok_or_else(|| JsValue::from_str(&format!("the page has no #{id}")))
 }

@@ -392,7 +392,8 @@ impl<E: Env + 'static> Netcode<E> {
                 break;
             }
             let end = entry.remove();
-            self.finished.push((end, self.recorder.take_episode(end.episode)));
+            let rows = self.recorder.take_episode(end.episode);
+            self.finished.push((end.clone(), rows));
             self.confirmed_ends.push(end);
         }
     }

@@ -223,6 +223,7 @@ impl Session {
                     last_frame: end.frame,
                     steps: end.steps,
                     state_hash: format!("{:016x}", end.state_hash),
+                    rewards: end.returns.clone(),
                 })
                 .collect();
         }

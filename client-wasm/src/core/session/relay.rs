@@ -165,6 +165,7 @@ impl Session {
         self.status.waiting = None;
         self.status.game_id = Some(game_id.to_string());
         self.status.player_index = Some(player_index);
+        self.status.partner_ids = peers.iter().map(|p| p.participant_id.to_string()).collect();
         vec![Command::OpenPeer { initiator, ice_servers, force_relay }]
     }
 

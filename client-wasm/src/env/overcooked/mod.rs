@@ -342,6 +342,10 @@ impl Env for Overcooked {
             .collect()
     }
 
+    fn help(&self) -> String {
+        "move: arrow keys or WASD · interact: space or E".into()
+    }
+
     fn player_name(&self, player: usize) -> String {
         ["the blue chef", "the green chef"]
             .get(player)

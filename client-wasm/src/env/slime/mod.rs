@@ -382,6 +382,10 @@ impl Env for Slime {
         InputMode::Held
     }
 
+    fn help(&self) -> String {
+        "move: ← → or A D · jump: ↑, W or space (hold the keys)".into()
+    }
+
     fn player_name(&self, player: usize) -> String {
         ["Blue (left)", "Green (right)"]
             .get(player)

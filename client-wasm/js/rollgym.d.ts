@@ -1,0 +1,175 @@
+// Types of rollgym's embedding API (rollgym.js). Every field the API reads or gives is here.
+
+/** Loads the wasm module (start() and checkEnv() do this themselves). */
+export function load(): Promise<unknown>;
+
+/** Starts a session in a page: connects to the relay, waits, plays, stores the data. */
+export function start(options?: StartOptions): Promise<Session>;
+
+/**
+ * Checks what rollgym needs of a JavaScript environment and reports the first problem: its
+ * shape, state bytes surviving setState(getState()), rollbacks reproducing the same states,
+ * and two runs from one seed with one action sequence giving equal state hashes.
+ */
+export function checkEnv(env: Environment, options?: { steps?: number; seed?: number }): Promise<CheckReport>;
+
+/** rollgym's state hash (64-bit FNV-1a) of state bytes, as 16 hex digits. */
+export function stateHash(bytes: Uint8Array): string;
+
+export interface StartOptions {
+  /** The element the game, its status line, pages and notices render into. Default: `document.body`. */
+  container?: Element;
+  /** The relay: its page address (`https://relay.example.org`) or WebSocket (`wss://…/ws`). Default: this page's origin. */
+  relay?: string;
+  /** Letters, digits, `-` and `_`, at most 64. Default: `?PROLIFIC_PID=` or `?participant=` of the page address, else one the relay assigns. */
+  participantId?: string;
+  /** The page's own environment, played when the experiment's `[game] env` names it. Default: the built-in one the experiment names. */
+  env?: Environment;
+  /** `KeyboardEvent.key` to action, replacing the environment's own keys. */
+  keys?: KeyMap;
+}
+
+/** `KeyboardEvent.key` (e.g. `"ArrowLeft"`, `"a"`, `" "`) to an action index. */
+export type KeyMap = Record<string, number>;
+
+export interface Session {
+  /** Listens to an event; returns a function that stops listening. */
+  on(kind: 'phase', listener: (event: PhaseEvent) => void): () => void;
+  on(kind: 'episode', listener: (episode: EpisodeSummary) => void): () => void;
+  on(kind: 'finished', listener: (result: SessionResult) => void): () => void;
+  /** Resolves once the session is over and its data is stored (or has waited 10 s for the relay). */
+  readonly finished: Promise<SessionResult>;
+  /** Ends the session and releases everything: connections, the game clock, listeners, the elements it added. */
+  destroy(): void;
+}
+
+/** Where the participant is. */
+export type Phase =
+  | 'loading'
+  | 'ready'
+  | 'scene'
+  | 'waiting'
+  | 'matched'
+  | 'countdown'
+  | 'playing'
+  | 'between_episodes'
+  | 'done'
+  | 'partner_disconnected'
+  | 'excluded'
+  | 'error';
+
+/** How a game ended; the same word is in every episode's sidecar. */
+export type Outcome = 'complete' | 'partner_disconnected' | 'partner_away' | 'timeout' | 'already_finished' | 'error';
+
+export interface PhaseEvent {
+  phase: Phase;
+  /** Everything `window.rollgym` shows at that moment. */
+  status: Status;
+}
+
+/** An episode whose last frame both players confirmed: the same on every machine. */
+export interface EpisodeSummary {
+  episode: number;
+  lastFrame: number;
+  steps: number;
+  /** The state hash after the last step, 16 hex digits. */
+  stateHash: string;
+  /** Each player's summed rewards over the episode. */
+  rewards: number[];
+}
+
+export interface SessionResult {
+  /** `null` when the session ended before any game (e.g. a page of the experiment). */
+  outcome: Outcome | null;
+  completionCode: string | null;
+  episodes: EpisodeSummary[];
+  gameId: string | null;
+  partnerIds: string[];
+  participantId: string | null;
+  /** Every episode's files are on the relay's disk; otherwise this browser keeps them and re-sends them. */
+  dataStored: boolean;
+  /** The message, when the outcome is an error. */
+  error: string | null;
+}
+
+/** The test hook `window.rollgym` and the `status` of phase events (the main fields). */
+export interface Status {
+  phase: Phase;
+  participantId: string | null;
+  gameId: string | null;
+  playerIndex: number | null;
+  partnerIds: string[];
+  p2pRttMs: number | null;
+  lastError: string | null;
+  frame: number;
+  confirmedFrame: number;
+  episode: number;
+  rollbacks: number;
+  waitingForPartner: boolean;
+  focused: boolean;
+  outcome: Outcome | null;
+  episodes: EpisodeSummary[];
+  exports: { episode: number; uploadId: string; rows: number; partial: boolean; acked: boolean }[];
+  connectionType: string | null;
+  countdown: number | null;
+  [more: string]: unknown;
+}
+
+/**
+ * A deterministic game written in JavaScript. rollgym runs it under rollback netcode: it
+ * saves states with getState(), loads them with setState() and steps again, so everything
+ * that decides the future (positions, scores, the random generator) must be in the state
+ * bytes, and step() must depend on nothing else (no Date, no Math.random).
+ */
+export interface Environment {
+  /** Letters, digits, `_`, `-`, `.`; the experiment's `[game] env` names it. */
+  name: string;
+  /** Both players' pages must run the same version, or the game does not start. */
+  version: string;
+  /** 1 to 8; the game's number of players. */
+  numPlayers: number;
+  /** 1 to 254: actions are `0 .. numActions - 1`. */
+  numActions: number;
+  /** What a player who presses nothing (or whose tab is hidden) does. Default 0. */
+  defaultAction?: number;
+  /** Starts an episode. `seed` is an integer from 0 to 2^32 - 1. */
+  reset(seed: number): void;
+  /** One step with one action per player, in player order. */
+  step(actions: number[]): StepResult;
+  /** The whole state as bytes; equal states must give equal bytes. */
+  getState(): Uint8Array;
+  /** Restores a state getState() gave. */
+  setState(state: Uint8Array): void;
+  /** Draws the current state; `ctx` is scaled so the scene is `viewWidth` × `viewHeight` units. */
+  render(ctx: CanvasRenderingContext2D, view: View): void;
+  /** The scene's size in drawing units. Default 600 × 400. */
+  viewWidth?: number;
+  viewHeight?: number;
+  /** The keys participants play with. */
+  keys?: KeyMap;
+  /** One line telling participants which keys do what. */
+  help?: string;
+}
+
+export interface StepResult {
+  /** One per player. */
+  rewards: number[];
+  /** The episode reached a terminal state. */
+  terminated?: boolean;
+  /** Named integers recorded as `infos.<name>` columns; the same names in the same order every step. */
+  info?: Record<string, number>;
+}
+
+export interface View {
+  width: number;
+  height: number;
+  /** This page's player, to mark "you". */
+  playerIndex: number | null;
+}
+
+export interface CheckReport {
+  ok: boolean;
+  steps: number | null;
+  /** The first problem found, or null. */
+  problem: { step: number | null; check: 'shape' | 'round-trip' | 'step' | 'rollback' | 'determinism' | 'exception'; detail: string } | null;
+}

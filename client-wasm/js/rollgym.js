@@ -1,0 +1,134 @@
+// rollgym's embedding API: start a real-time multiplayer session in any page.
+//
+//   import { start } from '/pkg/rollgym.js';
+//   const session = await start({ container: document.getElementById('game') });
+//   session.on('phase', ({ phase }) => console.log(phase));
+//   const result = await session.finished;
+//
+// Types and every option: rollgym.d.ts. The session itself (netcode, recorder, relay
+// connection, page elements) is the wasm module; this file is the thin, typed front.
+import init, { launch, stateHash, validateEnv } from './rollgym_client.js';
+
+let loading;
+
+/** Loads the wasm module once; every API function awaits it. */
+export function load() {
+  loading ??= init();
+  return loading;
+}
+
+const KINDS = new Set(['phase', 'episode', 'finished']);
+
+export async function start(options = {}) {
+  await load();
+  addStyles(options.container?.ownerDocument ?? document);
+  const listeners = new Map([...KINDS].map((k) => [k, new Set()]));
+  let settle;
+  const finished = new Promise((resolve) => (settle = resolve));
+  let handle;
+  const emit = (kind, payload) => {
+    if (kind === 'finished') settle(payload);
+    for (const listener of listeners.get(kind) ?? []) {
+      try {
+        listener(payload);
+      } catch (err) {
+        console.error(`rollgym: a '${kind}' listener threw`, err);
+      }
+    }
+  };
+  handle = launch({ ...options, emit });
+  return Object.freeze({
+    on(kind, listener) {
+      if (!KINDS.has(kind)) throw new TypeError(`rollgym: unknown event '${kind}'; one of ${[...KINDS].join(', ')}`);
+      if (typeof listener !== 'function') throw new TypeError('rollgym: a listener must be a function');
+      listeners.get(kind).add(listener);
+      return () => listeners.get(kind).delete(listener);
+    },
+    finished,
+    destroy() {
+      if (handle) {
+        handle.destroy();
+        handle.free();
+        handle = undefined;
+      }
+      for (const set of listeners.values()) set.clear();
+    },
+  });
+}
+
+/**
+ * Checks what rollgym needs of a JavaScript environment and reports the first problem:
+ * its shape; state bytes unchanged by setState(getState()); a rollback (restore a saved state
+ * and step again) reproducing the same states; and two runs from one seed with one action
+ * sequence giving equal state hashes.
+ */
+export async function checkEnv(env, { steps = 1000, seed = 1 } = {}) {
+  await load();
+  try {
+    validateEnv(env);
+  } catch (err) {
+    return { ok: false, steps: 0, problem: { step: null, check: 'shape', detail: err.message } };
+  }
+  // A fixed, varied action sequence (the same for every run).
+  const actions = (t) =>
+    Array.from({ length: env.numPlayers }, (_, i) => ((t * 7 + i * 13 + (t >> 4)) * 2654435761 >>> 0) % env.numActions);
+  const hashOf = () => stateHash(copy(env.getState()));
+  const problem = (step, check, detail) => ({ ok: false, steps: step, problem: { step, check, detail } });
+  const run = (record) => {
+    env.reset(seed);
+    const hashes = [hashOf()];
+    for (let t = 0; t < steps; t++) {
+      const before = copy(env.getState());
+      env.setState(copy(before));
+      const again = copy(env.getState());
+      if (!sameBytes(before, again)) return problem(t, 'round-trip', 'getState() after setState(getState()) gave other bytes');
+      const result = env.step(actions(t));
+      if (!result || !Array.isArray(result.rewards)) return problem(t, 'step', 'step() must return { rewards: [...], terminated, info }');
+      hashes.push(hashOf());
+      if (record && t % 25 === 24) {
+        // Roll back five steps and play them again: the same states must follow.
+        const saved = record.saved.get(t - 5);
+        if (saved) {
+          env.setState(copy(saved));
+          for (let u = t - 4; u <= t; u++) env.step(actions(u));
+          if (hashOf() !== hashes[t + 1]) return problem(t, 'rollback', `replaying steps ${t - 4}..${t} from a saved state gave another state`);
+        }
+      }
+      if (record) record.saved.set(t, copy(env.getState()));
+      if (result.terminated) env.reset(seed + t + 1);
+    }
+    return hashes;
+  };
+  try {
+    const first = run({ saved: new Map() });
+    if (!Array.isArray(first)) return first;
+    const second = run(null);
+    if (!Array.isArray(second)) return second;
+    const differs = first.findIndex((h, i) => h !== second[i]);
+    if (differs >= 0) return problem(Math.max(0, differs - 1), 'determinism', `two runs from seed ${seed} differ after step ${differs - 1}: ${first[differs]} vs ${second[differs]}`);
+    return { ok: true, steps, problem: null };
+  } catch (err) {
+    return problem(null, 'exception', String(err?.stack ?? err));
+  }
+}
+
+/** The stylesheet of what rollgym draws, next to this module (a file, so a strict CSP allows it). */
+function addStyles(doc) {
+  if (doc.getElementById('rollgym-style')) return;
+  const link = doc.createElement('link');
+  link.id = 'rollgym-style';
+  link.rel = 'stylesheet';
+  link.href = new URL('./rollgym.css', import.meta.url).href;
+  doc.head.prepend(link);
+}
+
+function copy(bytes) {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError('getState() must return a Uint8Array');
+  return new Uint8Array(bytes);
+}
+
+function sameBytes(a, b) {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+export { stateHash };
