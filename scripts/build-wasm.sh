@@ -29,6 +29,16 @@ node_modules/.bin/wasm-opt -Oz --enable-reference-types --enable-bulk-memory \
 if [ "$target" = web ]; then
   # The package around the module: the embedding API, its types, package.json.
   cp client-wasm/js/* "$stage/"
+  # The example study's jsPsych, from node_modules (package-lock.json): served locally.
+  vendor=www/examples/jspsych/vendor
+  mkdir -p "$vendor"
+  for pair in jspsych/dist/index.browser.min.js:jspsych.js jspsych/css/jspsych.css:jspsych.css \
+    @jspsych/plugin-html-button-response/dist/index.browser.min.js:plugin-html-button-response.js \
+    @jspsych/plugin-instructions/dist/index.browser.min.js:plugin-instructions.js \
+    @jspsych/plugin-survey-likert/dist/index.browser.min.js:plugin-survey-likert.js \
+    @jspsych/plugin-survey-text/dist/index.browser.min.js:plugin-survey-text.js; do
+    cmp -s "node_modules/${pair%%:*}" "$vendor/${pair##*:}" || cp "node_modules/${pair%%:*}" "$vendor/${pair##*:}"
+  done
 fi
 for file in "$stage"/*; do
   cmp -s "$file" "$out/$(basename "$file")" || cp "$file" "$out/"

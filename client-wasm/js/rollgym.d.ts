@@ -13,6 +13,29 @@ export function start(options?: StartOptions): Promise<Session>;
  */
 export function checkEnv(env: Environment, options?: { steps?: number; seed?: number }): Promise<CheckReport>;
 
+/**
+ * Stores `data` (anything JSON, at most 256 kB) on the relay as
+ * `data/<experiment>/pages/<participant>_<name>.json`. Kept in this browser and sent again
+ * (next saveData() or start()) until the relay has it on disk.
+ */
+export function saveData(name: string, data: unknown, options?: SaveDataOptions): Promise<SaveDataResult>;
+
+export interface SaveDataOptions {
+  /** Default: this page's origin. */
+  relay?: string;
+  /** Default: the page address's `?PROLIFIC_PID=` / `?participant=`, else this tab's session's. */
+  participantId?: string;
+}
+
+export interface SaveDataResult {
+  /** On the relay's disk. */
+  stored: boolean;
+  /** Entries still kept in this browser, waiting to be sent. */
+  pending: number;
+  /** Why it was not stored. */
+  error: string | null;
+}
+
 /** rollgym's state hash (64-bit FNV-1a) of state bytes, as 16 hex digits. */
 export function stateHash(bytes: Uint8Array): string;
 

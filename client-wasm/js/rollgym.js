@@ -22,6 +22,8 @@ const KINDS = new Set(['phase', 'episode', 'finished']);
 export async function start(options = {}) {
   await load();
   addStyles(options.container?.ownerDocument ?? document);
+  // Page data a closed or offline page could not deliver goes now.
+  if (readPending().length > 0) void flushPending(null);
   const listeners = new Map([...KINDS].map((k) => [k, new Set()]));
   let settle;
   const finished = new Promise((resolve) => (settle = resolve));
@@ -132,3 +134,83 @@ function sameBytes(a, b) {
 }
 
 export { stateHash };
+
+const PAGES_KEY = 'rollgym.pages';
+
+/**
+ * Stores `data` (anything JSON) on the relay as `data/<experiment>/pages/<participant>_<name>.json`,
+ * next to the game data. Resolves `{ stored: true }` once it is on disk. Until then it is kept
+ * in this browser (localStorage) and sent again on the next saveData() or start() of a page of
+ * this study; `{ stored: false, pending, error }` says so.
+ */
+export async function saveData(name, data, { relay, participantId } = {}) {
+  const participant = participantId ?? knownParticipant();
+  if (!participant) throw new TypeError('rollgym.saveData: no participant id; pass { participantId }');
+  if (typeof name !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(name)) {
+    throw new TypeError('rollgym.saveData: name must be 1 to 64 letters, digits, - or _');
+  }
+  const url = pagesUrl(relay);
+  const pending = readPending().filter((p) => !(p.body.participant_id === participant && p.body.name === name));
+  pending.push({ url, body: { participant_id: participant, name, data } });
+  writePending(pending);
+  return flushPending({ participant, name });
+}
+
+/** Sends every page's data still kept in this browser; resolves with the outcome of `which`. */
+async function flushPending(which) {
+  let outcome = { stored: false, pending: 0, error: null };
+  for (const entry of readPending()) {
+    let result;
+    try {
+      const response = await fetch(entry.url, {
+        method: 'POST',
+        // A simple request: no preflight when the relay is on another origin.
+        headers: { 'Content-Type': 'text/plain' },
+        body: JSON.stringify(entry.body),
+      });
+      const reply = await response.json().catch(() => ({}));
+      // Refused for good (malformed, a stranger): dropped, not retried forever.
+      const final = response.ok || (response.status >= 400 && response.status < 500);
+      result = { stored: response.ok && reply.stored === true, final, error: response.ok ? null : reply.message ?? `HTTP ${response.status}` };
+    } catch (err) {
+      result = { stored: false, final: false, error: String(err?.message ?? err) };
+    }
+    if (result.final) {
+      writePending(readPending().filter((p) => !(p.body.participant_id === entry.body.participant_id && p.body.name === entry.body.name)));
+    }
+    if (which && entry.body.participant_id === which.participant && entry.body.name === which.name) {
+      outcome = { stored: result.stored, error: result.error };
+    }
+  }
+  return { ...outcome, pending: readPending().length };
+}
+
+function readPending() {
+  try {
+    return JSON.parse(localStorage.getItem(PAGES_KEY) ?? '[]');
+  } catch {
+    return [];
+  }
+}
+
+function writePending(pending) {
+  try {
+    localStorage.setItem(PAGES_KEY, JSON.stringify(pending));
+  } catch (err) {
+    console.warn('rollgym: cannot keep page data in browser storage', err);
+  }
+}
+
+/** The participant of this tab: from the page address, else the one the relay assigned. */
+function knownParticipant() {
+  const params = new URLSearchParams(location.search);
+  return params.get('PROLIFIC_PID') ?? params.get('participant') ?? sessionStorage.getItem('rollgym.participant');
+}
+
+function pagesUrl(relay) {
+  if (!relay) return new URL('/data/pages', location.href).href;
+  const url = new URL(relay);
+  url.protocol = url.protocol.replace(/^ws/, 'http');
+  url.pathname = '/data/pages';
+  return url.href;
+}

@@ -1,5 +1,6 @@
 //! The HTTP side of the one port: static files (www/ and the wasm package, the admin page),
-//! the upgrade of `GET /ws` to a WebSocket, and `GET /admin/status` for the admin page.
+//! the upgrade of `GET /ws` to a WebSocket, `GET /admin/status` for the admin page, and
+//! `POST /data/pages` for what experiment pages store (`pages.rs`).
 
 use std::{
     path::Path,
@@ -16,7 +17,7 @@ use axum::{
     handler::HandlerWithoutStateExt,
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
 };
 use hyper_util::rt::TokioIo;
 use serde::Deserialize;
@@ -49,6 +50,7 @@ pub(crate) struct AppState {
     pub(crate) next_conn: Arc<AtomicU64>,
     /// The secret of `/admin/status` (`?token=`).
     pub(crate) admin_token: Arc<str>,
+    pub(crate) storage: Arc<crate::storage::Storage>,
 }
 
 pub(crate) fn router(www: Option<&Path>, state: AppState) -> Router {
@@ -56,6 +58,7 @@ pub(crate) fn router(www: Option<&Path>, state: AppState) -> Router {
     let routes = Router::new()
         .route("/ws", get(upgrade))
         .route("/admin/status", get(admin_status))
+        .route("/data/pages", post(crate::pages::store))
         .with_state(state);
     let routes = match www {
         Some(dir) => routes.fallback_service(

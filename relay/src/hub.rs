@@ -36,6 +36,11 @@ pub(crate) enum Event {
     Snapshot {
         reply: tokio::sync::oneshot::Sender<Snapshot>,
     },
+    /// Whether this participant has taken part in the experiment (page data may be stored).
+    Knows {
+        participant: ParticipantId,
+        reply: tokio::sync::oneshot::Sender<bool>,
+    },
 }
 
 /// What the hub tells a connection task.
@@ -121,6 +126,10 @@ impl Driver {
             Event::Snapshot { reply } => {
                 // The asker may have given up; nothing to do then.
                 let _ = reply.send(lobby.snapshot());
+                Vec::new()
+            }
+            Event::Knows { participant, reply } => {
+                let _ = reply.send(lobby.knows(&participant));
                 Vec::new()
             }
         }

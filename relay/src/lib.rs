@@ -22,6 +22,7 @@ mod http;
 mod hub;
 pub mod lobby;
 pub mod matchmaking;
+mod pages;
 pub mod parity;
 mod server;
 pub mod storage;

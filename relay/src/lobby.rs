@@ -155,6 +155,13 @@ impl Lobby {
 
     /// Time passes: games whose countdown is over start, games not validated in time are
     /// dissolved, participants who waited past the waiting room's timeout leave it.
+    /// Whether this participant has taken part in the experiment: connected now, or recorded
+    /// in the progress journal.
+    pub fn knows(&self, participant: &ParticipantId) -> bool {
+        self.progress.contains_key(participant)
+            || self.conns.values().any(|c| c.participant.as_ref() == Some(participant))
+    }
+
     pub fn tick(&mut self, now_ms: u64) -> Vec<Action> {
         let mut actions = Vec::new();
         let mut waits = Vec::new();

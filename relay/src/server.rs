@@ -103,6 +103,7 @@ impl Relay {
             tracker: tracker.clone(),
             next_conn: Arc::new(AtomicU64::new(1)),
             admin_token: self.admin_token.clone(),
+            storage: self.storage.clone(),
         };
         let app = http::router(self.options.www_dir.as_deref(), state);
         let stop = cancel.clone();

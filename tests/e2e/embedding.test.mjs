@@ -147,6 +147,13 @@ test('checkEnv passes the example and reports the first broken rule of others', 
     assert.ok(['round-trip', 'rollback'].includes(reports.leaky.problem.check), JSON.stringify(reports.leaky));
     assert.equal(reports.random.ok, false);
     assert.ok(['rollback', 'determinism'].includes(reports.random.problem.check), JSON.stringify(reports.random));
+    // The package is complete: every file its package.json lists is served.
+    const missing = await p.page.evaluate(async () => {
+      const manifest = await (await fetch('/pkg/package.json')).json();
+      const statuses = await Promise.all(manifest.files.map(async (f) => [f, (await fetch(`/pkg/${f}`)).status]));
+      return statuses.filter(([, status]) => status !== 200);
+    });
+    assert.deepEqual(missing, []);
     assertClean(p);
   } finally {
     await p.close();

@@ -1,6 +1,7 @@
 // A researcher's page in TypeScript, type-checked by `make test` (tsc --noEmit) against the
 // package's rollgym.d.ts: every call here must stay valid as the API changes.
-import { checkEnv, start, stateHash, type Environment, type SessionResult } from 'rollgym';
+import { checkEnv, saveData, start, stateHash, type Environment, type SessionResult } from 'rollgym';
+import jsPsychRollgym, { type RollgymTrial, type RollgymTrialData } from 'rollgym/jspsych';
 import { coins } from '../../www/examples/coins/coins.js';
 
 const env: Environment = coins();
@@ -26,7 +27,17 @@ async function run(container: HTMLElement): Promise<SessionResult> {
   stop();
   session.destroy();
   console.log(stateHash(env.getState()), result.dataStored, result.partnerIds.length);
+  const saved = await saveData('answers', { enjoyed: 4 }, { participantId: 'p-001' });
+  if (!saved.stored) console.warn(`kept in the browser (${saved.pending}): ${saved.error}`);
   return result;
 }
 
 void run(document.body);
+
+// A jsPsych timeline entry and what the trial returns.
+const trial: RollgymTrial = { type: jsPsychRollgym, env, participant_id: 'p-001' };
+async function trialData(display: HTMLElement): Promise<string | null> {
+  const data: RollgymTrialData = await new jsPsychRollgym(null).trial(display, trial);
+  return data.completion_code;
+}
+void trialData;
