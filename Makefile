@@ -67,6 +67,7 @@ bench: build
 	node tests/bench/env_wasm.mjs
 	tests/run-e2e.sh tests/bench/page_load.mjs
 	tests/run-e2e.sh tests/bench/episode_data.mjs
+	tests/run-e2e.sh tests/bench/js_env.mjs
 	ulimit -n 65536 2>/dev/null || true; cargo bench -p rollgym-relay --bench load
 
 clean:

@@ -1,10 +1,11 @@
-//! `make bench`: Overcooked step and 12-frame rollback, native. Prints a table row each;
+//! `make bench`: the built-in games' step and 12-frame rollback, and the CSV export, native. Prints a table row each;
 //! the wasm figures come from tests/bench/env_wasm.mjs running the same workloads.
 
 use std::{hint::black_box, time::Instant};
 
 use rollgym_client::bench::{
-    ROLLBACK_DEPTH, episode_rows, export_csv, overcooked_steps, rollbacks,
+    ROLLBACK_DEPTH, episode_rows, export_csv, overcooked_steps, rollbacks, slime_rollbacks,
+    slime_steps,
 };
 
 /// Median over `runs` of the time per unit of `f(units)`, in nanoseconds.
@@ -32,6 +33,10 @@ fn main() {
         "| {ROLLBACK_DEPTH}-frame rollback (load + {ROLLBACK_DEPTH} x (advance + save with checksum)) | {:.3} µs |",
         rollback / 1000.0
     );
+    let step = median_ns(21, 1_000_000, slime_steps);
+    let rollback = median_ns(21, 20_000, slime_rollbacks);
+    println!("| slime_volleyball step | {:.3} µs |", step / 1000.0);
+    println!("| slime_volleyball {ROLLBACK_DEPTH}-frame rollback | {:.3} µs |", rollback / 1000.0);
     let rows = episode_rows(450);
     let export = median_ns(21, 200, |n| export_csv(&rows, n) as u64);
     let bytes = export_csv(&rows, 1);

@@ -10,6 +10,7 @@ use crate::{
     env::{
         Env,
         overcooked::{Layout, Overcooked, Rules},
+        slime::{self, Slime},
     },
 };
 
@@ -24,25 +25,41 @@ fn kitchen() -> Overcooked {
     env
 }
 
+/// A rally that never ends by score, so every step simulates physics.
+fn court() -> Slime {
+    let mut env = Slime::new(slime::Rules { points_to_win: 0 });
+    env.reset(1);
+    env
+}
+
 /// Pseudo-random joint actions, cheap enough not to dominate a 1 µs step.
 fn actions(i: u32) -> [u8; 2] {
     let x = i.wrapping_mul(2_654_435_761);
     [((x >> 8) % 6) as u8, ((x >> 16) % 6) as u8]
 }
 
-/// `steps` Overcooked steps with changing actions; returns the final state hash so the work
+/// `steps` steps of `env` with changing actions; returns the final state hash so the work
 /// cannot be optimized away.
-pub fn overcooked_steps(steps: u32) -> u64 {
-    let mut env = kitchen();
+fn env_steps(mut env: impl Env, steps: u32) -> u64 {
     for i in 0..steps {
         env.step(&actions(i));
     }
     env.state_hash()
 }
 
+/// `steps` Overcooked steps.
+pub fn overcooked_steps(steps: u32) -> u64 {
+    env_steps(kitchen(), steps)
+}
+
+/// `steps` Slime Volleyball steps.
+pub fn slime_steps(steps: u32) -> u64 {
+    env_steps(court(), steps)
+}
+
 /// `rollbacks` rollbacks as the netcode performs them: load a saved game, then
 /// [`ROLLBACK_DEPTH`] times advance one frame and save it (clone plus checksum).
-pub fn rollbacks(rollbacks: u32) -> u64 {
+fn env_rollbacks<E: Env>(env: E, rollbacks: u32) -> u64 {
     let plan = EpisodePlan {
         num_episodes: 1,
         max_steps: u32::MAX,
@@ -50,7 +67,7 @@ pub fn rollbacks(rollbacks: u32) -> u64 {
         seed: 1,
         seed_per_episode: false,
     };
-    let saved = Game::new(kitchen(), plan);
+    let saved = Game::new(env, plan);
     let mut checksum = 0u64;
     for r in 0..rollbacks {
         let mut game = saved.clone();
@@ -61,6 +78,16 @@ pub fn rollbacks(rollbacks: u32) -> u64 {
         }
     }
     checksum
+}
+
+/// Overcooked rollbacks.
+pub fn rollbacks(rollbacks: u32) -> u64 {
+    env_rollbacks(kitchen(), rollbacks)
+}
+
+/// Slime Volleyball rollbacks.
+pub fn slime_rollbacks(rollbacks: u32) -> u64 {
+    env_rollbacks(court(), rollbacks)
 }
 
 /// The rows of an episode of `steps` steps with changing actions, as the recorder keeps them.
@@ -108,6 +135,16 @@ pub mod exports {
     #[wasm_bindgen(js_name = benchRollbacks)]
     pub fn bench_rollbacks(rollbacks: u32) -> f64 {
         super::rollbacks(rollbacks) as f64
+    }
+
+    #[wasm_bindgen(js_name = benchSlimeSteps)]
+    pub fn bench_slime_steps(steps: u32) -> f64 {
+        super::slime_steps(steps) as f64
+    }
+
+    #[wasm_bindgen(js_name = benchSlimeRollbacks)]
+    pub fn bench_slime_rollbacks(rollbacks: u32) -> f64 {
+        super::slime_rollbacks(rollbacks) as f64
     }
 
     /// Exports a `steps`-step episode `times` times; returns the CSV length.

@@ -1,4 +1,4 @@
-// Benchmark: the Overcooked step and a 12-frame rollback in WebAssembly (Node's V8, the engine
+// Benchmark: the built-in games' step and a 12-frame rollback in WebAssembly (Node's V8, the engine
 // of Chromium), the same workloads as client-wasm/benches/native.rs. Prints a table row each.
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
@@ -24,6 +24,10 @@ console.log(`| workload | wasm in Node ${process.versions.node} (median of 21 ru
 console.log('|---|---|---|');
 console.log(`| overcooked step | ${(step / 1000).toFixed(3)} µs | < 2 µs |`);
 console.log(`| 12-frame rollback (load + 12 x (advance + save with checksum)) | ${(rollback / 1000).toFixed(3)} µs | < 50 µs |`);
+const slimeStep = medianNs(21, 1_000_000, wasm.benchSlimeSteps);
+const slimeRollback = medianNs(21, 20_000, wasm.benchSlimeRollbacks);
+console.log(`| slime_volleyball step | ${(slimeStep / 1000).toFixed(3)} µs | < 2 µs |`);
+console.log(`| slime_volleyball 12-frame rollback | ${(slimeRollback / 1000).toFixed(3)} µs | < 50 µs |`);
 const exportNs = medianNs(21, 200, (n) => wasm.benchExport(450, n));
 console.log(`| CSV export of a 450-frame episode (${wasm.benchExport(450, 1)} bytes) | ${(exportNs / 1000).toFixed(1)} µs | — |`);
 console.log('anchor: overcooked-ai 1.1.0 on CPython 3.11, cramped_room, 61 µs per env.step (measured for reference/ecosystem-notes.md, not by this command)');

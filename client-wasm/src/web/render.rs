@@ -192,6 +192,10 @@ impl Painter for Scaled {
         text(&self.surface.ctx, x, y, self.len(size), &color.css(), label);
     }
 
+    fn local_player(&self) -> Option<usize> {
+        self.surface.player.map(usize::from)
+    }
+
     fn surface(&self) -> Option<&dyn std::any::Any> {
         Some(&self.surface)
     }

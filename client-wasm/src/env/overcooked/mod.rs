@@ -343,7 +343,7 @@ impl Env for Overcooked {
     }
 
     fn help(&self) -> String {
-        "move: arrow keys or WASD · interact: space or E".into()
+        "move: arrow keys or WASD · interact (take, put down, serve): space or E · three onions in a pot make a soup; bring it on a dish to the green window".into()
     }
 
     fn player_name(&self, player: usize) -> String {

@@ -189,3 +189,22 @@ fn every_layout_runs_deterministically() {
         assert!(moved, "{name}: random play moves the chef");
     }
 }
+
+#[test]
+fn the_kitchen_is_drawn_inside_its_view_with_labels_and_a_you_marker() {
+    use crate::env::paint::{Recording, assert_inside};
+    for (name, _) in crate::env::overcooked::layout::CLASSIC {
+        let mut env = Overcooked::new(Layout::classic(name).expect("layout"), Rules::default());
+        env.chefs[0].held = Some(Item::Soup);
+        let mut drawn = Recording { player: Some(1), ..Recording::default() };
+        env.render(&mut drawn);
+        // The "you" label may reach a little above a chef on the top row.
+        assert_inside(&drawn, env.view_size(), 0.75);
+        for label in ["onions", "dishes", "serve", "you"] {
+            assert!(drawn.texts.iter().any(|t| t == label), "{name}: {label} in {:?}", drawn.texts);
+        }
+        let mut nobody = Recording::default();
+        env.render(&mut nobody);
+        assert!(!nobody.texts.iter().any(|t| t == "you"), "no marker without a local player");
+    }
+}

@@ -216,3 +216,15 @@ fn held_keys_combine_a_direction_with_jump() {
     assert_eq!(s.held_action(&[LEFT, RIGHT]), Some(RIGHT), "the later direction wins");
     assert_eq!(s.held_action(&[JUMP]), Some(JUMP));
 }
+
+#[test]
+fn the_court_is_drawn_inside_its_view() {
+    use crate::env::paint::{Recording, assert_inside};
+    let mut s = slime();
+    let mut drawn = Recording::default();
+    for _ in 0..300 {
+        s.step(&[RIGHT_JUMP, LEFT_JUMP]);
+        s.render(&mut drawn);
+    }
+    assert_inside(&drawn, s.view_size(), 0.01);
+}
