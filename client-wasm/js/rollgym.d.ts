@@ -172,6 +172,8 @@ export interface Environment {
   keys?: KeyMap;
   /** One line telling participants which keys do what. */
   help?: string;
+  /** What each action means (recorded in every episode's sidecar); default: their numbers. */
+  actionNames?: string[];
 }
 
 export interface StepResult {

@@ -145,6 +145,9 @@ pub struct Settings {
     /// The environment's own version (the peers checked they run the same one).
     #[serde(default)]
     pub env_version: String,
+    /// What each action number in the `actions.<i>` columns means.
+    #[serde(default)]
+    pub action_names: Vec<String>,
     pub layout: String,
     pub fps: u32,
     pub max_steps: u32,
@@ -159,6 +162,7 @@ impl From<&GameConfig> for Settings {
         Self {
             env: config.env.clone(),
             env_version: String::new(),
+            action_names: Vec::new(),
             layout: config.layout.clone(),
             fps: config.fps,
             max_steps: config.max_steps,

@@ -1,4 +1,5 @@
-//! Relay WebSocket messages. JSON text frames, `{"type": "...", ...}`.
+//! Relay WebSocket messages: JSON text frames, `{"type": "...", ...}` from the client and
+//! `{"<type>": {...}}` from the relay.
 
 use serde::{Deserialize, Serialize};
 
@@ -7,7 +8,7 @@ use crate::{GameConfig, GameId, ParticipantId, ProbeId, SceneId, SceneView, Side
 /// Bumped on every incompatible change. The client sends its version in [`ClientMsg::Hello`];
 /// the relay refuses any other version with [`ErrorCode::ProtocolVersion`], so a participant with
 /// a stale cached page gets a clear "reload" message instead of undefined behaviour.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Largest text frame the relay accepts from a client, uploads excepted. SDP offers from
 /// Chromium are 1–3 kB.
@@ -74,9 +75,12 @@ pub struct Upload {
     pub sidecar: Sidecar,
 }
 
-/// Relay -> client.
+/// Relay -> client: `{"<type>": {...}}` (externally tagged, unlike [`ClientMsg`]). The client
+/// decodes these in wasm, where serde's internally tagged decoding (which buffers every message
+/// to find its tag) cost 40 kB of the page's module; the relay decodes `ClientMsg`, where size
+/// does not matter and the flat form is easier to read in logs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum ServerMsg {
     /// Answer to a valid [`ClientMsg::Hello`].
     Welcome { protocol_version: u32, participant_id: ParticipantId, experiment: String },
@@ -159,9 +163,10 @@ pub struct IceServer {
     pub credential: Option<String>,
 }
 
-/// The SDP and ICE messages of one WebRTC negotiation.
+/// The SDP and ICE messages of one WebRTC negotiation: `{"offer": {"sdp": ...}}` (externally
+/// tagged, as the client decodes them in wasm; see [`ServerMsg`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum SignalPayload {
     Offer {
         sdp: String,
@@ -426,7 +431,7 @@ mod tests {
     #[test]
     fn only_uploads_may_be_large() {
         let padded = format!(
-            r#"{{"type":"signal","to":"a","payload":{{"kind":"offer","sdp":"{}"}}}}"#,
+            r#"{{"type":"signal","to":"a","payload":{{"offer":{{"sdp":"{}"}}}}}}"#,
             "x".repeat(MAX_CLIENT_MESSAGE_BYTES)
         );
         assert_eq!(ClientMsg::decode(&padded).map_err(|e| e.code()), Err(ErrorCode::TooLarge));

@@ -52,9 +52,9 @@ pub enum Scene {
     Gym(Box<GymScene>),
 }
 
-/// What the page shows for a scene.
+/// What the page shows for a scene (externally tagged on the wire, like [`crate::ServerMsg`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum SceneView {
     Static {
         id: SceneId,

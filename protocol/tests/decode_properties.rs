@@ -7,12 +7,12 @@ use rollgym_protocol::{ClientMsg, ServerMsg};
 
 /// Well-formed messages of every kind, to mutate.
 const SEEDS: &[&str] = &[
-    r#"{"type":"hello","protocol_version":2,"participant_id":"alice","rejoin":false}"#,
-    r#"{"type":"signal","to":"bob","payload":{"kind":"offer","sdp":"v=0"}}"#,
-    r#"{"type":"signal","to":"bob","payload":{"kind":"candidate","candidate":"c","sdp_mid":"0","sdp_m_line_index":0}}"#,
+    r#"{"type":"hello","protocol_version":3,"participant_id":"alice","rejoin":false}"#,
+    r#"{"type":"signal","to":"bob","payload":{"offer":{"sdp":"v=0"}}}"#,
+    r#"{"type":"signal","to":"bob","payload":{"ice_candidate":{"candidate":"c","sdp_mid":"0","sdp_m_line_index":0}}}"#,
     r#"{"type":"validated","game_id":"g-1"}"#,
     r#"{"type":"advance","from":1}"#,
-    r#"{"type":"probe_signal","probe_id":"q-1","payload":{"kind":"answer","sdp":"v=0"}}"#,
+    r#"{"type":"probe_signal","probe_id":"q-1","payload":{"answer":{"sdp":"v=0"}}}"#,
     r#"{"type":"probe_result","probe_id":"q-1","rtt_ms":40}"#,
     r#"{"type":"upload","upload_id":"u","participant_id":"a","game_id":"g","scene_id":"s","episode":0,"csv":"episode,t\n","sidecar":{}}"#,
 ];

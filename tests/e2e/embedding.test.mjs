@@ -52,6 +52,7 @@ test('a page with its own JavaScript environment plays a full episode under 80 m
     const sidecar = JSON.parse(readFileSync(path.join(dir, 'coins-a_ep0.json'), 'utf8'));
     assert.equal(sidecar.settings.env, 'coins');
     assert.equal(sidecar.settings.env_version, '1');
+    assert.deepEqual(sidecar.settings.action_names, ['stay', 'up', 'down', 'left', 'right']);
     assert.equal(sidecar.outcome, 'complete');
     assert.ok((await a.hook()).localActions > 0, "the environment's keys reached the game");
     assertClean(a, b);

@@ -20,6 +20,7 @@ trait AnyEnv {
     fn view_size(&self) -> (f32, f32);
     fn render(&self, painter: &mut dyn Painter);
     fn keys(&self) -> Vec<KeyBinding>;
+    fn action_names(&self) -> Vec<String>;
     fn held_action(&self, held: &[Action]) -> Option<Action>;
     fn default_input_mode(&self) -> InputMode;
     fn score_text(&self, score: f32) -> String;
@@ -64,6 +65,9 @@ impl<E: Env + 'static> AnyEnv for E {
     }
     fn keys(&self) -> Vec<KeyBinding> {
         Env::keys(self)
+    }
+    fn action_names(&self) -> Vec<String> {
+        Env::action_names(self)
     }
     fn held_action(&self, held: &[Action]) -> Option<Action> {
         Env::held_action(self, held)
@@ -149,6 +153,9 @@ impl Env for DynEnv {
     }
     fn keys(&self) -> Vec<KeyBinding> {
         self.0.keys()
+    }
+    fn action_names(&self) -> Vec<String> {
+        self.0.action_names()
     }
     fn held_action(&self, held: &[Action]) -> Option<Action> {
         self.0.held_action(held)

@@ -98,6 +98,11 @@ pub trait Env: Clone {
     /// The keys a participant plays with.
     fn keys(&self) -> Vec<KeyBinding>;
 
+    /// What each action means, by index (recorded in every sidecar); by default its number.
+    fn action_names(&self) -> Vec<String> {
+        (0..self.num_actions()).map(|a| a.to_string()).collect()
+    }
+
     /// The action of the keys held down (oldest first) in held-key mode: by default the
     /// latest one's. An environment whose actions combine keys (left + jump) overrides it.
     fn held_action(&self, held: &[Action]) -> Option<Action> {

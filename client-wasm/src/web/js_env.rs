@@ -41,6 +41,7 @@ pub(super) struct JsEnvSource {
     view: (f32, f32),
     keys: Vec<KeyBinding>,
     help: String,
+    action_names: Vec<String>,
     methods: Methods,
 }
 
@@ -111,6 +112,13 @@ impl JsEnvSource {
             v => read_keys(&v, num_actions).map_err(|e| format!("env.keys: {e}"))?,
         };
         let help = get("help").as_string().unwrap_or_default();
+        let action_names = match get("actionNames") {
+            v if v.is_undefined() => (0..num_actions).map(|a| a.to_string()).collect(),
+            v if Array::is_array(&v) && Array::from(&v).length() == u32::from(num_actions) => {
+                Array::from(&v).iter().map(|n| n.as_string().unwrap_or_default()).collect()
+            }
+            _ => return Err(format!("env.actionNames must be an array of {num_actions} strings")),
+        };
         Ok(Self {
             object,
             identity: EnvIdentity { name, version },
@@ -120,6 +128,7 @@ impl JsEnvSource {
             view,
             keys,
             help,
+            action_names,
             methods,
         })
     }
@@ -406,6 +415,10 @@ impl Env for JsEnv {
 
     fn help(&self) -> String {
         self.shared.source.help.clone()
+    }
+
+    fn action_names(&self) -> Vec<String> {
+        self.shared.source.action_names.clone()
     }
 
     fn failure(&self) -> Option<String> {

@@ -26,6 +26,7 @@ export function coins() {
     numPlayers: 2,
     numActions: 5,
     defaultAction: 0,
+    actionNames: ['stay', 'up', 'down', 'left', 'right'],
     viewWidth: SIZE,
     viewHeight: SIZE,
     keys: { ArrowUp: 1, w: 1, ArrowDown: 2, s: 2, ArrowLeft: 3, a: 3, ArrowRight: 4, d: 4 },

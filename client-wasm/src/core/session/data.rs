@@ -106,6 +106,7 @@ impl Session {
             desyncs: desyncs(netcode, first..=last),
             settings: Settings {
                 env_version: play.netcode.game().env.identity().version,
+                action_names: play.netcode.game().env.action_names(),
                 ..Settings::from(&play.config)
             },
         }

@@ -342,6 +342,10 @@ impl Env for Overcooked {
             .collect()
     }
 
+    fn action_names(&self) -> Vec<String> {
+        ["north", "south", "east", "west", "stay", "interact"].map(String::from).to_vec()
+    }
+
     fn help(&self) -> String {
         "move: arrow keys or WASD · interact (take, put down, serve): space or E · three onions in a pot make a soup; bring it on a dish to the green window".into()
     }

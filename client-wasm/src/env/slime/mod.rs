@@ -382,6 +382,10 @@ impl Env for Slime {
         InputMode::Held
     }
 
+    fn action_names(&self) -> Vec<String> {
+        ["none", "left", "right", "jump", "left_jump", "right_jump"].map(String::from).to_vec()
+    }
+
     fn help(&self) -> String {
         "move: ← → or A D · jump: ↑, W or space (hold the keys)".into()
     }
