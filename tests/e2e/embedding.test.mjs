@@ -160,3 +160,53 @@ test('checkEnv passes the example and reports the first broken rule of others', 
     await p.close();
   }
 });
+
+test('destroy() releases the session: its elements, its relay connection, and the page may start again', async () => {
+  env.relay = await startRelay({ experiment: experiment('coins'), name: 'embed_destroy', wwwDir: PAGES });
+  const p = await open('destroyer', 'blank/');
+  try {
+    const outcome = await p.page.evaluate(async () => {
+      const { start } = await import('/pkg/rollgym.js');
+      const { coins } = await import('/examples/coins/coins.js');
+      const waitPhase = (session, phase) => new Promise((resolve) => session.on('phase', (e) => e.phase === phase && resolve()));
+      const first = await start({ container: document.body, env: coins() });
+      await waitPhase(first, 'waiting');
+      let second;
+      try {
+        await start({ container: document.body, env: coins() });
+      } catch (err) {
+        second = `${err.name}: ${err.message}`;
+      }
+      first.destroy();
+      const left = document.querySelectorAll('.rollgym').length;
+      const again = await start({ container: document.body, env: coins() });
+      await waitPhase(again, 'waiting');
+      const shown = document.querySelectorAll('.rollgym').length;
+      again.destroy();
+      let typeError;
+      try {
+        await start({ container: 'not an element' });
+      } catch (err) {
+        typeError = `${err.name}: ${err.message}`;
+      }
+      return { second, left, shown, typeError, after: document.querySelectorAll('.rollgym').length };
+    });
+    assert.match(outcome.second, /already runs on this page: destroy\(\) it first/);
+    assert.equal(outcome.left, 0, 'destroy() removed what the session drew');
+    assert.equal(outcome.shown, 1);
+    assert.equal(outcome.after, 0);
+    assert.match(outcome.typeError, /^TypeError: options.container must be an element/);
+    // The relay sees both sessions leave (their WebSockets closed): nobody is left connected.
+    const status = env.relay.adminUrl.replace('/admin.html', '/admin/status');
+    let snapshot;
+    for (const deadline = Date.now() + 5000; Date.now() < deadline; ) {
+      snapshot = await (await fetch(status)).json();
+      if (snapshot.connected === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(snapshot.connected, 0, JSON.stringify(snapshot));
+    assertClean(p);
+  } finally {
+    await p.close();
+  }
+});

@@ -19,7 +19,7 @@ use crate::{
 };
 
 /// CSS pixels per environment unit at most (one kitchen cell), and the widest the scene may be.
-const MAX_UNIT: f64 = 72.0;
+const MAX_UNIT: f64 = 120.0;
 const MAX_WIDTH: f64 = 720.0;
 /// Height of the score line above the scene, CSS pixels.
 const HUD: f64 = 44.0;

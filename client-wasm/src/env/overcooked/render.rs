@@ -67,7 +67,8 @@ pub(super) fn draw(s: &Overcooked, p: &mut dyn Painter) {
             item_icon(p, cx + dx * 0.38, cy + 0.08 + dy * 0.38, 0.17, item);
         }
         if you == Some(index) {
-            p.text(cx, cy - 0.58, 0.22, INK, "you");
+            // On the chef's body: never over a neighbouring cell's label.
+            p.text(cx, cy + 0.2, 0.2, WHITE, "you");
         }
     }
 }
