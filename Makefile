@@ -3,7 +3,7 @@
 ADDR ?= 127.0.0.1:8080
 RELAY := target/release/rollgym
 
-.PHONY: all setup build build-wasm build-relay run test test-repeat fuzz check code-size types fmt-check clippy cargo-test e2e bench clean
+.PHONY: all setup build build-wasm build-relay run test test-repeat fuzz check code-size types package fmt-check clippy cargo-test e2e bench clean
 
 all: build
 
@@ -27,7 +27,11 @@ run: build
 ## test: format check, clippy (native + wasm32), cargo tests, browser end-to-end tests
 test: build check cargo-test e2e
 
-check: fmt-check clippy code-size types
+check: fmt-check clippy code-size types package
+
+## package: the built package under its gzip budget, the README's example environment in sync
+package:
+	node scripts/check-package.mjs
 
 ## types: the embedding API's types (client-wasm/js/rollgym.d.ts) against a TypeScript example
 types:
