@@ -294,6 +294,17 @@ export async function openHideableParticipant(url, name, { query = '' } = {}) {
     'about:blank',
   ], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   const log = createWriteStream(path.join(ARTIFACTS, `${name}.chromium.log`));
+  // Anything failing from here on must not leave the browser running: a live child keeps
+  // node's test runner from ever exiting.
+  try {
+    return await driveHideable(child, log, userDir, url, query);
+  } catch (err) {
+    await stopChromium(child, userDir);
+    throw err;
+  }
+}
+
+async function driveHideable(child, log, userDir, url, query) {
   const endpoint = await new Promise((resolve, reject) => {
     let err = '';
     const timer = setTimeout(() => reject(new Error('chromium did not start')), 15000);
@@ -329,24 +340,31 @@ export async function openHideableParticipant(url, name, { query = '' } = {}) {
     },
     async close() {
       await browser.close().catch(() => {});
-      // The whole process group: the browser and its helper processes (zygote, renderers,
-      // crashpad), which otherwise outlive it and keep writing the profile.
-      const group = -child.pid;
-      const alive = () => {
-        try {
-          process.kill(group, 0);
-          return true;
-        } catch {
-          return false;
-        }
-      };
-      if (alive()) process.kill(group, 'SIGTERM');
-      const deadline = Date.now() + 5000;
-      while (alive() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-      if (alive()) process.kill(group, 'SIGKILL');
-      rmSync(userDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+      await stopChromium(child, userDir);
     },
   };
+}
+
+/**
+ * Ends a Chromium started by `openHideableParticipant`: the whole process group (the browser
+ * and its helper processes: zygote, renderers, crashpad, which otherwise outlive it and keep
+ * writing the profile), then its profile directory.
+ */
+async function stopChromium(child, userDir) {
+  const group = -child.pid;
+  const alive = () => {
+    try {
+      process.kill(group, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (alive()) process.kill(group, 'SIGTERM');
+  const deadline = Date.now() + 5000;
+  while (alive() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  if (alive()) process.kill(group, 'SIGKILL');
+  rmSync(userDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 }
 
 /** Both players' confirmed episode hashes, checked equal and complete. */
