@@ -16,6 +16,13 @@ pub const OVERCOOKED_LAYOUTS: [&str; 5] = [
 /// supplies (a JavaScript environment given to `start()`), which the relay passes through.
 pub const BUILT_IN_ENVS: [&str; 2] = ["overcooked", "slime_volleyball"];
 
+/// An environment name: 1 to 64 letters, digits, `_`, `-` or `.` (the experiment's `[game]
+/// env` and a page-supplied environment's `name` follow the same rule).
+pub fn is_env_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+}
+
 /// How key presses become actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -113,9 +120,7 @@ pub enum GameConfigError {
 
 impl GameConfig {
     pub fn validate(&self) -> Result<(), GameConfigError> {
-        let name_ok = (1..=64).contains(&self.env.len())
-            && self.env.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
-        if !name_ok {
+        if !is_env_name(&self.env) {
             return Err(GameConfigError::BadEnvName(self.env.clone()));
         }
         if self.env == "overcooked" && !OVERCOOKED_LAYOUTS.contains(&self.layout.as_str()) {

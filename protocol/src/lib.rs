@@ -18,7 +18,9 @@ mod scene;
 
 pub use config::{ConfigError, ExperimentConfig, ExperimentMeta, WebRtcConfig};
 pub use episode::{Outcome, Sidecar, StoredSidecar};
-pub use game::{BUILT_IN_ENVS, GameConfig, GameConfigError, InputMode, OVERCOOKED_LAYOUTS};
+pub use game::{
+    BUILT_IN_ENVS, GameConfig, GameConfigError, InputMode, OVERCOOKED_LAYOUTS, is_env_name,
+};
 pub use ids::{
     GameId, IdError, MAX_PARTICIPANT_ID_LEN, ParticipantId, ProbeId, SafeId, SceneId, UploadId,
 };

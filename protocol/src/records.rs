@@ -150,6 +150,14 @@ pub enum UnstartedReason {
     EnvMismatch,
 }
 
+impl UnstartedReason {
+    /// Whether the players are kept apart for good (as when the game was formed, so also
+    /// after a restart of the relay).
+    pub fn rejects(self) -> bool {
+        matches!(self, UnstartedReason::NotValidated | UnstartedReason::EnvMismatch)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

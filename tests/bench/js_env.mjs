@@ -1,6 +1,7 @@
-// Benchmark: an environment written in JavaScript (the example `coins`) as rollgym drives it
-// in the page, in headless Chromium: one step (step + getState, as after every simulated
-// frame), and a 12-frame rollback (setState + 12 x (step + getState)). Median of many runs.
+// Benchmark: an environment written in JavaScript (the example `coins`) in headless Chromium,
+// called as rollgym calls it (called here directly, without the wasm boundary): one step
+// (step + getState, as after every simulated frame), and a 12-frame rollback (setState +
+// 12 x (step + getState)). Median of many runs.
 // Prints a table; asserts nothing about speed.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,7 +47,7 @@ try {
     });
     return { step, rollback, sink, agent: navigator.userAgent.match(/Chrome\/[\d.]+/)?.[0] ?? 'Chromium' };
   });
-  console.log(`\nJavaScript environment (www/examples/coins), as rollgym drives it in the page, ${result.agent} headless, median of 21 runs`);
+  console.log(`\nJavaScript environment (www/examples/coins), the calls rollgym makes (without the wasm boundary), ${result.agent} headless, median of 21 runs`);
   console.log('| workload | time | budget |');
   console.log('|---|---|---|');
   console.log(`| coins step (step + getState) | ${result.step.toFixed(3)} µs | — |`);

@@ -110,16 +110,6 @@ impl std::fmt::Debug for DynEnv {
     }
 }
 
-/// Equal when the state bytes are (the rollback tests compare games).
-impl PartialEq for DynEnv {
-    fn eq(&self, other: &Self) -> bool {
-        let (mut a, mut b) = (Vec::new(), Vec::new());
-        self.0.write_state(&mut a);
-        other.0.write_state(&mut b);
-        self.0.identity() == other.0.identity() && a == b
-    }
-}
-
 impl Env for DynEnv {
     fn identity(&self) -> EnvIdentity {
         self.0.identity()

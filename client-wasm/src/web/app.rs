@@ -182,7 +182,8 @@ impl App {
         }
         self.manage_game_resources();
         self.publish();
-        self.events_out.poll(now);
+        let code = self.session.game_config().and_then(|c| c.completion_code.as_deref());
+        self.events_out.poll(self.session.status(), code, now);
     }
 
     fn reopen_relay(&mut self) {
@@ -331,12 +332,7 @@ impl App {
         }
         let help = self.session.game().map(|g| g.env.help()).unwrap_or_default();
         self.screen.show(status, self.session.game_config(), &help);
-        self.events_out.status(
-            self.published.as_ref(),
-            status,
-            self.session.game_config(),
-            now_ms(),
-        );
+        self.events_out.changed(self.published.as_ref(), status);
         if let Err(err) = self.hook.publish(status) {
             web_sys::console::warn_2(&"rollgym: cannot update window.rollgym".into(), &err);
         }

@@ -7,10 +7,9 @@
 //! - `finished`: the [`SessionResult`], once, when the session is over and its data is stored
 //!   (or has waited [`DATA_WAIT_MS`] for the relay, so an embedding page never hangs).
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 
 use js_sys::{Function, JSON, Object, Reflect};
-use rollgym_protocol::GameConfig;
 use serde::Serialize;
 use wasm_bindgen::JsValue;
 
@@ -25,28 +24,15 @@ pub(super) struct Emitter {
     /// When the session was first seen over.
     over_since: Cell<Option<f64>>,
     finished: Cell<bool>,
-    /// The last status, for the end-of-session check on ticks.
-    last: RefCell<Option<(Status, Option<String>)>>,
 }
 
 impl Emitter {
     pub(super) fn new(emit: Option<Function>) -> Self {
-        Self {
-            emit,
-            over_since: Cell::new(None),
-            finished: Cell::new(false),
-            last: RefCell::new(None),
-        }
+        Self { emit, over_since: Cell::new(None), finished: Cell::new(false) }
     }
 
     /// A new status was published; `before` is the one published last.
-    pub(super) fn status(
-        &self,
-        before: Option<&Status>,
-        status: &Status,
-        config: Option<&GameConfig>,
-        now_ms: f64,
-    ) {
+    pub(super) fn changed(&self, before: Option<&Status>, status: &Status) {
         if self.emit.is_none() {
             return;
         }
@@ -62,27 +48,23 @@ impl Emitter {
         for episode in status.episodes.iter().skip(seen) {
             self.send("episode", &to_js(episode));
         }
-        let code = config.and_then(|c| c.completion_code.clone());
-        *self.last.borrow_mut() = Some((status.clone(), code));
-        self.poll(now_ms);
     }
 
-    /// Reports `finished` once the session is over and its data stored, or waited for.
-    pub(super) fn poll(&self, now_ms: f64) {
+    /// After every job: reports `finished` once the session is over and its data stored, or
+    /// waited for; `code` is the game's completion code.
+    pub(super) fn poll(&self, status: &Status, code: Option<&str>, now_ms: f64) {
         if self.finished.get() || self.emit.is_none() {
             return;
         }
-        let last = self.last.borrow();
-        let Some((status, code)) = last.as_ref() else { return };
         if !status.is_over() {
             self.over_since.set(None);
             return;
         }
-        let since = *self.over_since.get().get_or_insert(now_ms);
+        let since = self.over_since.get().unwrap_or(now_ms);
         self.over_since.set(Some(since));
         if status.data_stored() || now_ms - since >= DATA_WAIT_MS {
             self.finished.set(true);
-            self.send("finished", &to_js(&status.result(code.as_deref())));
+            self.send("finished", &to_js(&status.result(code)));
         }
     }
 

@@ -60,9 +60,7 @@ impl JsEnvSource {
         let object: Object = object.dyn_ref::<Object>().cloned().ok_or("env must be an object")?;
         let get = |key: &str| Reflect::get(&object, &key.into()).unwrap_or(JsValue::UNDEFINED);
         let name = get("name").as_string().ok_or("env.name must be a string")?;
-        let name_ok = (1..=MAX_NAME_LEN).contains(&name.len())
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
-        if !name_ok {
+        if !rollgym_protocol::is_env_name(&name) {
             return Err(format!(
                 "env.name {name:?} must be 1 to {MAX_NAME_LEN} letters, digits, '_', '-' or '.'"
             ));
@@ -131,11 +129,6 @@ impl JsEnvSource {
             action_names,
             methods,
         })
-    }
-
-    /// The page's own key map replaces the environment's.
-    pub(super) fn set_keys(&mut self, keys: Vec<KeyBinding>) {
-        self.keys = keys;
     }
 
     pub(super) fn num_actions(&self) -> u8 {

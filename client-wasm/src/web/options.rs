@@ -18,8 +18,7 @@ pub(super) struct Options {
     /// From the options, else the page address, else the one this tab had before a reload.
     pub(super) participant: Option<ParticipantId>,
     pub(super) env: Option<JsEnvSource>,
-    /// The page's key map for the built-in environments (a JavaScript environment takes it
-    /// into its source).
+    /// The page's key map, in place of the environment's.
     pub(super) keys: Option<Vec<KeyBinding>>,
     /// `emit(kind, payload)`: how the session's events reach the JavaScript wrapper.
     pub(super) emit: Option<Function>,
@@ -54,7 +53,7 @@ impl Options {
                 )
             }
         };
-        let mut env = match get("env") {
+        let env = match get("env") {
             v if v.is_undefined() || v.is_null() => None,
             v => Some(JsEnvSource::read(&v).map_err(|e| format!("options.{e}"))?),
         };
@@ -65,9 +64,6 @@ impl Options {
                 Some(read_keys(&v, max).map_err(|e| format!("options.keys: {e}"))?)
             }
         };
-        if let (Some(env), Some(keys)) = (&mut env, &keys) {
-            env.set_keys(keys.clone());
-        }
         let emit = get("emit").dyn_into::<Function>().ok();
         Ok(Self { container, relay_url, participant, env, keys, emit })
     }

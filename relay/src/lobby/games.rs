@@ -143,12 +143,7 @@ impl Lobby {
         let remaining: Vec<ConnId> =
             game.members.iter().copied().filter(|m| Some(*m) != left).collect();
         if left.is_none() {
-            let ids = &game.participants;
-            for (i, a) in ids.iter().enumerate() {
-                for b in &ids[i + 1..] {
-                    self.rejected.insert(ordered(a, b));
-                }
-            }
+            self.reject_all(&game.participants);
         }
         let (message, reason) = if left.is_some() {
             (
@@ -175,6 +170,15 @@ impl Lobby {
             actions.extend(self.waiting_counts(scene));
         }
         actions
+    }
+
+    /// No two of `participants` are matched again.
+    pub(super) fn reject_all(&mut self, participants: &[ParticipantId]) {
+        for (i, a) in participants.iter().enumerate() {
+            for b in &participants[i + 1..] {
+                self.rejected.insert(ordered(a, b));
+            }
+        }
     }
 
     /// Researchers see every match, including the ones that never became a game.

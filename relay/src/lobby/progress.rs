@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use rollgym_protocol::{GameId, MatchLogRecord, ParticipantId, SceneId, UnstartedReason};
+use rollgym_protocol::{GameId, MatchLogRecord, ParticipantId, SceneId};
 
 use super::{Action, ConnId, Lobby, Phase};
 use crate::error::RequestError;
@@ -44,12 +44,10 @@ impl Lobby {
                     false
                 }
                 MatchLogRecord::Probe { result, .. } => result.rejects(),
-                MatchLogRecord::Unstarted { reason, .. } => {
-                    *reason == UnstartedReason::NotValidated
-                }
+                MatchLogRecord::Unstarted { reason, .. } => reason.rejects(),
             };
-            if let ([a, b], true) = (&participants[..], rejected) {
-                self.rejected.insert(super::ordered(a, b));
+            if rejected {
+                self.reject_all(&participants);
             }
         }
     }

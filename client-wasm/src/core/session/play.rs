@@ -291,30 +291,31 @@ impl Session {
             return vec![Command::ClosePeer];
         }
         let outcome = if m.was_frozen { Outcome::PartnerAway } else { outcome };
-        let partial = m.play.as_mut().and_then(|p| p.netcode.take_partial_episode());
         self.status.phase = Phase::PartnerDisconnected;
         self.status.outcome = Some(outcome);
         self.status.waiting_for_partner = false;
         let mut commands = vec![Command::ClosePeer];
-        if let Some((episode, rows)) = partial {
-            commands.extend(self.export(episode, rows, outcome, true));
-        }
+        commands.extend(self.export_partial(outcome));
         commands
+    }
+
+    /// The episode cut short, as far as it got: stored with `outcome` and marked partial.
+    fn export_partial(&mut self, outcome: Outcome) -> Vec<Command> {
+        let Place::Game(m) = &mut self.place else { return Vec::new() };
+        match m.play.as_mut().and_then(|p| p.netcode.take_partial_episode()) {
+            Some((episode, rows)) => self.export(episode, rows, outcome, true),
+            None => Vec::new(),
+        }
     }
 
     /// The environment cannot go on (a JavaScript environment threw): the game ends in
     /// `error` with its message, the episode so far is stored as partial data, and the partner
     /// hears that the connection closed.
     fn env_failed(&mut self, failure: String) -> Vec<Command> {
-        let Place::Game(m) = &mut self.place else { return Vec::new() };
-        let partial = m.play.as_mut().and_then(|p| p.netcode.take_partial_episode());
-        m.channel_open = false;
         self.status.outcome = Some(Outcome::Error);
         self.fail(format!("The game stopped because of an error in the environment: {failure}"));
         let mut commands = vec![Command::ClosePeer];
-        if let Some((episode, rows)) = partial {
-            commands.extend(self.export(episode, rows, Outcome::Error, true));
-        }
+        commands.extend(self.export_partial(Outcome::Error));
         commands
     }
 }

@@ -1,6 +1,6 @@
 //! Participants coming back: after a dropped connection, a reload, or a relay restart.
 
-use rollgym_protocol::{MatchLogRecord, UnstartedReason};
+use rollgym_protocol::{EnvStamp, MatchLogRecord, UnstartedReason};
 
 use super::*;
 
@@ -215,6 +215,25 @@ fn pairs_that_failed_are_still_kept_apart_after_a_restart() {
     join(&mut after, 1, "a");
     assert!(game_of_pair(&join(&mut after, 2, "b")).is_empty(), "a-b failed before");
     assert_eq!(game_of_pair(&join(&mut after, 3, "d")), vec![(1, 0), (3, 1)], "a-d may");
+}
+
+#[test]
+fn pairs_stopped_for_different_environments_stay_apart_after_a_restart() {
+    let mut before = lobby();
+    let mut log = Vec::new();
+    log.extend(join(&mut before, 1, "a"));
+    log.extend(join(&mut before, 2, "b"));
+    let game = before.game_of(ConnId(1)).expect("paired").clone();
+    for (conn, version) in [(1, "1"), (2, "2")] {
+        let env = Some(EnvStamp { name: "coins".into(), version: version.into() });
+        let msg = ClientMsg::Validated { game_id: game.clone(), env };
+        log.extend(before.message(ConnId(conn), msg, 100));
+    }
+    let mut after = lobby();
+    after.restore_decisions(decisions(&log));
+    join(&mut after, 1, "a");
+    assert!(game_of_pair(&join(&mut after, 2, "b")).is_empty(), "a-b ran different versions");
+    assert_eq!(game_of_pair(&join(&mut after, 3, "c")), vec![(1, 0), (3, 1)]);
 }
 
 #[test]
