@@ -60,7 +60,7 @@ export interface Session {
   on(kind: 'phase', listener: (event: PhaseEvent) => void): () => void;
   on(kind: 'episode', listener: (episode: EpisodeSummary) => void): () => void;
   on(kind: 'finished', listener: (result: SessionResult) => void): () => void;
-  /** Resolves once the session is over and its data is stored (or has waited 10 s for the relay). */
+  /** Resolves once the session is over, the partner has finished too (or had 5 s to) and its data is stored (or has waited 10 s for the relay). */
   readonly finished: Promise<SessionResult>;
   /** Ends the session and releases everything: connections, the game clock, listeners, the elements it added. */
   destroy(): void;

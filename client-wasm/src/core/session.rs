@@ -234,7 +234,7 @@ impl Session {
             },
             Input::ChannelOpen => self.channel_opened(now_ms),
             Input::ChannelData(bytes) => self.peer_packet(&bytes, now_ms),
-            Input::ChannelClosed => self.partner_gone(Outcome::PartnerDisconnected),
+            Input::ChannelClosed => self.channel_closed(),
             Input::PeerFailed(reason) => {
                 self.status.last_error = Some(reason);
                 Vec::new()
@@ -320,6 +320,13 @@ impl Session {
             Phase::Scene | Phase::Waiting | Phase::Matched | Phase::Countdown
         );
         self.status.phase != Phase::Error && (self.play().is_some() || undelivered || placed)
+    }
+
+    /// Whether the page may close now without costing the partner its game: outside a
+    /// finished game always; after one, once the partner said it finished too or had time to.
+    pub fn partner_released(&self, now_ms: f64) -> bool {
+        self.status.phase != Phase::Done
+            || self.matched().is_none_or(|m| m.partner_released(now_ms))
     }
 
     fn fail(&mut self, message: String) {

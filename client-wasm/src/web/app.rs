@@ -183,7 +183,8 @@ impl App {
         self.manage_game_resources();
         self.publish();
         let code = self.session.game_config().and_then(|c| c.completion_code.as_deref());
-        self.events_out.poll(self.session.status(), code, now);
+        let released = self.session.partner_released(now);
+        self.events_out.poll(self.session.status(), code, released, now);
     }
 
     fn reopen_relay(&mut self) {

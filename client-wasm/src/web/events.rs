@@ -4,8 +4,9 @@
 //!
 //! - `phase`: `{ phase, status }` whenever the phase changes.
 //! - `episode`: an [`EpisodeSummary`] once an episode is confirmed (the same on every peer).
-//! - `finished`: the [`SessionResult`], once, when the session is over and its data is stored
-//!   (or has waited [`DATA_WAIT_MS`] for the relay, so an embedding page never hangs).
+//! - `finished`: the [`SessionResult`], once, when the session is over, its partner has said
+//!   it finished too (or had five seconds to) and its data is stored (or has waited
+//!   [`DATA_WAIT_MS`] for the relay, so an embedding page never hangs).
 
 use std::cell::Cell;
 
@@ -50,13 +51,14 @@ impl Emitter {
         }
     }
 
-    /// After every job: reports `finished` once the session is over and its data stored, or
-    /// waited for; `code` is the game's completion code.
-    pub(super) fn poll(&self, status: &Status, code: Option<&str>, now_ms: f64) {
+    /// After every job: reports `finished` once the session is over, its data stored (or
+    /// waited for) and the partner released (a page that closes on `finished` must not cut
+    /// off a partner still waiting for our last inputs); `code` is the game's completion code.
+    pub(super) fn poll(&self, status: &Status, code: Option<&str>, released: bool, now_ms: f64) {
         if self.finished.get() || self.emit.is_none() {
             return;
         }
-        if !status.is_over() {
+        if !status.is_over() || !released {
             self.over_since.set(None);
             return;
         }

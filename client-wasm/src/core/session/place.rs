@@ -39,6 +39,10 @@ pub(super) enum Kickoff {
     Started,
 }
 
+/// How long a finished page keeps the connection for a partner that has not confirmed the
+/// end yet (its last inputs from us may still be on the way).
+const GRACE_MS: f64 = 5_000.0;
+
 pub(super) struct Match {
     pub(super) game_id: GameId,
     /// Our place in the game's player order.
@@ -68,6 +72,9 @@ pub(super) struct Match {
     pub(super) finished_at: Option<f64>,
     /// The partner said every episode is over and confirmed there too.
     pub(super) partner_finished: bool,
+    /// The channel closed during play while inputs we already hold still let the game go on
+    /// (a partner that finished first and closed its page): it plays on as far as they reach.
+    pub(super) partner_closed: bool,
 }
 
 impl Match {
@@ -95,10 +102,28 @@ impl Match {
             was_frozen: false,
             finished_at: None,
             partner_finished: false,
+            partner_closed: false,
         }
     }
 
     pub(super) fn started(&self) -> bool {
         self.kickoff == Kickoff::Started
+    }
+
+    /// Whether this page may let go of the game without costing the partner its end: the
+    /// partner said it finished, or had [`GRACE_MS`] to (or the channel is gone anyway).
+    pub(super) fn partner_released(&self, now_ms: f64) -> bool {
+        !self.channel_open
+            || self.partner_finished
+            || self.finished_at.is_some_and(|at| now_ms - at >= GRACE_MS)
+    }
+
+    /// The next frame to simulate has every player's input here, so it needs nothing more
+    /// from the partner (or every episode is already over and confirmed).
+    pub(super) fn can_play_on(&self) -> bool {
+        self.play.as_ref().is_some_and(|p| {
+            let next = i64::from(p.netcode.game().frame);
+            p.netcode.is_finished() || i64::from(p.netcode.confirmed_frame()) >= next
+        })
     }
 }

@@ -22,18 +22,16 @@ impl Session {
     /// connection) and, when the partner is finished too or has had time to be, move on to the
     /// next scene.
     pub(super) fn finish_game(&mut self, now_ms: f64) -> Vec<Command> {
-        /// How long to keep the connection for a partner that has not confirmed the end yet.
-        const GRACE_MS: f64 = 5_000.0;
         if self.status.phase != Phase::Done {
             return Vec::new();
         }
         let Some(m) = self.matched_mut() else { return Vec::new() };
-        let finished_at = *m.finished_at.get_or_insert(now_ms);
+        m.finished_at.get_or_insert(now_ms);
         let mut commands = Vec::new();
         if m.channel_open {
             commands.push(Command::SendPeer(finished_packet()));
         }
-        let partner_done = m.partner_finished || now_ms - finished_at >= GRACE_MS;
+        let partner_done = m.partner_released(now_ms);
         let scene = self.status.scene.as_ref().filter(|s| !s.last).map(|s| s.index);
         if let (Some(from), true, false) = (scene, partner_done, self.advanced) {
             self.advanced = true;
@@ -157,21 +155,7 @@ impl Session {
             self.status.local_actions += 1;
         }
         if m.kickoff != Kickoff::Started {
-            // Before the start: only the handshake, which validates the connection.
-            let events = play.netcode.poll();
-            let mut commands = outgoing(&mut play.netcode);
-            if play.netcode.is_running() && m.kickoff == Kickoff::Connecting {
-                m.kickoff = Kickoff::Validated;
-                let game_id = m.game_id.clone();
-                let identity = play.netcode.game().env.identity();
-                let env = Some(EnvStamp { name: identity.name, version: identity.version });
-                commands.push(Command::SendRelay(ClientMsg::Validated { game_id, env }));
-            }
-            self.update_countdown(now_ms);
-            if events.contains(&PeerEvent::Disconnected) {
-                commands.extend(self.partner_gone(Outcome::PartnerDisconnected));
-            }
-            return commands;
+            return self.handshake_frame(now_ms);
         }
         let events = play.netcode.tick(input, epoch_ms);
         if let Some(failure) = play.netcode.game().env.failure() {
@@ -179,6 +163,7 @@ impl Session {
         }
         let mut commands = outgoing(&mut play.netcode);
         let finished = play.netcode.take_finished_episodes();
+        let was_done = phase == Phase::Done;
         for event in &events {
             match event {
                 PeerEvent::Interrupted => m.partner_silent = true,
@@ -191,9 +176,35 @@ impl Session {
             commands.extend(self.export(end.episode, rows, Outcome::Complete, false));
         }
         self.refresh_game_status();
-        if events.contains(&PeerEvent::Disconnected) {
+        if self.matched().is_some_and(|m| m.partner_closed && !m.can_play_on()) {
+            commands.extend(self.partner_gone(Outcome::PartnerDisconnected));
+        } else if events.contains(&PeerEvent::Disconnected) {
             commands.extend(self.partner_gone(Outcome::PartnerAway));
         } else if partner_left {
+            commands.extend(self.partner_gone(Outcome::PartnerDisconnected));
+        }
+        if !was_done && self.status.phase == Phase::Done {
+            // Tell the partner now, not at the next tick: its page may be waiting to close.
+            commands.extend(self.finish_game(now_ms));
+        }
+        commands
+    }
+
+    /// A frame before the start: only the handshake, which validates the connection.
+    fn handshake_frame(&mut self, now_ms: f64) -> Vec<Command> {
+        let Place::Game(m) = &mut self.place else { return Vec::new() };
+        let Some(play) = &mut m.play else { return Vec::new() };
+        let events = play.netcode.poll();
+        let mut commands = outgoing(&mut play.netcode);
+        if play.netcode.is_running() && m.kickoff == Kickoff::Connecting {
+            m.kickoff = Kickoff::Validated;
+            let game_id = m.game_id.clone();
+            let identity = play.netcode.game().env.identity();
+            let env = Some(EnvStamp { name: identity.name, version: identity.version });
+            commands.push(Command::SendRelay(ClientMsg::Validated { game_id, env }));
+        }
+        self.update_countdown(now_ms);
+        if events.contains(&PeerEvent::Disconnected) {
             commands.extend(self.partner_gone(Outcome::PartnerDisconnected));
         }
         commands
@@ -272,6 +283,21 @@ impl Session {
                 self.dropped_packets += 1;
                 Vec::new()
             }
+        }
+    }
+
+    /// The channel to the partner closed. A partner that confirmed the last frame before we
+    /// simulated it (it finished first, then its page closed) left us every input we need:
+    /// the game plays on to its end, and the data of both agree. Otherwise the game is over.
+    pub(super) fn channel_closed(&mut self) -> Vec<Command> {
+        let in_play = self.status.phase.in_game();
+        match self.matched_mut() {
+            Some(m) if in_play && m.started() && m.can_play_on() => {
+                m.channel_open = false;
+                m.partner_closed = true;
+                Vec::new()
+            }
+            _ => self.partner_gone(Outcome::PartnerDisconnected),
         }
     }
 

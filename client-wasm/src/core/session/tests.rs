@@ -387,10 +387,75 @@ fn a_page_frozen_past_the_timeout_reports_partner_away_when_the_channel_closes()
 }
 
 #[test]
-fn a_closed_channel_without_a_freeze_is_a_disconnect() {
-    let ([mut a, _b], _) = start_pair();
-    a.handle(Input::ChannelClosed, 20_000.0);
+fn a_closed_channel_without_a_freeze_is_a_disconnect_once_the_inputs_held_run_out() {
+    let (mut peers, mut flight) = start_pair();
+    for tick in 0..20 {
+        for i in 0..2 {
+            for packet in std::mem::take(&mut flight[i]) {
+                flight[1 - i]
+                    .extend(sent_to_peer(peers[i].handle(Input::ChannelData(packet), 0.0)));
+            }
+            let now = 17_000.0 + f64::from(tick) * 33.0;
+            flight[1 - i]
+                .extend(sent_to_peer(peers[i].handle(Input::Frame(NetInput::default(), 0.0), now)));
+        }
+    }
+    let [a, _b] = &mut peers;
+    let mut commands = a.handle(Input::ChannelClosed, 20_000.0);
+    for tick in 1..=30 {
+        if a.status().phase == Phase::PartnerDisconnected {
+            break;
+        }
+        commands = a.handle(Input::Frame(NetInput::default(), 0.0), 20_000.0 + f64::from(tick));
+    }
+    assert_eq!(a.status().phase, Phase::PartnerDisconnected);
     assert_eq!(a.status().outcome, Some(Outcome::PartnerDisconnected));
+    let [partial] = &persisted(&commands)[..] else { panic!("one partial episode: {commands:?}") };
+    assert!(partial.sidecar.partial);
+}
+
+/// The race a page that closes right after its `finished` event runs: it confirmed the last
+/// frame, its partner holds every input but has not simulated that frame yet.
+#[test]
+fn a_partner_that_finished_and_closed_first_leaves_enough_to_finish() {
+    let (mut peers, mut flight) = start_pair();
+    let mut uploads: [Vec<Upload>; 2] = [Vec::new(), Vec::new()];
+    'play: for tick in 0..4000 {
+        for i in 0..2 {
+            for packet in std::mem::take(&mut flight[i]) {
+                flight[1 - i]
+                    .extend(sent_to_peer(peers[i].handle(Input::ChannelData(packet), 0.0)));
+            }
+            let now = 20_000.0 + f64::from(tick) * 33.0;
+            let commands = peers[i].handle(Input::Frame(NetInput::default(), 0.0), now);
+            uploads[i].extend(persisted(&commands));
+            flight[1 - i].extend(sent_to_peer(commands));
+            if peers[0].status().phase == Phase::Done {
+                break 'play;
+            }
+        }
+    }
+    let [a, b] = &mut peers;
+    assert_eq!(a.status().phase, Phase::Done);
+    for packet in std::mem::take(&mut flight[1]) {
+        b.handle(Input::ChannelData(packet), 0.0);
+    }
+    assert_ne!(b.status().phase, Phase::Done, "b has a frame left to simulate");
+    assert!(b.handle(Input::ChannelClosed, 1.0e6).is_empty(), "b plays on");
+    for tick in 1..=10 {
+        let commands = b.handle(Input::Frame(NetInput::default(), 0.0), 1.0e6 + f64::from(tick));
+        uploads[1].extend(persisted(&commands));
+        if b.status().phase == Phase::Done {
+            break;
+        }
+    }
+    assert_eq!(b.status().phase, Phase::Done);
+    assert_eq!(b.status().outcome, Some(Outcome::Complete));
+    assert_eq!(a.status().episodes, b.status().episodes);
+    assert_eq!((uploads[0].len(), uploads[1].len()), (2, 2));
+    let last = |u: &[Upload]| shared_columns(&u[1].csv);
+    assert_eq!(last(&uploads[0]), last(&uploads[1]), "the last episode agrees");
+    assert!(!uploads[1][1].sidecar.partial);
 }
 
 #[test]
