@@ -50,7 +50,26 @@ export interface StartOptions {
   env?: Environment;
   /** `KeyboardEvent.key` to action, replacing the environment's own keys. */
   keys?: KeyMap;
+  /**
+   * The page's own screening rule, asked when the experiment sets `[screening] custom = true`:
+   * return (or resolve to) `true` to admit, `false`, a message, or `{ passed: false, message }`
+   * to turn the participant away. The relay records the answer in `screening.jsonl`.
+   */
+  screen?: (facts: ScreenFacts) => ScreenVerdict | Promise<ScreenVerdict>;
 }
+
+/** What the browser says about itself, as the page's screening rule sees it. */
+export interface ScreenFacts {
+  userAgent: string;
+  /** `navigator.userAgentData.mobile`, where the browser has it. */
+  mobile: boolean | null;
+  touchPoints: number;
+  /** `[width, height]` of the screen and of the window, CSS pixels. */
+  screen: [number, number];
+  window: [number, number];
+}
+
+export type ScreenVerdict = boolean | string | { passed: boolean; message?: string };
 
 /** `KeyboardEvent.key` (e.g. `"ArrowLeft"`, `"a"`, `" "`) to an action index. */
 export type KeyMap = Record<string, number>;
@@ -70,6 +89,8 @@ export interface Session {
 export type Phase =
   | 'loading'
   | 'ready'
+  | 'screening'
+  | 'screened_out'
   | 'scene'
   | 'waiting'
   | 'matched'
@@ -82,7 +103,15 @@ export type Phase =
   | 'error';
 
 /** How a game ended; the same word is in every episode's sidecar. */
-export type Outcome = 'complete' | 'partner_disconnected' | 'partner_away' | 'timeout' | 'already_finished' | 'error';
+export type Outcome =
+  | 'complete'
+  | 'partner_disconnected'
+  | 'partner_away'
+  | 'timeout'
+  | 'already_finished'
+  | 'error'
+  | 'screened_out'
+  | 'loading_failed';
 
 export interface PhaseEvent {
   phase: Phase;

@@ -4,8 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    GameConfig, GameConfigError, GymScene, IceServer, MatchmakerKind, MatchmakingConfig, Scene,
-    SceneConfig, SceneId, SceneView, WaitingRoomConfig,
+    BrowserRule, GameConfig, GameConfigError, GymScene, IceServer, LoadingConfig, MatchmakerKind,
+    MatchmakingConfig, OutcomesConfig, Scene, SceneConfig, SceneId, SceneView, ScreeningConfig,
+    WaitingRoomConfig,
 };
 
 /// A whole experiment file. Unknown keys are errors, so a typo in a researcher's config is
@@ -22,6 +23,15 @@ pub struct ExperimentConfig {
     pub matchmaking: MatchmakingConfig,
     #[serde(default)]
     pub waiting_room: WaitingRoomConfig,
+    /// Checks an arriving participant must pass before entering the experiment.
+    #[serde(default)]
+    pub screening: ScreeningConfig,
+    /// The loading gate: how long screening may take.
+    #[serde(default)]
+    pub loading: LoadingConfig,
+    /// Completion codes, messages and redirects per way of ending (`[outcomes.<name>]`).
+    #[serde(default)]
+    pub outcomes: OutcomesConfig,
     /// The pages participants go through, in order. Absent: one gym scene made of the
     /// top-level tables (named after `game.scene_id`).
     #[serde(default)]
@@ -75,6 +85,16 @@ pub enum ConfigError {
     DuplicateScene(String),
     #[error("the experiment has no gym scene")]
     NoGymScene,
+    #[error("screening browser rule: {0}")]
+    BadBrowserRule(String),
+    #[error("screening.devices is empty: nobody could take part")]
+    NoDevices,
+    #[error("screening.min_window must be at least 1 x 1")]
+    ZeroWindow,
+    #[error("loading.timeout_ms must be at least 1000")]
+    LoadingTooShort,
+    #[error("outcomes.{0}.redirect_url {1:?} must start with https:// or http://")]
+    BadOutcomeRedirect(String, String),
 }
 
 impl ExperimentConfig {
@@ -110,6 +130,30 @@ impl ExperimentConfig {
         }
         if !scenes.iter().any(|s| s.gym().is_some()) {
             return Err(ConfigError::NoGymScene);
+        }
+        self.validate_entry()
+    }
+
+    /// Screening, loading and outcomes.
+    fn validate_entry(&self) -> Result<(), ConfigError> {
+        let screening = &self.screening;
+        let rules = screening.browsers.iter().flatten().chain(&screening.blocked_browsers);
+        for rule in rules {
+            BrowserRule::parse(rule).map_err(ConfigError::BadBrowserRule)?;
+        }
+        if screening.devices.as_ref().is_some_and(Vec::is_empty) {
+            return Err(ConfigError::NoDevices);
+        }
+        if screening.min_window.is_some_and(|[w, h]| w == 0 || h == 0) {
+            return Err(ConfigError::ZeroWindow);
+        }
+        if self.loading.timeout_ms < 1000 {
+            return Err(ConfigError::LoadingTooShort);
+        }
+        for (name, outcome) in self.outcomes.all() {
+            if let Some(url) = outcome.redirect_url.as_ref().filter(|u| !is_web_url(u)) {
+                return Err(ConfigError::BadOutcomeRedirect(name.as_str().into(), url.clone()));
+            }
         }
         Ok(())
     }
@@ -164,10 +208,12 @@ fn validate_gym(gym: &GymScene) -> Result<(), ConfigError> {
     if gym.waiting_room.timeout_ms < 1000 {
         return Err(ConfigError::WaitTooShort);
     }
-    if let Some(url) = &gym.waiting_room.timeout_redirect_url
-        && !(url.starts_with("https://") || url.starts_with("http://"))
-    {
+    if let Some(url) = gym.waiting_room.timeout_redirect_url.as_ref().filter(|u| !is_web_url(u)) {
         return Err(ConfigError::BadRedirect(url.clone()));
     }
     Ok(())
+}
+
+fn is_web_url(url: &str) -> bool {
+    url.starts_with("https://") || url.starts_with("http://")
 }

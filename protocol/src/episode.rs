@@ -53,6 +53,10 @@ pub enum Outcome {
     AlreadyFinished,
     /// The game stopped on an error (the environment threw, or the page could not go on).
     Error,
+    /// A screening rule turned the participant away before it entered the experiment.
+    ScreenedOut,
+    /// Screening did not finish within `[loading] timeout_ms`.
+    LoadingFailed,
 }
 
 /// The sidecar of one episode file, as the client writes it. Every field is a fact this peer

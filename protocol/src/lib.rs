@@ -7,6 +7,7 @@
 //!
 //! This crate does no IO.
 
+mod agent;
 mod config;
 pub mod episode;
 mod game;
@@ -15,7 +16,9 @@ mod lobby;
 mod messages;
 mod records;
 mod scene;
+mod screening;
 
+pub use agent::{BROWSER_NAMES, BrowserRule, Compare, browser_of, device_of};
 pub use config::{ConfigError, ExperimentConfig, ExperimentMeta, WebRtcConfig};
 pub use episode::{Outcome, Sidecar, StoredSidecar};
 pub use game::{
@@ -33,3 +36,8 @@ pub use records::{
     AdmittingProbe, LoggedParticipant, MatchLogRecord, ProbeResult, UnstartedReason,
 };
 pub use scene::{GymScene, Scene, SceneConfig, SceneView};
+pub use screening::{
+    CustomVerdict, Device, LoadingConfig, MAX_CUSTOM_MESSAGE_LEN, MAX_USER_AGENT_LEN,
+    OutcomeConfig, OutcomeName, OutcomesConfig, ScreenFacts, ScreenRequest, ScreenRule,
+    ScreeningConfig, ScreeningMessages, ScreeningRecord,
+};

@@ -3,12 +3,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{GameConfig, GameId, ParticipantId, ProbeId, SceneId, SceneView, Sidecar, UploadId};
+use crate::{
+    GameConfig, GameId, OutcomeName, ParticipantId, ProbeId, SceneId, SceneView, ScreenFacts,
+    ScreenRequest, Sidecar, UploadId,
+};
 
 /// Bumped on every incompatible change. The client sends its version in [`ClientMsg::Hello`];
 /// the relay refuses any other version with [`ErrorCode::ProtocolVersion`], so a participant with
 /// a stale cached page gets a clear "reload" message instead of undefined behaviour.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// Largest text frame the relay accepts from a client, uploads excepted. SDP offers from
 /// Chromium are 1–3 kB.
@@ -56,6 +59,8 @@ pub enum ClientMsg {
     /// The median round trip this side measured on the probe's DataChannel, or `None` if the
     /// connection or every ping failed. The first result of a probe decides it.
     ProbeResult { probe_id: ProbeId, rtt_ms: Option<u32> },
+    /// The answer to [`ServerMsg::Screen`]: what the browser says about itself.
+    ScreenFacts(Box<ScreenFacts>),
 }
 
 /// One participant's data of one episode.
@@ -115,13 +120,18 @@ pub enum ServerMsg {
     /// The last client message was refused. After a `fatal` error the client must stop; the
     /// relay closes the connection (except after [`ErrorCode::AlreadyFinished`]).
     Error { code: ErrorCode, message: String, fatal: bool },
-    /// Nobody was found in time; the participant leaves the waiting room.
-    WaitTimedOut {
+    /// The session ends here, without a game (or without another one): nobody was found in
+    /// the waiting room in time (`wait_timeout`), a screening rule turned the participant away
+    /// (`screened_out`), or loading failed (`loading_failed`). Show the message and the code,
+    /// then go to the redirect, if any. `outcome` is an [`OutcomeName`] as text (a plain string
+    /// keeps an enum decoder out of the page's module); build it with [`ServerMsg::exit`].
+    Exit {
+        outcome: String,
         message: String,
         #[serde(default)]
-        redirect_url: Option<String>,
-        #[serde(default)]
         completion_code: Option<String>,
+        #[serde(default)]
+        redirect_url: Option<String>,
     },
     /// The upload is stored durably (written, synced and renamed into place).
     UploadAck { upload_id: UploadId },
@@ -142,6 +152,8 @@ pub enum ServerMsg {
     ProbeSignal { probe_id: ProbeId, payload: SignalPayload },
     /// Probe `probe_id` is decided (or abandoned): close its connection.
     ProbeEnd { probe_id: ProbeId },
+    /// Before entering the experiment: check these, answer with [`ClientMsg::ScreenFacts`].
+    Screen(ScreenRequest),
 }
 
 /// One entry of the game's other players.
@@ -230,6 +242,8 @@ pub enum ErrorCode {
     StorageFailed,
     /// The players' pages run different environments (name or version): the game cannot start.
     EnvMismatch,
+    /// Screening facts sent when none were asked for (or after the decision).
+    NotScreening,
 }
 
 /// An environment's name and version, as a page reports it.
@@ -288,6 +302,16 @@ fn is_upload(text: &str) -> bool {
 }
 
 impl ServerMsg {
+    /// An [`ServerMsg::Exit`] for `outcome`.
+    pub fn exit(
+        outcome: OutcomeName,
+        message: String,
+        completion_code: Option<String>,
+        redirect_url: Option<String>,
+    ) -> Self {
+        ServerMsg::Exit { outcome: outcome.as_str().into(), message, completion_code, redirect_url }
+    }
+
     pub fn decode(text: &str) -> Result<Self, DecodeError> {
         serde_json::from_str(text).map_err(|e| DecodeError::Malformed(e.to_string()))
     }

@@ -107,6 +107,31 @@ mod tests {
     }
 
     #[test]
+    fn screening_and_outcomes_are_checked() {
+        let with = |table: &str| format!("[experiment]\nid = \"x\"\n{table}\n");
+        let cases = [
+            ("[screening]\nbrowsers = [\"netscape >= 4\"]", "netscape"),
+            ("[screening]\nblocked_browsers = [\"chrome ~ 4\"]", "chrome ~ 4"),
+            ("[screening]\ndevices = []", "screening.devices"),
+            ("[screening]\ndevices = [\"fridge\"]", "fridge"),
+            ("[screening]\nmin_window = [0, 600]", "min_window"),
+            ("[loading]\ntimeout_ms = 10", "loading.timeout_ms"),
+            ("[outcomes.screened_out]\nredirect_url = \"ftp://x\"", "outcomes.screened_out"),
+            ("[outcomes.screenedout]\nmessage = \"x\"", "screenedout"),
+        ];
+        for (table, named) in cases {
+            let err = parse(&with(table), Path::new("e.toml")).expect_err(table);
+            assert!(err.to_string().contains(named), "{table}: {err}");
+        }
+        let fine = with(
+            "[screening]\ndevices = [\"desktop\"]\nbrowsers = [\"chrome >= 110\", \"firefox\"]\nmin_window = [800, 600]\n[outcomes.screened_out]\ncompletion_code = \"S1\"",
+        );
+        let config = parse(&fine, Path::new("e.toml")).expect("valid");
+        assert!(config.screening.is_active());
+        assert_eq!(config.screening.request().min_width, 800);
+    }
+
+    #[test]
     fn experiment_id_must_be_safe_for_paths() {
         let err =
             parse("[experiment]\nid = \"../up\"\n", Path::new("e.toml")).expect_err("invalid");

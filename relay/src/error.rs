@@ -35,6 +35,8 @@ pub enum RequestError {
     NotInProbe(ProbeId),
     #[error("participant {0} has already completed this study; thank you for taking part")]
     AlreadyFinished(ParticipantId),
+    #[error("screening facts were not asked for")]
+    NotScreening,
 }
 
 impl RequestError {
@@ -51,6 +53,7 @@ impl RequestError {
             RequestError::NotInScene(_) => ErrorCode::WrongScene,
             RequestError::NotInProbe(_) => ErrorCode::NotInProbe,
             RequestError::AlreadyFinished(_) => ErrorCode::AlreadyFinished,
+            RequestError::NotScreening => ErrorCode::NotScreening,
         }
     }
 

@@ -161,6 +161,10 @@ impl Driver {
                 let _ = self.journal.send(Journal::Progress(participant, progress));
                 return;
             }
+            Action::LogScreening(record) => {
+                let _ = self.journal.send(Journal::Screening(record));
+                return;
+            }
         };
         let Some(outbox) = self.outboxes.get(&conn) else { return };
         if outbox.try_send(outbound).is_err() {

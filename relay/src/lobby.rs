@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use rollgym_protocol::{
     ClientMsg, ExperimentConfig, GameId, GymScene, MatchLogRecord, PROTOCOL_VERSION, ParticipantId,
-    ProbeId, ProbeResult, Scene, ServerMsg, Upload, UploadId,
+    ProbeId, ProbeResult, Scene, ScreenRule, ScreeningRecord, ServerMsg, Upload, UploadId,
 };
 
 use crate::{
@@ -30,6 +30,7 @@ mod ids;
 mod invariants;
 mod probe;
 mod progress;
+mod screening;
 mod snapshot;
 mod timers;
 mod waiting;
@@ -74,6 +75,8 @@ pub enum Action {
         participant: ParticipantId,
         progress: Progress,
     },
+    /// Append one line to `screening.jsonl`.
+    LogScreening(Box<ScreeningRecord>),
 }
 
 const GROUP_SIZE: usize = 2;
@@ -101,6 +104,9 @@ pub struct Lobby {
     rejected: HashSet<(ParticipantId, ParticipantId)>,
     probes: HashMap<ProbeId, Probe>,
     conns: HashMap<ConnId, Conn>,
+    /// Screening decisions by participant: `None` passed, else the rule that turned it away
+    /// and the message it was shown (see `screening.rs`).
+    screened: HashMap<ParticipantId, Option<(ScreenRule, String)>>,
     /// Live owner of each participant id: a second tab with the same id is refused.
     owners: HashMap<ParticipantId, ConnId>,
     /// One waiting line per scene (empty for static scenes), longest-waiting first.
@@ -131,6 +137,7 @@ impl Lobby {
             probes: HashMap::new(),
             experiment,
             conns: HashMap::new(),
+            screened: HashMap::new(),
             owners: HashMap::new(),
             timers: Timers::default(),
             ids: IdSource(id_seed),
@@ -172,6 +179,7 @@ impl Lobby {
                 }
                 Timer::Probe(probe_id) => actions.extend(self.expire_probe(&probe_id, now_ms)),
                 Timer::Waiting(conn) => waits.push(conn),
+                Timer::Screening(conn) => actions.extend(self.expire_screening(conn, now_ms)),
             }
         }
         actions.extend(self.expire_waiting(waits, now_ms));
@@ -215,6 +223,7 @@ impl Lobby {
             (ClientMsg::ProbeResult { probe_id, rtt_ms }, _) => {
                 self.probe_result(conn, &probe_id, rtt_ms, now_ms)
             }
+            (ClientMsg::ScreenFacts(facts), _) => self.screen_facts(conn, *facts, now_ms),
         }
     }
 
@@ -267,6 +276,8 @@ impl Lobby {
             | Phase::PartnerGone
             | Phase::Returning
             | Phase::TimedOut
+            | Phase::Screening { .. }
+            | Phase::Exited
             | Phase::Page => {}
         }
         actions

@@ -43,6 +43,8 @@ pub struct Relay {
     progress: Vec<(ParticipantId, Progress)>,
     /// Read back from the match logs, oldest first.
     decisions: Vec<rollgym_protocol::MatchLogRecord>,
+    /// `screening.jsonl`, read back so a participant turned away stays turned away.
+    screenings: Vec<rollgym_protocol::ScreeningRecord>,
     admin_token: Arc<str>,
 }
 
@@ -65,6 +67,7 @@ impl Relay {
             |source| StartError::ReadJournal { path: storage.root().to_owned(), source };
         let progress = storage.load_progress().map_err(journal_error)?;
         let decisions = storage.load_match_decisions().map_err(journal_error)?;
+        let screenings = storage.load_screening().map_err(journal_error)?;
         let listener = TcpListener::bind(options.addr)
             .await
             .map_err(|source| StartError::Bind { addr: options.addr, source })?;
@@ -72,7 +75,15 @@ impl Relay {
             Some(token) => token.as_str().into(),
             None => format!("{:032x}", rand::random::<u128>()).into(),
         };
-        Ok(Self { listener, options, storage: Arc::new(storage), progress, decisions, admin_token })
+        Ok(Self {
+            listener,
+            options,
+            storage: Arc::new(storage),
+            progress,
+            decisions,
+            screenings,
+            admin_token,
+        })
     }
 
     /// The token the admin page needs (`/admin.html?token=...`).
@@ -93,6 +104,7 @@ impl Relay {
         }
         lobby.restore_progress(self.progress);
         lobby.restore_decisions(self.decisions);
+        lobby.restore_screening(self.screenings);
         let (hub_tx, hub_rx) = mpsc::channel(1024);
         let cancel = CancellationToken::new();
         let hub_task = tokio::spawn(hub::run(lobby, self.storage.clone(), hub_rx, cancel.clone()));

@@ -17,7 +17,9 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
-use rollgym_protocol::{MatchLogRecord, ParticipantId, SafeId, StoredSidecar, Upload};
+use rollgym_protocol::{
+    MatchLogRecord, ParticipantId, SafeId, ScreeningRecord, StoredSidecar, Upload,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -29,12 +31,16 @@ const TEMP_MARK: &str = ".tmp-";
 /// The journal of participants' progress, in the experiment's directory.
 const PROGRESS_FILE: &str = "progress.jsonl";
 
+/// Every screening decision, in the experiment's directory.
+pub const SCREENING_FILE: &str = "screening.jsonl";
+
 /// An append-only record of the lobby's decisions: a match-log line or a participant's new
 /// progress.
 #[derive(Debug)]
 pub enum Journal {
     Match(MatchLogRecord),
     Progress(ParticipantId, Progress),
+    Screening(Box<ScreeningRecord>),
 }
 
 /// The data directory of one experiment.
@@ -218,6 +224,13 @@ impl Storage {
                 });
                 Ok((self.root.join(PROGRESS_FILE), record.to_string()))
             }
+            Journal::Screening(mut record) => {
+                if record.time_ms == 0 {
+                    record.time_ms = unix_ms();
+                }
+                let line = serde_json::to_string(&record).map_err(io::Error::other)?;
+                Ok((self.root.join(SCREENING_FILE), line))
+            }
         }
     }
 
@@ -230,19 +243,33 @@ impl Storage {
             scene: usize,
             played: bool,
         }
-        let text = match fs::read_to_string(self.root.join(PROGRESS_FILE)) {
+        let lines: Vec<Line> = self.read_jsonl(PROGRESS_FILE)?;
+        Ok(lines
+            .into_iter()
+            .map(|l| (l.participant_id, Progress { scene: l.scene, played: l.played }))
+            .collect())
+    }
+
+    /// Every screening decision, oldest first; unreadable lines (a write cut short by a crash)
+    /// are skipped with a warning.
+    pub fn load_screening(&self) -> io::Result<Vec<ScreeningRecord>> {
+        self.read_jsonl(SCREENING_FILE)
+    }
+
+    /// The records of a JSON-lines file in the experiment's directory (none if it does not
+    /// exist yet), skipping with a warning lines that do not parse.
+    fn read_jsonl<T: serde::de::DeserializeOwned>(&self, file: &str) -> io::Result<Vec<T>> {
+        let text = match fs::read_to_string(self.root.join(file)) {
             Ok(text) => text,
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(err) => return Err(err),
         };
         let mut records = Vec::new();
         for (number, line) in text.lines().enumerate() {
-            match serde_json::from_str::<Line>(line) {
-                Ok(l) => {
-                    records.push((l.participant_id, Progress { scene: l.scene, played: l.played }))
-                }
+            match serde_json::from_str(line) {
+                Ok(record) => records.push(record),
                 Err(err) => {
-                    tracing::warn!(line = number + 1, error = %err, "skipping a progress record")
+                    tracing::warn!(file, line = number + 1, error = %err, "skipping a record")
                 }
             }
         }

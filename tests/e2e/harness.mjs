@@ -90,8 +90,13 @@ export async function launchBrowser(extraArgs = []) {
  * Opens the participant page in a fresh context (its own storage, like a separate person).
  * Every uncaught page error and console error is collected; `assertClean` fails the test.
  */
-export async function openParticipant(browser, url, { path: at = '', query = '', network, beforeLoad } = {}) {
-  const context = await browser.newContext();
+export async function openParticipant(
+  browser,
+  url,
+  { path: at = '', query = '', network, beforeLoad, contextOptions = {} } = {},
+) {
+  // `contextOptions`: Playwright's, e.g. a phone's `userAgent` or a small `viewport`.
+  const context = await browser.newContext(contextOptions);
   const page = await context.newPage();
   const watched = watch(page);
   // Network conditions set before the page loads apply to its peer connection from the start.

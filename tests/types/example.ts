@@ -17,6 +17,9 @@ async function run(container: HTMLElement): Promise<SessionResult> {
     participantId: 'p-001',
     env,
     keys: { ArrowUp: 1, ArrowDown: 2, ArrowLeft: 3, ArrowRight: 4 },
+    // The study's own rule ([screening] custom = true): a keyboard is needed.
+    screen: async (facts) =>
+      facts.touchPoints === 0 || facts.window[0] >= 1024 || { passed: false, message: 'This study needs a keyboard.' },
   });
   const stop = session.on('phase', ({ phase, status }) => {
     if (phase === 'playing') console.log(`playing as player ${status.playerIndex ?? '?'}`);

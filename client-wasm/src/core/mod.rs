@@ -7,6 +7,7 @@ pub mod export;
 pub mod game;
 pub mod netcode;
 pub mod peer_msg;
+pub mod pending;
 pub mod probe;
 pub mod recorder;
 pub mod rtt;

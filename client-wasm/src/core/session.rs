@@ -8,8 +8,9 @@
 use std::collections::BTreeMap;
 
 use rollgym_protocol::{
-    ClientMsg, EnvStamp, ErrorCode, GameConfig, GameId, IceServer, PROTOCOL_VERSION, ParticipantId,
-    PeerInfo, ProbeId, SceneView, ServerMsg, SignalPayload, Upload, UploadId,
+    ClientMsg, EnvStamp, ErrorCode, GameConfig, GameId, IceServer, OutcomeName, PROTOCOL_VERSION,
+    ParticipantId, PeerInfo, ProbeId, SceneView, ScreenFacts, ScreenRequest, ServerMsg,
+    SignalPayload, Upload, UploadId,
 };
 
 use self::place::{Kickoff, Lobby, Match, Place};
@@ -19,6 +20,7 @@ use crate::{
         game::{EpisodePlan, Game, Stage},
         netcode::{NO_ACTION, NetInput, NetSettings, Netcode, PeerEvent},
         peer_msg::{Packet, PeerMsg, finished_packet, netcode_packet},
+        pending::PendingUpload,
         probe::{ProbeEvent, ProbeOut, Prober},
         recorder::FrameRow,
         status::{EpisodeSummary, Exit, ExportStatus, Outcome, Phase, SceneStatus, Status},
@@ -53,19 +55,26 @@ pub enum Input {
     /// time (ms since the Unix epoch) for the recorded rows.
     Frame(NetInput, f64),
     /// Uploads the relay had not acknowledged before the page was closed or reloaded.
-    Restored(Vec<Upload>),
+    Restored(Vec<PendingUpload>),
     /// The peer connection's selected candidate type (from getStats).
     ConnectionType(String),
     /// The participant pressed the continue button of a static scene.
     Continue,
     /// Something happened on the probe connection.
     Probe(ProbeEvent),
+    /// The entry checks need the participant to act (enlarge the window): show this, or stop
+    /// showing it (`None`).
+    ScreenPrompt(Option<String>),
+    /// The entry checks are done: what the browser says about itself.
+    Screened(Box<ScreenFacts>),
 }
 
 /// Something the browser adapter must do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     SendRelay(ClientMsg),
+    /// Send a message already encoded (an upload, kept as its wire text until acknowledged).
+    SendRelayText(String),
     /// Create the peer connection. The initiator creates the DataChannel and the offer.
     OpenPeer {
         initiator: bool,
@@ -77,7 +86,7 @@ pub enum Command {
     SendPeer(Vec<u8>),
     ClosePeer,
     /// Keep this upload in browser storage until the relay acknowledges it.
-    Persist(Box<Upload>),
+    Persist(Box<PendingUpload>),
     /// The relay acknowledged (or refused for good) this upload: drop it from storage.
     Forget {
         participant: ParticipantId,
@@ -97,6 +106,9 @@ pub enum Command {
     /// Apply the other side's offer, answer or candidate to the probe connection.
     ApplyProbeSignal(SignalPayload),
     SendProbe(Vec<u8>),
+    /// Run the entry checks the relay asked for, then report [`Input::Screened`]. The adapter
+    /// stops them as soon as the phase is no longer `screening`.
+    Screen(ScreenRequest),
 }
 
 /// The game being played.
@@ -119,7 +131,7 @@ pub struct Session {
     advanced: bool,
     /// Uploads not yet acknowledged, by participant and upload id (restored ones may belong
     /// to another tab's participant in this browser).
-    unacked: BTreeMap<(ParticipantId, UploadId), Upload>,
+    unacked: BTreeMap<(ParticipantId, UploadId), PendingUpload>,
     /// The page's own environment, for a game whose `env` is not a built-in one.
     supplied: Option<SuppliedEnv>,
 }
@@ -241,6 +253,17 @@ impl Session {
             }
             Input::Fatal(message) => self.fatal(message),
             Input::Probe(event) => self.probe_event(event, now_ms),
+            Input::ScreenPrompt(prompt) => {
+                if self.status.phase == Phase::Screening {
+                    self.status.notice = prompt;
+                }
+                Vec::new()
+            }
+            Input::Screened(facts) if self.status.phase == Phase::Screening => {
+                self.status.notice = None;
+                vec![Command::SendRelay(ClientMsg::ScreenFacts(facts))]
+            }
+            Input::Screened(_) => Vec::new(),
             Input::Tick => self.tick(now_ms),
             Input::Frame(input, epoch_ms) => self.frame(input, now_ms, epoch_ms),
             Input::Restored(uploads) => {
@@ -309,6 +332,11 @@ impl Session {
         self.me.clone()
     }
 
+    /// Whether the entry checks run (the adapter keeps its screener only while they do).
+    pub fn screening(&self) -> bool {
+        self.status.phase == Phase::Screening
+    }
+
     /// Whether to reconnect when the relay connection drops: a game runs, data is undelivered,
     /// or the participant is somewhere the relay decides what comes next (a page, the waiting
     /// room, a match not yet started); the relay places a returning participant where it was.
@@ -317,7 +345,7 @@ impl Session {
         let undelivered = self.unacked.keys().any(|(owner, _)| me.is_none_or(|me| owner == me));
         let placed = matches!(
             self.status.phase,
-            Phase::Scene | Phase::Waiting | Phase::Matched | Phase::Countdown
+            Phase::Screening | Phase::Scene | Phase::Waiting | Phase::Matched | Phase::Countdown
         );
         self.status.phase != Phase::Error && (self.play().is_some() || undelivered || placed)
     }

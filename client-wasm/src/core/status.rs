@@ -9,6 +9,10 @@ pub enum Phase {
     Loading,
     /// The client runs and is connecting to the relay.
     Ready,
+    /// The relay asked for the entry checks; they run (a prompt may ask for a larger window).
+    Screening,
+    /// A screening rule turned the participant away (`exit` says why and what next).
+    ScreenedOut,
     Waiting,
     /// Paired; the peer-to-peer connection and the netcode handshake are under way.
     Matched,
@@ -29,7 +33,14 @@ pub enum Phase {
 impl Phase {
     /// Phases nothing leaves.
     pub fn is_terminal(self) -> bool {
-        matches!(self, Phase::Done | Phase::Excluded | Phase::PartnerDisconnected | Phase::Error)
+        matches!(
+            self,
+            Phase::Done
+                | Phase::Excluded
+                | Phase::ScreenedOut
+                | Phase::PartnerDisconnected
+                | Phase::Error
+        )
     }
 
     /// A game is under way (the netcode runs).
@@ -41,7 +52,8 @@ impl Phase {
 /// How the game ended (also recorded in every sidecar).
 pub use rollgym_protocol::Outcome;
 
-/// What the page shows when the waiting room gives up.
+/// What the page shows when the session ends outside a game (the waiting room gave up,
+/// screening turned the participant away, loading failed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Exit {
@@ -192,7 +204,9 @@ impl Status {
     pub fn is_over(&self) -> bool {
         let last_scene = self.scene.as_ref().is_none_or(|s| s.last);
         match self.phase {
-            Phase::Error | Phase::Excluded | Phase::PartnerDisconnected => true,
+            Phase::Error | Phase::Excluded | Phase::ScreenedOut | Phase::PartnerDisconnected => {
+                true
+            }
             Phase::Done | Phase::Scene => last_scene,
             _ => false,
         }

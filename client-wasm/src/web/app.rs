@@ -29,6 +29,7 @@ use crate::{
         relay_socket::RelaySocket,
         render::{AnimationLoop, GameCanvas},
         screen::Screen,
+        screening::Screener,
         storage,
     },
 };
@@ -102,6 +103,8 @@ pub(super) fn launch(options: &JsValue) -> Result<Dispatch, JsValue> {
         screen,
         canvas,
         keys: options.keys,
+        screen_rule: options.screen,
+        screener: None,
         events_out: Emitter::new(options.emit),
         published: None,
         events,
@@ -139,6 +142,10 @@ struct App {
     canvas: GameCanvas,
     /// The page's own key map, in place of the environment's.
     keys: Option<Vec<KeyBinding>>,
+    /// The page's own screening rule.
+    screen_rule: Option<js_sys::Function>,
+    /// The entry checks; kept only while the session screens.
+    screener: Option<Screener>,
     /// The session's events for the embedding page.
     events_out: Emitter,
     /// The status last shown, to skip identical updates (most frames change nothing visible).
@@ -179,6 +186,9 @@ impl App {
         }
         if !self.session.probing() {
             self.probe = None;
+        }
+        if !self.session.screening() {
+            self.screener = None;
         }
         self.manage_game_resources();
         self.publish();
@@ -222,7 +232,8 @@ impl App {
 
     fn execute(&mut self, command: Command) {
         match command {
-            Command::SendRelay(msg) => self.relay.send(&msg),
+            Command::SendRelay(msg) => self.relay.send(&msg.encode()),
+            Command::SendRelayText(text) => self.relay.send(&text),
             Command::OpenPeer { initiator, ice_servers, force_relay } => {
                 self.peer = self.open_link(LinkKind::Game, initiator, &ice_servers, force_relay);
             }
@@ -256,6 +267,11 @@ impl App {
             Command::Forget { participant, upload_id } => storage::forget(&participant, &upload_id),
             Command::Reconnect => self.schedule_reconnect(),
             Command::CloseRelay => self.relay.close(),
+            Command::Screen(request) => {
+                self.screener = None;
+                let rule = self.screen_rule.as_ref();
+                self.screener = Some(Screener::start(request, rule, self.events.clone()));
+            }
         }
     }
 

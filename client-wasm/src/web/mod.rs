@@ -17,6 +17,7 @@ mod peer;
 mod relay_socket;
 mod render;
 mod screen;
+mod screening;
 mod storage;
 
 use wasm_bindgen::prelude::*;

@@ -22,6 +22,8 @@ pub(super) struct Options {
     pub(super) keys: Option<Vec<KeyBinding>>,
     /// `emit(kind, payload)`: how the session's events reach the JavaScript wrapper.
     pub(super) emit: Option<Function>,
+    /// The page's own screening rule, `screen(facts)`.
+    pub(super) screen: Option<Function>,
 }
 
 impl Options {
@@ -65,7 +67,11 @@ impl Options {
             }
         };
         let emit = get("emit").dyn_into::<Function>().ok();
-        Ok(Self { container, relay_url, participant, env, keys, emit })
+        let screen = match get("screen") {
+            v if v.is_undefined() || v.is_null() => None,
+            v => Some(v.dyn_into::<Function>().map_err(|_| "options.screen must be a function")?),
+        };
+        Ok(Self { container, relay_url, participant, env, keys, emit, screen })
     }
 }
 

@@ -1,7 +1,7 @@
 //! The relay WebSocket. Closing it and removing its listeners happens on Drop.
 
 use gloo_events::EventListener;
-use rollgym_protocol::{ClientMsg, ServerMsg};
+use rollgym_protocol::ServerMsg;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{MessageEvent, WebSocket};
 
@@ -36,11 +36,13 @@ impl RelaySocket {
         Ok(Self { ws, _listeners: [on_open, on_message, on_close] })
     }
 
-    pub(super) fn send(&self, msg: &ClientMsg) {
+    /// Sends one encoded message (dropped while the connection is not open: the session
+    /// re-sends what matters after a reconnect).
+    pub(super) fn send(&self, text: &str) {
         if self.ws.ready_state() != WebSocket::OPEN {
             return;
         }
-        if let Err(err) = self.ws.send_with_str(&msg.encode()) {
+        if let Err(err) = self.ws.send_with_str(text) {
             web_sys::console::warn_2(&"rollgym: relay send failed".into(), &err);
         }
     }

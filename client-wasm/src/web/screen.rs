@@ -92,12 +92,23 @@ impl Screen {
     pub(super) fn show(&self, status: &Status, config: Option<&GameConfig>, help: &str) {
         let code = config.and_then(|c| c.completion_code.as_deref());
         self.show_scene(status);
+        if !status.phase.is_terminal() && status.phase != Phase::Screening {
+            // The enlarge-window prompt is the one notice that goes away again.
+            self.hide_notice();
+        }
         let connected = match status.p2p_rtt_ms {
             Some(rtt) => format!("Connected to your partner — round trip {rtt:.0} ms"),
             None => "Partner found — connecting…".to_owned(),
         };
         let line = match status.phase {
             Phase::Loading | Phase::Ready => "Connecting to the server…".to_owned(),
+            Phase::Screening => {
+                match &status.notice {
+                    Some(prompt) => self.notice("Please enlarge your window", prompt, None),
+                    None => self.hide_notice(),
+                }
+                "Checking your browser…".to_owned()
+            }
             Phase::Waiting => {
                 let waited =
                     status.waited_s.map(|s| format!(" · waiting for {}:{:02}", s / 60, s % 60));
@@ -128,13 +139,13 @@ impl Screen {
                 "The game is over.".to_owned()
             }
             Phase::Scene => String::new(),
-            Phase::Excluded => {
+            Phase::Excluded | Phase::ScreenedOut => {
                 let exit = status.exit.as_ref();
                 let message = exit.map_or("Thank you for your patience.", |e| e.message.as_str());
-                let title = if status.outcome == Some(Outcome::AlreadyFinished) {
-                    "Already completed"
-                } else {
-                    "No partner found"
+                let title = match status.outcome {
+                    Some(Outcome::AlreadyFinished) => "Already completed",
+                    Some(Outcome::ScreenedOut) => "Sorry, you cannot take part",
+                    _ => "No partner found",
                 };
                 self.notice(title, message, exit.and_then(|e| e.completion_code.as_deref()));
                 if let Some(url) = exit.and_then(|e| e.redirect_url.as_deref())
@@ -157,7 +168,17 @@ impl Screen {
             }
             Phase::Error => {
                 let message = status.last_error.as_deref().unwrap_or("Something went wrong.");
-                self.notice("Something went wrong", message, None);
+                let exit = status.exit.as_ref();
+                self.notice(
+                    "Something went wrong",
+                    message,
+                    exit.and_then(|e| e.completion_code.as_deref()),
+                );
+                if let Some(url) = exit.and_then(|e| e.redirect_url.as_deref())
+                    && let Some(window) = web_sys::window()
+                {
+                    let _ = window.location().assign(url);
+                }
                 message.to_owned()
             }
         };
@@ -178,6 +199,10 @@ impl Screen {
         self.scene_button
             .toggle_attribute_with_force("hidden", scene.button.is_none() || scene.last)
             .ok();
+    }
+
+    fn hide_notice(&self) {
+        let _ = self.notice.set_attribute("hidden", "");
     }
 
     fn notice(&self, title: &str, text: &str, completion_code: Option<&str>) {

@@ -2,9 +2,13 @@
 //! of the tab) and the relay-assigned participant id (`sessionStorage`, so a reload of this
 //! tab keeps its identity while another tab gets its own).
 
-use rollgym_protocol::{ParticipantId, Upload, UploadId};
+use rollgym_protocol::{ParticipantId, UploadId};
 
-const UPLOADS_KEY: &str = "rollgym.uploads";
+use crate::core::pending::PendingUpload;
+
+/// Undelivered uploads as wire text ([`PendingUpload`]); "rollgym.uploads" held decoded ones
+/// before protocol version 4.
+const UPLOADS_KEY: &str = "rollgym.pending";
 const PARTICIPANT_KEY: &str = "rollgym.participant";
 
 fn local() -> Option<web_sys::Storage> {
@@ -16,13 +20,13 @@ fn session() -> Option<web_sys::Storage> {
 }
 
 /// Every undelivered upload of this browser profile.
-pub(super) fn pending_uploads() -> Vec<Upload> {
+pub(super) fn pending_uploads() -> Vec<PendingUpload> {
     let text = local().and_then(|s| s.get_item(UPLOADS_KEY).ok().flatten());
     // Unreadable data (another version, manual edits) is dropped rather than fatal.
     text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
 }
 
-fn save_uploads(uploads: &[Upload]) {
+fn save_uploads(uploads: &[PendingUpload]) {
     let Some(storage) = local() else { return };
     let Ok(text) = serde_json::to_string(uploads) else { return };
     if let Err(err) = storage.set_item(UPLOADS_KEY, &text) {
@@ -31,7 +35,7 @@ fn save_uploads(uploads: &[Upload]) {
     }
 }
 
-pub(super) fn persist(upload: &Upload) {
+pub(super) fn persist(upload: &PendingUpload) {
     let mut uploads = pending_uploads();
     uploads
         .retain(|u| u.upload_id != upload.upload_id || u.participant_id != upload.participant_id);

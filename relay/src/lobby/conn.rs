@@ -28,6 +28,12 @@ pub(super) enum Phase {
     Page,
     /// Waited longer than the waiting room's timeout; never matched.
     TimedOut,
+    /// Asked for its screening facts (since the hello, lobby time); not placed yet.
+    Screening {
+        since: u64,
+    },
+    /// Screened out, or its loading timed out: never placed.
+    Exited,
 }
 
 #[derive(Debug)]

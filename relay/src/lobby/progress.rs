@@ -113,6 +113,10 @@ impl Lobby {
             // Still welcome (it may have data to deliver), but there is nothing left to do.
             return vec![Action::Refuse(conn, RequestError::AlreadyFinished(participant))];
         }
+        let new_arrival = progress == Progress::default();
+        if let Some(actions) = self.screen_on_arrival(conn, &participant, new_arrival, now_ms) {
+            return actions;
+        }
         let scene = if played_gym { progress.scene + 1 } else { progress.scene };
         if scene != 0 {
             tracing::info!(%participant, scene, "participant resumes");

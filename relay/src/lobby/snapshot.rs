@@ -14,6 +14,11 @@ pub struct Snapshot {
     pub returning: usize,
     /// Participants whose progress past the first scene is recorded.
     pub progress_recorded: usize,
+    /// Connections being screened now (not in any scene yet).
+    pub screening: usize,
+    /// Screening decisions since the relay started or read back: turned away / passed.
+    pub screened_out: usize,
+    pub screened_in: usize,
     pub scenes: Vec<SceneSnapshot>,
 }
 
@@ -54,11 +59,15 @@ impl Lobby {
                 timed_out: 0,
             })
             .collect();
-        let mut returning = 0;
+        let (mut returning, mut screening) = (0, 0);
         for state in self.conns.values() {
             let Some(scene) = scenes.get_mut(state.scene) else { continue };
             match state.phase {
-                Phase::Greeting => continue,
+                Phase::Greeting | Phase::Exited => continue,
+                Phase::Screening { .. } => {
+                    screening += 1;
+                    continue;
+                }
                 Phase::Returning => returning += 1,
                 Phase::Waiting => {
                     scene.waiting += 1;
@@ -81,6 +90,9 @@ impl Lobby {
             connected: self.conns.len(),
             returning,
             progress_recorded: self.progress.len(),
+            screening,
+            screened_out: self.screened.values().filter(|d| d.is_some()).count(),
+            screened_in: self.screened.values().filter(|d| d.is_none()).count(),
             scenes,
         }
     }

@@ -244,7 +244,8 @@ fn waiting_too_long_times_out_with_the_configured_message() {
     let out = lobby.tick(6_000);
     assert!(matches!(
         &out[..],
-        [Action::Send(ConnId(1), ServerMsg::WaitTimedOut { completion_code: Some(code), .. })] if code == "WAITED"
+        [Action::Send(ConnId(1), ServerMsg::Exit { outcome, completion_code: Some(code), .. })]
+            if code == "WAITED" && outcome == "wait_timeout"
     ));
     assert_eq!(lobby.waiting_count(), 0);
     // Someone arriving later is not paired with the timed-out participant.
@@ -603,6 +604,7 @@ mod admission;
 mod probe;
 mod progress;
 mod properties;
+mod screening;
 
 #[test]
 fn the_snapshot_counts_where_everyone_is() {

@@ -25,6 +25,8 @@ pub(super) enum Timer {
     Probe(ProbeId),
     /// A participant's waiting-room timeout.
     Waiting(ConnId),
+    /// A participant's screening must be over by now (`[loading] timeout_ms`).
+    Screening(ConnId),
 }
 
 #[derive(Debug, Default)]

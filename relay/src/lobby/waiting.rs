@@ -4,7 +4,7 @@
 
 use std::collections::{HashSet, VecDeque};
 
-use rollgym_protocol::{Scene, ServerMsg};
+use rollgym_protocol::{OutcomeName, Scene, ServerMsg};
 
 use super::{Action, ConnId, GROUP_SIZE, Lobby, Phase, Progress, Timer, ordered};
 use crate::matchmaking::{Candidate, Matchmaker};
@@ -59,13 +59,16 @@ impl Lobby {
                 scenes.insert(state.scene);
             }
             tracing::info!(conn = conn.0, "waiting room timed out");
+            // `[outcomes.wait_timeout]` wins over the waiting room's own settings.
+            let outcome = self.experiment.outcomes.wait_timeout.clone().unwrap_or_default();
             actions.push(Action::Send(
                 conn,
-                ServerMsg::WaitTimedOut {
-                    message: room.timeout_message,
-                    redirect_url: room.timeout_redirect_url,
-                    completion_code: room.timeout_completion_code,
-                },
+                ServerMsg::exit(
+                    OutcomeName::WaitTimeout,
+                    outcome.message.unwrap_or(room.timeout_message),
+                    outcome.completion_code.or(room.timeout_completion_code),
+                    outcome.redirect_url.or(room.timeout_redirect_url),
+                ),
             ));
         }
         for scene in scenes {

@@ -162,6 +162,33 @@ fn progress_is_read_back_in_order_and_a_torn_last_line_is_skipped() {
 }
 
 #[test]
+fn screening_decisions_are_read_back_as_written() {
+    let dir = TempDir::new();
+    let storage = Storage::open(&dir.0, &id("exp")).expect("open");
+    assert_eq!(storage.load_screening().expect("no file yet"), Vec::new());
+    let record = ScreeningRecord {
+        participant_id: id("a"),
+        passed: false,
+        failed_rule: Some(rollgym_protocol::ScreenRule::Device),
+        timed_out: false,
+        user_agent: "Mozilla/5.0 (iPhone)".into(),
+        device: Some(rollgym_protocol::Device::Mobile),
+        browser: Some(("safari".into(), 17)),
+        window: [390, 844],
+        screen: [390, 844],
+        prompted: false,
+        custom: None,
+        message: Some("Desktops only.".into()),
+        duration_ms: 40,
+        time_ms: 0,
+    };
+    storage.append_journal(vec![Journal::Screening(Box::new(record.clone()))]).expect("append");
+    let [back] = &storage.load_screening().expect("load")[..] else { panic!("one record") };
+    assert!(back.time_ms > 0, "stamped when written");
+    assert_eq!(*back, ScreeningRecord { time_ms: back.time_ms, ..record });
+}
+
+#[test]
 fn match_log_decisions_are_read_back_oldest_first() {
     let dir = TempDir::new();
     let storage = Storage::open(&dir.0, &id("exp")).expect("open");

@@ -48,11 +48,10 @@ impl Session {
             partial,
             acked: false,
         });
-        self.unacked.insert((upload.participant_id.clone(), upload_id), upload.clone());
-        vec![
-            Command::Persist(Box::new(upload.clone())),
-            Command::SendRelay(ClientMsg::Upload(Box::new(upload))),
-        ]
+        let pending = PendingUpload::new(upload);
+        let message = pending.message.clone();
+        self.unacked.insert((pending.participant_id.clone(), upload_id), pending.clone());
+        vec![Command::Persist(Box::new(pending)), Command::SendRelayText(message)]
     }
 
     /// The episode's JSON sidecar (documented in docs/DATA.md).

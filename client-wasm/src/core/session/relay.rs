@@ -66,10 +66,13 @@ impl Session {
             ServerMsg::ProbeSignal { probe_id, payload } => self.probe_signal(&probe_id, payload),
             ServerMsg::ProbeEnd { probe_id } => self.probe_ended(&probe_id),
             ServerMsg::Scene { index, view, last } => self.enter_scene(index, view, last),
-            ServerMsg::WaitTimedOut { message, redirect_url, completion_code } => {
-                if self.status.phase == Phase::Waiting {
-                    self.exclude(Outcome::Timeout, Exit { message, completion_code, redirect_url });
-                }
+            ServerMsg::Screen(request) => {
+                self.status.phase = Phase::Screening;
+                self.status.notice = None;
+                vec![Command::Screen(request)]
+            }
+            ServerMsg::Exit { outcome, message, completion_code, redirect_url } => {
+                self.exit(&outcome, Exit { message, completion_code, redirect_url });
                 Vec::new()
             }
             ServerMsg::Error { code: ErrorCode::AlreadyFinished, message, .. } => {
@@ -89,13 +92,36 @@ impl Session {
         }
     }
 
+    /// The relay ends the session outside a game: each way of ending shows its own page.
+    fn exit(&mut self, outcome: &str, exit: Exit) {
+        match OutcomeName::parse(outcome) {
+            Some(OutcomeName::WaitTimeout) => {
+                // Only a wait can time out (a late one raced a match).
+                if self.status.phase == Phase::Waiting {
+                    self.exclude(Outcome::Timeout, exit);
+                }
+            }
+            Some(OutcomeName::ScreenedOut) => {
+                self.exclude(Outcome::ScreenedOut, exit);
+                self.status.phase = Phase::ScreenedOut;
+            }
+            Some(OutcomeName::LoadingFailed) => {
+                self.fail(exit.message.clone());
+                self.status.outcome = Some(Outcome::LoadingFailed);
+                self.status.exit = Some(exit);
+            }
+            // An ending this page does not know (a newer relay): it still ends.
+            _ => self.exclude(Outcome::Error, exit),
+        }
+    }
+
     /// Greeted (again): deliver whatever is still undelivered (after a reconnect or a reload).
     fn welcome(&mut self, participant_id: ParticipantId) -> Vec<Command> {
         let mut resend: Vec<Command> = self
             .unacked
             .values()
             .filter(|u| u.participant_id == participant_id)
-            .map(|u| Command::SendRelay(ClientMsg::Upload(Box::new(u.clone()))))
+            .map(|u| Command::SendRelayText(u.message.clone()))
             .collect();
         // The game ended while the relay was away: the request for the next scene may have
         // been lost with the old connection.

@@ -52,7 +52,7 @@ fn persisted(commands: &[Command]) -> Vec<Upload> {
     commands
         .iter()
         .filter_map(|c| match c {
-            Command::Persist(upload) => Some((**upload).clone()),
+            Command::Persist(pending) => Some(pending.upload()),
             _ => None,
         })
         .collect()
@@ -310,14 +310,11 @@ fn uploads_are_kept_until_acknowledged_and_resent_after_a_reconnect() {
     };
     let stranger =
         Upload { participant_id: id("someone-else"), upload_id: id("x-ep0"), ..upload.clone() };
-    s.handle(Input::Restored(vec![upload.clone(), stranger]), 0.0);
+    let mine = PendingUpload::new(upload);
+    s.handle(Input::Restored(vec![mine.clone(), PendingUpload::new(stranger)]), 0.0);
     assert!(s.needs_relay());
     let resent = s.handle(Input::Relay(welcome("me")), 0.0);
-    assert_eq!(
-        resent,
-        vec![Command::SendRelay(ClientMsg::Upload(Box::new(upload.clone())))],
-        "only our own"
-    );
+    assert_eq!(resent, vec![Command::SendRelayText(mine.message)], "only our own, as it was");
     assert_eq!(
         s.handle(Input::RelayClosed, 0.0),
         vec![Command::Reconnect],
@@ -462,11 +459,12 @@ fn a_partner_that_finished_and_closed_first_leaves_enough_to_finish() {
 fn a_waiting_room_timeout_excludes_with_the_message_and_code() {
     let mut s = Session::new(None);
     s.handle(Input::Relay(ServerMsg::Waiting { waiting: 1, needed: 2 }), 0.0);
-    let timeout = ServerMsg::WaitTimedOut {
-        message: "no partner".into(),
-        redirect_url: None,
-        completion_code: Some("C0DE".into()),
-    };
+    let timeout = ServerMsg::exit(
+        rollgym_protocol::OutcomeName::WaitTimeout,
+        "no partner".into(),
+        Some("C0DE".into()),
+        None,
+    );
     s.handle(Input::Relay(timeout), 0.0);
     assert_eq!(s.status().phase, Phase::Excluded);
     assert_eq!(s.status().outcome, Some(Outcome::Timeout));
@@ -767,3 +765,4 @@ fn after_a_game_the_same_scene_is_never_entered_again() {
 }
 
 mod envs;
+mod screening;

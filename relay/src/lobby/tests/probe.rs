@@ -210,10 +210,7 @@ fn the_waiting_room_timeout_waits_for_a_running_probe() {
     lobby.connected(ConnId(2));
     let probe = proposals(&lobby.message(ConnId(2), hello("b"), 4_000))[0].1.clone();
     let timed_out = |actions: &[Action]| {
-        actions
-            .iter()
-            .filter(|a| matches!(a, Action::Send(_, ServerMsg::WaitTimedOut { .. })))
-            .count()
+        actions.iter().filter(|a| matches!(a, Action::Send(_, ServerMsg::Exit { .. }))).count()
     };
     assert_eq!(timed_out(&lobby.tick(6_000)), 0, "a is in a probe");
     let out = result(&mut lobby, 1, &probe, Some(500));

@@ -245,7 +245,7 @@ fn a_wait_interrupted_by_a_lost_connection_goes_on_from_the_first_arrival() {
     lobby.connected(ConnId(2));
     lobby.message(ConnId(2), hello("a"), 9_000);
     let timed_out = |actions: &[Action]| {
-        actions.iter().any(|a| matches!(a, Action::Send(_, ServerMsg::WaitTimedOut { .. })))
+        actions.iter().any(|a| matches!(a, Action::Send(_, ServerMsg::Exit { .. })))
     };
     assert!(!timed_out(&lobby.tick(10_999)));
     assert!(timed_out(&lobby.tick(11_000)), "10 s after the first arrival, not after the return");

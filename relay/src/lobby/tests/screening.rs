@@ -1,0 +1,121 @@
+//! Entry screening: asked before the first scene, judged by the rules, logged, sticky.
+
+use rollgym_protocol::{Device, OutcomeConfig, OutcomeName, ScreenFacts, ScreenRule};
+
+use super::*;
+
+const PHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+const DESKTOP: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36";
+
+fn screening_lobby() -> Lobby {
+    let mut config = crate::config::load(None).expect("bundled config");
+    config.screening.devices = Some(vec![Device::Desktop]);
+    config.outcomes.screened_out = Some(OutcomeConfig {
+        completion_code: Some("SCREENED1".into()),
+        ..OutcomeConfig::default()
+    });
+    Lobby::new(config, 1)
+}
+
+fn facts(ua: &str) -> ClientMsg {
+    ClientMsg::ScreenFacts(Box::new(ScreenFacts {
+        user_agent: ua.into(),
+        window: [1280, 800],
+        ..ScreenFacts::default()
+    }))
+}
+
+fn exits(actions: &[Action]) -> Vec<(OutcomeName, Option<String>)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send(_, ServerMsg::Exit { outcome, completion_code, .. }) => {
+                Some((OutcomeName::parse(outcome)?, completion_code.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn logged(actions: &[Action]) -> Vec<ScreeningRecord> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::LogScreening(record) => Some((**record).clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn waiting(actions: &[Action]) -> bool {
+    actions.iter().any(|a| matches!(a, Action::Send(_, ServerMsg::Waiting { .. })))
+}
+
+#[test]
+fn an_arrival_is_asked_first_and_placed_only_once_it_passes() {
+    let mut lobby = screening_lobby();
+    let greeted = join(&mut lobby, 1, "a");
+    assert!(greeted.iter().any(|a| matches!(a, Action::Send(_, ServerMsg::Screen(_)))));
+    assert!(!waiting(&greeted), "not placed before screening");
+    let passed = lobby.message(ConnId(1), facts(DESKTOP), 40);
+    assert!(waiting(&passed), "{passed:?}");
+    let [record] = &logged(&passed)[..] else { panic!("one record: {passed:?}") };
+    assert!(record.passed);
+    assert_eq!(record.device, Some(Device::Desktop));
+    assert_eq!(record.browser, Some(("chrome".into(), 156)));
+    assert_eq!(record.duration_ms, 40);
+    // Facts are answered once: a second report is refused.
+    assert_eq!(codes(&lobby.message(ConnId(1), facts(DESKTOP), 50)), vec![ErrorCode::NotScreening]);
+}
+
+#[test]
+fn a_phone_is_turned_away_with_its_code_and_stays_turned_away() {
+    let mut lobby = screening_lobby();
+    join(&mut lobby, 1, "a");
+    let out = lobby.message(ConnId(1), facts(PHONE), 10);
+    assert_eq!(exits(&out), vec![(OutcomeName::ScreenedOut, Some("SCREENED1".into()))]);
+    let [record] = &logged(&out)[..] else { panic!("one record") };
+    assert_eq!((record.passed, record.failed_rule), (false, Some(ScreenRule::Device)));
+    assert!(record.message.as_deref().is_some_and(|m| m.contains("phone")));
+    lobby.disconnected(ConnId(1), 20);
+    // A reload gets the same exit without being asked again.
+    let again = join(&mut lobby, 2, "a");
+    assert_eq!(exits(&again).len(), 1);
+    assert!(!again.iter().any(|a| matches!(a, Action::Send(_, ServerMsg::Screen(_)))));
+    // So does a restarted relay that read the file back.
+    let mut restarted = screening_lobby();
+    restarted.restore_screening(logged(&out));
+    assert_eq!(exits(&join(&mut restarted, 1, "a")).len(), 1);
+    assert!(waiting(&{
+        let mut fresh = screening_lobby();
+        join(&mut fresh, 1, "b");
+        fresh.message(ConnId(1), facts(DESKTOP), 0)
+    }));
+}
+
+#[test]
+fn a_page_that_never_answers_fails_loading_once_and_may_try_again() {
+    let mut lobby = screening_lobby();
+    join(&mut lobby, 1, "a");
+    let timeout = u64::from(lobby.experiment.loading.timeout_ms);
+    assert!(lobby.tick(timeout - 1).is_empty());
+    let expired = lobby.tick(timeout);
+    assert_eq!(exits(&expired), vec![(OutcomeName::LoadingFailed, None)]);
+    assert!(logged(&expired)[0].timed_out);
+    assert!(lobby.tick(timeout * 2).is_empty(), "once");
+    assert_eq!(
+        codes(&lobby.message(ConnId(1), facts(DESKTOP), timeout + 1)),
+        vec![ErrorCode::NotScreening]
+    );
+    lobby.disconnected(ConnId(1), timeout + 2);
+    let again = join(&mut lobby, 2, "a");
+    assert!(again.iter().any(|a| matches!(a, Action::Send(_, ServerMsg::Screen(_)))));
+}
+
+#[test]
+fn without_rules_nobody_is_asked() {
+    let mut lobby = lobby();
+    let greeted = join(&mut lobby, 1, "a");
+    assert!(waiting(&greeted));
+    assert!(logged(&greeted).is_empty());
+}
