@@ -185,12 +185,13 @@ test('data survives a relay outage: kept in the browser, delivered after the rel
     const waiting = await a.hook();
     assert.equal(waiting.exports.length, 1);
     assert.equal(waiting.exports[0].acked, false, 'nothing acknowledged while the relay is down');
-    const stored = await a.page.evaluate(() => JSON.parse(localStorage.getItem('rollgym.uploads')).length);
-    assert.ok(stored >= 1, 'the upload waits in browser storage');
+    const stored = await a.page.evaluate(() => JSON.parse(localStorage.getItem('rollgym.pending')));
+    assert.ok(stored.length >= 1, 'the upload waits in browser storage');
+    assert.equal(JSON.parse(stored[0].message).type, 'upload', 'as the message it is sent as');
     // Back on the same address and data directory: both clients reconnect and deliver.
     env.relay = await startRelay({ experiment: experiment('short'), name: 'parity_outage', addr: `127.0.0.1:${port}`, dataDir: first.dataDir });
     await Promise.all([a, b].map((p) => p.waitFor(allStored, 1, 30000)));
-    assert.equal(await a.page.evaluate(() => localStorage.getItem('rollgym.uploads')), '[]');
+    assert.equal(await a.page.evaluate(() => localStorage.getItem('rollgym.pending')), '[]');
     assertParity('e2e_short', ids, 1, 150);
     // Chromium itself logs each refused reconnection attempt; nothing else may appear.
     assertCleanExcept(/WebSocket connection to .* failed: .*ERR_CONNECTION_REFUSED/, a, b);
