@@ -64,7 +64,7 @@ test-repeat: build
 fuzz:
 	scripts/fuzz.sh
 
-## bench: environment and rollback speed (native, wasm), page load and transfer size (not part of test)
+## bench: environment and rollback speed (native, wasm), page load and transfer size, relay load and screening (not part of test)
 bench: build
 	cargo bench -p rollgym-client --bench native
 	scripts/build-wasm.sh --bench
@@ -73,6 +73,7 @@ bench: build
 	tests/run-e2e.sh tests/bench/episode_data.mjs
 	tests/run-e2e.sh tests/bench/js_env.mjs
 	ulimit -n 65536 2>/dev/null || true; cargo bench -p rollgym-relay --bench load
+	cargo bench -p rollgym-relay --bench screening
 
 clean:
 	cargo clean

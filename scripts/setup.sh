@@ -29,6 +29,14 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
+# iptables: browser tests drop UDP inside their private network namespace (a network that
+# blocks WebRTC). Only as root, like the namespace itself; without it those tests say why.
+if [ "$(id -u)" -eq 0 ] && ! command -v iptables >/dev/null 2>&1; then
+  step "installing iptables from Debian"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iptables >/dev/null
+fi
+
 # Node packages (playwright-core, binaryen's wasm-opt), exactly as locked.
 if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_modules/.rollgym-lock; then
   step "installing node packages (npm ci)"

@@ -48,7 +48,7 @@ pub struct ExperimentMeta {
 }
 
 /// How participants' browsers reach each other.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebRtcConfig {
     /// STUN/TURN servers handed to every participant. Empty by default: host candidates only,
@@ -58,6 +58,29 @@ pub struct WebRtcConfig {
     /// Only use TURN relay candidates.
     #[serde(default)]
     pub force_relay: bool,
+    /// Where the relay's own WebRTC peer (screening) takes UDP: `"ip:port"` each, port 0 for
+    /// an ephemeral one per screening. Empty: the relay's own address with port 0 (loopback
+    /// when it listens on every interface; set your public address for a real study).
+    #[serde(default)]
+    pub server_peer_addrs: Vec<String>,
+    /// Screenings run at once by that peer; more wait their turn.
+    #[serde(default = "default_server_peer_max_concurrent")]
+    pub server_peer_max_concurrent: u32,
+}
+
+fn default_server_peer_max_concurrent() -> u32 {
+    64
+}
+
+impl Default for WebRtcConfig {
+    fn default() -> Self {
+        Self {
+            ice_servers: Vec::new(),
+            force_relay: false,
+            server_peer_addrs: Vec::new(),
+            server_peer_max_concurrent: default_server_peer_max_concurrent(),
+        }
+    }
 }
 
 /// A config that parsed but makes no sense.
@@ -93,6 +116,16 @@ pub enum ConfigError {
     ZeroWindow,
     #[error("loading.timeout_ms must be at least 1000")]
     LoadingTooShort,
+    #[error("webrtc.server_peer_addrs entry {0:?} is not an ip:port address")]
+    BadPeerAddr(String),
+    #[error("webrtc.server_peer_max_concurrent must be at least 1")]
+    NoPeerConcurrency,
+    #[error("screening.max_rtt_ms and screening.rtt_samples must be at least 1")]
+    ZeroRttRule,
+    #[error(
+        "screening.webrtc_timeout_ms + screening.rtt_time_limit_ms must be shorter than loading.timeout_ms"
+    )]
+    PeerSlowerThanLoading,
     #[error("outcomes.{0}.redirect_url {1:?} must start with https:// or http://")]
     BadOutcomeRedirect(String, String),
 }
@@ -146,6 +179,22 @@ impl ExperimentConfig {
         }
         if screening.min_window.is_some_and(|[w, h]| w == 0 || h == 0) {
             return Err(ConfigError::ZeroWindow);
+        }
+        for addr in &self.webrtc.server_peer_addrs {
+            if addr.parse::<std::net::SocketAddr>().is_err() {
+                return Err(ConfigError::BadPeerAddr(addr.clone()));
+            }
+        }
+        if self.webrtc.server_peer_max_concurrent == 0 {
+            return Err(ConfigError::NoPeerConcurrency);
+        }
+        if screening.max_rtt_ms == Some(0) || screening.rtt_samples == 0 {
+            return Err(ConfigError::ZeroRttRule);
+        }
+        let peer_time =
+            u64::from(screening.webrtc_timeout_ms) + u64::from(screening.rtt_time_limit_ms);
+        if screening.needs_peer() && peer_time >= u64::from(self.loading.timeout_ms) {
+            return Err(ConfigError::PeerSlowerThanLoading);
         }
         if self.loading.timeout_ms < 1000 {
             return Err(ConfigError::LoadingTooShort);

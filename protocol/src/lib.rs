@@ -38,6 +38,6 @@ pub use records::{
 pub use scene::{GymScene, Scene, SceneConfig, SceneView};
 pub use screening::{
     CustomVerdict, Device, LoadingConfig, MAX_CUSTOM_MESSAGE_LEN, MAX_USER_AGENT_LEN,
-    OutcomeConfig, OutcomeName, OutcomesConfig, ScreenFacts, ScreenRequest, ScreenRule,
-    ScreeningConfig, ScreeningMessages, ScreeningRecord,
+    OutcomeConfig, OutcomeName, OutcomesConfig, PeerReport, ScreenFacts, ScreenRequest, ScreenRule,
+    ScreeningConfig, ScreeningMessages, ScreeningRecord, TooFewSamples,
 };

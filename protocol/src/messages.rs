@@ -61,6 +61,9 @@ pub enum ClientMsg {
     ProbeResult { probe_id: ProbeId, rtt_ms: Option<u32> },
     /// The answer to [`ServerMsg::Screen`]: what the browser says about itself.
     ScreenFacts(Box<ScreenFacts>),
+    /// WebRTC signaling for the relay's own peer during screening (an offer, then trickled
+    /// candidates).
+    ScreenSignal { payload: SignalPayload },
 }
 
 /// One participant's data of one episode.
@@ -154,6 +157,8 @@ pub enum ServerMsg {
     ProbeEnd { probe_id: ProbeId },
     /// Before entering the experiment: check these, answer with [`ClientMsg::ScreenFacts`].
     Screen(ScreenRequest),
+    /// The relay's own peer's answer during screening.
+    ScreenSignal { payload: SignalPayload },
 }
 
 /// One entry of the game's other players.

@@ -30,6 +30,15 @@ pub struct ScreenRequest {
     /// Run the embedding page's own rule (`start({ screen })`) and report its verdict.
     #[serde(default)]
     pub custom: bool,
+    /// Open a DataChannel to the relay's own peer ([`crate::ClientMsg::ScreenSignal`]): it
+    /// proves WebRTC works here and measures the round trip over UDP. With the games' ICE
+    /// servers.
+    #[serde(default)]
+    pub webrtc: bool,
+    #[serde(default)]
+    pub ice_servers: Vec<crate::IceServer>,
+    #[serde(default)]
+    pub force_relay: bool,
 }
 
 /// Page -> relay: what the browser says about itself.
@@ -56,6 +65,10 @@ pub struct ScreenFacts {
     /// The embedding page's own rule, when the request asked for it.
     #[serde(default)]
     pub custom: Option<CustomVerdict>,
+    /// Why the page could not even start a WebRTC connection (no `RTCPeerConnection`, an
+    /// error creating it), when the request asked for one.
+    #[serde(default)]
+    pub webrtc_error: Option<String>,
 }
 
 /// The embedding page's own rule's answer.
@@ -84,11 +97,42 @@ pub enum ScreenRule {
     Device,
     Browser,
     Window,
+    /// A DataChannel to the relay's own peer must open.
+    Webrtc,
+    /// The median round trip over that DataChannel must be within `max_rtt_ms`.
+    Rtt,
     Custom,
 }
 
-/// `[screening]`: every rule optional; none set, no screening.
+/// What `[screening] max_rtt_ms` does with fewer than `rtt_min_samples` round trips.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TooFewSamples {
+    Admit,
+    #[default]
+    Exclude,
+}
+
+/// What the relay's own peer found out about a page ([`ScreenRule::Webrtc`], [`ScreenRule::Rtt`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PeerReport {
+    /// The DataChannel opened.
+    pub connected: bool,
+    /// Round trips measured over it, ms, in order.
+    pub rtt_samples: Vec<u32>,
+    /// The median of `rtt_samples`.
+    pub rtt_ms: Option<u32>,
+    /// Candidate types the page gathered (`host`, `srflx`, `prflx`, `relay`), from its offer
+    /// and its trickled candidates.
+    pub candidate_types: Vec<String>,
+    /// Why it did not connect, if it did not.
+    pub error: Option<String>,
+    /// From the page's offer to the end of the measurement.
+    pub duration_ms: u64,
+}
+
+/// `[screening]`: every rule optional; none set, no screening.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScreeningConfig {
     /// Devices allowed in (`"desktop"`, `"tablet"`, `"mobile"`).
@@ -108,6 +152,27 @@ pub struct ScreeningConfig {
     /// The embedding page's own rule (`start({ screen })`) must pass.
     #[serde(default)]
     pub custom: bool,
+    /// A DataChannel to the relay's own WebRTC peer must open (UDP works from this browser
+    /// on this network).
+    #[serde(default)]
+    pub webrtc: bool,
+    /// The median round trip over that DataChannel must be at most this (implies `webrtc`).
+    #[serde(default)]
+    pub max_rtt_ms: Option<u32>,
+    /// Round trips to measure (one at a time).
+    #[serde(default = "default_rtt_samples")]
+    pub rtt_samples: u32,
+    /// Fewer than this many answered pings within `rtt_time_limit_ms` is "too few samples".
+    #[serde(default = "default_rtt_min_samples")]
+    pub rtt_min_samples: u32,
+    #[serde(default = "default_rtt_time_limit_ms")]
+    pub rtt_time_limit_ms: u32,
+    /// What too few samples means for `max_rtt_ms`.
+    #[serde(default)]
+    pub too_few_samples: TooFewSamples,
+    /// How long the DataChannel to the relay's peer may take to open.
+    #[serde(default = "default_webrtc_timeout_ms")]
+    pub webrtc_timeout_ms: u32,
     /// Messages per rule, replacing the defaults.
     #[serde(default)]
     pub messages: ScreeningMessages,
@@ -126,9 +191,54 @@ pub struct ScreeningMessages {
     pub window: Option<String>,
     #[serde(default)]
     pub custom: Option<String>,
+    #[serde(default)]
+    pub webrtc: Option<String>,
+    #[serde(default)]
+    pub rtt: Option<String>,
+}
+
+fn default_rtt_samples() -> u32 {
+    5
+}
+
+fn default_rtt_min_samples() -> u32 {
+    3
+}
+
+fn default_rtt_time_limit_ms() -> u32 {
+    5_000
+}
+
+fn default_webrtc_timeout_ms() -> u32 {
+    10_000
+}
+
+impl Default for ScreeningConfig {
+    fn default() -> Self {
+        Self {
+            devices: None,
+            browsers: None,
+            blocked_browsers: Vec::new(),
+            min_window: None,
+            custom: false,
+            webrtc: false,
+            max_rtt_ms: None,
+            rtt_samples: default_rtt_samples(),
+            rtt_min_samples: default_rtt_min_samples(),
+            rtt_time_limit_ms: default_rtt_time_limit_ms(),
+            too_few_samples: TooFewSamples::default(),
+            webrtc_timeout_ms: default_webrtc_timeout_ms(),
+            messages: ScreeningMessages::default(),
+        }
+    }
 }
 
 impl ScreeningConfig {
+    /// Whether the relay's own peer must meet the page.
+    pub fn needs_peer(&self) -> bool {
+        self.webrtc || self.max_rtt_ms.is_some()
+    }
+
     /// Whether any rule is set.
     pub fn is_active(&self) -> bool {
         self.devices.is_some()
@@ -136,6 +246,7 @@ impl ScreeningConfig {
             || !self.blocked_browsers.is_empty()
             || self.min_window.is_some()
             || self.custom
+            || self.needs_peer()
     }
 
     /// What to ask of an arriving page.
@@ -149,6 +260,9 @@ impl ScreeningConfig {
             min_height,
             enlarge_message: if self.min_window.is_some() { enlarge } else { String::new() },
             custom: self.custom,
+            webrtc: self.needs_peer(),
+            ice_servers: Vec::new(),
+            force_relay: false,
         }
     }
 }
@@ -288,6 +402,9 @@ pub struct ScreeningRecord {
     pub screen: [u32; 2],
     pub prompted: bool,
     pub custom: Option<CustomVerdict>,
+    /// The relay's own peer's findings, when screening asked for it.
+    #[serde(default)]
+    pub webrtc: Option<PeerReport>,
     /// What the participant was shown when turned away.
     #[serde(default)]
     pub message: Option<String>,

@@ -3,13 +3,14 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use rollgym_protocol::{ClientMsg, ParticipantId, ServerMsg, Upload};
+use rollgym_protocol::{ClientMsg, ParticipantId, PeerReport, ServerMsg, Upload};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     error::UploadError,
     lobby::{Action, ConnId, Lobby, Snapshot},
+    screen_peer::{RTCIceCandidateInit, ScreenPeer},
     storage::{Journal, Storage},
 };
 
@@ -41,6 +42,20 @@ pub(crate) enum Event {
         participant: ParticipantId,
         reply: tokio::sync::oneshot::Sender<bool>,
     },
+    /// The relay's own peer finished screening a page.
+    ScreenReport {
+        conn: ConnId,
+        report: Box<PeerReport>,
+    },
+}
+
+/// What the hub works with besides the lobby.
+pub(crate) struct Parts {
+    pub(crate) storage: Arc<Storage>,
+    pub(crate) screen_peer: ScreenPeer,
+    /// The hub's own channel, for the screening peer's reports (weak: the hub still ends when
+    /// every connection and the listener are gone).
+    pub(crate) hub: mpsc::WeakSender<Event>,
 }
 
 /// What the hub tells a connection task.
@@ -60,15 +75,16 @@ pub(crate) const OUTBOX_CAPACITY: usize = 256;
 /// stops must not look like partners leaving.
 pub(crate) async fn run(
     mut lobby: Lobby,
-    storage: Arc<Storage>,
+    parts: Parts,
     mut events: mpsc::Receiver<Event>,
     shutdown: CancellationToken,
 ) {
+    let Parts { storage, screen_peer, hub } = parts;
     // The lobby's time: milliseconds since the hub started (monotonic).
     let start = tokio::time::Instant::now();
     let now = || start.elapsed().as_millis() as u64;
     let (journal, journal_writer) = journal_writer(storage.clone());
-    let mut driver = Driver { outboxes: HashMap::new(), storage, journal };
+    let mut driver = Driver { outboxes: HashMap::new(), storage, journal, screen_peer, hub };
     // One timer, moved only when the lobby's next deadline changes.
     let alarm = tokio::time::sleep_until(start);
     tokio::pin!(alarm);
@@ -103,6 +119,8 @@ struct Driver {
     outboxes: HashMap<ConnId, mpsc::Sender<Outbound>>,
     storage: Arc<Storage>,
     journal: mpsc::UnboundedSender<Journal>,
+    screen_peer: ScreenPeer,
+    hub: mpsc::WeakSender<Event>,
 }
 
 impl Driver {
@@ -132,6 +150,7 @@ impl Driver {
                 let _ = reply.send(lobby.knows(&participant));
                 Vec::new()
             }
+            Event::ScreenReport { conn, report } => lobby.peer_report(conn, *report, now_ms),
         }
     }
 
@@ -163,6 +182,28 @@ impl Driver {
             }
             Action::LogScreening(record) => {
                 let _ = self.journal.send(Journal::Screening(record));
+                return;
+            }
+            Action::ScreenPeerOffer { conn, sdp } => {
+                if let Some(outbox) = self.outboxes.get(&conn) {
+                    self.screen_peer.offer(conn, sdp, outbox.clone(), self.hub.clone());
+                }
+                return;
+            }
+            Action::ScreenPeerCandidate { conn, candidate, mid, index } => {
+                self.screen_peer.candidate(
+                    conn,
+                    RTCIceCandidateInit {
+                        candidate,
+                        sdp_mid: mid,
+                        sdp_mline_index: index,
+                        ..Default::default()
+                    },
+                );
+                return;
+            }
+            Action::EndScreenPeer(conn) => {
+                self.screen_peer.end(conn);
                 return;
             }
         };

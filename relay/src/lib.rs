@@ -24,6 +24,7 @@ pub mod lobby;
 pub mod matchmaking;
 mod pages;
 pub mod parity;
+pub mod screen_peer;
 pub mod screening;
 mod server;
 pub mod storage;

@@ -77,6 +77,21 @@ pub enum Action {
     },
     /// Append one line to `screening.jsonl`.
     LogScreening(Box<ScreeningRecord>),
+    /// Have the relay's own peer answer this page's offer and measure it.
+    ScreenPeerOffer {
+        conn: ConnId,
+        sdp: String,
+    },
+    /// A candidate the page trickled for that peer (the candidate attribute, its m-line id
+    /// and index).
+    ScreenPeerCandidate {
+        conn: ConnId,
+        candidate: String,
+        mid: Option<String>,
+        index: Option<u16>,
+    },
+    /// The page's screening is over: close its peer connection.
+    EndScreenPeer(ConnId),
 }
 
 const GROUP_SIZE: usize = 2;
@@ -224,6 +239,7 @@ impl Lobby {
                 self.probe_result(conn, &probe_id, rtt_ms, now_ms)
             }
             (ClientMsg::ScreenFacts(facts), _) => self.screen_facts(conn, *facts, now_ms),
+            (ClientMsg::ScreenSignal { payload }, _) => self.screen_signal(conn, payload),
         }
     }
 
@@ -272,11 +288,11 @@ impl Lobby {
                     }
                 }
             }
+            Phase::Screening { .. } => actions.push(Action::EndScreenPeer(conn)),
             Phase::Greeting
             | Phase::PartnerGone
             | Phase::Returning
             | Phase::TimedOut
-            | Phase::Screening { .. }
             | Phase::Exited
             | Phase::Page => {}
         }

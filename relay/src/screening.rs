@@ -2,8 +2,8 @@
 //! every rule is tested here and the lobby only carries the verdict out.
 
 use rollgym_protocol::{
-    BrowserRule, Device, MAX_CUSTOM_MESSAGE_LEN, MAX_USER_AGENT_LEN, OutcomeConfig, ScreenFacts,
-    ScreenRule, ScreeningConfig, browser_of, device_of,
+    BrowserRule, Device, MAX_CUSTOM_MESSAGE_LEN, MAX_USER_AGENT_LEN, OutcomeConfig, PeerReport,
+    ScreenFacts, ScreenRule, ScreeningConfig, TooFewSamples, browser_of, device_of,
 };
 
 /// What screening found: the facts as recorded, and the first rule that failed.
@@ -20,6 +20,9 @@ pub fn bound(mut facts: ScreenFacts) -> ScreenFacts {
     if let Some(message) = facts.custom.as_mut().and_then(|c| c.message.as_mut()) {
         truncate(message, MAX_CUSTOM_MESSAGE_LEN);
     }
+    if let Some(error) = facts.webrtc_error.as_mut() {
+        truncate(error, MAX_CUSTOM_MESSAGE_LEN);
+    }
     facts
 }
 
@@ -33,9 +36,10 @@ fn truncate(text: &mut String, max: usize) {
     }
 }
 
-/// Judges the rules in a fixed order (device, browser, window, the page's own rule); the
-/// first that fails is the reason.
-pub fn judge(config: &ScreeningConfig, facts: &ScreenFacts) -> Verdict {
+/// Judges the rules in a fixed order (device, browser, window, WebRTC, round trip, the page's
+/// own rule); the first that fails is the reason. `peer` is the relay's own peer's report,
+/// where the rules asked for one.
+pub fn judge(config: &ScreeningConfig, facts: &ScreenFacts, peer: Option<&PeerReport>) -> Verdict {
     let device = device_of(facts);
     let browser = browser_of(&facts.user_agent);
     let parsed = |rules: &[String]| -> Vec<BrowserRule> {
@@ -51,10 +55,22 @@ pub fn judge(config: &ScreeningConfig, facts: &ScreenFacts) -> Verdict {
     let window_ok =
         config.min_window.is_none_or(|[w, h]| facts.window[0] >= w && facts.window[1] >= h);
     let custom_ok = !config.custom || facts.custom.as_ref().is_some_and(|c| c.passed);
+    let connected = peer.is_some_and(|p| p.connected);
+    let webrtc_ok = !config.needs_peer() || connected;
+    let rtt_ok = config.max_rtt_ms.is_none_or(|max| {
+        let samples = peer.map_or(&[][..], |p| &p.rtt_samples[..]);
+        if samples.len() < config.rtt_min_samples as usize {
+            config.too_few_samples == TooFewSamples::Admit
+        } else {
+            crate::screen_peer::median(samples).is_some_and(|rtt| rtt <= max)
+        }
+    });
     let failed = [
         (device_ok, ScreenRule::Device),
         (browser_ok, ScreenRule::Browser),
         (window_ok, ScreenRule::Window),
+        (webrtc_ok, ScreenRule::Webrtc),
+        (rtt_ok, ScreenRule::Rtt),
         (custom_ok, ScreenRule::Custom),
     ]
     .into_iter()
@@ -77,6 +93,8 @@ pub fn message(
         ScreenRule::Device => messages.device.clone(),
         ScreenRule::Browser => messages.browser.clone(),
         ScreenRule::Window => messages.window.clone(),
+        ScreenRule::Webrtc => messages.webrtc.clone(),
+        ScreenRule::Rtt => messages.rtt.clone(),
         ScreenRule::Custom => messages.custom.clone().or_else(|| {
             facts.custom.as_ref().and_then(|c| c.message.clone()).filter(|m| !m.is_empty())
         }),
@@ -108,6 +126,8 @@ fn default_message(config: &ScreeningConfig, rule: ScreenRule, verdict: &Verdict
             None => "Sorry, this study does not work in your browser.".into(),
         },
         ScreenRule::Window => "Sorry, your browser window is too small for this study.".into(),
+        ScreenRule::Webrtc => "Sorry, your browser or network does not allow the direct connections this study needs. Another browser or network may work.".into(),
+        ScreenRule::Rtt => "Sorry, your internet connection is too slow for this study.".into(),
         ScreenRule::Custom => "Sorry, you cannot take part in this study.".into(),
     }
 }
@@ -127,7 +147,7 @@ mod tests {
 
     #[test]
     fn no_rules_admit_everyone() {
-        let verdict = judge(&ScreeningConfig::default(), &facts(PHONE));
+        let verdict = judge(&ScreeningConfig::default(), &facts(PHONE), None);
         assert_eq!(verdict.failed, None);
         assert_eq!(verdict.device, Device::Mobile);
         assert_eq!(verdict.browser, Some(("safari".into(), 17)));
@@ -137,28 +157,68 @@ mod tests {
     fn each_rule_turns_away_what_it_names() {
         let desktop_only =
             ScreeningConfig { devices: Some(vec![Device::Desktop]), ..Default::default() };
-        assert_eq!(judge(&desktop_only, &facts(PHONE)).failed, Some(ScreenRule::Device));
-        assert_eq!(judge(&desktop_only, &facts(CHROME)).failed, None);
+        assert_eq!(judge(&desktop_only, &facts(PHONE), None).failed, Some(ScreenRule::Device));
+        assert_eq!(judge(&desktop_only, &facts(CHROME), None).failed, None);
 
         let new_chrome =
             ScreeningConfig { browsers: Some(vec!["chrome >= 157".into()]), ..Default::default() };
-        assert_eq!(judge(&new_chrome, &facts(CHROME)).failed, Some(ScreenRule::Browser));
-        assert_eq!(judge(&new_chrome, &facts("curl/8")).failed, Some(ScreenRule::Browser));
+        assert_eq!(judge(&new_chrome, &facts(CHROME), None).failed, Some(ScreenRule::Browser));
+        assert_eq!(judge(&new_chrome, &facts("curl/8"), None).failed, Some(ScreenRule::Browser));
         let blocked =
             ScreeningConfig { blocked_browsers: vec!["safari".into()], ..Default::default() };
-        assert_eq!(judge(&blocked, &facts(PHONE)).failed, Some(ScreenRule::Browser));
-        assert_eq!(judge(&blocked, &facts(CHROME)).failed, None);
+        assert_eq!(judge(&blocked, &facts(PHONE), None).failed, Some(ScreenRule::Browser));
+        assert_eq!(judge(&blocked, &facts(CHROME), None).failed, None);
 
         let big = ScreeningConfig { min_window: Some([1300, 700]), ..Default::default() };
-        assert_eq!(judge(&big, &facts(CHROME)).failed, Some(ScreenRule::Window));
+        assert_eq!(judge(&big, &facts(CHROME), None).failed, Some(ScreenRule::Window));
 
         let custom = ScreeningConfig { custom: true, ..Default::default() };
-        assert_eq!(judge(&custom, &facts(CHROME)).failed, Some(ScreenRule::Custom), "no verdict");
+        assert_eq!(
+            judge(&custom, &facts(CHROME), None).failed,
+            Some(ScreenRule::Custom),
+            "no verdict"
+        );
         let passed = ScreenFacts {
             custom: Some(CustomVerdict { passed: true, message: None }),
             ..facts(CHROME)
         };
-        assert_eq!(judge(&custom, &passed).failed, None);
+        assert_eq!(judge(&custom, &passed, None).failed, None);
+    }
+
+    #[test]
+    fn the_peer_rules_need_an_open_channel_and_enough_fast_round_trips() {
+        let webrtc = ScreeningConfig { webrtc: true, ..Default::default() };
+        let desktop = facts(CHROME);
+        let report = |connected, rtt_samples: &[u32]| PeerReport {
+            connected,
+            rtt_samples: rtt_samples.to_vec(),
+            ..PeerReport::default()
+        };
+        assert_eq!(judge(&webrtc, &desktop, None).failed, Some(ScreenRule::Webrtc));
+        assert_eq!(
+            judge(&webrtc, &desktop, Some(&report(false, &[]))).failed,
+            Some(ScreenRule::Webrtc)
+        );
+        assert_eq!(judge(&webrtc, &desktop, Some(&report(true, &[]))).failed, None);
+
+        let fast = ScreeningConfig { max_rtt_ms: Some(100), ..Default::default() };
+        assert!(fast.needs_peer(), "a round-trip limit needs the peer");
+        assert_eq!(
+            judge(&fast, &desktop, Some(&report(true, &[300, 20, 30, 40, 310]))).failed,
+            None,
+            "the median"
+        );
+        assert_eq!(
+            judge(&fast, &desktop, Some(&report(true, &[300, 200, 30]))).failed,
+            Some(ScreenRule::Rtt)
+        );
+        assert_eq!(
+            judge(&fast, &desktop, Some(&report(true, &[10, 10]))).failed,
+            Some(ScreenRule::Rtt),
+            "too few"
+        );
+        let lenient = ScreeningConfig { too_few_samples: TooFewSamples::Admit, ..fast };
+        assert_eq!(judge(&lenient, &desktop, Some(&report(true, &[10, 10]))).failed, None);
     }
 
     #[test]
@@ -169,7 +229,7 @@ mod tests {
             ..Default::default()
         };
         let phone = facts(PHONE);
-        let verdict = judge(&config, &phone);
+        let verdict = judge(&config, &phone, None);
         assert_eq!(verdict.failed, Some(ScreenRule::Device));
         let text = message(&config, None, ScreenRule::Device, &verdict, &phone);
         assert_eq!(

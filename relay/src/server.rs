@@ -15,6 +15,7 @@ use crate::{
     error::StartError,
     http, hub,
     lobby::{Lobby, Progress},
+    screen_peer::ScreenPeer,
     storage::Storage,
 };
 
@@ -98,6 +99,7 @@ impl Relay {
     /// Serves until `shutdown` completes, then closes every WebSocket (code 1001) and waits for
     /// the connection tasks to finish.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) {
+        let screen_peer = ScreenPeer::new(&self.options.experiment, self.local_addr());
         let mut lobby = Lobby::new(self.options.experiment.clone(), rand::random());
         if !self.progress.is_empty() {
             tracing::info!(records = self.progress.len(), "participants' progress restored");
@@ -107,7 +109,12 @@ impl Relay {
         lobby.restore_screening(self.screenings);
         let (hub_tx, hub_rx) = mpsc::channel(1024);
         let cancel = CancellationToken::new();
-        let hub_task = tokio::spawn(hub::run(lobby, self.storage.clone(), hub_rx, cancel.clone()));
+        let parts = hub::Parts {
+            storage: self.storage.clone(),
+            screen_peer: screen_peer.clone(),
+            hub: hub_tx.downgrade(),
+        };
+        let hub_task = tokio::spawn(hub::run(lobby, parts, hub_rx, cancel.clone()));
         let tracker = TaskTracker::new();
         let state = http::AppState {
             hub: hub_tx,
@@ -130,6 +137,8 @@ impl Relay {
         cancel.cancel();
         tracker.close();
         tracker.wait().await;
+        // Every screening's peer connection closes (its report goes nowhere now).
+        screen_peer.shut_down().await;
         // The router (holding the last hub sender) is gone, so the hub ends.
         let _ = hub_task.await;
         tracing::info!("relay stopped");

@@ -2,10 +2,19 @@
 // participant enters the experiment; every decision is one line of screening.jsonl; a page
 // turned away sees its message and completion code, and stays turned away after a reload.
 import assert from 'node:assert/strict';
+import { execSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { assertClean, assertCleanExcept, experiment, openParticipant, pollUntil, startRelay, useBrowserAndRelay } from './harness.mjs';
+import {
+  assertClean,
+  assertCleanExcept,
+  experiment,
+  openParticipant,
+  pollUntil,
+  startRelay,
+  useBrowserAndRelay,
+} from './harness.mjs';
 
 const env = useBrowserAndRelay();
 const PAGES = path.join(path.dirname(new URL(import.meta.url).pathname), 'pages');
@@ -24,8 +33,8 @@ const open = (id, rule, contextOptions = DESKTOP) =>
   });
 
 /** The screening.jsonl lines of participant `id`, once there are `count` of them. */
-async function decisions(id, count = 1) {
-  const file = path.join(env.relay.dataDir, 'e2e_screening', 'screening.jsonl');
+async function decisions(id, count = 1, experimentId = 'e2e_screening') {
+  const file = path.join(env.relay.dataDir, experimentId, 'screening.jsonl');
   return pollUntil(
     () => {
       let lines = [];
@@ -129,5 +138,62 @@ test('without screening rules nobody is asked: the bundled page goes straight to
     assertCleanExcept(null, p);
   } finally {
     await p.close();
+  }
+});
+
+const startWebrtc = () =>
+  startRelay({ experiment: experiment('screening_webrtc'), name: 'screening_webrtc' });
+const openPlain = (browser, id, options = {}) =>
+  openParticipant(browser, env.relay.url, { query: `?participant=${id}`, contextOptions: DESKTOP, ...options });
+
+test("the relay's own WebRTC peer admits a nearby page and turns away one 300 ms away", async () => {
+  env.relay = await startWebrtc();
+  const near = await openPlain(env.browser, 'near-1');
+  const far = await openPlain(env.browser, 'far-1', { network: { latency: 300 } });
+  try {
+    await near.waitFor(() => window.rollgym?.phase === 'waiting', null, 20000);
+    const [passed] = await decisions('near-1', 1, 'e2e_screening_webrtc');
+    assert.equal(passed.passed, true, JSON.stringify(passed));
+    assert.equal(passed.webrtc.connected, true);
+    assert.equal(passed.webrtc.rtt_samples.length, 3);
+    assert.ok(passed.webrtc.rtt_ms < 250, `round trip ${passed.webrtc.rtt_ms} ms`);
+    assert.ok(passed.webrtc.candidate_types.includes('host'), passed.webrtc.candidate_types.join());
+
+    const out = await far.waitFor(() => window.rollgym?.phase === 'screened_out', null, 30000);
+    assert.equal(out.exit.completionCode, 'NOUDP1');
+    const [failed] = await decisions('far-1', 1, 'e2e_screening_webrtc');
+    assert.equal(failed.failed_rule, 'rtt', JSON.stringify(failed));
+    assert.equal(failed.webrtc.connected, true);
+    assert.ok(failed.webrtc.rtt_ms > 250, `round trip ${failed.webrtc.rtt_ms} ms`);
+    assertClean(near, far);
+  } finally {
+    await Promise.all([near.close(), far.close()]);
+  }
+});
+
+/** Drops UDP to `port` inside this test's network namespace until the returned undo runs. */
+function blockUdp(port) {
+  const rule = `INPUT -p udp --dport ${port} -j DROP`;
+  execSync(`iptables -A ${rule}`);
+  return () => execSync(`iptables -D ${rule}`);
+}
+
+const CAN_BLOCK = process.getuid?.() === 0 && spawnSync('iptables', ['-S']).status === 0;
+
+test('a network that blocks UDP to the relay fails the reachability rule before it waits', { skip: !CAN_BLOCK && 'needs root and iptables (scripts/setup.sh installs it)' }, async () => {
+  env.relay = await startRelay({ experiment: experiment('screening_no_udp'), name: 'screening_no_udp' });
+  const unblock = blockUdp(47999);
+  const page = await openPlain(env.browser, 'no-udp-1');
+  try {
+    const out = await page.waitFor(() => window.rollgym?.phase === 'screened_out', null, 15000);
+    assert.equal(out.gameId, null, 'never matched');
+    assert.ok(out.exit.message.includes('direct connections'), out.exit.message);
+    const [line] = await decisions('no-udp-1', 1, 'e2e_screening_no_udp');
+    assert.equal(line.failed_rule, 'webrtc', JSON.stringify(line));
+    assert.equal(line.webrtc.connected, false);
+    assertClean(page);
+  } finally {
+    unblock();
+    await page.close();
   }
 });

@@ -67,6 +67,10 @@ pub enum Input {
     ScreenPrompt(Option<String>),
     /// The entry checks are done: what the browser says about itself.
     Screened(Box<ScreenFacts>),
+    /// The screening connection produced an offer or a candidate for the relay's peer.
+    ScreenSignal(SignalPayload),
+    /// The relay's peer sent this on the screening connection: it goes straight back.
+    ScreenEcho(Vec<u8>),
 }
 
 /// Something the browser adapter must do.
@@ -109,6 +113,10 @@ pub enum Command {
     /// Run the entry checks the relay asked for, then report [`Input::Screened`]. The adapter
     /// stops them as soon as the phase is no longer `screening`.
     Screen(ScreenRequest),
+    /// Apply the relay's peer's answer to the screening connection.
+    ApplyScreenSignal(SignalPayload),
+    /// Send on the screening connection.
+    SendScreen(Vec<u8>),
 }
 
 /// The game being played.
@@ -264,6 +272,11 @@ impl Session {
                 vec![Command::SendRelay(ClientMsg::ScreenFacts(facts))]
             }
             Input::Screened(_) => Vec::new(),
+            Input::ScreenSignal(payload) if self.screening() => {
+                vec![Command::SendRelay(ClientMsg::ScreenSignal { payload })]
+            }
+            Input::ScreenEcho(bytes) if self.screening() => vec![Command::SendScreen(bytes)],
+            Input::ScreenSignal(_) | Input::ScreenEcho(_) => Vec::new(),
             Input::Tick => self.tick(now_ms),
             Input::Frame(input, epoch_ms) => self.frame(input, now_ms, epoch_ms),
             Input::Restored(uploads) => {

@@ -272,6 +272,16 @@ impl App {
                 let rule = self.screen_rule.as_ref();
                 self.screener = Some(Screener::start(request, rule, self.events.clone()));
             }
+            Command::ApplyScreenSignal(payload) => {
+                if let Some(screener) = &self.screener {
+                    screener.apply(payload);
+                }
+            }
+            Command::SendScreen(bytes) => {
+                if let Some(screener) = &self.screener {
+                    screener.send(&bytes);
+                }
+            }
         }
     }
 
@@ -289,7 +299,8 @@ impl App {
                 let reason = format!("cannot create the {} peer connection: {err:?}", kind.label());
                 self.events.send(match kind {
                     LinkKind::Game => Input::PeerFailed(reason),
-                    LinkKind::Probe => Input::Probe(ProbeEvent::Failed(reason)),
+                    // The screening link is opened by the screener, never here.
+                    LinkKind::Probe | LinkKind::Screen => Input::Probe(ProbeEvent::Failed(reason)),
                 });
                 None
             }

@@ -35,6 +35,8 @@ pub(super) enum LinkKind {
     Game,
     /// A probe's connection to a possible partner, before a match.
     Probe,
+    /// Screening's connection to the relay's own peer: it echoes what the relay sends.
+    Screen,
 }
 
 impl LinkKind {
@@ -42,6 +44,7 @@ impl LinkKind {
         match self {
             LinkKind::Game => "game",
             LinkKind::Probe => "probe",
+            LinkKind::Screen => "screen",
         }
     }
 }
@@ -82,6 +85,10 @@ impl Sink {
                 Input::Probe(ProbeEvent::Failed(reason))
             }
             (LinkKind::Probe, LinkEvent::ConnectionType(_)) => return,
+            (LinkKind::Screen, LinkEvent::Signal(payload)) => Input::ScreenSignal(payload),
+            (LinkKind::Screen, LinkEvent::Data(bytes)) => Input::ScreenEcho(bytes),
+            // The relay judges the connection by what its own peer sees.
+            (LinkKind::Screen, _) => return,
         };
         self.events.send(input);
     }

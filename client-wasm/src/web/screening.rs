@@ -10,14 +10,22 @@ use std::{
 
 use gloo_events::EventListener;
 use js_sys::{Function, Object, Promise, Reflect};
-use rollgym_protocol::{CustomVerdict, ScreenFacts, ScreenRequest};
+use rollgym_protocol::{CustomVerdict, ScreenFacts, ScreenRequest, SignalPayload};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 
-use crate::{core::session::Input, web::app::WeakDispatch};
+use crate::{
+    core::session::Input,
+    web::{
+        app::WeakDispatch,
+        peer::{LinkKind, PeerLink},
+    },
+};
 
 pub(super) struct Screener {
     _resize: Option<EventListener>,
+    /// The connection to the relay's own peer, when the request asks for one.
+    link: Option<PeerLink>,
     state: Rc<State>,
 }
 
@@ -31,6 +39,8 @@ struct State {
     reported: Cell<bool>,
     /// False once the screener is dropped: a late answer of the page's rule is ignored.
     alive: Cell<bool>,
+    /// Why this page could not start the connection to the relay's peer.
+    webrtc_error: RefCell<Option<String>>,
 }
 
 impl Screener {
@@ -47,6 +57,17 @@ impl Screener {
             verdict: RefCell::new((!custom).then_some(None)),
             reported: Cell::new(false),
             alive: Cell::new(true),
+            webrtc_error: RefCell::new(None),
+        });
+        let link = state.request.webrtc.then(|| {
+            let request = &state.request;
+            let (ice, relay_only) = (&request.ice_servers, request.force_relay);
+            PeerLink::open(LinkKind::Screen, true, ice, relay_only, state.events.clone())
+                .map_err(|err| {
+                    let reason = err.as_string().unwrap_or_else(|| format!("{err:?}"));
+                    *state.webrtc_error.borrow_mut() = Some(reason);
+                })
+                .ok()
         });
         let wants_size = state.request.min_width > 0 || state.request.min_height > 0;
         let resize = wants_size.then(web_sys::window).flatten().map(|window| {
@@ -57,7 +78,20 @@ impl Screener {
             run_rule(&state, rule);
         }
         state.check();
-        Self { _resize: resize, state }
+        Self { _resize: resize, link: link.flatten(), state }
+    }
+
+    /// The relay's peer's answer.
+    pub(super) fn apply(&self, payload: SignalPayload) {
+        if let Some(link) = &self.link {
+            link.apply(payload);
+        }
+    }
+
+    pub(super) fn send(&self, bytes: &[u8]) {
+        if let Some(link) = &self.link {
+            link.send(bytes);
+        }
     }
 }
 
@@ -90,7 +124,8 @@ impl State {
         }
         let Some(custom) = self.verdict.borrow().clone() else { return };
         self.reported.set(true);
-        let facts = ScreenFacts { prompted: self.prompted.get(), custom, ..facts() };
+        let webrtc_error = self.webrtc_error.borrow().clone();
+        let facts = ScreenFacts { prompted: self.prompted.get(), custom, webrtc_error, ..facts() };
         self.events.send(Input::Screened(Box::new(facts)));
     }
 
@@ -167,6 +202,7 @@ fn facts() -> ScreenFacts {
         window: window_size(),
         prompted: false,
         custom: None,
+        webrtc_error: None,
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use rollgym_protocol::{GameId, ParticipantId, ProbeId};
+use rollgym_protocol::{GameId, ParticipantId, PeerReport, ProbeId, ScreenFacts};
 
 use super::ConnId;
 
@@ -28,9 +28,13 @@ pub(super) enum Phase {
     Page,
     /// Waited longer than the waiting room's timeout; never matched.
     TimedOut,
-    /// Asked for its screening facts (since the hello, lobby time); not placed yet.
+    /// Being screened (since the hello, lobby time): the facts the page reported, the relay's
+    /// own peer's report, and whether the page offered that peer a connection. Not placed yet.
     Screening {
         since: u64,
+        facts: Option<Box<ScreenFacts>>,
+        peer: Option<Box<PeerReport>>,
+        offered: bool,
     },
     /// Screened out, or its loading timed out: never placed.
     Exited,

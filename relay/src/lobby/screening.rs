@@ -1,18 +1,24 @@
 //! Entry screening in the lobby: an arriving participant is asked for its facts
-//! ([`ServerMsg::Screen`]) before it enters the first scene; the rules (`crate::screening`)
-//! judge the answer; every decision is one line of `screening.jsonl` ([`Action::LogScreening`]).
+//! ([`ServerMsg::Screen`]) before it enters the first scene; where the rules need it, the page
+//! also meets the relay's own WebRTC peer ([`Action::ScreenPeerOffer`], reported back through
+//! [`Lobby::peer_report`]). Once everything asked for is in, the rules (`crate::screening`)
+//! judge it; every decision is one line of `screening.jsonl` ([`Action::LogScreening`]).
 //!
 //! A participant turned away stays turned away (a reload gets the same exit), one who passed is
 //! not asked again; both survive a restart (`restore_screening` reads the file back). A page
-//! that does not answer within `[loading] timeout_ms` gets the `loading_failed` exit, which is
+//! that does not finish within `[loading] timeout_ms` gets the `loading_failed` exit, which is
 //! not remembered: a reload may try again.
 
 use rollgym_protocol::{
-    OutcomeName, ParticipantId, ScreenFacts, ScreenRule, ScreeningRecord, ServerMsg,
+    OutcomeName, ParticipantId, PeerReport, ScreenFacts, ScreenRule, ScreeningRecord, ServerMsg,
+    SignalPayload,
 };
 
 use super::{Action, ConnId, Lobby, Phase, Timer};
-use crate::screening::{self, Verdict};
+use crate::{
+    error::RequestError,
+    screening::{self, Verdict},
+};
 
 impl Lobby {
     /// Takes the decisions of `screening.jsonl`, oldest first (the last one per participant
@@ -49,36 +55,100 @@ impl Lobby {
             return None;
         }
         let state = self.conns.get_mut(&conn)?;
-        state.phase = Phase::Screening { since: now_ms };
+        state.phase = Phase::Screening { since: now_ms, facts: None, peer: None, offered: false };
         let deadline = now_ms + u64::from(self.experiment.loading.timeout_ms);
         self.timers.arm(deadline, Timer::Screening(conn));
-        Some(vec![Action::Send(conn, ServerMsg::Screen(self.experiment.screening.request()))])
+        let mut request = self.experiment.screening.request();
+        if request.webrtc {
+            request.ice_servers = self.experiment.webrtc.ice_servers.clone();
+            request.force_relay = self.experiment.webrtc.force_relay;
+        }
+        Some(vec![Action::Send(conn, ServerMsg::Screen(request))])
     }
 
-    /// A page's answer: judged, logged, and the participant placed or turned away.
+    /// Signaling for the relay's own peer: one offer, then trickled candidates.
+    pub(super) fn screen_signal(&mut self, conn: ConnId, payload: SignalPayload) -> Vec<Action> {
+        let needs_peer = self.experiment.screening.needs_peer();
+        let Some(Phase::Screening { offered, peer: None, .. }) =
+            self.conns.get_mut(&conn).map(|s| &mut s.phase)
+        else {
+            return vec![Action::Refuse(conn, RequestError::NotScreening)];
+        };
+        match payload {
+            SignalPayload::Offer { sdp } if needs_peer && !*offered => {
+                *offered = true;
+                vec![Action::ScreenPeerOffer { conn, sdp }]
+            }
+            SignalPayload::IceCandidate { candidate, sdp_mid, sdp_m_line_index } if *offered => {
+                let (mid, index) = (sdp_mid, sdp_m_line_index);
+                vec![Action::ScreenPeerCandidate { conn, candidate, mid, index }]
+            }
+            _ => vec![Action::Refuse(conn, RequestError::NotScreening)],
+        }
+    }
+
+    /// The relay's own peer is done with a page.
+    pub fn peer_report(&mut self, conn: ConnId, report: PeerReport, now_ms: u64) -> Vec<Action> {
+        match self.conns.get_mut(&conn).map(|s| &mut s.phase) {
+            Some(Phase::Screening { peer: peer @ None, .. }) => *peer = Some(Box::new(report)),
+            // Decided, timed out or gone meanwhile.
+            _ => return Vec::new(),
+        }
+        self.maybe_decide(conn, now_ms)
+    }
+
+    /// A page's facts; judged once everything asked for is in.
     pub(super) fn screen_facts(
         &mut self,
         conn: ConnId,
         facts: ScreenFacts,
         now_ms: u64,
     ) -> Vec<Action> {
-        let Some(state) = self.conns.get(&conn) else { return Vec::new() };
-        let (Phase::Screening { since }, Some(participant)) = (&state.phase, &state.participant)
+        let needs_peer = self.experiment.screening.needs_peer();
+        let Some(Phase::Screening { facts: slot @ None, peer, .. }) =
+            self.conns.get_mut(&conn).map(|s| &mut s.phase)
         else {
-            return vec![Action::Refuse(conn, crate::error::RequestError::NotScreening)];
+            return vec![Action::Refuse(conn, RequestError::NotScreening)];
         };
-        let (since, participant) = (*since, participant.clone());
         let facts = screening::bound(facts);
-        let verdict = screening::judge(&self.experiment.screening, &facts);
+        // A page that cannot even start a WebRTC connection fails that rule now.
+        if let (true, None, Some(error)) = (needs_peer, &*peer, &facts.webrtc_error) {
+            let error = Some(format!("the page could not start WebRTC: {error}"));
+            *peer = Some(Box::new(PeerReport { error, ..PeerReport::default() }));
+        }
+        *slot = Some(Box::new(facts));
+        self.maybe_decide(conn, now_ms)
+    }
+
+    /// Judges, logs and places or turns away, once the facts (and the peer's report, where
+    /// the rules need it) are in.
+    fn maybe_decide(&mut self, conn: ConnId, now_ms: u64) -> Vec<Action> {
         let config = &self.experiment.screening;
+        let Some(state) = self.conns.get_mut(&conn) else { return Vec::new() };
+        let (since, facts, peer) = match &mut state.phase {
+            Phase::Screening { since, facts: facts @ Some(_), peer, .. }
+                if peer.is_some() || !config.needs_peer() =>
+            {
+                (*since, facts.take(), peer.take())
+            }
+            _ => return Vec::new(),
+        };
+        let (Some(facts), Some(participant)) = (facts, state.participant.clone()) else {
+            return Vec::new();
+        };
+        let verdict = screening::judge(config, &facts, peer.as_deref());
         let outcome = self.experiment.outcomes.get(OutcomeName::ScreenedOut);
         let decision = verdict
             .failed
             .map(|rule| (rule, screening::message(config, outcome, rule, &verdict, &facts)));
         let mut record = record(&participant, &facts, &verdict, false, now_ms - since);
+        record.webrtc = peer.map(|p| *p);
         record.message = decision.as_ref().map(|(_, message)| message.clone());
         self.screened.insert(participant.clone(), decision.clone());
         let mut actions = vec![Action::LogScreening(Box::new(record))];
+        if config.needs_peer() {
+            actions.push(Action::EndScreenPeer(conn));
+        }
         match decision {
             Some((rule, message)) => {
                 tracing::info!(%participant, ?rule, "screened out");
@@ -92,17 +162,22 @@ impl Lobby {
     /// `[loading] timeout_ms` passed: a page still screening gets the `loading_failed` exit.
     pub(super) fn expire_screening(&mut self, conn: ConnId, now_ms: u64) -> Vec<Action> {
         let Some(state) = self.conns.get_mut(&conn) else { return Vec::new() };
-        let Phase::Screening { since } = state.phase else { return Vec::new() };
+        let Phase::Screening { since, .. } = state.phase else { return Vec::new() };
         let Some(participant) = state.participant.clone() else { return Vec::new() };
-        state.phase = Phase::Exited;
+        let old = std::mem::replace(&mut state.phase, Phase::Exited);
         tracing::info!(%participant, "loading timed out");
-        let facts = ScreenFacts::default();
-        let verdict = screening::judge(&Default::default(), &facts);
+        let (facts, peer) = match old {
+            Phase::Screening { facts, peer, .. } => (facts.map(|f| *f), peer.map(|p| *p)),
+            _ => (None, None),
+        };
+        let facts = facts.unwrap_or_default();
+        let verdict = screening::judge(&Default::default(), &facts, None);
         let outcome = self.experiment.outcomes.get(OutcomeName::LoadingFailed);
         let message = outcome
             .and_then(|o| o.message.clone())
             .unwrap_or_else(|| self.experiment.loading.message.clone());
         let mut record = record(&participant, &facts, &verdict, true, now_ms - since);
+        record.webrtc = peer;
         record.message = Some(message.clone());
         let exit = ServerMsg::exit(
             OutcomeName::LoadingFailed,
@@ -110,7 +185,11 @@ impl Lobby {
             outcome.and_then(|o| o.completion_code.clone()),
             outcome.and_then(|o| o.redirect_url.clone()),
         );
-        vec![Action::LogScreening(Box::new(record)), Action::Send(conn, exit)]
+        vec![
+            Action::LogScreening(Box::new(record)),
+            Action::EndScreenPeer(conn),
+            Action::Send(conn, exit),
+        ]
     }
 
     /// Sends the `screened_out` exit; the participant stays connected (data, a thank-you) but
@@ -150,6 +229,7 @@ fn record(
         screen: facts.screen,
         prompted: facts.prompted,
         custom: facts.custom.clone(),
+        webrtc: None,
         message: None,
         duration_ms,
         time_ms: 0,

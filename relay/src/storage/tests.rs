@@ -178,6 +178,7 @@ fn screening_decisions_are_read_back_as_written() {
         screen: [390, 844],
         prompted: false,
         custom: None,
+        webrtc: None,
         message: Some("Desktops only.".into()),
         duration_ms: 40,
         time_ms: 0,

@@ -2,6 +2,8 @@
 
 #![allow(dead_code, reason = "each test file uses a different part of the helpers")]
 
+pub(crate) mod native_page;
+
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use futures_util::{SinkExt, StreamExt};
@@ -151,12 +153,13 @@ impl Client {
 
     /// The next protocol message; fails the test if none comes.
     pub(crate) async fn recv(&mut self) -> ServerMsg {
+        tokio::time::timeout(PATIENCE, self.recv_patiently()).await.expect("a message in time")
+    }
+
+    /// The next protocol message, however long it takes (the caller bounds the wait).
+    pub(crate) async fn recv_patiently(&mut self) -> ServerMsg {
         loop {
-            let frame = tokio::time::timeout(PATIENCE, self.ws.next())
-                .await
-                .expect("a message in time")
-                .expect("connection open")
-                .expect("valid frame");
+            let frame = self.ws.next().await.expect("connection open").expect("valid frame");
             match frame {
                 Message::Text(text) => return ServerMsg::decode(text.as_str()).expect("decodable"),
                 Message::Ping(_) | Message::Pong(_) => continue,

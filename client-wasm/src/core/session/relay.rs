@@ -66,11 +66,12 @@ impl Session {
             ServerMsg::ProbeSignal { probe_id, payload } => self.probe_signal(&probe_id, payload),
             ServerMsg::ProbeEnd { probe_id } => self.probe_ended(&probe_id),
             ServerMsg::Scene { index, view, last } => self.enter_scene(index, view, last),
-            ServerMsg::Screen(request) => {
-                self.status.phase = Phase::Screening;
-                self.status.notice = None;
-                vec![Command::Screen(request)]
-            }
+            ServerMsg::ScreenSignal { payload } => self
+                .screening()
+                .then_some(Command::ApplyScreenSignal(payload))
+                .into_iter()
+                .collect(),
+            ServerMsg::Screen(request) => self.screen(request),
             ServerMsg::Exit { outcome, message, completion_code, redirect_url } => {
                 self.exit(&outcome, Exit { message, completion_code, redirect_url });
                 Vec::new()
@@ -90,6 +91,13 @@ impl Session {
                 Vec::new()
             }
         }
+    }
+
+    /// The relay asks for the entry checks.
+    fn screen(&mut self, request: ScreenRequest) -> Vec<Command> {
+        self.status.phase = Phase::Screening;
+        self.status.notice = None;
+        vec![Command::Screen(request)]
     }
 
     /// The relay ends the session outside a game: each way of ending shows its own page.

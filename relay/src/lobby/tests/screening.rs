@@ -1,6 +1,8 @@
 //! Entry screening: asked before the first scene, judged by the rules, logged, sticky.
 
-use rollgym_protocol::{Device, OutcomeConfig, OutcomeName, ScreenFacts, ScreenRule};
+use rollgym_protocol::{
+    Device, OutcomeConfig, OutcomeName, PeerReport, ScreenFacts, ScreenRule, SignalPayload,
+};
 
 use super::*;
 
@@ -118,4 +120,82 @@ fn without_rules_nobody_is_asked() {
     let greeted = join(&mut lobby, 1, "a");
     assert!(waiting(&greeted));
     assert!(logged(&greeted).is_empty());
+}
+
+fn webrtc_lobby() -> Lobby {
+    let mut config = crate::config::load(None).expect("bundled config");
+    config.screening.webrtc = true;
+    config.screening.max_rtt_ms = Some(100);
+    Lobby::new(config, 1)
+}
+
+fn offer(sdp: &str) -> ClientMsg {
+    ClientMsg::ScreenSignal { payload: SignalPayload::Offer { sdp: sdp.into() } }
+}
+
+#[test]
+fn the_relays_peer_is_met_and_its_report_decides_with_the_facts() {
+    let mut lobby = webrtc_lobby();
+    let greeted = join(&mut lobby, 1, "a");
+    let asked = greeted.iter().find_map(|a| match a {
+        Action::Send(_, ServerMsg::Screen(request)) => Some(request.clone()),
+        _ => None,
+    });
+    assert!(asked.is_some_and(|r| r.webrtc), "the page is asked to meet the peer");
+    assert_eq!(
+        lobby.message(ConnId(1), offer("v=0"), 5),
+        vec![Action::ScreenPeerOffer { conn: ConnId(1), sdp: "v=0".into() }]
+    );
+    assert_eq!(codes(&lobby.message(ConnId(1), offer("again"), 6)), vec![ErrorCode::NotScreening]);
+    let candidate = ClientMsg::ScreenSignal {
+        payload: SignalPayload::IceCandidate {
+            candidate: "candidate:1 1 udp 1 127.0.0.1 5 typ host".into(),
+            sdp_mid: Some("0".into()),
+            sdp_m_line_index: Some(0),
+        },
+    };
+    assert!(matches!(
+        &lobby.message(ConnId(1), candidate, 7)[..],
+        [Action::ScreenPeerCandidate { .. }]
+    ));
+    // The facts alone do not decide: the peer has not reported yet.
+    assert!(lobby.message(ConnId(1), facts(DESKTOP), 10).is_empty());
+    let report =
+        PeerReport { connected: true, rtt_samples: vec![40, 60, 50], ..Default::default() };
+    let decided = lobby.peer_report(ConnId(1), report.clone(), 900);
+    assert!(waiting(&decided), "{decided:?}");
+    assert!(decided.contains(&Action::EndScreenPeer(ConnId(1))));
+    let [line] = &logged(&decided)[..] else { panic!("one record") };
+    assert_eq!(line.webrtc.as_ref(), Some(&report));
+    assert!(lobby.peer_report(ConnId(1), report, 950).is_empty(), "a late report is ignored");
+}
+
+#[test]
+fn a_slow_or_unreachable_page_is_turned_away_by_the_peer_rules() {
+    let mut lobby = webrtc_lobby();
+    join(&mut lobby, 1, "slow");
+    lobby.message(ConnId(1), offer("v=0"), 0);
+    lobby.message(ConnId(1), facts(DESKTOP), 0);
+    let slow =
+        PeerReport { connected: true, rtt_samples: vec![400, 420, 390], ..Default::default() };
+    let out = lobby.peer_report(ConnId(1), slow, 10);
+    assert_eq!(logged(&out)[0].failed_rule, Some(ScreenRule::Rtt));
+    assert_eq!(exits(&out).len(), 1);
+
+    // A page that cannot start WebRTC at all says so with its facts: decided at once.
+    join(&mut lobby, 2, "no-webrtc");
+    let facts = ScreenFacts {
+        user_agent: DESKTOP.into(),
+        window: [1280, 800],
+        webrtc_error: Some("RTCPeerConnection is not defined".into()),
+        ..ScreenFacts::default()
+    };
+    let out = lobby.message(ConnId(2), ClientMsg::ScreenFacts(Box::new(facts)), 20);
+    let [line] = &logged(&out)[..] else { panic!("decided at once: {out:?}") };
+    assert_eq!(line.failed_rule, Some(ScreenRule::Webrtc));
+
+    // A page leaving mid-screening has its peer connection closed.
+    join(&mut lobby, 3, "leaver");
+    lobby.message(ConnId(3), offer("v=0"), 30);
+    assert!(lobby.disconnected(ConnId(3), 40).contains(&Action::EndScreenPeer(ConnId(3))));
 }

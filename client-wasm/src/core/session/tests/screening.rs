@@ -72,3 +72,24 @@ fn an_ending_this_page_does_not_know_still_ends_it() {
     s.handle(Input::Relay(exit), 0.0);
     assert!(s.status().phase.is_terminal());
 }
+
+#[test]
+fn the_screening_connection_signals_through_the_relay_and_echoes_the_peer() {
+    let (mut s, _) = screening_session();
+    let offer = SignalPayload::Offer { sdp: "v=0".into() };
+    assert_eq!(
+        s.handle(Input::ScreenSignal(offer.clone()), 0.0),
+        vec![Command::SendRelay(ClientMsg::ScreenSignal { payload: offer })]
+    );
+    let answer = SignalPayload::Answer { sdp: "v=0".into() };
+    let applied = s.handle(Input::Relay(ServerMsg::ScreenSignal { payload: answer.clone() }), 0.0);
+    assert_eq!(applied, vec![Command::ApplyScreenSignal(answer.clone())]);
+    assert_eq!(
+        s.handle(Input::ScreenEcho(vec![b'p', 0, 0, 0, 1]), 0.0),
+        vec![Command::SendScreen(vec![b'p', 0, 0, 0, 1])]
+    );
+    // Once placed, the screening connection is over: nothing more goes through it.
+    s.handle(Input::Relay(ServerMsg::Waiting { waiting: 1, needed: 2 }), 0.0);
+    assert!(s.handle(Input::ScreenEcho(vec![1]), 0.0).is_empty());
+    assert!(s.handle(Input::Relay(ServerMsg::ScreenSignal { payload: answer }), 0.0).is_empty());
+}
