@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ "$#" -eq 0 ]; then
-  set -- --test --test-concurrency=1 --test-reporter=spec tests/e2e/
+  # A test that hangs fails after 3 minutes instead of stalling the whole run.
+  set -- --test --test-concurrency=1 --test-timeout=180000 --test-reporter=spec tests/e2e/
 fi
 mkdir -p tests/.artifacts
 

@@ -56,6 +56,8 @@ export interface StartOptions {
    * to turn the participant away. The relay records the answer in `screening.jsonl`.
    */
   screen?: (facts: ScreenFacts) => ScreenVerdict | Promise<ScreenVerdict>;
+  /** How long `start()` waits for the wasm module before it rejects with an Error saying so. Default: 30000. */
+  loadingTimeoutMs?: number;
 }
 
 /** What the browser says about itself, as the page's screening rule sees it. */

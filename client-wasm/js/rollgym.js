@@ -19,8 +19,24 @@ export function load() {
 
 const KINDS = new Set(['phase', 'episode', 'finished']);
 
+/** How long start() waits for the module by default (`loadingTimeoutMs`). */
+const LOADING_TIMEOUT_MS = 30_000;
+
 export async function start(options = {}) {
-  await load();
+  const limit = options.loadingTimeoutMs ?? LOADING_TIMEOUT_MS;
+  if (!(Number.isFinite(limit) && limit > 0)) {
+    throw new TypeError('rollgym: options.loadingTimeoutMs must be a positive number of milliseconds');
+  }
+  // A module that never arrives (a stalled network) must not leave the page hanging silently.
+  let timer;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`rollgym: the study did not load within ${limit / 1000} s; please check your connection and reload the page`)), limit);
+  });
+  try {
+    await Promise.race([load(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
   addStyles(options.container?.ownerDocument ?? document);
   // Page data a closed or offline page could not deliver goes now.
   if (readPending().length > 0) void flushPending(null);

@@ -197,3 +197,22 @@ test('a network that blocks UDP to the relay fails the reachability rule before 
     await page.close();
   }
 });
+
+test('a module that never arrives ends start() with a clear error after loadingTimeoutMs', async () => {
+  env.relay = await start();
+  const context = await env.browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  // Hold the wasm module back: the request never gets an answer.
+  await page.route('**/rollgym_client_bg.wasm', () => {});
+  try {
+    await page.goto(`${env.relay.url}/slow-load/?participant=slow-1`);
+    // Module scripts run before the load event goto waits for; evaluate awaits the promise.
+    const settled = await page.evaluate(() => window.startOutcome);
+    assert.ok(/^failed: rollgym: the study did not load within 1.5 s/.test(settled), settled);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
