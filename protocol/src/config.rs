@@ -199,7 +199,7 @@ impl ExperimentConfig {
         if self.loading.timeout_ms < 1000 {
             return Err(ConfigError::LoadingTooShort);
         }
-        for (name, outcome) in self.outcomes.all() {
+        for (name, outcome) in &self.outcomes {
             if let Some(url) = outcome.redirect_url.as_ref().filter(|u| !is_web_url(u)) {
                 return Err(ConfigError::BadOutcomeRedirect(name.as_str().into(), url.clone()));
             }

@@ -268,7 +268,7 @@ impl ScreeningConfig {
 }
 
 /// How a session can end outside a completed game, each with its own `[outcomes.<name>]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutcomeName {
     Completed,
@@ -292,25 +292,9 @@ pub struct OutcomeConfig {
     pub redirect_url: Option<String>,
 }
 
-/// `[outcomes]`: one optional table per [`OutcomeName`]; unknown names are errors.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OutcomesConfig {
-    #[serde(default)]
-    pub completed: Option<OutcomeConfig>,
-    #[serde(default)]
-    pub screened_out: Option<OutcomeConfig>,
-    #[serde(default)]
-    pub wait_timeout: Option<OutcomeConfig>,
-    #[serde(default)]
-    pub excluded: Option<OutcomeConfig>,
-    #[serde(default)]
-    pub partner_left: Option<OutcomeConfig>,
-    #[serde(default)]
-    pub partner_excluded: Option<OutcomeConfig>,
-    #[serde(default)]
-    pub loading_failed: Option<OutcomeConfig>,
-}
+/// `[outcomes]`: one optional table per [`OutcomeName`] (`[outcomes.screened_out]`); a name
+/// that is not an [`OutcomeName`] is an error.
+pub type OutcomesConfig = std::collections::BTreeMap<OutcomeName, OutcomeConfig>;
 
 impl OutcomeName {
     pub const ALL: [OutcomeName; 7] = [
@@ -338,26 +322,6 @@ impl OutcomeName {
 
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|o| o.as_str() == name)
-    }
-}
-
-impl OutcomesConfig {
-    /// The table of `name`, if the experiment has one.
-    pub fn get(&self, name: OutcomeName) -> Option<&OutcomeConfig> {
-        match name {
-            OutcomeName::Completed => self.completed.as_ref(),
-            OutcomeName::ScreenedOut => self.screened_out.as_ref(),
-            OutcomeName::WaitTimeout => self.wait_timeout.as_ref(),
-            OutcomeName::Excluded => self.excluded.as_ref(),
-            OutcomeName::PartnerLeft => self.partner_left.as_ref(),
-            OutcomeName::PartnerExcluded => self.partner_excluded.as_ref(),
-            OutcomeName::LoadingFailed => self.loading_failed.as_ref(),
-        }
-    }
-
-    /// Every table there is, with its name.
-    pub fn all(&self) -> impl Iterator<Item = (OutcomeName, &OutcomeConfig)> {
-        OutcomeName::ALL.into_iter().filter_map(|name| Some((name, self.get(name)?)))
     }
 }
 

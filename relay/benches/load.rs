@@ -13,14 +13,17 @@
 //! fired: a round trip measured while the generator (or its whole core) was held up includes
 //! that delay, so a tail without generator lateness beside it is the relay's.
 
+#[path = "support/relay_process.rs"]
+mod relay_process;
+
 use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     sync::Arc,
     time::{Duration, Instant},
 };
 
 use futures_util::{SinkExt, StreamExt};
+use relay_process::RelayProcess;
 use rollgym_protocol::{ClientMsg, PROTOCOL_VERSION, ParticipantId, ServerMsg, SignalPayload};
 use tokio::sync::Barrier;
 use tokio_tungstenite::{
@@ -31,70 +34,9 @@ use tokio_tungstenite::{
 /// Requests per client during the steady phase (one a second).
 const REQUESTS: usize = 5;
 
-struct RelayProcess {
-    child: Child,
-    url: String,
-    _data: std::path::PathBuf,
-}
-
-impl RelayProcess {
-    fn start(cores: Option<Cores>) -> Self {
-        let bin = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/release/rollgym");
-        let data = std::env::temp_dir().join(format!("rollgym-load-{}", std::process::id()));
-        let experiment = data.join("load.toml");
-        std::fs::create_dir_all(&data).expect("data dir");
-        // Long countdown and wait: participants stay connected and matched while measured.
-        std::fs::write(
-            &experiment,
-            "[experiment]\nid = \"load\"\n[game]\ncountdown_ms = 60000\n[waiting_room]\ntimeout_ms = 3600000\n",
-        )
-        .expect("experiment");
-        let mut command = match cores {
-            Some(Cores { relay, .. }) => {
-                let mut c = Command::new("taskset");
-                c.args(["-c", &relay.to_string(), bin]);
-                c
-            }
-            None => Command::new(bin),
-        };
-        let mut child = command
-            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
-            .arg(&data)
-            .arg(&experiment)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("run target/release/rollgym (make build first)");
-        let stdout = child.stdout.take().expect("stdout");
-        let line = BufReader::new(stdout).lines().next().expect("a line").expect("utf-8");
-        let url = line.split_whitespace().last().expect("url").replace("http://", "ws://") + "/ws";
-        Self { child, url, _data: data }
-    }
-
-    /// CPU seconds (user + system) the relay has used so far.
-    fn cpu_s(&self) -> f64 {
-        cpu_seconds(&format!("/proc/{}/stat", self.child.id()))
-    }
-
-    fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0)
-    }
-}
-
-impl Drop for RelayProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self._data);
-    }
-}
+/// The relay's experiment: a long countdown and wait, so participants stay connected and
+/// matched while measured.
+const EXPERIMENT: &str = "[experiment]\nid = \"load\"\n[game]\ncountdown_ms = 60000\n[waiting_room]\ntimeout_ms = 3600000\n";
 
 /// Which core the relay and the load generator run on, when they can be kept apart.
 #[derive(Debug, Clone, Copy)]
@@ -225,14 +167,14 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     for n in sizes {
-        let relay = RelayProcess::start(cores);
+        let relay = RelayProcess::start("load", EXPERIMENT, cores.map(|c| c.relay));
         let generator_before = cpu_seconds("/proc/self/stat");
         let barrier = Arc::new(Barrier::new(n + 1));
         let start = Instant::now();
         let reports = runtime.block_on(async {
             let mut tasks = Vec::with_capacity(n);
             for i in 0..n {
-                tasks.push(tokio::spawn(participant(relay.url.clone(), i, start, barrier.clone())));
+                tasks.push(tokio::spawn(participant(relay.ws_url(), i, start, barrier.clone())));
                 if i % 200 == 199 {
                     // Let the accept queue drain: a real study's arrivals are spread out too.
                     tokio::time::sleep(Duration::from_millis(5)).await;
@@ -249,7 +191,7 @@ fn main() {
         });
         let (all_matched, reports) = reports;
         let rss_mib = relay.rss_kib() as f64 / 1024.0;
-        let relay_cpu = relay.cpu_s();
+        let relay_cpu = cpu_seconds(&format!("/proc/{}/stat", relay.pid()));
         let generator_cpu = cpu_seconds("/proc/self/stat") - generator_before;
         let mut rtts: Vec<Duration> = reports.iter().flat_map(|r| r.rtts.iter().copied()).collect();
         rtts.sort();

@@ -6,74 +6,19 @@
 
 #[path = "../tests/support/native_page.rs"]
 mod native_page;
+#[path = "support/relay_process.rs"]
+mod relay_process;
 
-use std::{
-    io::{BufRead, BufReader},
-    net::SocketAddr,
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
+use relay_process::RelayProcess;
 use rollgym_protocol::ServerMsg;
 
 const SCREENINGS: usize = 1000;
 const AT_ONCE: usize = 50;
 
-struct Relay {
-    child: Child,
-    addr: SocketAddr,
-    data: std::path::PathBuf,
-}
-
-impl Relay {
-    fn start() -> Self {
-        let bin = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/release/rollgym");
-        let data = std::env::temp_dir().join(format!("rollgym-screening-{}", std::process::id()));
-        std::fs::create_dir_all(&data).expect("data dir");
-        let experiment = data.join("screening.toml");
-        std::fs::write(
-            &experiment,
-            "[experiment]\nid = \"bench\"\n[screening]\nwebrtc = true\nmax_rtt_ms = 500\nrtt_samples = 3\n",
-        )
-        .expect("experiment");
-        let mut child = Command::new(bin)
-            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
-            .arg(&data)
-            .arg(&experiment)
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("run target/release/rollgym (make build first)");
-        let stdout = child.stdout.take().expect("stdout");
-        let line = BufReader::new(stdout).lines().next().expect("a line").expect("utf-8");
-        let url = line.split_whitespace().last().expect("url");
-        let addr = url.trim_start_matches("http://").parse().expect("relay address");
-        Self { child, addr, data }
-    }
-
-    fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0)
-    }
-
-    fn open_fds(&self) -> usize {
-        std::fs::read_dir(format!("/proc/{}/fd", self.child.id())).map_or(0, |d| d.count())
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.data);
-    }
-}
+const EXPERIMENT: &str =
+    "[experiment]\nid = \"bench\"\n[screening]\nwebrtc = true\nmax_rtt_ms = 500\nrtt_samples = 3\n";
 
 #[allow(clippy::print_stdout, reason = "a benchmark prints its table")]
 fn main() {
@@ -82,7 +27,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let relay = Relay::start();
+    let relay = RelayProcess::start("screening", EXPERIMENT, None);
     runtime.block_on(async {
         // One screening first, so what the relay sets up once is in the "before" figures.
         native_page::screen(relay.addr, "warm-up").await;

@@ -297,11 +297,12 @@ impl App {
             Ok(link) => Some(link),
             Err(err) => {
                 let reason = format!("cannot create the {} peer connection: {err:?}", kind.label());
-                self.events.send(match kind {
-                    LinkKind::Game => Input::PeerFailed(reason),
-                    // The screening link is opened by the screener, never here.
-                    LinkKind::Probe | LinkKind::Screen => Input::Probe(ProbeEvent::Failed(reason)),
-                });
+                match kind {
+                    LinkKind::Game => self.events.send(Input::PeerFailed(reason)),
+                    LinkKind::Probe => self.events.send(Input::Probe(ProbeEvent::Failed(reason))),
+                    // The screener opens its own link and reports a failure with its facts.
+                    LinkKind::Screen => {}
+                }
                 None
             }
         }

@@ -21,6 +21,8 @@ pub(super) struct Screen {
     notice_title: Element,
     notice_text: Element,
     notice_code: Element,
+    /// Whether the notice is on the page: hiding it is a DOM write, and `show` runs every frame.
+    notice_open: std::cell::Cell<bool>,
 }
 
 impl Drop for Screen {
@@ -75,6 +77,7 @@ impl Screen {
             notice_title,
             notice_text,
             notice_code,
+            notice_open: std::cell::Cell::new(false),
         })
     }
 
@@ -202,7 +205,9 @@ impl Screen {
     }
 
     fn hide_notice(&self) {
-        let _ = self.notice.set_attribute("hidden", "");
+        if self.notice_open.replace(false) {
+            let _ = self.notice.set_attribute("hidden", "");
+        }
     }
 
     fn notice(&self, title: &str, text: &str, completion_code: Option<&str>) {
@@ -211,5 +216,6 @@ impl Screen {
         let code = completion_code.map(|c| format!("Your completion code: {c}"));
         self.notice_code.set_text_content(code.as_deref());
         let _ = self.notice.remove_attribute("hidden");
+        self.notice_open.set(true);
     }
 }

@@ -137,7 +137,7 @@ impl Lobby {
             return Vec::new();
         };
         let verdict = screening::judge(config, &facts, peer.as_deref());
-        let outcome = self.experiment.outcomes.get(OutcomeName::ScreenedOut);
+        let outcome = self.experiment.outcomes.get(&OutcomeName::ScreenedOut);
         let decision = verdict
             .failed
             .map(|rule| (rule, screening::message(config, outcome, rule, &verdict, &facts)));
@@ -172,7 +172,7 @@ impl Lobby {
         };
         let facts = facts.unwrap_or_default();
         let verdict = screening::judge(&Default::default(), &facts, None);
-        let outcome = self.experiment.outcomes.get(OutcomeName::LoadingFailed);
+        let outcome = self.experiment.outcomes.get(&OutcomeName::LoadingFailed);
         let message = outcome
             .and_then(|o| o.message.clone())
             .unwrap_or_else(|| self.experiment.loading.message.clone());
@@ -198,7 +198,7 @@ impl Lobby {
         if let Some(state) = self.conns.get_mut(&conn) {
             state.phase = Phase::Exited;
         }
-        let outcome = self.experiment.outcomes.get(OutcomeName::ScreenedOut);
+        let outcome = self.experiment.outcomes.get(&OutcomeName::ScreenedOut);
         tracing::debug!(conn = conn.0, ?rule, "turned away");
         let exit = ServerMsg::exit(
             OutcomeName::ScreenedOut,

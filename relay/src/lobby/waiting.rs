@@ -60,7 +60,12 @@ impl Lobby {
             }
             tracing::info!(conn = conn.0, "waiting room timed out");
             // `[outcomes.wait_timeout]` wins over the waiting room's own settings.
-            let outcome = self.experiment.outcomes.wait_timeout.clone().unwrap_or_default();
+            let outcome = self
+                .experiment
+                .outcomes
+                .get(&OutcomeName::WaitTimeout)
+                .cloned()
+                .unwrap_or_default();
             actions.push(Action::Send(
                 conn,
                 ServerMsg::exit(

@@ -12,10 +12,10 @@ const DESKTOP: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML
 fn screening_lobby() -> Lobby {
     let mut config = crate::config::load(None).expect("bundled config");
     config.screening.devices = Some(vec![Device::Desktop]);
-    config.outcomes.screened_out = Some(OutcomeConfig {
-        completion_code: Some("SCREENED1".into()),
-        ..OutcomeConfig::default()
-    });
+    config.outcomes.insert(
+        OutcomeName::ScreenedOut,
+        OutcomeConfig { completion_code: Some("SCREENED1".into()), ..OutcomeConfig::default() },
+    );
     Lobby::new(config, 1)
 }
 
