@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     BrowserRule, GameConfig, GameConfigError, GymScene, IceServer, LoadingConfig, MatchmakerKind,
-    MatchmakingConfig, OutcomesConfig, Scene, SceneConfig, SceneId, SceneView, ScreeningConfig,
-    WaitingRoomConfig,
+    MatchmakingConfig, MonitoringConfig, MonitoringError, OutcomesConfig, Scene, SceneConfig,
+    SceneId, SceneView, ScreeningConfig, WaitingRoomConfig,
 };
 
 /// A whole experiment file. Unknown keys are errors, so a typo in a researcher's config is
@@ -23,6 +23,9 @@ pub struct ExperimentConfig {
     pub matchmaking: MatchmakingConfig,
     #[serde(default)]
     pub waiting_room: WaitingRoomConfig,
+    /// Watching games while they run: hidden tabs, slow peer-to-peer links.
+    #[serde(default)]
+    pub monitoring: MonitoringConfig,
     /// Checks an arriving participant must pass before entering the experiment.
     #[serde(default)]
     pub screening: ScreeningConfig,
@@ -96,6 +99,8 @@ pub enum ConfigError {
     ForceRelayWithoutTurn,
     #[error(transparent)]
     Game(#[from] GameConfigError),
+    #[error(transparent)]
+    Monitoring(#[from] MonitoringError),
     #[error("matchmaking.max_server_rtt_ms must be at least 1 for latency_fifo")]
     ZeroRttThreshold,
     #[error("matchmaking.max_p2p_rtt_ms must be at least 1 (leave it out for no probe)")]
@@ -212,7 +217,8 @@ impl ExperimentConfig {
         let gym = |id: &SceneId,
                    game: &Option<GameConfig>,
                    matchmaking: &Option<MatchmakingConfig>,
-                   waiting_room: &Option<WaitingRoomConfig>| {
+                   waiting_room: &Option<WaitingRoomConfig>,
+                   monitoring: Option<&MonitoringConfig>| {
             let mut game = game.clone().unwrap_or_else(|| self.game.clone());
             game.scene_id = id.clone();
             Scene::Gym(Box::new(GymScene {
@@ -220,10 +226,11 @@ impl ExperimentConfig {
                 game,
                 matchmaking: matchmaking.clone().unwrap_or_else(|| self.matchmaking.clone()),
                 waiting_room: waiting_room.clone().unwrap_or_else(|| self.waiting_room.clone()),
+                monitoring: monitoring.unwrap_or(&self.monitoring).clone(),
             }))
         };
         if self.scenes.is_empty() {
-            return vec![gym(&self.game.scene_id, &None, &None, &None)];
+            return vec![gym(&self.game.scene_id, &None, &None, &None, None)];
         }
         self.scenes
             .iter()
@@ -237,8 +244,8 @@ impl ExperimentConfig {
                         completion_code: completion_code.clone(),
                     })
                 }
-                SceneConfig::Gym { id, game, matchmaking, waiting_room } => {
-                    gym(id, game, matchmaking, waiting_room)
+                SceneConfig::Gym { id, game, matchmaking, waiting_room, monitoring } => {
+                    gym(id, game, matchmaking, waiting_room, monitoring.as_deref())
                 }
             })
             .collect()
@@ -247,6 +254,7 @@ impl ExperimentConfig {
 
 fn validate_gym(gym: &GymScene) -> Result<(), ConfigError> {
     gym.game.validate()?;
+    gym.monitoring.validate()?;
     if gym.matchmaking.kind == MatchmakerKind::LatencyFifo && gym.matchmaking.max_server_rtt_ms == 0
     {
         return Err(ConfigError::ZeroRttThreshold);

@@ -57,6 +57,11 @@ pub enum Outcome {
     ScreenedOut,
     /// Screening did not finish within `[loading] timeout_ms`.
     LoadingFailed,
+    /// Monitoring excluded this participant during play (`exclusion` in the sidecar says why
+    /// and at which frame).
+    Excluded,
+    /// Monitoring excluded the partner: the game ended for everyone at the same frame.
+    PartnerExcluded,
 }
 
 /// The sidecar of one episode file, as the client writes it. Every field is a fact this peer
@@ -88,6 +93,10 @@ pub struct Sidecar {
     pub rollbacks: Rollbacks,
     pub desyncs: Vec<Desync>,
     pub settings: Settings,
+    /// Set when monitoring ended the game (outcome `excluded` or `partner_excluded`): the
+    /// same on every player's sidecar.
+    #[serde(default)]
+    pub exclusion: Option<crate::Exclusion>,
 }
 
 /// Peer-to-peer round trips over the DataChannel, in ms.

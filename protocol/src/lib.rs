@@ -14,6 +14,7 @@ mod game;
 mod ids;
 mod lobby;
 mod messages;
+mod monitoring;
 mod records;
 mod scene;
 mod screening;
@@ -32,6 +33,7 @@ pub use messages::{
     ClientMsg, DecodeError, EnvStamp, ErrorCode, IceServer, MAX_CLIENT_MESSAGE_BYTES,
     MAX_UPLOAD_BYTES, PROTOCOL_VERSION, PeerInfo, ServerMsg, SignalPayload, Upload,
 };
+pub use monitoring::{Exclusion, ExclusionReason, GameEnds, MonitoringConfig, MonitoringError};
 pub use records::{
     AdmittingProbe, LoggedParticipant, MatchLogRecord, ProbeResult, UnstartedReason,
 };

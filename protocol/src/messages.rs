@@ -4,14 +4,14 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    GameConfig, GameId, OutcomeName, ParticipantId, ProbeId, SceneId, SceneView, ScreenFacts,
-    ScreenRequest, Sidecar, UploadId,
+    GameConfig, GameEnds, GameId, MonitoringConfig, OutcomeName, ParticipantId, ProbeId, SceneId,
+    SceneView, ScreenFacts, ScreenRequest, Sidecar, UploadId,
 };
 
 /// Bumped on every incompatible change. The client sends its version in [`ClientMsg::Hello`];
 /// the relay refuses any other version with [`ErrorCode::ProtocolVersion`], so a participant with
 /// a stale cached page gets a clear "reload" message instead of undefined behaviour.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// Largest text frame the relay accepts from a client, uploads excepted. SDP offers from
 /// Chromium are 1–3 kB.
@@ -108,6 +108,12 @@ pub enum ServerMsg {
         seed: u64,
         /// The "Players found!" countdown, during which the connection is set up.
         countdown_ms: u32,
+        /// What the game watches while it runs (the scene's `[monitoring]`).
+        #[serde(default)]
+        monitoring: MonitoringConfig,
+        /// What each way the game can end gives this player.
+        #[serde(default)]
+        ends: Box<GameEnds>,
     },
     /// Every player's connection is validated and the countdown is over: play.
     Start { game_id: GameId },
@@ -392,6 +398,11 @@ mod tests {
                 game: Box::default(),
                 seed: u64::MAX,
                 countdown_ms: 3000,
+                monitoring: MonitoringConfig {
+                    tab_exclude_ms: Some(10_000),
+                    ..MonitoringConfig::default()
+                },
+                ends: Box::new(GameEnds::resolve(&Default::default(), &GameConfig::default())),
             },
             ServerMsg::Start { game_id: GameId::parse("g1").expect("id") },
             ServerMsg::Repool { message: "again".into() },

@@ -4,10 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{GameConfig, MatchmakingConfig, SceneId, WaitingRoomConfig};
+use crate::{GameConfig, MatchmakingConfig, MonitoringConfig, SceneId, WaitingRoomConfig};
 
 /// One `[[scenes]]` entry of the experiment file. Gym scenes take the top-level `[game]`,
-/// `[matchmaking]` and `[waiting_room]` tables unless they give their own.
+/// `[matchmaking]`, `[waiting_room]` and `[monitoring]` tables unless they give their own.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SceneConfig {
@@ -32,6 +32,8 @@ pub enum SceneConfig {
         matchmaking: Option<MatchmakingConfig>,
         #[serde(default)]
         waiting_room: Option<WaitingRoomConfig>,
+        #[serde(default)]
+        monitoring: Option<Box<MonitoringConfig>>,
     },
 }
 
@@ -43,6 +45,7 @@ pub struct GymScene {
     pub game: GameConfig,
     pub matchmaking: MatchmakingConfig,
     pub waiting_room: WaitingRoomConfig,
+    pub monitoring: MonitoringConfig,
 }
 
 /// A scene as the relay runs it.

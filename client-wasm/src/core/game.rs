@@ -3,7 +3,12 @@
 //! end/ready protocol, and rollback restores it like everything else. (The "Players found!"
 //! countdown happens before the game starts, on the relay's clock.)
 
-use crate::env::{Action, Env, StepResult, hash::fnv1a64};
+use rollgym_protocol::Exclusion;
+
+use crate::{
+    core::monitor::{Monitor, Presence},
+    env::{Action, Env, StepResult, hash::fnv1a64},
+};
 
 /// How a game runs, from the scene config. Counted in frames so it is deterministic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +59,8 @@ pub struct FrameOutcome {
     /// Set when the environment stepped (not during pauses).
     pub step: Option<Step>,
     pub episode_end: Option<EpisodeEnd>,
+    /// Monitoring ended the game at this frame (nothing was simulated in it).
+    pub exclusion: Option<Exclusion>,
 }
 
 /// One environment step of an episode.
@@ -82,13 +89,23 @@ pub struct Game<E> {
     pub stage: Stage,
     /// Each player's summed rewards in the current episode.
     pub returns: Vec<f32>,
+    /// Hidden tabs and slow links, counted in frames (`[monitoring]`).
+    monitor: Monitor,
 }
 
 impl<E: Env> Game<E> {
     pub fn new(mut env: E, plan: EpisodePlan) -> Self {
         env.reset(plan.episode_seed(0));
-        let returns = vec![0.0; env.num_players()];
-        Self { env, plan, frame: 0, episode: 0, step: 0, stage: Stage::Playing, returns }
+        let players = env.num_players();
+        let monitor = Monitor::new(Default::default(), players);
+        let returns = vec![0.0; players];
+        Self { env, plan, frame: 0, episode: 0, step: 0, stage: Stage::Playing, returns, monitor }
+    }
+
+    /// The same game, watched by `monitor`.
+    pub fn with_monitor(mut self, monitor: Monitor) -> Self {
+        self.monitor = monitor;
+        self
     }
 
     /// Player 0's summed rewards this episode (the score line; rewards are shared in Overcooked).
@@ -96,15 +113,34 @@ impl<E: Env> Game<E> {
         self.returns.first().copied().unwrap_or(0.0)
     }
 
+    pub fn monitor(&self) -> &Monitor {
+        &self.monitor
+    }
+
     pub fn plan(&self) -> &EpisodePlan {
         &self.plan
     }
 
-    /// Simulates one frame with one action per player.
+    /// Simulates one frame with one action per player, every player present.
     pub fn advance(&mut self, actions: &[Action]) -> FrameOutcome {
+        self.advance_with(actions, &[])
+    }
+
+    /// Simulates one frame with one action and one [`Presence`] per player. Once monitoring
+    /// ended the game, frames pass without anything happening.
+    pub fn advance_with(&mut self, actions: &[Action], presence: &[Presence]) -> FrameOutcome {
         let frame = self.frame;
         self.frame += 1;
-        let mut outcome = FrameOutcome { step: None, episode_end: None };
+        let mut outcome = FrameOutcome { step: None, episode_end: None, exclusion: None };
+        if self.monitor.ended().is_some() {
+            return outcome;
+        }
+        if self.stage != Stage::Done {
+            outcome.exclusion = self.monitor.observe(frame, presence).cloned();
+            if outcome.exclusion.is_some() {
+                return outcome;
+            }
+        }
         match self.stage {
             Stage::Playing => {
                 let (episode, t) = (self.episode, self.step);
@@ -171,6 +207,7 @@ impl<E: Env> Game<E> {
         };
         bytes.push(tag);
         bytes.extend_from_slice(&left.to_le_bytes());
+        self.monitor.write_state(&mut bytes);
         fnv1a64(&bytes)
     }
 }

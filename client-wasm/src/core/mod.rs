@@ -5,6 +5,8 @@
 pub mod candidates;
 pub mod export;
 pub mod game;
+pub mod link_watch;
+pub mod monitor;
 pub mod netcode;
 pub mod peer_msg;
 pub mod pending;

@@ -8,9 +8,9 @@
 use std::collections::BTreeMap;
 
 use rollgym_protocol::{
-    ClientMsg, EnvStamp, ErrorCode, GameConfig, GameId, IceServer, OutcomeName, PROTOCOL_VERSION,
-    ParticipantId, PeerInfo, ProbeId, SceneView, ScreenFacts, ScreenRequest, ServerMsg,
-    SignalPayload, Upload, UploadId,
+    ClientMsg, EnvStamp, ErrorCode, Exclusion, GameConfig, GameId, IceServer, OutcomeConfig,
+    OutcomeName, PROTOCOL_VERSION, ParticipantId, PeerInfo, ProbeId, SceneView, ScreenFacts,
+    ScreenRequest, ServerMsg, SignalPayload, Upload, UploadId,
 };
 
 use self::place::{Kickoff, Lobby, Match, Place};
@@ -366,8 +366,7 @@ impl Session {
     /// Whether the page may close now without costing the partner its game: outside a
     /// finished game always; after one, once the partner said it finished too or had time to.
     pub fn partner_released(&self, now_ms: f64) -> bool {
-        self.status.phase != Phase::Done
-            || self.matched().is_none_or(|m| m.partner_released(now_ms))
+        !self.game_over_here() || self.matched().is_none_or(|m| m.partner_released(now_ms))
     }
 
     fn fail(&mut self, message: String) {

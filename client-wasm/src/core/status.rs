@@ -24,8 +24,11 @@ pub enum Phase {
     Done,
     /// A static scene (instructions, a thank-you page) is shown.
     Scene,
-    /// Left the study without playing (the waiting room timed out).
+    /// Left the study: the waiting room timed out (outcome `timeout`), or monitoring excluded
+    /// this participant during play (outcome `excluded`).
     Excluded,
+    /// The game ended because of the partner: it left (`partner_disconnected`), was unheard
+    /// too long (`partner_away`), or monitoring excluded it (`partner_excluded`).
     PartnerDisconnected,
     Error,
 }
@@ -47,6 +50,18 @@ impl Phase {
     pub fn in_game(self) -> bool {
         matches!(self, Phase::Countdown | Phase::Playing | Phase::BetweenEpisodes)
     }
+}
+
+/// What monitoring warns about during play (`[monitoring]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Warning {
+    /// This page has been in the background past `tab_warning_ms`.
+    TabHidden,
+    /// A recent round trip to the partner was over `max_p2p_rtt_ms`.
+    SlowConnection,
+    /// The partner's page has been in the background past `tab_warning_ms`.
+    PartnerTabHidden,
 }
 
 /// How the game ended (also recorded in every sidecar).
@@ -136,8 +151,11 @@ pub struct Status {
     pub exports: Vec<ExportStatus>,
     /// How the peer connection runs: `host`, `srflx`, `prflx` or `relay` (from getStats).
     pub connection_type: Option<String>,
-    /// Set when the participant leaves without playing (`excluded`).
+    /// What the page shows at the end: the message, completion code and redirect of the
+    /// outcome (`[outcomes.<name>]`), set when the session or a game ends.
     pub exit: Option<Exit>,
+    /// What monitoring warns about right now, during play.
+    pub warning: Option<Warning>,
     /// Seconds left in the "Players found!" countdown.
     pub countdown: Option<u32>,
     /// A message for the waiting room (e.g. why a match did not start).
@@ -262,6 +280,7 @@ impl Default for Status {
             exports: Vec::new(),
             connection_type: None,
             exit: None,
+            warning: None,
             countdown: None,
             notice: None,
             waited_s: None,

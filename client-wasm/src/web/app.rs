@@ -227,7 +227,7 @@ impl App {
         // A hidden tab plays the default action and says it is not focused.
         let (action, held) =
             if hidden { (NO_ACTION, false) } else { key.unwrap_or((NO_ACTION, false)) };
-        NetInput { action, focused: !hidden, held }
+        NetInput { action, focused: !hidden, held, slow: false }
     }
 
     fn execute(&mut self, command: Command) {

@@ -5,7 +5,7 @@ use rollgym_protocol::GameConfig;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Element, HtmlCanvasElement};
 
-use crate::core::status::{Outcome, Phase, Status};
+use crate::core::status::{Exit, Outcome, Phase, Status, Warning};
 
 pub(super) struct Screen {
     /// Everything below, inside the embedding page's container; removed on drop.
@@ -132,60 +132,68 @@ impl Screen {
                     status.countdown.unwrap_or(1)
                 )
             }
-            Phase::Playing | Phase::BetweenEpisodes if help.is_empty() => connected,
-            Phase::Playing | Phase::BetweenEpisodes => format!("{connected} · {help}"),
+            Phase::Playing | Phase::BetweenEpisodes => {
+                let line = match status.warning {
+                    Some(Warning::TabHidden) => {
+                        "Please stay on this page: the game ends if it stays in the background."
+                            .to_owned()
+                    }
+                    Some(Warning::SlowConnection) => {
+                        format!("The connection to your partner is slow · {connected}")
+                    }
+                    Some(Warning::PartnerTabHidden) => {
+                        "Your partner has left the game page for a while…".to_owned()
+                    }
+                    None => connected,
+                };
+                if help.is_empty() { line } else { format!("{line} · {help}") }
+            }
             Phase::Done if status.scene.as_ref().is_some_and(|s| !s.last) => {
                 "The game is over. Continuing in a moment…".to_owned()
             }
-            Phase::Done => {
-                self.notice("Thank you!", "The game is over.", code);
-                "The game is over.".to_owned()
-            }
+            Phase::Done => self.end("Thank you!", "The game is over.", code, status),
             Phase::Scene => String::new(),
             Phase::Excluded | Phase::ScreenedOut => {
-                let exit = status.exit.as_ref();
-                let message = exit.map_or("Thank you for your patience.", |e| e.message.as_str());
                 let title = match status.outcome {
                     Some(Outcome::AlreadyFinished) => "Already completed",
                     Some(Outcome::ScreenedOut) => "Sorry, you cannot take part",
+                    Some(Outcome::Excluded) => "The game has ended",
                     _ => "No partner found",
                 };
-                self.notice(title, message, exit.and_then(|e| e.completion_code.as_deref()));
-                if let Some(url) = exit.and_then(|e| e.redirect_url.as_deref())
-                    && let Some(window) = web_sys::window()
-                {
-                    let _ = window.location().assign(url);
-                }
-                message.to_owned()
+                self.end(title, "Thank you for your patience.", None, status)
             }
             Phase::PartnerDisconnected => {
-                let message = match (status.outcome, config) {
-                    (Some(Outcome::PartnerAway), _) => {
-                        "The connection to your partner was interrupted for too long, so the game has ended. Thank you for taking part."
-                    }
-                    (_, Some(config)) => config.partner_left_message.as_str(),
-                    (_, None) => "Your partner has left the game. Thank you for taking part.",
+                let title = match status.outcome {
+                    Some(Outcome::PartnerExcluded) => "Your partner had a technical problem",
+                    _ => "Your partner has left",
                 };
-                self.notice("Your partner has left", message, code);
-                message.to_owned()
+                let fallback = config
+                    .map_or("Your partner has left the game. Thank you for taking part.", |c| {
+                        c.partner_left_message.as_str()
+                    });
+                self.end(title, fallback, code, status)
             }
             Phase::Error => {
                 let message = status.last_error.as_deref().unwrap_or("Something went wrong.");
                 let exit = status.exit.as_ref();
-                self.notice(
-                    "Something went wrong",
-                    message,
-                    exit.and_then(|e| e.completion_code.as_deref()),
-                );
-                if let Some(url) = exit.and_then(|e| e.redirect_url.as_deref())
-                    && let Some(window) = web_sys::window()
-                {
-                    let _ = window.location().assign(url);
-                }
+                let code = exit.and_then(|e| e.completion_code.as_deref());
+                self.notice("Something went wrong", message, code);
+                redirect(exit);
                 message.to_owned()
             }
         };
         self.status.set_text_content(Some(&line));
+    }
+
+    /// The notice of an ending: the outcome's message and code (`status.exit`), else the
+    /// fallbacks; then its redirect, if any. Returns the message for the status line.
+    fn end(&self, title: &str, message: &str, code: Option<&str>, status: &Status) -> String {
+        let exit = status.exit.as_ref();
+        let message = exit.map_or(message, |e| e.message.as_str());
+        let code = exit.and_then(|e| e.completion_code.as_deref()).or(code);
+        self.notice(title, message, code);
+        redirect(exit);
+        message.to_owned()
     }
 
     /// A static scene: its title, the researcher's HTML, a completion code, the button.
@@ -217,5 +225,14 @@ impl Screen {
         self.notice_code.set_text_content(code.as_deref());
         let _ = self.notice.remove_attribute("hidden");
         self.notice_open.set(true);
+    }
+}
+
+/// Goes to the ending's redirect URL, if it has one (the experiment's, never a participant's).
+fn redirect(exit: Option<&Exit>) {
+    if let Some(url) = exit.and_then(|e| e.redirect_url.as_deref())
+        && let Some(window) = web_sys::window()
+    {
+        let _ = window.location().assign(url);
     }
 }

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use rollgym_protocol::{
-    AdmittingProbe, EnvStamp, ErrorCode, GameConfig, GameId, LoggedParticipant, MatchLogRecord,
-    ParticipantId, PeerInfo, Scene, ServerMsg, SignalPayload, UnstartedReason,
+    AdmittingProbe, EnvStamp, ErrorCode, GameEnds, GameId, GymScene, LoggedParticipant,
+    MatchLogRecord, ParticipantId, PeerInfo, Scene, ServerMsg, SignalPayload, UnstartedReason,
 };
 
 use super::{Action, Conn, ConnId, Lobby, Phase, Progress, Timer, ordered};
@@ -240,7 +240,7 @@ impl Lobby {
             },
         );
         let seed = gym.game.seed.unwrap_or_else(|| self.ids.next());
-        let mut actions = self.pair_members(members, &game_id, &gym.game, seed);
+        let mut actions = self.pair_members(members, &game_id, &gym, seed);
         self.remember_group(&participants);
         self.assign(&game_id, scene, participants.clone());
         tracing::info!(game = %game_id, players = ?participants.iter().map(|p| p.as_str()).collect::<Vec<_>>(), matchmaker = matchmaker_name, "matched");
@@ -262,9 +262,11 @@ impl Lobby {
         &mut self,
         members: &[ConnId],
         game_id: &GameId,
-        game: &GameConfig,
+        gym: &GymScene,
         seed: u64,
     ) -> Vec<Action> {
+        let game = &gym.game;
+        let ends = GameEnds::resolve(&self.experiment.outcomes, game);
         let peers: Vec<PeerInfo> = members
             .iter()
             .enumerate()
@@ -291,6 +293,8 @@ impl Lobby {
                     game: Box::new(game.clone()),
                     seed,
                     countdown_ms: game.countdown_ms,
+                    monitoring: gym.monitoring.clone(),
+                    ends: Box::new(ends.clone()),
                 },
             ));
         }

@@ -15,12 +15,14 @@ use ggrs::{
     DesyncDetection, GgrsError, GgrsEvent, GgrsRequest, InputStatus, P2PSession, PlayerType,
     SessionBuilder, SessionState,
 };
+use rollgym_protocol::Exclusion;
 use serde::{Deserialize, Serialize};
 pub use socket::{PeerAddr, Wire, WireSocket};
 
 use crate::{
     core::{
         game::{EpisodeEnd, EpisodePlan, Game, Stage},
+        monitor::{Monitor, MonitorPlan, Presence},
         recorder::{FrameRow, Recorder},
     },
     env::{Action, Env},
@@ -48,23 +50,31 @@ pub struct NetInput {
     /// The action comes from a key held down (held-key mode): while nothing newer has arrived,
     /// the partner predicts it continues.
     pub held: bool,
+    /// This player's page found the link to the partner too slow (`[monitoring]`): the
+    /// simulation excludes the player at the first frame that carries it.
+    pub slow: bool,
 }
 
 impl Default for NetInput {
     /// No action, still focused: what a partner is predicted to do after a tap.
     fn default() -> Self {
-        Self { action: NO_ACTION, focused: true, held: false }
+        Self { action: NO_ACTION, focused: true, held: false, slow: false }
     }
 }
 
 /// Prediction of a partner's next input: a held key is still held, anything else (a tap) is
-/// not repeated: the partner is predicted to do nothing.
+/// not repeated: the partner is predicted to do nothing. Its focus and link flags are
+/// predicted unchanged (they change rarely, so a prediction is rarely rolled back).
 #[derive(Debug)]
 pub struct PredictHeld;
 
 impl ggrs::InputPredictor<NetInput> for PredictHeld {
     fn predict(previous: NetInput) -> NetInput {
-        if previous.held { previous } else { NetInput::default() }
+        if previous.held {
+            previous
+        } else {
+            NetInput { focused: previous.focused, slow: previous.slow, ..NetInput::default() }
+        }
     }
 }
 
@@ -78,6 +88,8 @@ pub struct NetSettings {
     pub desync_interval: u32,
     /// How long the partner may be silent before the game ends (ggrs disconnect timeout).
     pub disconnect_timeout_ms: u32,
+    /// `[monitoring]` in frames.
+    pub monitor: MonitorPlan,
 }
 
 /// Most extra frames simulated in one tick when catching up.
@@ -155,6 +167,10 @@ pub struct Netcode<E: Env + 'static> {
     pending_ends: BTreeMap<i32, EpisodeEnd>,
     /// Episode ends whose frame is confirmed, in order. Never changes once here.
     confirmed_ends: Vec<EpisodeEnd>,
+    /// Monitoring's end of the game as simulated, not confirmed yet.
+    pending_exclusion: Option<Exclusion>,
+    /// Monitoring's end of the game, confirmed: final on every peer.
+    exclusion: Option<Exclusion>,
     skip_ticks: u32,
     /// Focus flags of the frames as simulated, for the hook (last frame simulated).
     last_inputs: Vec<NetInput>,
@@ -205,13 +221,15 @@ impl<E: Env + 'static> Netcode<E> {
         Ok(Self {
             session,
             wire,
-            game: Game::new(env, plan),
+            game: Game::new(env, plan).with_monitor(Monitor::new(settings.monitor, 2)),
             local,
             default_action,
             stats: NetStats::default(),
             desyncs: Vec::new(),
             pending_ends: BTreeMap::new(),
             confirmed_ends: Vec::new(),
+            pending_exclusion: None,
+            exclusion: None,
             skip_ticks: 0,
             last_inputs: vec![NetInput::default(); 2],
             recorder: Recorder::new(),
@@ -295,6 +313,8 @@ impl<E: Env + 'static> Netcode<E> {
                     self.stats.rollbacks += 1;
                     // Episode ends and rows at or after the loaded frame are simulated again.
                     self.pending_ends.retain(|&end_frame, _| end_frame < frame);
+                    self.pending_exclusion =
+                        self.pending_exclusion.take().filter(|e| e.frame < frame);
                     self.recorder.rolled_back(frame);
                 }
                 GgrsRequest::AdvanceFrame { inputs } => {
@@ -325,8 +345,19 @@ impl<E: Env + 'static> Netcode<E> {
             })
             .collect();
         self.last_inputs = inputs.iter().map(|(input, _)| *input).collect();
+        // A disconnected player's last input is not its presence any more.
+        let presence: Vec<Presence> = inputs
+            .iter()
+            .map(|(input, status)| match status {
+                InputStatus::Disconnected => Presence::default(),
+                _ => Presence { focused: input.focused, slow: input.slow },
+            })
+            .collect();
         let frame = self.game.frame;
-        let outcome = self.game.advance(&actions);
+        let outcome = self.game.advance_with(&actions, &presence);
+        if outcome.exclusion.is_some() {
+            self.pending_exclusion = outcome.exclusion;
+        }
         if let Some(step) = outcome.step {
             self.recorder.record(
                 frame,
@@ -396,6 +427,14 @@ impl<E: Env + 'static> Netcode<E> {
             self.finished.push((end.clone(), rows));
             self.confirmed_ends.push(end);
         }
+        if self.pending_exclusion.as_ref().is_some_and(|e| e.frame <= confirmed) {
+            self.exclusion = self.pending_exclusion.take();
+        }
+    }
+
+    /// Monitoring ended the game at a confirmed frame: every peer ends it there.
+    pub fn exclusion(&self) -> Option<&Exclusion> {
+        self.exclusion.as_ref()
     }
 
     /// Episodes that became final since the last call, with their canonical rows.

@@ -26,6 +26,7 @@ const PLAN: EpisodePlan = EpisodePlan {
 };
 
 const NET: NetSettings = NetSettings {
+    monitor: MonitorPlan { tab_warning_frames: None, tab_exclude_frames: None },
     fps: 30,
     input_delay: 2,
     max_prediction: 12,
@@ -51,7 +52,7 @@ impl Rng {
     /// A tap-style input: mostly nothing, sometimes one of the six actions.
     fn input(&mut self) -> NetInput {
         let action = if self.chance(30) { (self.next() % 6) as u8 } else { NO_ACTION };
-        NetInput { action, focused: !self.chance(5), held: false }
+        NetInput { action, focused: !self.chance(5), held: false, slow: false }
     }
 }
 
@@ -68,7 +69,11 @@ fn synctest<E: Env + 'static>(env: E, episodes: u32) -> Game<E> {
         .start_synctest_session()
         .expect("synctest");
     let default_action = env.default_action();
-    let mut game = Game::new(env, EpisodePlan { num_episodes: episodes, ..PLAN });
+    // Monitoring counts hidden frames (never enough to exclude here): its counters must
+    // survive re-simulation like the rest of the state.
+    let plan = MonitorPlan { tab_warning_frames: Some(2), tab_exclude_frames: Some(100_000) };
+    let mut game = Game::new(env, EpisodePlan { num_episodes: episodes, ..PLAN })
+        .with_monitor(Monitor::new(plan, 2));
     let mut rng = Rng(1);
     for _ in 0..3000 {
         for player in 0..2 {
@@ -86,7 +91,11 @@ fn synctest<E: Env + 'static>(env: E, episodes: u32) -> Game<E> {
                         .iter()
                         .map(|(i, _)| if i.action == NO_ACTION { default_action } else { i.action })
                         .collect();
-                    game.advance(&actions);
+                    let presence: Vec<Presence> = inputs
+                        .iter()
+                        .map(|(i, _)| Presence { focused: i.focused, slow: i.slow })
+                        .collect();
+                    game.advance_with(&actions, &presence);
                 }
             }
         }
@@ -132,9 +141,20 @@ fn play_with<E: Env + 'static>(
     env: impl Fn() -> E,
     conditions: [Conditions; 2],
     seed: u32,
-    mut input: impl FnMut(usize, u64) -> NetInput,
+    input: impl FnMut(usize, u64) -> NetInput,
 ) -> [Netcode<E>; 2] {
-    let mut peers = [0, 1].map(|i| Netcode::new(env(), PLAN, NET, i).expect("session"));
+    run(env, NET, conditions, (seed, input), |p| p.is_finished())
+}
+
+/// Runs two peers with `input(player, tick)` until `done` holds for both.
+fn run<E: Env + 'static>(
+    env: impl Fn() -> E,
+    settings: NetSettings,
+    conditions: [Conditions; 2],
+    (seed, mut input): (u32, impl FnMut(usize, u64) -> NetInput),
+    done: impl Fn(&Netcode<E>) -> bool,
+) -> [Netcode<E>; 2] {
+    let mut peers = [0, 1].map(|i| Netcode::new(env(), PLAN, settings, i).expect("session"));
     let mut rng = Rng(seed);
     let mut flight: Vec<InFlight> = Vec::new();
     for tick in 0..20_000u64 {
@@ -160,7 +180,7 @@ fn play_with<E: Env + 'static>(
                 flight.push(InFlight { due, to: 1 - i, packet });
             }
         }
-        if peers.iter().all(|p| p.is_finished()) {
+        if peers.iter().all(&done) {
             return peers;
         }
     }
@@ -232,7 +252,7 @@ fn slime_volleyball_peers_agree_under_latency_and_loss_with_held_keys() {
         if rng[player].chance(8) {
             held[player] = (rng[player].next() % 6) as u8;
         }
-        NetInput { action: held[player], focused: true, held: true }
+        NetInput { action: held[player], focused: true, held: true, slow: false }
     });
     assert!(peers[0].stats().rollbacks > 0, "the partner's key changes are predicted wrong");
     let mut env = peers[0].game().env.clone();
@@ -252,9 +272,9 @@ fn peers_agree_with_asymmetric_latency() {
 #[test]
 fn a_held_key_is_predicted_to_stay_held_and_a_tap_is_not_repeated() {
     use ggrs::InputPredictor;
-    let held = NetInput { action: 2, focused: true, held: true };
+    let held = NetInput { action: 2, focused: true, held: true, slow: false };
     assert_eq!(PredictHeld::predict(held), held);
-    let tap = NetInput { action: 5, focused: true, held: false };
+    let tap = NetInput { action: 5, focused: true, held: false, slow: false };
     assert_eq!(PredictHeld::predict(tap), NetInput::default());
 }
 
@@ -267,7 +287,7 @@ fn held_key_prediction_saves_rollbacks_and_keeps_parity() {
         // A key changes every 40 frames and is held in between.
         let peers = play_with(overcooked, [slow; 2], 15, |player, tick| {
             let action = ((tick / 40 + player as u64) % 4) as u8;
-            NetInput { action, focused: true, held }
+            NetInput { action, focused: true, held, slow: false }
         });
         assert_eq!(peers[0].confirmed_episodes(), peers[1].confirmed_episodes());
         assert_eq!(peers[0].confirmed_episodes().len(), 2);
@@ -312,4 +332,55 @@ fn a_diverging_peer_is_reported_as_a_desync() {
     let desync = peers[0].desyncs().first().expect("desync detected").clone();
     assert_ne!(desync.local_checksum, desync.remote_checksum);
     assert!(!desync.local_state.is_empty(), "the local state is dumped");
+}
+
+#[test]
+fn a_hidden_tab_is_excluded_at_the_same_frame_on_both_peers() {
+    // Player 1 hides its tab at tick 200 for good; 90 hidden frames exclude it. Latency, jitter
+    // and loss make the partner's focus flag arrive late and out of order: the exclusion must
+    // still be decided at one frame, and the rows before it agree.
+    let monitor = MonitorPlan { tab_warning_frames: Some(30), tab_exclude_frames: Some(90) };
+    let settings = NetSettings { monitor, ..NET };
+    let rough = Conditions { latency: 4, jitter: 3, loss_percent: 10 };
+    let mut rng = [Rng(31), Rng(32)];
+    let input = |player: usize, tick: u64| NetInput {
+        focused: !(player == 1 && tick >= 200),
+        ..rng[player].input()
+    };
+    let mut peers = run(overcooked, settings, [rough; 2], (41, input), |p| p.exclusion().is_some());
+    let [a, b] = &mut peers;
+    let end = a.exclusion().cloned().expect("excluded");
+    assert_eq!(b.exclusion(), Some(&end));
+    assert_eq!(end.players, vec![1]);
+    assert_eq!(end.reason, rollgym_protocol::ExclusionReason::TabHidden);
+    let (rows_a, rows_b) = (a.take_partial_episode(), b.take_partial_episode());
+    let (ep_a, rows_a) = rows_a.expect("a partial episode");
+    let (ep_b, rows_b) = rows_b.expect("a partial episode");
+    let hidden_from = rows_a.iter().position(|r| !r.focused[1]).expect("hidden rows");
+    assert!(rows_a[hidden_from..].iter().all(|r| !r.focused[1]), "hidden for good");
+    let first_hidden = rows_a[hidden_from].frame;
+    assert_eq!(end.frame, first_hidden + 89, "the 90th hidden frame excludes");
+    assert_eq!(ep_a, ep_b);
+    assert!(rows_a.iter().all(|r| r.confirmed) && rows_b.iter().all(|r| r.confirmed));
+    assert_eq!(rows_a.last().map(|r| r.frame), Some(end.frame - 1), "the data stops before it");
+    let (sa, sb): (Vec<_>, Vec<_>) =
+        (rows_a.iter().map(shared).collect(), rows_b.iter().map(shared).collect());
+    assert_eq!(sa, sb, "every shared cell agrees");
+}
+
+#[test]
+fn a_player_whose_link_is_too_slow_is_excluded_on_both_peers() {
+    let slow = Conditions { latency: 3, jitter: 0, loss_percent: 0 };
+    let mut rng = [Rng(51), Rng(52)];
+    let input = |player: usize, tick: u64| NetInput {
+        slow: player == 0 && tick >= 150,
+        ..rng[player].input()
+    };
+    let peers = run(overcooked, NET, [slow; 2], (43, input), |p| p.exclusion().is_some());
+    let end = peers[0].exclusion().cloned().expect("excluded");
+    assert_eq!(peers[1].exclusion(), Some(&end));
+    assert_eq!(
+        (end.players, end.reason),
+        (vec![0], rollgym_protocol::ExclusionReason::SlowConnection)
+    );
 }

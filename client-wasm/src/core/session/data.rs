@@ -108,6 +108,7 @@ impl Session {
                 action_names: play.netcode.game().env.action_names(),
                 ..Settings::from(&play.config)
             },
+            exclusion: netcode.exclusion().cloned(),
         }
     }
 }

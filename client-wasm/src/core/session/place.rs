@@ -2,10 +2,10 @@
 //! probe, or a match's partner, game and connection. Leaving a place drops its data as a
 //! whole, so nothing of one game can leak into the next.
 
-use rollgym_protocol::{GameConfig, GameId, ParticipantId, PeerInfo};
+use rollgym_protocol::{GameConfig, GameEnds, GameId, MonitoringConfig, ParticipantId, PeerInfo};
 
 use super::Play;
-use crate::core::{probe::Prober, rtt::RttTracker};
+use crate::core::{link_watch::LinkWatch, probe::Prober, rtt::RttTracker};
 
 pub(super) enum Place {
     /// Not in a game: being greeted, on a static page, or in the waiting room.
@@ -54,6 +54,12 @@ pub(super) struct Match {
     pub(super) announced: Option<(GameConfig, u64)>,
     /// The game, once the channel to the partner opened.
     pub(super) play: Option<Play>,
+    /// What the game watches while it runs (`[monitoring]`).
+    pub(super) monitoring: MonitoringConfig,
+    /// The round trip under `monitoring.max_p2p_rtt_ms`, when set.
+    pub(super) link_watch: Option<LinkWatch>,
+    /// What each way the game can end gives this participant.
+    pub(super) ends: GameEnds,
     pub(super) channel_open: bool,
     pub(super) rtt: RttTracker,
     /// When the relay's "Players found!" countdown ends (local time).
@@ -92,6 +98,9 @@ impl Match {
             players,
             announced: Some(announced),
             play: None,
+            monitoring: MonitoringConfig::default(),
+            link_watch: None,
+            ends: GameEnds::default(),
             channel_open: false,
             rtt: RttTracker::default(),
             countdown_ends_at,
@@ -104,6 +113,15 @@ impl Match {
             partner_finished: false,
             partner_closed: false,
         }
+    }
+
+    /// The game is watched by `monitoring` and ends as `ends` say.
+    pub(super) fn watched(mut self, monitoring: MonitoringConfig, ends: GameEnds) -> Self {
+        self.link_watch =
+            monitoring.max_p2p_rtt_ms.map(|limit| LinkWatch::new(limit, monitoring.rtt_violations));
+        self.monitoring = monitoring;
+        self.ends = ends;
+        self
     }
 
     pub(super) fn started(&self) -> bool {

@@ -1,7 +1,20 @@
 //! The game: the countdown, the channel to the partner, frames of the netcode, the end.
 
 use super::*;
-use crate::env::catalog;
+use crate::{
+    core::{
+        link_watch::LinkWatch,
+        monitor::{Monitor, MonitorPlan},
+        status::Warning,
+    },
+    env::catalog,
+};
+use rollgym_protocol::ExclusionReason;
+
+/// Shown to the partner of an excluded participant unless `[outcomes.partner_excluded]` says
+/// otherwise.
+const PARTNER_EXCLUDED: &str =
+    "Your partner had a technical problem, so the game has ended. Thank you for taking part.";
 
 impl Session {
     /// Seconds left in the countdown, for the page; the phase follows.
@@ -18,13 +31,14 @@ impl Session {
         }
     }
 
-    /// Once every episode is over and confirmed here, tell the partner (so it may close the
-    /// connection) and, when the partner is finished too or has had time to be, move on to the
-    /// next scene.
+    /// Once the game is over here (every episode confirmed, or monitoring ended it), tell the
+    /// partner (so it may close the connection) and, after a completed game, once the partner
+    /// is finished too or has had time to be, move on to the next scene.
     pub(super) fn finish_game(&mut self, now_ms: f64) -> Vec<Command> {
-        if self.status.phase != Phase::Done {
+        if !self.game_over_here() {
             return Vec::new();
         }
+        let completed = self.status.phase == Phase::Done;
         let Some(m) = self.matched_mut() else { return Vec::new() };
         m.finished_at.get_or_insert(now_ms);
         let mut commands = Vec::new();
@@ -33,11 +47,18 @@ impl Session {
         }
         let partner_done = m.partner_released(now_ms);
         let scene = self.status.scene.as_ref().filter(|s| !s.last).map(|s| s.index);
-        if let (Some(from), true, false) = (scene, partner_done, self.advanced) {
+        if let (Some(from), true, true, false) = (scene, completed, partner_done, self.advanced) {
             self.advanced = true;
             commands.push(Command::SendRelay(ClientMsg::Advance { from }));
         }
         commands
+    }
+
+    /// The game ended here and its connection stays for the partner's sake: it completed, or
+    /// monitoring ended it (the partner may still need our inputs up to that frame).
+    pub(super) fn game_over_here(&self) -> bool {
+        self.status.phase == Phase::Done
+            || self.play().is_some_and(|p| p.netcode.exclusion().is_some())
     }
 
     /// Forgets the game (if any) and shows `phase`.
@@ -131,6 +152,7 @@ impl Match {
             max_prediction: config.max_prediction,
             desync_interval: config.desync_interval,
             disconnect_timeout_ms: config.focus_loss_timeout_ms,
+            monitor: MonitorPlan::new(&self.monitoring, &config),
         };
         let netcode = Netcode::new(env, plan, settings, usize::from(player))
             .map_err(|e| format!("The game could not start: {e}"))?;
@@ -144,9 +166,13 @@ impl Session {
         let phase = self.status.phase;
         let Place::Game(m) = &mut self.place else { return Vec::new() };
         let Some(play) = &mut m.play else { return Vec::new() };
-        if matches!(phase, Phase::PartnerDisconnected | Phase::Error) {
+        // After an exclusion the netcode still runs: the partner may need our inputs up to it.
+        let excluded = play.netcode.exclusion().is_some();
+        if matches!(phase, Phase::PartnerDisconnected | Phase::Error) && !excluded {
             return Vec::new();
         }
+        let input =
+            NetInput { slow: m.link_watch.as_ref().is_some_and(LinkWatch::tripped), ..input };
         if let Some(last) = m.last_frame_at.replace(now_ms) {
             m.was_frozen |= now_ms - last > f64::from(play.config.focus_loss_timeout_ms);
         }
@@ -176,7 +202,9 @@ impl Session {
             commands.extend(self.export(end.episode, rows, Outcome::Complete, false));
         }
         self.refresh_game_status();
-        if self.matched().is_some_and(|m| m.partner_closed && !m.can_play_on()) {
+        if let (Some(exclusion), false) = (self.exclusion(), excluded) {
+            commands.extend(self.excluded(&exclusion, now_ms));
+        } else if self.matched().is_some_and(|m| m.partner_closed && !m.can_play_on()) {
             commands.extend(self.partner_gone(Outcome::PartnerDisconnected));
         } else if events.contains(&PeerEvent::Disconnected) {
             commands.extend(self.partner_gone(Outcome::PartnerAway));
@@ -241,10 +269,12 @@ impl Session {
         if status.phase.is_terminal() {
             return;
         }
+        status.warning = warning(m, game.monitor());
         status.phase = if !started {
             if status.countdown.is_some() { Phase::Countdown } else { Phase::Matched }
         } else if netcode.is_finished() {
             status.outcome = Some(Outcome::Complete);
+            status.exit = Some(exit(&m.ends.completed, "The game is over."));
             Phase::Done
         } else {
             match game.stage {
@@ -274,8 +304,13 @@ impl Session {
             }
             Ok(Packet::Control(PeerMsg::Pong { seq, sent_at_ms })) => {
                 let Place::Game(m) = &mut self.place else { return Vec::new() };
-                if m.rtt.pong(seq, sent_at_ms, now_ms).is_some() {
+                if let Some(rtt) = m.rtt.pong(seq, sent_at_ms, now_ms) {
                     self.status.p2p_rtt_ms = m.rtt.median_ms();
+                    if let Some(watch) = &mut m.link_watch
+                        && m.kickoff == Kickoff::Started
+                    {
+                        watch.measure(rtt);
+                    }
                 }
                 Vec::new()
             }
@@ -317,11 +352,51 @@ impl Session {
             return vec![Command::ClosePeer];
         }
         let outcome = if m.was_frozen { Outcome::PartnerAway } else { outcome };
+        let mut left = m.ends.partner_left.clone();
+        if outcome == Outcome::PartnerAway {
+            left.message = Some(PARTNER_AWAY.into());
+        }
+        self.status.exit = Some(exit(&left, ""));
         self.status.phase = Phase::PartnerDisconnected;
         self.status.outcome = Some(outcome);
         self.status.waiting_for_partner = false;
         let mut commands = vec![Command::ClosePeer];
         commands.extend(self.export_partial(outcome));
+        commands
+    }
+
+    /// The confirmed exclusion, if monitoring ended the game.
+    fn exclusion(&self) -> Option<Exclusion> {
+        self.play().and_then(|p| p.netcode.exclusion().cloned())
+    }
+
+    /// Monitoring ended the game at a confirmed frame, the same on every peer: the excluded
+    /// player gets `excluded`, the others `partner_excluded`; the episode under way is stored
+    /// as partial data (identical on both sides: every row before the frame is confirmed),
+    /// and the partner hears we are done, so it can close once it has our last inputs too.
+    fn excluded(&mut self, exclusion: &Exclusion, now_ms: f64) -> Vec<Command> {
+        let Some(m) = self.matched() else { return Vec::new() };
+        let (phase, outcome, exit) = if exclusion.players.contains(&m.player_index) {
+            let message = match exclusion.reason {
+                ExclusionReason::TabHidden => {
+                    "The game has ended because this page was in the background for too long."
+                }
+                ExclusionReason::SlowConnection => {
+                    "The game has ended because the connection to your partner was too slow."
+                }
+            };
+            (Phase::Excluded, Outcome::Excluded, exit(&m.ends.excluded, message))
+        } else {
+            let exit = exit(&m.ends.partner_excluded, PARTNER_EXCLUDED);
+            (Phase::PartnerDisconnected, Outcome::PartnerExcluded, exit)
+        };
+        self.status.phase = phase;
+        self.status.outcome = Some(outcome);
+        self.status.exit = Some(exit);
+        self.status.waiting_for_partner = false;
+        self.status.warning = None;
+        let mut commands = self.export_partial(outcome);
+        commands.extend(self.finish_game(now_ms));
         commands
     }
 
@@ -343,5 +418,35 @@ impl Session {
         let mut commands = vec![Command::ClosePeer];
         commands.extend(self.export_partial(Outcome::Error));
         commands
+    }
+}
+
+/// Shown when the partner was unheard for too long (its page froze or lost the network).
+const PARTNER_AWAY: &str = "The connection to your partner was interrupted for too long, so the game has ended. Thank you for taking part.";
+
+/// What the page shows for an ending: the experiment's `[outcomes.<name>]`, else `default`.
+fn exit(end: &OutcomeConfig, default: &str) -> Exit {
+    Exit {
+        message: end.message.clone().unwrap_or_else(|| default.to_owned()),
+        completion_code: end.completion_code.clone(),
+        redirect_url: end.redirect_url.clone(),
+    }
+}
+
+/// What monitoring warns about right now: this page first, then the partner.
+fn warning(m: &Match, monitor: &Monitor) -> Option<Warning> {
+    let me = m.player_index;
+    if monitor.warned(me.into()) {
+        Some(Warning::TabHidden)
+    } else if m.link_watch.as_ref().is_some_and(LinkWatch::warning) {
+        Some(Warning::SlowConnection)
+    } else if m
+        .players
+        .iter()
+        .any(|p| p.player_index != me && monitor.warned(p.player_index.into()))
+    {
+        Some(Warning::PartnerTabHidden)
+    } else {
+        None
     }
 }

@@ -2,16 +2,6 @@
 
 use super::*;
 
-/// What a `paired` message says about the game.
-struct Pairing {
-    game_id: GameId,
-    player_index: u8,
-    peers: Vec<PeerInfo>,
-    game: GameConfig,
-    seed: u64,
-    countdown_ms: u32,
-}
-
 impl Session {
     pub(super) fn relay_message(&mut self, msg: ServerMsg, now_ms: f64) -> Vec<Command> {
         match msg {
@@ -37,20 +27,7 @@ impl Session {
             ServerMsg::UploadAck { .. } | ServerMsg::UploadRefused { .. } => Vec::new(),
             ServerMsg::Welcome { participant_id, .. } => self.welcome(participant_id),
             ServerMsg::Waiting { waiting, needed } => self.waiting(waiting, needed, now_ms),
-            ServerMsg::Paired {
-                game_id,
-                player_index,
-                peers,
-                ice_servers,
-                force_relay,
-                game,
-                seed,
-                countdown_ms,
-            } => {
-                let pairing =
-                    Pairing { game_id, player_index, peers, game: *game, seed, countdown_ms };
-                self.paired(pairing, ice_servers, force_relay, now_ms)
-            }
+            paired @ ServerMsg::Paired { .. } => self.paired(paired, now_ms),
             ServerMsg::Signal { from, payload }
                 if self.matched().is_some_and(|m| m.partner == from) =>
             {
@@ -160,14 +137,23 @@ impl Session {
     }
 
     /// Matched: remember the game and the players, open the peer connection.
-    fn paired(
-        &mut self,
-        pairing: Pairing,
-        ice_servers: Vec<IceServer>,
-        force_relay: bool,
-        now_ms: f64,
-    ) -> Vec<Command> {
-        let Pairing { game_id, player_index, peers, game, seed, countdown_ms } = pairing;
+    fn paired(&mut self, msg: ServerMsg, now_ms: f64) -> Vec<Command> {
+        let ServerMsg::Paired {
+            game_id,
+            player_index,
+            peers,
+            ice_servers,
+            force_relay,
+            game,
+            seed,
+            countdown_ms,
+            monitoring,
+            ends,
+        } = msg
+        else {
+            return Vec::new();
+        };
+        let game = *game;
         // Two-player games: the partner is the one other peer.
         let Some(partner) = peers.first() else {
             self.fail("The server paired us with nobody.".into());
@@ -190,7 +176,8 @@ impl Session {
             players,
             (game, seed),
             countdown_ends_at,
-        );
+        )
+        .watched(monitoring, *ends);
         // The waiting room and any probe are over.
         self.place = Place::Game(Box::new(matched));
         self.status.notice = None;

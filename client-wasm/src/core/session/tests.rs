@@ -1,4 +1,4 @@
-use rollgym_protocol::{ErrorCode, PeerInfo, Upload};
+use rollgym_protocol::{ErrorCode, MonitoringConfig, PeerInfo, Upload};
 
 use super::*;
 use crate::core::netcode::NO_ACTION;
@@ -33,6 +33,8 @@ fn paired_with_countdown(me: u8, partner: u8, partner_id: &str, countdown_ms: u3
         game: Box::new(short_game()),
         seed: 5,
         countdown_ms,
+        monitoring: MonitoringConfig::default(),
+        ends: Box::default(),
     }
 }
 
@@ -261,7 +263,8 @@ fn two_sessions_play_every_episode_to_done_with_equal_hashes() {
             x ^= x >> 17;
             x ^= x << 5;
             let action = if x.is_multiple_of(3) { (x % 6) as u8 } else { NO_ACTION };
-            let input = Input::Frame(NetInput { action, focused: true, held: false }, 0.0);
+            let input =
+                Input::Frame(NetInput { action, focused: true, held: false, slow: false }, 0.0);
             let commands = peers[i].handle(input, f64::from(tick));
             relay_part(&mut peers[i], &commands);
             uploads[i].extend(persisted(&commands));
@@ -765,4 +768,5 @@ fn after_a_game_the_same_scene_is_never_entered_again() {
 }
 
 mod envs;
+mod monitoring;
 mod screening;

@@ -86,6 +86,8 @@ fn paired_in(session: &mut Session, me: u8, config: GameConfig) {
         game: Box::new(config),
         seed,
         countdown_ms: 0,
+        monitoring: rollgym_protocol::MonitoringConfig::default(),
+        ends: Box::default(),
     };
     session.handle(Input::Relay(msg), 0.0);
 }
@@ -104,7 +106,7 @@ fn run(peers: &mut [Session; 2], frames: u32) -> [Vec<Command>; 2] {
                 let commands = peers[i].handle(Input::ChannelData(packet), 0.0);
                 in_flight[1 - i].extend(sent_to_peer(commands));
             }
-            let input = NetInput { action: 1, focused: true, held: false };
+            let input = NetInput { action: 1, focused: true, held: false, slow: false };
             let commands = peers[i].handle(Input::Frame(input, 0.0), f64::from(tick) * 33.0);
             relay_part(&mut peers[i], &commands);
             in_flight[1 - i].extend(sent_to_peer(commands.clone()));
