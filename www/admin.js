@@ -9,6 +9,10 @@ function render(snapshot) {
   document.getElementById('connected').textContent = snapshot.connected;
   document.getElementById('returning').textContent = snapshot.returning;
   document.getElementById('progress').textContent = snapshot.progress_recorded;
+  document.getElementById('screening').textContent = snapshot.screening;
+  document.getElementById('screened-in').textContent = snapshot.screened_in;
+  document.getElementById('screened-out').textContent = snapshot.screened_out;
+  document.getElementById('loading-failed').textContent = snapshot.loading_failed;
   const rows = snapshot.scenes.map((scene) => {
     const tr = document.createElement('tr');
     for (const column of COLUMNS) {

@@ -113,7 +113,19 @@ export type Outcome =
   | 'already_finished'
   | 'error'
   | 'screened_out'
-  | 'loading_failed';
+  | 'loading_failed'
+  | 'excluded'
+  | 'partner_excluded';
+
+/** What `[monitoring]` warns about while a game runs. */
+export type Warning = 'tab_hidden' | 'slow_connection' | 'partner_tab_hidden';
+
+/** What the page shows at an ending: the experiment's `[outcomes.<name>]`, or defaults. */
+export interface Exit {
+  message: string;
+  completionCode: string | null;
+  redirectUrl: string | null;
+}
 
 export interface PhaseEvent {
   phase: Phase;
@@ -166,6 +178,10 @@ export interface Status {
   exports: { episode: number; uploadId: string; rows: number; partial: boolean; acked: boolean }[];
   connectionType: string | null;
   countdown: number | null;
+  /** Set when the session or a game ends: the outcome's message, code and redirect. */
+  exit: Exit | null;
+  /** What monitoring warns about right now, during play. */
+  warning: Warning | null;
   [more: string]: unknown;
 }
 

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     BrowserRule, GameConfig, GameConfigError, GymScene, IceServer, LoadingConfig, MatchmakerKind,
-    MatchmakingConfig, MonitoringConfig, MonitoringError, OutcomesConfig, Scene, SceneConfig,
-    SceneId, SceneView, ScreeningConfig, WaitingRoomConfig,
+    MatchmakingConfig, MonitoringConfig, MonitoringError, OutcomesConfig, RttSource, Scene,
+    SceneConfig, SceneId, SceneView, ScreeningConfig, WaitingRoomConfig,
 };
 
 /// A whole experiment file. Unknown keys are errors, so a typo in a researcher's config is
@@ -105,6 +105,10 @@ pub enum ConfigError {
     ZeroRttThreshold,
     #[error("matchmaking.max_p2p_rtt_ms must be at least 1 (leave it out for no probe)")]
     ZeroP2pRttThreshold,
+    #[error(
+        "scene {0:?}: matchmaking.rtt_source = \"webrtc\" needs screening through the relay's peer ([screening] webrtc = true or max_rtt_ms)"
+    )]
+    WebrtcRttWithoutScreening(String),
     #[error("waiting_room.timeout_ms must be at least 1000")]
     WaitTooShort,
     #[error("waiting_room.timeout_redirect_url {0:?} must start with https:// or http://")]
@@ -164,6 +168,9 @@ impl ExperimentConfig {
             }
             if let Some(gym) = scene.gym() {
                 validate_gym(gym)?;
+                if gym.matchmaking.rtt_source == RttSource::Webrtc && !self.screening.needs_peer() {
+                    return Err(ConfigError::WebrtcRttWithoutScreening(gym.id.to_string()));
+                }
             }
         }
         if !scenes.iter().any(|s| s.gym().is_some()) {

@@ -28,7 +28,7 @@ pub use game::{
 pub use ids::{
     GameId, IdError, MAX_PARTICIPANT_ID_LEN, ParticipantId, ProbeId, SafeId, SceneId, UploadId,
 };
-pub use lobby::{MatchmakerKind, MatchmakingConfig, WaitingRoomConfig};
+pub use lobby::{MatchmakerKind, MatchmakingConfig, RttSource, WaitingRoomConfig};
 pub use messages::{
     ClientMsg, DecodeError, EnvStamp, ErrorCode, IceServer, MAX_CLIENT_MESSAGE_BYTES,
     MAX_UPLOAD_BYTES, PROTOCOL_VERSION, PeerInfo, ServerMsg, SignalPayload, Upload,

@@ -16,6 +16,18 @@ pub enum MatchmakerKind {
     GroupReunion,
 }
 
+/// Which round trip stands for a participant's distance to the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RttSource {
+    /// The relay's pings over the page's WebSocket (TCP), median of the recent ones.
+    #[default]
+    Websocket,
+    /// The median entry screening measured over the relay's own WebRTC peer (UDP, the path a
+    /// game takes); the WebSocket's where screening measured none.
+    Webrtc,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MatchmakingConfig {
@@ -28,6 +40,8 @@ pub struct MatchmakingConfig {
     /// trip (median of 5 pings on a probe DataChannel); a pair over this many ms, or whose
     /// probe fails, is not matched. Unset: no probe.
     pub max_p2p_rtt_ms: Option<u32>,
+    /// The server round trip LatencyFifo compares and the match log records.
+    pub rtt_source: RttSource,
 }
 
 impl Default for MatchmakingConfig {
@@ -37,6 +51,7 @@ impl Default for MatchmakingConfig {
             max_server_rtt_ms: 200,
             fallback_to_fifo: true,
             max_p2p_rtt_ms: None,
+            rtt_source: RttSource::Websocket,
         }
     }
 }

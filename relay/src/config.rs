@@ -118,6 +118,11 @@ mod tests {
             ("[loading]\ntimeout_ms = 10", "loading.timeout_ms"),
             ("[outcomes.screened_out]\nredirect_url = \"ftp://x\"", "outcomes.screened_out"),
             ("[outcomes.screenedout]\nmessage = \"x\"", "screenedout"),
+            ("[monitoring]\ntab_exclude_ms = 500", "monitoring.tab_exclude_ms"),
+            ("[monitoring]\nrtt_violations = [6, 5]", "monitoring.rtt_violations"),
+            ("[monitoring]\ntab_hidden_ms = 500", "tab_hidden_ms"),
+            ("[matchmaking]\nrtt_source = \"webrtc\"", "rtt_source"),
+            ("[matchmaking]\nrtt_source = \"carrier_pigeon\"", "carrier_pigeon"),
         ];
         for (table, named) in cases {
             let err = parse(&with(table), Path::new("e.toml")).expect_err(table);
@@ -129,6 +134,13 @@ mod tests {
         let config = parse(&fine, Path::new("e.toml")).expect("valid");
         assert!(config.screening.is_active());
         assert_eq!(config.screening.request().min_width, 800);
+        let watched = with(
+            "[screening]\nwebrtc = true\n[matchmaking]\nkind = \"latency_fifo\"\nrtt_source = \"webrtc\"\n[monitoring]\nmax_p2p_rtt_ms = 300\ntab_warning_ms = 3000\ntab_exclude_ms = 10000\n[outcomes.excluded]\ncompletion_code = \"X1\"",
+        );
+        let config = parse(&watched, Path::new("e.toml")).expect("valid");
+        let scenes = config.scenes();
+        let gym = scenes[0].gym().expect("gym");
+        assert_eq!(gym.monitoring.tab_exclude_ms, Some(10_000), "the top-level table applies");
     }
 
     #[test]

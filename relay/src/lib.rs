@@ -22,6 +22,7 @@ mod http;
 mod hub;
 pub mod lobby;
 pub mod matchmaking;
+pub mod median;
 mod pages;
 pub mod parity;
 pub mod screen_peer;

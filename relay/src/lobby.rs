@@ -122,6 +122,11 @@ pub struct Lobby {
     /// Screening decisions by participant: `None` passed, else the rule that turned it away
     /// and the message it was shown (see `screening.rs`).
     screened: HashMap<ParticipantId, Option<(ScreenRule, String)>>,
+    /// The round trip entry screening measured over the relay's own WebRTC peer, per
+    /// participant (`[matchmaking] rtt_source = "webrtc"`).
+    webrtc_rtt: HashMap<ParticipantId, u32>,
+    /// Loading timeouts (`[loading] timeout_ms`), counted for the admin page.
+    loading_failed: usize,
     /// Live owner of each participant id: a second tab with the same id is refused.
     owners: HashMap<ParticipantId, ConnId>,
     /// One waiting line per scene (empty for static scenes), longest-waiting first.
@@ -153,6 +158,8 @@ impl Lobby {
             experiment,
             conns: HashMap::new(),
             screened: HashMap::new(),
+            webrtc_rtt: HashMap::new(),
+            loading_failed: 0,
             owners: HashMap::new(),
             timers: Timers::default(),
             ids: IdSource(id_seed),

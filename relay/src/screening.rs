@@ -62,7 +62,7 @@ pub fn judge(config: &ScreeningConfig, facts: &ScreenFacts, peer: Option<&PeerRe
         if samples.len() < config.rtt_min_samples as usize {
             config.too_few_samples == TooFewSamples::Admit
         } else {
-            crate::screen_peer::median(samples).is_some_and(|rtt| rtt <= max)
+            crate::median::median(samples).is_some_and(|rtt| rtt <= max)
         }
     });
     let failed = [

@@ -23,6 +23,8 @@ async function run(container: HTMLElement): Promise<SessionResult> {
   });
   const stop = session.on('phase', ({ phase, status }) => {
     if (phase === 'playing') console.log(`playing as player ${status.playerIndex ?? '?'}`);
+    if (status.warning === 'tab_hidden') console.log('please come back to the game');
+    if (status.exit?.redirectUrl) console.log(`going to ${status.exit.redirectUrl}`);
   });
   session.on('episode', (e) => console.log(e.episode, e.steps, e.stateHash, e.rewards.join(' ')));
   session.on('finished', (r) => console.log(r.outcome, r.completionCode));

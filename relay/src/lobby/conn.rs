@@ -91,13 +91,7 @@ impl Conn {
 
     /// Median of the recent server round trips.
     pub(super) fn rtt_ms(&self) -> Option<u32> {
-        let mut sorted: Vec<u32> = self.rtt_samples.iter().copied().collect();
-        sorted.sort_unstable();
-        let n = sorted.len();
-        match n {
-            0 => None,
-            _ if n % 2 == 1 => Some(sorted[n / 2]),
-            _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2),
-        }
+        let samples: Vec<u32> = self.rtt_samples.iter().copied().collect();
+        crate::median::median(&samples)
     }
 }

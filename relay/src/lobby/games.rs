@@ -324,7 +324,7 @@ impl Lobby {
                 let state = self.conns.get(c)?;
                 Some(LoggedParticipant {
                     participant_id: state.participant.clone()?,
-                    server_rtt_ms: state.rtt_ms(),
+                    server_rtt_ms: self.server_rtt_ms(*c),
                     waited_ms: state.waiting_since.map(|t| now_ms.saturating_sub(t)),
                 })
             })

@@ -10,13 +10,14 @@
 //! not remembered: a reload may try again.
 
 use rollgym_protocol::{
-    OutcomeName, ParticipantId, PeerReport, ScreenFacts, ScreenRule, ScreeningRecord, ServerMsg,
-    SignalPayload,
+    OutcomeName, ParticipantId, PeerReport, RttSource, ScreenFacts, ScreenRule, ScreeningRecord,
+    ServerMsg, SignalPayload,
 };
 
 use super::{Action, ConnId, Lobby, Phase, Timer};
 use crate::{
     error::RequestError,
+    median::median,
     screening::{self, Verdict},
 };
 
@@ -24,11 +25,18 @@ impl Lobby {
     /// Takes the decisions of `screening.jsonl`, oldest first (the last one per participant
     /// counts; loading timeouts decide nothing).
     pub fn restore_screening(&mut self, records: impl IntoIterator<Item = ScreeningRecord>) {
-        for record in records.into_iter().filter(|r| !r.timed_out) {
+        for record in records {
+            if record.timed_out {
+                self.loading_failed += 1;
+                continue;
+            }
             let decision = match (record.passed, record.failed_rule) {
                 (false, Some(rule)) => Some((rule, record.message.unwrap_or_default())),
                 _ => None,
             };
+            if let Some(rtt) = record.webrtc.as_ref().and_then(|p| median(&p.rtt_samples)) {
+                self.webrtc_rtt.insert(record.participant_id.clone(), rtt);
+            }
             self.screened.insert(record.participant_id, decision);
         }
     }
@@ -142,6 +150,9 @@ impl Lobby {
             .failed
             .map(|rule| (rule, screening::message(config, outcome, rule, &verdict, &facts)));
         let mut record = record(&participant, &facts, &verdict, false, now_ms - since);
+        if let Some(rtt) = peer.as_ref().and_then(|p| median(&p.rtt_samples)) {
+            self.webrtc_rtt.insert(participant.clone(), rtt);
+        }
         record.webrtc = peer.map(|p| *p);
         record.message = decision.as_ref().map(|(_, message)| message.clone());
         self.screened.insert(participant.clone(), decision.clone());
@@ -159,6 +170,20 @@ impl Lobby {
         actions
     }
 
+    /// A participant's server round trip as the scene of `conn` counts it (`rtt_source`):
+    /// the screening peer's where it measured one and the scene asks for it, else the
+    /// WebSocket's.
+    pub(super) fn server_rtt_ms(&self, conn: ConnId) -> Option<u32> {
+        let state = self.conns.get(&conn)?;
+        let webrtc =
+            self.gym_of(conn).is_some_and(|g| g.matchmaking.rtt_source == RttSource::Webrtc);
+        let measured = state.participant.as_ref().and_then(|p| self.webrtc_rtt.get(p));
+        match (webrtc, measured) {
+            (true, Some(&rtt)) => Some(rtt),
+            _ => state.rtt_ms(),
+        }
+    }
+
     /// `[loading] timeout_ms` passed: a page still screening gets the `loading_failed` exit.
     pub(super) fn expire_screening(&mut self, conn: ConnId, now_ms: u64) -> Vec<Action> {
         let Some(state) = self.conns.get_mut(&conn) else { return Vec::new() };
@@ -166,6 +191,7 @@ impl Lobby {
         let Some(participant) = state.participant.clone() else { return Vec::new() };
         let old = std::mem::replace(&mut state.phase, Phase::Exited);
         tracing::info!(%participant, "loading timed out");
+        self.loading_failed += 1;
         let (facts, peer) = match old {
             Phase::Screening { facts, peer, .. } => (facts.map(|f| *f), peer.map(|p| *p)),
             _ => (None, None),

@@ -19,6 +19,9 @@ pub struct Snapshot {
     /// Screening decisions since the relay started or read back: turned away / passed.
     pub screened_out: usize,
     pub screened_in: usize,
+    /// Pages that did not finish screening within `[loading] timeout_ms` since the relay
+    /// started or read back.
+    pub loading_failed: usize,
     pub scenes: Vec<SceneSnapshot>,
 }
 
@@ -93,6 +96,7 @@ impl Lobby {
             screening,
             screened_out: self.screened.values().filter(|d| d.is_some()).count(),
             screened_in: self.screened.values().filter(|d| d.is_none()).count(),
+            loading_failed: self.loading_failed,
             scenes,
         }
     }

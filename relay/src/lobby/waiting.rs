@@ -179,7 +179,7 @@ impl Lobby {
             Some(Candidate {
                 previous_partners: self.history.get(&participant).cloned().unwrap_or_default(),
                 participant,
-                rtt_ms: state.rtt_ms(),
+                rtt_ms: self.server_rtt_ms(*conn),
             })
         };
         let me = candidate(&arriving)?;

@@ -34,8 +34,8 @@ use webrtc::{
     },
 };
 
+use crate::median::median;
 pub use pinger::PING_TIMEOUT_MS;
-pub use pinger::median;
 use pinger::{Pinger, Step};
 pub use webrtc::peer_connection::RTCIceCandidateInit;
 

@@ -78,13 +78,6 @@ impl Pinger {
     }
 }
 
-/// The median of some round trips (the lower middle for an even count).
-pub fn median(samples: &[u32]) -> Option<u32> {
-    let mut sorted = samples.to_vec();
-    sorted.sort_unstable();
-    sorted.get(sorted.len().saturating_sub(1) / 2).copied()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,7 +102,7 @@ mod tests {
         p.pong(&third, 141);
         assert_eq!(p.samples(), &[12, 18, 10], "the duplicate was ignored");
         assert_eq!(p.poll(141), Step::Done);
-        assert_eq!(median(p.samples()), Some(12));
+        assert_eq!(crate::median::median(p.samples()), Some(12));
     }
 
     #[test]
@@ -135,7 +128,5 @@ mod tests {
             p.pong(bytes, 5);
         }
         assert!(p.samples().is_empty());
-        assert_eq!(median(&[]), None);
-        assert_eq!(median(&[9, 1, 5, 7]), Some(5));
     }
 }

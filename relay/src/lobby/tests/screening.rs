@@ -105,6 +105,7 @@ fn a_page_that_never_answers_fails_loading_once_and_may_try_again() {
     assert_eq!(exits(&expired), vec![(OutcomeName::LoadingFailed, None)]);
     assert!(logged(&expired)[0].timed_out);
     assert!(lobby.tick(timeout * 2).is_empty(), "once");
+    assert_eq!(lobby.snapshot().loading_failed, 1, "counted for the admin page");
     assert_eq!(
         codes(&lobby.message(ConnId(1), facts(DESKTOP), timeout + 1)),
         vec![ErrorCode::NotScreening]
@@ -198,4 +199,41 @@ fn a_slow_or_unreachable_page_is_turned_away_by_the_peer_rules() {
     join(&mut lobby, 3, "leaver");
     lobby.message(ConnId(3), offer("v=0"), 30);
     assert!(lobby.disconnected(ConnId(3), 40).contains(&Action::EndScreenPeer(ConnId(3))));
+}
+
+#[test]
+fn latency_fifo_may_count_the_round_trip_over_the_screening_peer() {
+    // Over the WebSocket all three look near (20 ms); over UDP one is 300 ms away.
+    let mut config = crate::config::load(None).expect("bundled config");
+    config.screening.webrtc = true;
+    config.matchmaking.kind = rollgym_protocol::MatchmakerKind::LatencyFifo;
+    config.matchmaking.max_server_rtt_ms = 100;
+    config.matchmaking.rtt_source = rollgym_protocol::RttSource::Webrtc;
+    let mut lobby = Lobby::new(config, 1);
+    let mut arrive = |conn: u64, id: &str, udp_rtt: u32| {
+        join(&mut lobby, conn, id);
+        for _ in 0..5 {
+            lobby.rtt_sample(ConnId(conn), 20);
+        }
+        lobby.message(ConnId(conn), offer("v=0"), 0);
+        lobby.message(ConnId(conn), facts(DESKTOP), 0);
+        let report =
+            PeerReport { connected: true, rtt_samples: vec![udp_rtt; 3], ..PeerReport::default() };
+        lobby.peer_report(ConnId(conn), report, 10)
+    };
+    assert!(game_of_pair(&arrive(1, "far", 300)).is_empty());
+    assert!(game_of_pair(&arrive(2, "near1", 20)).is_empty(), "20 + 300 > 100 over UDP");
+    let out = arrive(3, "near2", 30);
+    assert_eq!(game_of_pair(&out), vec![(2, 0), (3, 1)], "the two near ones");
+    let logged: Vec<u32> = out
+        .iter()
+        .filter_map(|a| match a {
+            Action::LogMatch(rollgym_protocol::MatchLogRecord::Match { participants, .. }) => {
+                Some(participants.iter().filter_map(|p| p.server_rtt_ms).collect::<Vec<_>>())
+            }
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(logged, vec![20, 30], "the match log records the round trips compared");
 }
