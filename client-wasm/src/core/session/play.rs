@@ -396,8 +396,23 @@ impl Session {
         self.status.waiting_for_partner = false;
         self.status.warning = None;
         let mut commands = self.export_partial(outcome);
+        if commands.is_empty() {
+            // Excluded between two episodes: an empty partial episode still records it.
+            commands = self.export_empty(outcome);
+        }
         commands.extend(self.finish_game(now_ms));
         commands
+    }
+
+    /// The next episode as an empty partial file, so the exclusion is in the data even when
+    /// no episode was under way (during the pause between two).
+    fn export_empty(&mut self, outcome: Outcome) -> Vec<Command> {
+        let Some(game) = self.play().map(|p| p.netcode.game()) else { return Vec::new() };
+        let episode = game.episode;
+        if episode >= game.plan().num_episodes {
+            return Vec::new();
+        }
+        self.export(episode, Vec::new(), outcome, true)
     }
 
     /// The episode cut short, as far as it got: stored with `outcome` and marked partial.

@@ -23,8 +23,11 @@ fn ends() -> GameEnds {
     }
 }
 
-/// Two sessions paired into a game of `max_steps` steps watched by `monitoring`, channels open.
-fn watched_pair(monitoring: MonitoringConfig, max_steps: u32) -> ([Session; 2], [Vec<Vec<u8>>; 2]) {
+/// Two sessions paired into `game` watched by `monitoring`, channels open.
+fn watched_pair(
+    monitoring: MonitoringConfig,
+    game: GameConfig,
+) -> ([Session; 2], [Vec<Vec<u8>>; 2]) {
     let mut peers = [Session::new(Some(id("a"))), Session::new(Some(id("b")))];
     for (me, peer) in peers.iter_mut().enumerate() {
         let me = me as u8;
@@ -41,7 +44,7 @@ fn watched_pair(monitoring: MonitoringConfig, max_steps: u32) -> ([Session; 2], 
             peers,
             ice_servers: Vec::new(),
             force_relay: false,
-            game: Box::new(GameConfig { max_steps, ..short_game() }),
+            game: Box::new(game.clone()),
             seed,
             countdown_ms: 0,
             monitoring: monitoring.clone(),
@@ -101,6 +104,10 @@ fn run_until_over(
     panic!("the game never ended: {:?}", peers.each_ref().map(|p| p.status().phase));
 }
 
+fn steps(max_steps: u32) -> GameConfig {
+    GameConfig { max_steps, ..short_game() }
+}
+
 fn last_upload(uploads: &[Upload]) -> &Upload {
     uploads.last().expect("an upload")
 }
@@ -112,7 +119,7 @@ fn a_tab_hidden_too_long_ends_the_game_for_both_at_the_same_frame() {
         tab_exclude_ms: Some(3000),
         ..MonitoringConfig::default()
     };
-    let mut pair = watched_pair(monitoring, 3000);
+    let mut pair = watched_pair(monitoring, steps(3000));
     // b's tab goes to the background at tick 200 and stays there.
     let seen = run_until_over(&mut pair, |i, tick| !(i == 1 && tick >= 200), [0.0; 2]);
     let [a, b] = &pair.0;
@@ -153,7 +160,7 @@ fn a_link_over_the_limit_warns_then_excludes_the_side_that_measured_it() {
         rtt_violations: [2, 3],
         ..MonitoringConfig::default()
     };
-    let mut pair = watched_pair(monitoring, 3000);
+    let mut pair = watched_pair(monitoring, steps(3000));
     // Pongs reach a 400 ms late (a slow path from a's side); b's are prompt.
     let seen = run_until_over(&mut pair, |_, _| true, [400.0, 0.0]);
     let [a, b] = &pair.0;
@@ -170,7 +177,7 @@ fn a_link_over_the_limit_warns_then_excludes_the_side_that_measured_it() {
 
 #[test]
 fn without_monitoring_a_hidden_tab_plays_to_the_end_and_gets_the_completed_code() {
-    let mut pair = watched_pair(MonitoringConfig::default(), 60);
+    let mut pair = watched_pair(MonitoringConfig::default(), steps(60));
     let seen = run_until_over(&mut pair, |i, _| i == 0, [0.0; 2]);
     for (session, uploads) in pair.0.iter().zip(&seen.uploads) {
         assert_eq!(session.status().phase, Phase::Done);
@@ -183,7 +190,7 @@ fn without_monitoring_a_hidden_tab_plays_to_the_end_and_gets_the_completed_code(
 
 #[test]
 fn a_partner_leaving_gives_the_partner_left_code() {
-    let (mut peers, mut flight) = watched_pair(MonitoringConfig::default(), 3000);
+    let (mut peers, mut flight) = watched_pair(MonitoringConfig::default(), steps(3000));
     for tick in 0..400 {
         for i in 0..2 {
             for packet in std::mem::take(&mut flight[i]) {
@@ -206,4 +213,23 @@ fn a_partner_leaving_gives_the_partner_left_code() {
     assert_eq!(a.status().phase, Phase::PartnerDisconnected);
     let exit = a.status().exit.clone().expect("an exit");
     assert_eq!(exit.completion_code.as_deref(), Some("LEFT"));
+}
+
+#[test]
+fn an_exclusion_between_two_episodes_is_recorded_in_an_empty_partial_episode() {
+    let monitoring = MonitoringConfig { tab_exclude_ms: Some(2000), ..MonitoringConfig::default() };
+    // Episode 0 is frames 0..=59, then a five-second pause: b, hidden from the start, reaches
+    // 60 hidden frames in the pause.
+    let game = GameConfig { max_steps: 60, between_episodes_ms: 5000, ..short_game() };
+    let mut pair = watched_pair(monitoring, game);
+    let seen = run_until_over(&mut pair, |i, _| i == 0, [0.0; 2]);
+    for (uploads, outcome) in seen.uploads.iter().zip([Outcome::PartnerExcluded, Outcome::Excluded])
+    {
+        let [first, second] = &uploads[..] else { panic!("two uploads: {}", uploads.len()) };
+        assert!(!first.sidecar.partial && first.sidecar.exclusion.is_none(), "episode 0 complete");
+        assert_eq!((second.episode, second.sidecar.rows, second.sidecar.partial), (1, 0, true));
+        assert_eq!(second.sidecar.outcome, outcome);
+        assert!(second.sidecar.exclusion.as_ref().is_some_and(|e| e.frame > 59), "in the pause");
+    }
+    assert_eq!(seen.uploads[0][1].sidecar.exclusion, seen.uploads[1][1].sidecar.exclusion);
 }
