@@ -115,7 +115,8 @@ export type Outcome =
   | 'screened_out'
   | 'loading_failed'
   | 'excluded'
-  | 'partner_excluded';
+  | 'partner_excluded'
+  | 'study_closed';
 
 /** What `[monitoring]` warns about while a game runs. */
 export type Warning = 'tab_hidden' | 'slow_connection' | 'partner_tab_hidden';

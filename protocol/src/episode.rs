@@ -62,6 +62,8 @@ pub enum Outcome {
     Excluded,
     /// Monitoring excluded the partner: the game ended for everyone at the same frame.
     PartnerExcluded,
+    /// The study was closed to new arrivals when this participant came.
+    StudyClosed,
 }
 
 /// The sidecar of one episode file, as the client writes it. Every field is a fact this peer

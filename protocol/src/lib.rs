@@ -35,7 +35,8 @@ pub use messages::{
 };
 pub use monitoring::{Exclusion, ExclusionReason, GameEnds, MonitoringConfig, MonitoringError};
 pub use records::{
-    AdmittingProbe, LoggedParticipant, MatchLogRecord, ProbeResult, UnstartedReason,
+    AdminAction, AdminRecord, AdmittingProbe, LoggedParticipant, MatchLogRecord, ProbeResult,
+    UnstartedReason,
 };
 pub use scene::{GymScene, Scene, SceneConfig, SceneView};
 pub use screening::{

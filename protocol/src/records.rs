@@ -190,3 +190,23 @@ mod tests {
         assert_eq!(MatchLogRecord::parse(&line).expect("parse"), record);
     }
 }
+
+/// An action taken from the admin console: one line of `admin_actions.jsonl`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminRecord {
+    pub action: AdminAction,
+    /// Why, in the researcher's words.
+    pub reason: String,
+    /// Unix time, ms (stamped by the relay when it logs it).
+    #[serde(default)]
+    pub time_ms: u64,
+}
+
+/// What the admin console did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminAction {
+    /// No new arrivals from now on; those already in continue.
+    CloseStudy,
+    ReopenStudy,
+}

@@ -278,6 +278,8 @@ pub enum OutcomeName {
     PartnerLeft,
     PartnerExcluded,
     LoadingFailed,
+    /// A newcomer while the study is closed to new arrivals (the admin console's switch).
+    StudyClosed,
 }
 
 /// `[outcomes.<name>]`: what a participant who ends this way gets.
@@ -297,7 +299,7 @@ pub struct OutcomeConfig {
 pub type OutcomesConfig = std::collections::BTreeMap<OutcomeName, OutcomeConfig>;
 
 impl OutcomeName {
-    pub const ALL: [OutcomeName; 7] = [
+    pub const ALL: [OutcomeName; 8] = [
         OutcomeName::Completed,
         OutcomeName::ScreenedOut,
         OutcomeName::WaitTimeout,
@@ -305,6 +307,7 @@ impl OutcomeName {
         OutcomeName::PartnerLeft,
         OutcomeName::PartnerExcluded,
         OutcomeName::LoadingFailed,
+        OutcomeName::StudyClosed,
     ];
 
     /// The name as in `[outcomes.<name>]` and on the wire.
@@ -317,6 +320,7 @@ impl OutcomeName {
             OutcomeName::PartnerLeft => "partner_left",
             OutcomeName::PartnerExcluded => "partner_excluded",
             OutcomeName::LoadingFailed => "loading_failed",
+            OutcomeName::StudyClosed => "study_closed",
         }
     }
 

@@ -1,5 +1,5 @@
 //! The HTTP side of the one port: static files (www/ and the wasm package, the admin page),
-//! the upgrade of `GET /ws` to a WebSocket, `GET /admin/status` for the admin page, and
+//! the upgrade of `GET /ws` to a WebSocket, the admin console's routes (`console.rs`), and
 //! `POST /data/pages` for what experiment pages store (`pages.rs`).
 
 use std::{
@@ -11,17 +11,16 @@ use std::{
 };
 
 use axum::{
-    Json, Router,
+    Router,
     body::Body,
-    extract::{Query, Request, State},
+    extract::{Request, State},
     handler::HandlerWithoutStateExt,
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
 use hyper_util::rt::TokioIo;
-use serde::Deserialize;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio_tungstenite::{
     WebSocketStream,
     tungstenite::{handshake::derive_accept_key, protocol::Role, protocol::WebSocketConfig},
@@ -48,8 +47,10 @@ pub(crate) struct AppState {
     pub(crate) shutdown: CancellationToken,
     pub(crate) tracker: TaskTracker,
     pub(crate) next_conn: Arc<AtomicU64>,
-    /// The secret of `/admin/status` (`?token=`).
+    /// The secret of the admin routes (`?token=`).
     pub(crate) admin_token: Arc<str>,
+    /// The lobby's snapshot, replaced by the hub when it changed (the console's live push).
+    pub(crate) console: tokio::sync::watch::Sender<Arc<crate::lobby::Snapshot>>,
     pub(crate) storage: Arc<crate::storage::Storage>,
 }
 
@@ -57,7 +58,9 @@ pub(crate) fn router(www: Option<&Path>, state: AppState) -> Router {
     let built_in = crate::assets::built_in.into_service();
     let routes = Router::new()
         .route("/ws", get(upgrade))
-        .route("/admin/status", get(admin_status))
+        .route("/admin/status", get(crate::console::status))
+        .route("/admin/events", get(crate::console::events))
+        .route("/admin/study", post(crate::console::study))
         .route("/data/pages", post(crate::pages::store))
         .with_state(state);
     let routes = match www {
@@ -73,33 +76,6 @@ pub(crate) fn router(www: Option<&Path>, state: AppState) -> Router {
             HeaderValue::from_static("no-cache"),
         ))
         .layer(CompressionLayer::new())
-}
-
-#[derive(Debug, Deserialize)]
-struct AdminQuery {
-    token: Option<String>,
-}
-
-/// The lobby's counts as JSON, for the admin page; 401 without the right token.
-async fn admin_status(State(state): State<AppState>, Query(query): Query<AdminQuery>) -> Response {
-    let given = query.token.unwrap_or_default();
-    if !same_secret(given.as_bytes(), state.admin_token.as_bytes()) {
-        return (StatusCode::UNAUTHORIZED, "wrong or missing admin token").into_response();
-    }
-    let (reply, answer) = oneshot::channel();
-    if state.hub.send(Event::Snapshot { reply }).await.is_err() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "the relay is shutting down").into_response();
-    }
-    match tokio::time::timeout(std::time::Duration::from_secs(2), answer).await {
-        Ok(Ok(snapshot)) => Json(snapshot).into_response(),
-        _ => (StatusCode::SERVICE_UNAVAILABLE, "the lobby did not answer").into_response(),
-    }
-}
-
-/// Compares secrets in time independent of where they differ.
-fn same_secret(given: &[u8], expected: &[u8]) -> bool {
-    given.len() == expected.len()
-        && given.iter().zip(expected).fold(0u8, |diff, (a, b)| diff | (a ^ b)) == 0
 }
 
 async fn upgrade(State(state): State<AppState>, mut req: Request) -> Response {

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     error::UploadError,
-    lobby::{Action, ConnId, Lobby, Snapshot},
+    lobby::{Action, AdminCommand, ConnId, Lobby, Snapshot},
     screen_peer::{RTCIceCandidateInit, ScreenPeer},
     storage::{Journal, Storage},
 };
@@ -42,6 +42,11 @@ pub(crate) enum Event {
         participant: ParticipantId,
         reply: tokio::sync::oneshot::Sender<bool>,
     },
+    /// An action from the admin console; answered with the funnel after it.
+    Admin {
+        command: AdminCommand,
+        reply: tokio::sync::oneshot::Sender<Snapshot>,
+    },
     /// The relay's own peer finished screening a page.
     ScreenReport {
         conn: ConnId,
@@ -56,6 +61,8 @@ pub(crate) struct Parts {
     /// The hub's own channel, for the screening peer's reports (weak: the hub still ends when
     /// every connection and the listener are gone).
     pub(crate) hub: mpsc::WeakSender<Event>,
+    /// Where the lobby's snapshot goes for open admin consoles.
+    pub(crate) console: tokio::sync::watch::Sender<Arc<Snapshot>>,
 }
 
 /// What the hub tells a connection task.
@@ -66,6 +73,9 @@ pub(crate) enum Outbound {
     Msg(Box<ServerMsg>),
     Close,
 }
+
+/// How often open admin consoles may get a new snapshot.
+const CONSOLE_PUSH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Messages a connection may have queued before the hub gives up on it as too slow.
 pub(crate) const OUTBOX_CAPACITY: usize = 256;
@@ -79,7 +89,7 @@ pub(crate) async fn run(
     mut events: mpsc::Receiver<Event>,
     shutdown: CancellationToken,
 ) {
-    let Parts { storage, screen_peer, hub } = parts;
+    let Parts { storage, screen_peer, hub, console } = parts;
     // The lobby's time: milliseconds since the hub started (monotonic).
     let start = tokio::time::Instant::now();
     let now = || start.elapsed().as_millis() as u64;
@@ -89,6 +99,10 @@ pub(crate) async fn run(
     let alarm = tokio::time::sleep_until(start);
     tokio::pin!(alarm);
     let mut armed = None;
+    // Open consoles get the snapshot at most this often, and only after something happened.
+    let mut publish = tokio::time::interval(CONSOLE_PUSH_INTERVAL);
+    publish.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut changed = false;
     loop {
         let deadline = lobby.poll_timeout();
         if let Some(at_ms) = deadline.filter(|at| armed != Some(*at)) {
@@ -101,7 +115,15 @@ pub(crate) async fn run(
                 Some(event) => driver.on_event(&mut lobby, event, now()),
             },
             () = &mut alarm, if deadline.is_some() => lobby.tick(now()),
+            _ = publish.tick(), if changed => {
+                changed = false;
+                if console.receiver_count() > 0 {
+                    console.send_replace(Arc::new(lobby.snapshot()));
+                }
+                continue;
+            }
         };
+        changed = true;
         if shutdown.is_cancelled() {
             continue;
         }
@@ -151,7 +173,17 @@ impl Driver {
                 Vec::new()
             }
             Event::ScreenReport { conn, report } => lobby.peer_report(conn, *report, now_ms),
+            Event::Admin { command, reply } => {
+                let actions = lobby.admin(command);
+                let _ = reply.send(lobby.snapshot());
+                actions
+            }
         }
+    }
+
+    /// Queues a journal line for the writer (in decision order).
+    fn log(&self, line: Journal) {
+        let _ = self.journal.send(line);
     }
 
     /// Carries out one of the lobby's actions. Never awaits: a slow client or disk must not
@@ -168,20 +200,6 @@ impl Driver {
                 if let Some(outbox) = self.outboxes.get(&conn) {
                     store(self.storage.clone(), *upload, players, outbox.clone());
                 }
-                return;
-            }
-            Action::LogMatch(mut record) => {
-                // Stamped at the decision, not when the line reaches the disk.
-                record.set_time_ms(crate::storage::unix_ms());
-                let _ = self.journal.send(Journal::Match(record));
-                return;
-            }
-            Action::RecordProgress { participant, progress } => {
-                let _ = self.journal.send(Journal::Progress(participant, progress));
-                return;
-            }
-            Action::LogScreening(record) => {
-                let _ = self.journal.send(Journal::Screening(record));
                 return;
             }
             Action::ScreenPeerOffer { conn, sdp } => {
@@ -206,6 +224,16 @@ impl Driver {
                 self.screen_peer.end(conn);
                 return;
             }
+            Action::LogMatch(mut record) => {
+                // Stamped at the decision, not when the line reaches the disk.
+                record.set_time_ms(crate::storage::unix_ms());
+                return self.log(Journal::Match(record));
+            }
+            Action::RecordProgress { participant, progress } => {
+                return self.log(Journal::Progress(participant, progress));
+            }
+            Action::LogScreening(record) => return self.log(Journal::Screening(record)),
+            Action::LogAdmin(record) => return self.log(Journal::Admin(record)),
         };
         let Some(outbox) = self.outboxes.get(&conn) else { return };
         if outbox.try_send(outbound).is_err() {

@@ -17,6 +17,7 @@
 mod assets;
 pub mod config;
 mod connection;
+mod console;
 pub mod error;
 mod http;
 mod hub;

@@ -13,8 +13,9 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use rollgym_protocol::{
-    ClientMsg, ExperimentConfig, GameId, GymScene, MatchLogRecord, PROTOCOL_VERSION, ParticipantId,
-    ProbeId, ProbeResult, Scene, ScreenRule, ScreeningRecord, ServerMsg, Upload, UploadId,
+    AdminRecord, ClientMsg, ExperimentConfig, GameId, GymScene, MatchLogRecord, PROTOCOL_VERSION,
+    ParticipantId, ProbeId, ProbeResult, Scene, ScreenRule, ScreeningRecord, ServerMsg, Upload,
+    UploadId,
 };
 
 use crate::{
@@ -32,6 +33,7 @@ mod probe;
 mod progress;
 mod screening;
 mod snapshot;
+mod study;
 mod timers;
 mod waiting;
 
@@ -45,6 +47,8 @@ use probe::Probe;
 pub use probe::{ENDED_PROBES_REMEMBERED, PROBE_TIMEOUT_MS};
 pub use progress::Progress;
 pub use snapshot::{SceneSnapshot, Snapshot};
+use study::Study;
+pub use study::{AdminCommand, Funnel};
 use timers::{Timer, Timers};
 
 /// Identifies one WebSocket connection for the lifetime of the relay process.
@@ -77,6 +81,8 @@ pub enum Action {
     },
     /// Append one line to `screening.jsonl`.
     LogScreening(Box<ScreeningRecord>),
+    /// Append one line to `admin_actions.jsonl`.
+    LogAdmin(AdminRecord),
     /// Have the relay's own peer answer this page's offer and measure it.
     ScreenPeerOffer {
         conn: ConnId,
@@ -127,6 +133,8 @@ pub struct Lobby {
     webrtc_rtt: HashMap<ParticipantId, u32>,
     /// Loading timeouts (`[loading] timeout_ms`), counted for the admin page.
     loading_failed: usize,
+    /// The study switch and the funnel (`study.rs`).
+    study: Study,
     /// Live owner of each participant id: a second tab with the same id is refused.
     owners: HashMap<ParticipantId, ConnId>,
     /// One waiting line per scene (empty for static scenes), longest-waiting first.
@@ -160,6 +168,7 @@ impl Lobby {
             screened: HashMap::new(),
             webrtc_rtt: HashMap::new(),
             loading_failed: 0,
+            study: Study::default(),
             owners: HashMap::new(),
             timers: Timers::default(),
             ids: IdSource(id_seed),

@@ -46,6 +46,8 @@ pub struct Relay {
     decisions: Vec<rollgym_protocol::MatchLogRecord>,
     /// `screening.jsonl`, read back so a participant turned away stays turned away.
     screenings: Vec<rollgym_protocol::ScreeningRecord>,
+    /// Read back from `admin_actions.jsonl`: whether the study is closed.
+    admin: Vec<rollgym_protocol::AdminRecord>,
     admin_token: Arc<str>,
 }
 
@@ -69,6 +71,7 @@ impl Relay {
         let progress = storage.load_progress().map_err(journal_error)?;
         let decisions = storage.load_match_decisions().map_err(journal_error)?;
         let screenings = storage.load_screening().map_err(journal_error)?;
+        let admin = storage.load_admin().map_err(journal_error)?;
         let listener = TcpListener::bind(options.addr)
             .await
             .map_err(|source| StartError::Bind { addr: options.addr, source })?;
@@ -83,6 +86,7 @@ impl Relay {
             progress,
             decisions,
             screenings,
+            admin,
             admin_token,
         })
     }
@@ -107,12 +111,15 @@ impl Relay {
         lobby.restore_progress(self.progress);
         lobby.restore_decisions(self.decisions);
         lobby.restore_screening(self.screenings);
+        lobby.restore_admin(self.admin);
+        let (console, _) = tokio::sync::watch::channel(Arc::new(lobby.snapshot()));
         let (hub_tx, hub_rx) = mpsc::channel(1024);
         let cancel = CancellationToken::new();
         let parts = hub::Parts {
             storage: self.storage.clone(),
             screen_peer: screen_peer.clone(),
             hub: hub_tx.downgrade(),
+            console: console.clone(),
         };
         let hub_task = tokio::spawn(hub::run(lobby, parts, hub_rx, cancel.clone()));
         let tracker = TaskTracker::new();
@@ -123,6 +130,7 @@ impl Relay {
             next_conn: Arc::new(AtomicU64::new(1)),
             admin_token: self.admin_token.clone(),
             storage: self.storage.clone(),
+            console,
         };
         let app = http::router(self.options.www_dir.as_deref(), state);
         let stop = cancel.clone();

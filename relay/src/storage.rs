@@ -18,7 +18,7 @@ use std::{
 };
 
 use rollgym_protocol::{
-    MatchLogRecord, ParticipantId, SafeId, ScreeningRecord, StoredSidecar, Upload,
+    AdminRecord, MatchLogRecord, ParticipantId, SafeId, ScreeningRecord, StoredSidecar, Upload,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -34,6 +34,9 @@ const PROGRESS_FILE: &str = "progress.jsonl";
 /// Every screening decision, in the experiment's directory.
 pub const SCREENING_FILE: &str = "screening.jsonl";
 
+/// `admin_actions.jsonl`: every action taken from the admin console.
+pub const ADMIN_FILE: &str = "admin_actions.jsonl";
+
 /// An append-only record of the lobby's decisions: a match-log line or a participant's new
 /// progress.
 #[derive(Debug)]
@@ -41,6 +44,7 @@ pub enum Journal {
     Match(MatchLogRecord),
     Progress(ParticipantId, Progress),
     Screening(Box<ScreeningRecord>),
+    Admin(AdminRecord),
 }
 
 /// The data directory of one experiment.
@@ -231,6 +235,13 @@ impl Storage {
                 let line = serde_json::to_string(&record).map_err(io::Error::other)?;
                 Ok((self.root.join(SCREENING_FILE), line))
             }
+            Journal::Admin(mut record) => {
+                if record.time_ms == 0 {
+                    record.time_ms = unix_ms();
+                }
+                let line = serde_json::to_string(&record).map_err(io::Error::other)?;
+                Ok((self.root.join(ADMIN_FILE), line))
+            }
         }
     }
 
@@ -254,6 +265,11 @@ impl Storage {
     /// are skipped with a warning.
     pub fn load_screening(&self) -> io::Result<Vec<ScreeningRecord>> {
         self.read_jsonl(SCREENING_FILE)
+    }
+
+    /// Every admin console action, oldest first.
+    pub fn load_admin(&self) -> io::Result<Vec<AdminRecord>> {
+        self.read_jsonl(ADMIN_FILE)
     }
 
     /// The records of a JSON-lines file in the experiment's directory (none if it does not

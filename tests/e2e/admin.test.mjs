@@ -1,8 +1,22 @@
-// The admin page: the address `rollgym serve` prints shows the lobby's counts, live; without
-// the token it shows nothing but how to get in.
+// The admin console: the address `rollgym serve` prints shows the lobby's counts and the
+// study's funnel, pushed live by the relay; its switch closes the study to newcomers while
+// those already in finish; without the token it shows nothing but how to get in.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
-import { assertClean, assertCleanExcept, experiment, isWaiting, openParticipant, startRelay, useBrowserAndRelay } from './harness.mjs';
+import {
+  assertClean,
+  assertCleanExcept,
+  experiment,
+  inGame,
+  isDone,
+  isWaiting,
+  openParticipant,
+  playRandomly,
+  startRelay,
+  useBrowserAndRelay,
+} from './harness.mjs';
 
 const env = useBrowserAndRelay();
 
@@ -43,4 +57,64 @@ test('without the token the admin page shows no data', async () => {
   // Chromium logs the refused request itself.
   assertCleanExcept(/401 \(Unauthorized\)/, p);
   await p.close();
+});
+
+/** Opens the admin console; returns its page, its errors and how often it asked for status. */
+async function openConsole() {
+  const context = await env.browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  const statusRequests = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  page.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
+  page.on('request', (r) => r.url().includes('/admin/status') && statusRequests.push(r.url()));
+  await page.goto(env.relay.adminUrl);
+  await page.waitForFunction(() => document.getElementById('admin-status').textContent.startsWith('Live'));
+  return { page, errors, statusRequests, close: () => context.close() };
+}
+
+const dd = (page, id) => page.textContent(`#f-${id}`);
+
+test('closing the study turns a newcomer away with its message while a running game finishes', async () => {
+  env.relay = await startRelay({ experiment: experiment('admin'), name: 'admin_close' });
+  const admin = await openConsole();
+  assert.equal(await admin.page.textContent('#study-state'), 'open to new arrivals');
+  const a = await openParticipant(env.browser, env.relay.url);
+  const b = await openParticipant(env.browser, env.relay.url);
+  await Promise.all([a.waitFor(inGame), b.waitFor(inGame)]);
+  await admin.page.waitForFunction(() => document.getElementById('f-matched').textContent === '2');
+
+  await admin.page.fill('#study-reason', 'enough participants');
+  await admin.page.click('#study-toggle');
+  await admin.page.waitForFunction(() => document.getElementById('study-state').textContent.includes('closed'));
+
+  const late = await openParticipant(env.browser, env.relay.url);
+  const turnedAway = await late.waitFor(() => window.rollgym?.outcome === 'study_closed');
+  assert.equal(turnedAway.phase, 'excluded');
+  assert.equal(turnedAway.exit.completionCode, 'FULL1');
+  assert.match(await late.page.textContent('.rollgym-notice'), /This study is full/);
+
+  // The game that was running finishes, and its data is counted.
+  await playRandomly([a, b], isDone);
+  await Promise.all([a, b].map((p) => p.waitFor(() => window.rollgym.exports[0]?.acked === true)));
+  await admin.page.waitForFunction(() => document.getElementById('f-outcomes').textContent === 'complete 2');
+  assert.equal(await dd(admin.page, 'arrived'), '2', 'the newcomer did not arrive');
+  assert.equal(await dd(admin.page, 'played'), '2');
+  assert.equal(await dd(admin.page, 'completion_rate'), '100 %');
+
+  const journal = readFileSync(path.join(env.relay.dataDir, 'e2e_admin', 'admin_actions.jsonl'), 'utf8');
+  const [line, ...rest] = journal.trimEnd().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(rest, []);
+  assert.equal(line.action, 'close_study');
+  assert.equal(line.reason, 'enough participants');
+  // Everything after the first look came pushed, not polled.
+  assert.equal(admin.statusRequests.length, 1, admin.statusRequests.join(' '));
+  assert.deepEqual(admin.errors, []);
+  assertClean(a, b, late);
+  await Promise.all([a.close(), b.close(), late.close()]);
+  // An open console does not keep the relay from stopping: its stream ends with the relay.
+  assert.equal(await env.relay.stop(), 0, 'relay exits cleanly with a console open');
+  env.relay = null;
+  await admin.page.waitForFunction(() => document.getElementById('admin-status').textContent.includes('reconnecting'));
+  await admin.close();
 });

@@ -158,6 +158,7 @@ impl Screen {
                     Some(Outcome::AlreadyFinished) => "Already completed",
                     Some(Outcome::ScreenedOut) => "Sorry, you cannot take part",
                     Some(Outcome::Excluded) => "The game has ended",
+                    Some(Outcome::StudyClosed) => "This study is closed",
                     _ => "No partner found",
                 };
                 self.end(title, "Thank you for your patience.", None, status)

@@ -40,9 +40,12 @@ impl Lobby {
     }
 
     /// Admits an upload or says why not; the storage layer validates its content.
-    pub(super) fn upload(&self, conn: ConnId, upload: Upload) -> Vec<Action> {
+    pub(super) fn upload(&mut self, conn: ConnId, upload: Upload) -> Vec<Action> {
         match self.admit(conn, &upload) {
-            Ok(players) => vec![Action::Store { conn, upload: Box::new(upload), players }],
+            Ok(players) => {
+                self.tally_outcome(&upload.participant_id, &upload.game_id, upload.sidecar.outcome);
+                vec![Action::Store { conn, upload: Box::new(upload), players }]
+            }
             Err(err) => vec![Action::RefuseUpload(conn, upload.upload_id, err)],
         }
     }

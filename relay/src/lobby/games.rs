@@ -108,6 +108,7 @@ impl Lobby {
         game.state = GameState::Playing;
         tracing::info!(game = %game_id, "game started");
         let members = game.members.clone();
+        self.tally_started(members.len());
         let mut actions = Vec::new();
         for member in members {
             actions.push(Action::Send(member, ServerMsg::Start { game_id: game_id.clone() }));
@@ -245,14 +246,16 @@ impl Lobby {
         self.assign(&game_id, scene, participants.clone());
         tracing::info!(game = %game_id, players = ?participants.iter().map(|p| p.as_str()).collect::<Vec<_>>(), matchmaker = matchmaker_name, "matched");
         let participants = self.logged_participants(members, now_ms);
-        actions.push(Action::LogMatch(MatchLogRecord::Match {
+        let record = MatchLogRecord::Match {
             scene_id: gym.id.clone(),
             game_id,
             matchmaker: matchmaker_name.to_owned(),
             participants,
             probe,
             time_ms: 0,
-        }));
+        };
+        self.tally_match(&record);
+        actions.push(Action::LogMatch(record));
         actions
     }
 

@@ -29,12 +29,14 @@ impl Lobby {
         records: impl IntoIterator<Item = (ParticipantId, Progress)>,
     ) {
         self.progress.extend(records);
+        self.restore_arrivals();
     }
 
     /// Takes the match logs' decisions, oldest first: GroupReunion remembers who played with
     /// whom, and pairs whose probe or connection failed are not matched again.
     pub fn restore_decisions(&mut self, decisions: impl IntoIterator<Item = MatchLogRecord>) {
         for decision in decisions {
+            self.tally_match(&decision);
             let participants: Vec<ParticipantId> =
                 decision.participants().iter().map(|p| p.participant_id.clone()).collect();
             let rejected = match &decision {
@@ -114,6 +116,9 @@ impl Lobby {
             return vec![Action::Refuse(conn, RequestError::AlreadyFinished(participant))];
         }
         let new_arrival = progress == Progress::default();
+        if let Some(actions) = self.arrive(conn, &participant) {
+            return actions;
+        }
         if let Some(actions) = self.screen_on_arrival(conn, &participant, new_arrival, now_ms) {
             return actions;
         }

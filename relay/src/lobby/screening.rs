@@ -39,6 +39,7 @@ impl Lobby {
             }
             self.screened.insert(record.participant_id, decision);
         }
+        self.restore_arrivals();
     }
 
     /// Whether a greeted participant must be screened (or turned away again) before it is

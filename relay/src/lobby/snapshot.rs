@@ -2,10 +2,10 @@
 
 use serde::Serialize;
 
-use super::{GameState, Lobby, Phase};
+use super::{Funnel, GameState, Lobby, Phase};
 
 /// The lobby at one moment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Snapshot {
     pub experiment: String,
     /// Open WebSocket connections, greeted or not.
@@ -22,6 +22,8 @@ pub struct Snapshot {
     /// Pages that did not finish screening within `[loading] timeout_ms` since the relay
     /// started or read back.
     pub loading_failed: usize,
+    /// What became of everyone who arrived, and whether the study takes newcomers.
+    pub funnel: Funnel,
     pub scenes: Vec<SceneSnapshot>,
 }
 
@@ -88,7 +90,9 @@ impl Lobby {
                 GameState::Playing => scene.games_playing += 1,
             }
         }
+        let waiting = scenes.iter().map(|s| s.waiting).sum();
         Snapshot {
+            funnel: self.funnel(waiting),
             experiment: self.experiment.experiment.id.clone(),
             connected: self.conns.len(),
             returning,

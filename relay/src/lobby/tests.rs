@@ -605,6 +605,7 @@ mod probe;
 mod progress;
 mod properties;
 mod screening;
+mod study;
 
 #[test]
 fn the_snapshot_counts_where_everyone_is() {

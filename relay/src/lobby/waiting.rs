@@ -59,6 +59,7 @@ impl Lobby {
                 scenes.insert(state.scene);
             }
             tracing::info!(conn = conn.0, "waiting room timed out");
+            self.tally_timed_out();
             // `[outcomes.wait_timeout]` wins over the waiting room's own settings.
             let outcome = self
                 .experiment

@@ -95,6 +95,7 @@ impl Session {
                 self.status.outcome = Some(Outcome::LoadingFailed);
                 self.status.exit = Some(exit);
             }
+            Some(OutcomeName::StudyClosed) => self.exclude(Outcome::StudyClosed, exit),
             // An ending this page does not know (a newer relay): it still ends.
             _ => self.exclude(Outcome::Error, exit),
         }

@@ -1,0 +1,65 @@
+//! The study switch and the funnel: a closed study turns newcomers away and lets everyone
+//! already in carry on; the switch survives a restart; the funnel counts what happened.
+
+use rollgym_protocol::{AdminAction, AdminRecord, OutcomeName};
+
+use super::*;
+use crate::lobby::AdminCommand;
+
+fn set_open(lobby: &mut Lobby, open: bool) -> Vec<Action> {
+    lobby.admin(AdminCommand::SetOpen { open, reason: "test".into() })
+}
+
+fn closed_exit(actions: &[Action]) -> bool {
+    actions.iter().any(|a| {
+        matches!(a, Action::Send(_, ServerMsg::Exit { outcome, .. }) if outcome == OutcomeName::StudyClosed.as_str())
+    })
+}
+
+#[test]
+fn a_closed_study_turns_newcomers_away_and_lets_those_in_carry_on() {
+    let mut lobby = lobby();
+    join(&mut lobby, 1, "early");
+    let logged = set_open(&mut lobby, false);
+    assert!(matches!(
+        &logged[..],
+        [Action::LogAdmin(AdminRecord { action: AdminAction::CloseStudy, .. })]
+    ));
+    assert!(!lobby.snapshot().funnel.open);
+    let late = join(&mut lobby, 2, "late");
+    assert!(closed_exit(&late), "{late:?}");
+    assert!(game_of_pair(&late).is_empty(), "not matched");
+    // The early one reloads: still in, and is matched with the next one already in.
+    lobby.disconnected(ConnId(1), 10);
+    let back = join(&mut lobby, 3, "early");
+    assert!(!closed_exit(&back));
+    set_open(&mut lobby, true);
+    lobby.disconnected(ConnId(2), 20);
+    let paired = game_of_pair(&join(&mut lobby, 4, "late"));
+    assert_eq!(paired.len(), 2, "reopened: the newcomer is let in and matched");
+}
+
+#[test]
+fn the_switch_survives_a_restart() {
+    let mut lobby = lobby();
+    lobby.restore_admin([
+        AdminRecord { action: AdminAction::CloseStudy, reason: String::new(), time_ms: 1 },
+        AdminRecord { action: AdminAction::ReopenStudy, reason: String::new(), time_ms: 2 },
+        AdminRecord { action: AdminAction::CloseStudy, reason: String::new(), time_ms: 3 },
+    ]);
+    assert!(closed_exit(&join(&mut lobby, 1, "new")));
+}
+
+#[test]
+fn the_funnel_counts_arrivals_matches_starts_and_waits() {
+    let mut lobby = lobby();
+    join(&mut lobby, 1, "a");
+    lobby.connected(ConnId(2));
+    lobby.message(ConnId(2), hello("b"), 400);
+    let funnel = lobby.snapshot().funnel;
+    assert_eq!((funnel.arrived, funnel.matched, funnel.waiting), (2, 2, 0));
+    assert_eq!(funnel.wait_p90_ms, Some(400), "a waited 400 ms, b none");
+    assert!(funnel.open);
+    join(&mut lobby, 3, "c");
+    assert_eq!(lobby.snapshot().funnel.waiting, 1);
+}
