@@ -29,6 +29,18 @@ function renderFunnel(funnel, scenes) {
   toggle.disabled = false;
 }
 
+function renderProblems(problems) {
+  text('client-errors', problems.client_errors);
+  const items = problems.recent_client_errors.slice(-10).reverse().map((report) => {
+    const li = document.createElement('li');
+    const when = report.time_ms ? new Date(report.time_ms).toLocaleTimeString() : '';
+    const first = report.message.split('\n')[0];
+    li.textContent = `${when} ${report.participant_id} (${report.kind.replace('_', ' ')}): ${first}`;
+    return li;
+  });
+  document.getElementById('recent-client-errors').replaceChildren(...items);
+}
+
 function render(snapshot) {
   text('experiment', snapshot.experiment);
   text('connected', snapshot.connected);
@@ -39,6 +51,7 @@ function render(snapshot) {
   text('screened-out', snapshot.screened_out);
   text('loading-failed', snapshot.loading_failed);
   renderFunnel(snapshot.funnel, snapshot.scenes);
+  renderProblems(snapshot.problems);
   const rows = snapshot.scenes.map((scene) => {
     const tr = document.createElement('tr');
     for (const column of COLUMNS) {

@@ -55,6 +55,7 @@ export async function start(options = {}) {
     }
   };
   handle = launch({ ...options, emit });
+  const stopReporting = reportErrors(options.relay);
   return Object.freeze({
     on(kind, listener) {
       if (!KINDS.has(kind)) throw new TypeError(`rollgym: unknown event '${kind}'; one of ${[...KINDS].join(', ')}`);
@@ -64,6 +65,7 @@ export async function start(options = {}) {
     },
     finished,
     destroy() {
+      stopReporting();
       if (handle) {
         handle.destroy();
         handle.free();
@@ -223,10 +225,53 @@ function knownParticipant() {
   return params.get('PROLIFIC_PID') ?? params.get('participant') ?? sessionStorage.getItem('rollgym.participant');
 }
 
-function pagesUrl(relay) {
-  if (!relay) return new URL('/data/pages', location.href).href;
+function pagesUrl(relay, path = '/data/pages') {
+  if (!relay) return new URL(path, location.href).href;
   const url = new URL(relay);
   url.protocol = url.protocol.replace(/^ws/, 'http');
-  url.pathname = '/data/pages';
+  url.pathname = path;
   return url.href;
+}
+
+/** Reports sent per page at most (the relay keeps twenty a minute per participant). */
+const MAX_REPORTS = 50;
+
+/**
+ * Sends the page's uncaught errors, unhandled rejections and console.error lines to the relay
+ * (the admin console's problems, `client_errors.jsonl`), fire and forget; returns the function
+ * that stops it.
+ */
+function reportErrors(relay) {
+  const url = pagesUrl(relay, '/data/client-errors');
+  let left = MAX_REPORTS;
+  const send = (kind, message, source = null) => {
+    const participant = knownParticipant();
+    if (!participant || left <= 0) return;
+    left -= 1;
+    const body = JSON.stringify({ participant_id: participant, kind, message: String(message).slice(0, 1000), source });
+    fetch(url, { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body, keepalive: true }).catch(() => {});
+  };
+  const onError = (e) => send('error', e.error?.stack ?? e.message, e.filename ? `${e.filename}:${e.lineno}` : null);
+  const onRejection = (e) => send('unhandled_rejection', e.reason?.stack ?? e.reason);
+  const original = console.error;
+  const wrapped = (...args) => {
+    send('console_error', args.map((a) => a?.stack ?? (typeof a === 'object' ? safeJson(a) : String(a))).join(' '));
+    original.apply(console, args);
+  };
+  console.error = wrapped;
+  addEventListener('error', onError);
+  addEventListener('unhandledrejection', onRejection);
+  return () => {
+    removeEventListener('error', onError);
+    removeEventListener('unhandledrejection', onRejection);
+    if (console.error === wrapped) console.error = original;
+  };
+}
+
+function safeJson(value) {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return String(value);
+  }
 }

@@ -35,8 +35,8 @@ pub use messages::{
 };
 pub use monitoring::{Exclusion, ExclusionReason, GameEnds, MonitoringConfig, MonitoringError};
 pub use records::{
-    AdminAction, AdminRecord, AdmittingProbe, LoggedParticipant, MatchLogRecord, ProbeResult,
-    UnstartedReason,
+    AdminAction, AdminRecord, AdmittingProbe, ClientErrorKind, ClientErrorRecord,
+    LoggedParticipant, MAX_CLIENT_ERROR_CHARS, MatchLogRecord, ProbeResult, UnstartedReason,
 };
 pub use scene::{GymScene, Scene, SceneConfig, SceneView};
 pub use screening::{

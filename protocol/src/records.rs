@@ -210,3 +210,48 @@ pub enum AdminAction {
     CloseStudy,
     ReopenStudy,
 }
+
+/// The longest message a client error report keeps (longer ones are cut).
+pub const MAX_CLIENT_ERROR_CHARS: usize = 1000;
+
+/// One line of `client_errors.jsonl`: an uncaught error, an unhandled rejection or a
+/// `console.error` line a participant's page reported (also the body the page sends).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientErrorRecord {
+    pub participant_id: ParticipantId,
+    pub kind: ClientErrorKind,
+    /// The error's stack or message, at most [`MAX_CLIENT_ERROR_CHARS`].
+    pub message: String,
+    /// Where it was thrown (`file:line`), when the browser said.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Unix time, ms, stamped by the relay (whatever the page sent is replaced).
+    #[serde(default)]
+    pub time_ms: u64,
+}
+
+/// What a page reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientErrorKind {
+    Error,
+    UnhandledRejection,
+    ConsoleError,
+}
+
+impl ClientErrorRecord {
+    /// Cuts what the page sent to the sizes the record keeps.
+    pub fn bounded(mut self) -> Self {
+        let cut = |text: &mut String, max: usize| {
+            if let Some((at, _)) = text.char_indices().nth(max) {
+                text.truncate(at);
+            }
+        };
+        cut(&mut self.message, MAX_CLIENT_ERROR_CHARS);
+        if let Some(source) = self.source.as_mut() {
+            cut(source, 300);
+        }
+        self
+    }
+}

@@ -4,7 +4,11 @@
 //! relay nothing while nothing happens) and `POST /admin/study` (close or reopen the study to
 //! new arrivals, with a reason; journaled in `admin_actions.jsonl`).
 
-use std::{convert::Infallible, sync::Arc, time::Duration};
+use std::{
+    convert::Infallible,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use axum::{
     Json,
@@ -26,6 +30,33 @@ use crate::{
     lobby::{AdminCommand, Snapshot},
 };
 
+/// Wrong tokens answered per [`GUESS_WINDOW`]; past that, wrong tokens get 429 until the
+/// window ends (a right token always passes, so nobody can lock the researcher out).
+const GUESSES_PER_WINDOW: u32 = 20;
+const GUESS_WINDOW: Duration = Duration::from_secs(10);
+
+/// Counts wrong admin tokens, so the token cannot be guessed at speed.
+#[derive(Debug)]
+pub(crate) struct WrongTokens {
+    window_start: Instant,
+    count: u32,
+}
+
+impl WrongTokens {
+    pub(crate) fn new(now: Instant) -> Self {
+        Self { window_start: now, count: 0 }
+    }
+
+    /// Records a wrong token at `now`; whether it may still be answered 401 (else 429).
+    fn allow(&mut self, now: Instant) -> bool {
+        if now.duration_since(self.window_start) >= GUESS_WINDOW {
+            *self = Self::new(now);
+        }
+        self.count += 1;
+        self.count <= GUESSES_PER_WINDOW
+    }
+}
+
 /// The longest reason an admin action keeps.
 const MAX_REASON_CHARS: usize = 500;
 
@@ -39,6 +70,8 @@ pub(crate) struct AdminQuery {
 pub(crate) enum ConsoleError {
     #[error("wrong or missing admin token")]
     Unauthorized,
+    #[error("too many wrong admin tokens; wait a few seconds")]
+    TooManyGuesses,
     #[error("{0}")]
     Unavailable(&'static str),
 }
@@ -47,6 +80,7 @@ impl IntoResponse for ConsoleError {
     fn into_response(self) -> Response {
         let status = match self {
             ConsoleError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ConsoleError::TooManyGuesses => StatusCode::TOO_MANY_REQUESTS,
             ConsoleError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
         (status, self.to_string()).into_response()
@@ -124,10 +158,11 @@ pub(crate) async fn study(
 fn check(state: &AppState, query: &AdminQuery) -> Result<(), ConsoleError> {
     let given = query.token.as_deref().unwrap_or_default();
     if same_secret(given.as_bytes(), state.admin_token.as_bytes()) {
-        Ok(())
-    } else {
-        Err(ConsoleError::Unauthorized)
+        return Ok(());
     }
+    let allowed =
+        state.wrong_tokens.lock().map(|mut guesses| guesses.allow(Instant::now())).unwrap_or(false);
+    Err(if allowed { ConsoleError::Unauthorized } else { ConsoleError::TooManyGuesses })
 }
 
 async fn snapshot(state: &AppState) -> Result<Snapshot, ConsoleError> {
@@ -154,4 +189,27 @@ async fn ask(
 fn same_secret(given: &[u8], expected: &[u8]) -> bool {
     given.len() == expected.len()
         && given.iter().zip(expected).fold(0u8, |diff, (a, b)| diff | (a ^ b)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrong_tokens_are_answered_at_a_bounded_rate() {
+        let start = Instant::now();
+        let mut guesses = WrongTokens::new(start);
+        for _ in 0..GUESSES_PER_WINDOW {
+            assert!(guesses.allow(start));
+        }
+        assert!(!guesses.allow(start + Duration::from_secs(9)), "the 21st within ten seconds");
+        assert!(guesses.allow(start + GUESS_WINDOW), "a new window");
+    }
+
+    #[test]
+    fn secrets_compare_by_content_and_length() {
+        assert!(same_secret(b"abc", b"abc"));
+        assert!(!same_secret(b"abd", b"abc"));
+        assert!(!same_secret(b"ab", b"abc"));
+    }
 }

@@ -51,6 +51,8 @@ pub(crate) struct AppState {
     pub(crate) admin_token: Arc<str>,
     /// The lobby's snapshot, replaced by the hub when it changed (the console's live push).
     pub(crate) console: tokio::sync::watch::Sender<Arc<crate::lobby::Snapshot>>,
+    /// Wrong admin tokens lately (`console.rs`).
+    pub(crate) wrong_tokens: Arc<std::sync::Mutex<crate::console::WrongTokens>>,
     pub(crate) storage: Arc<crate::storage::Storage>,
 }
 
@@ -62,6 +64,7 @@ pub(crate) fn router(www: Option<&Path>, state: AppState) -> Router {
         .route("/admin/events", get(crate::console::events))
         .route("/admin/study", post(crate::console::study))
         .route("/data/pages", post(crate::pages::store))
+        .route("/data/client-errors", post(crate::client_errors::report))
         .with_state(state);
     let routes = match www {
         Some(dir) => routes.fallback_service(

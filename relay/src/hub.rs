@@ -3,13 +3,15 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use rollgym_protocol::{ClientMsg, ParticipantId, PeerReport, ServerMsg, Upload};
+use rollgym_protocol::{
+    ClientErrorRecord, ClientMsg, ParticipantId, PeerReport, ServerMsg, Upload,
+};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     error::UploadError,
-    lobby::{Action, AdminCommand, ConnId, Lobby, Snapshot},
+    lobby::{Action, AdminCommand, ConnId, Lobby, ReportRefused, Snapshot},
     screen_peer::{RTCIceCandidateInit, ScreenPeer},
     storage::{Journal, Storage},
 };
@@ -46,6 +48,11 @@ pub(crate) enum Event {
     Admin {
         command: AdminCommand,
         reply: tokio::sync::oneshot::Sender<Snapshot>,
+    },
+    /// A participant's page reported an error.
+    ClientError {
+        report: Box<ClientErrorRecord>,
+        reply: tokio::sync::oneshot::Sender<Result<(), ReportRefused>>,
     },
     /// The relay's own peer finished screening a page.
     ScreenReport {
@@ -173,6 +180,14 @@ impl Driver {
                 Vec::new()
             }
             Event::ScreenReport { conn, report } => lobby.peer_report(conn, *report, now_ms),
+            Event::ClientError { report, reply } => {
+                let (result, actions) = match lobby.client_error(*report, now_ms) {
+                    Ok(actions) => (Ok(()), actions),
+                    Err(refused) => (Err(refused), Vec::new()),
+                };
+                let _ = reply.send(result);
+                actions
+            }
             Event::Admin { command, reply } => {
                 let actions = lobby.admin(command);
                 let _ = reply.send(lobby.snapshot());
@@ -234,6 +249,7 @@ impl Driver {
             }
             Action::LogScreening(record) => return self.log(Journal::Screening(record)),
             Action::LogAdmin(record) => return self.log(Journal::Admin(record)),
+            Action::LogClientError(record) => return self.log(Journal::ClientError(record)),
         };
         let Some(outbox) = self.outboxes.get(&conn) else { return };
         if outbox.try_send(outbound).is_err() {

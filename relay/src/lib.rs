@@ -15,6 +15,7 @@
 //! - `storage`: atomic writes of research data, the parity summary; `parity`: the comparison.
 
 mod assets;
+mod client_errors;
 pub mod config;
 mod connection;
 mod console;

@@ -13,9 +13,9 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use rollgym_protocol::{
-    AdminRecord, ClientMsg, ExperimentConfig, GameId, GymScene, MatchLogRecord, PROTOCOL_VERSION,
-    ParticipantId, ProbeId, ProbeResult, Scene, ScreenRule, ScreeningRecord, ServerMsg, Upload,
-    UploadId,
+    AdminRecord, ClientErrorRecord, ClientMsg, ExperimentConfig, GameId, GymScene, MatchLogRecord,
+    PROTOCOL_VERSION, ParticipantId, ProbeId, ProbeResult, Scene, ScreenRule, ScreeningRecord,
+    ServerMsg, Upload, UploadId,
 };
 
 use crate::{
@@ -30,6 +30,7 @@ mod ids;
 #[cfg(test)]
 mod invariants;
 mod probe;
+mod problems;
 mod progress;
 mod screening;
 mod snapshot;
@@ -45,6 +46,8 @@ pub use games::{GameState, VALIDATION_TIMEOUT_MS};
 use ids::IdSource;
 use probe::Probe;
 pub use probe::{ENDED_PROBES_REMEMBERED, PROBE_TIMEOUT_MS};
+use problems::Problems;
+pub use problems::{ProblemsSnapshot, REPORTS_PER_MINUTE, ReportRefused};
 pub use progress::Progress;
 pub use snapshot::{SceneSnapshot, Snapshot};
 use study::Study;
@@ -83,6 +86,8 @@ pub enum Action {
     LogScreening(Box<ScreeningRecord>),
     /// Append one line to `admin_actions.jsonl`.
     LogAdmin(AdminRecord),
+    /// Append one line to `client_errors.jsonl`.
+    LogClientError(Box<ClientErrorRecord>),
     /// Have the relay's own peer answer this page's offer and measure it.
     ScreenPeerOffer {
         conn: ConnId,
@@ -135,6 +140,8 @@ pub struct Lobby {
     loading_failed: usize,
     /// The study switch and the funnel (`study.rs`).
     study: Study,
+    /// What the console lists as problems (`problems.rs`).
+    problems: Problems,
     /// Live owner of each participant id: a second tab with the same id is refused.
     owners: HashMap<ParticipantId, ConnId>,
     /// One waiting line per scene (empty for static scenes), longest-waiting first.
@@ -169,6 +176,7 @@ impl Lobby {
             webrtc_rtt: HashMap::new(),
             loading_failed: 0,
             study: Study::default(),
+            problems: Problems::default(),
             owners: HashMap::new(),
             timers: Timers::default(),
             ids: IdSource(id_seed),

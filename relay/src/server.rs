@@ -131,6 +131,9 @@ impl Relay {
             admin_token: self.admin_token.clone(),
             storage: self.storage.clone(),
             console,
+            wrong_tokens: Arc::new(std::sync::Mutex::new(crate::console::WrongTokens::new(
+                std::time::Instant::now(),
+            ))),
         };
         let app = http::router(self.options.www_dir.as_deref(), state);
         let stop = cancel.clone();

@@ -18,7 +18,8 @@ use std::{
 };
 
 use rollgym_protocol::{
-    AdminRecord, MatchLogRecord, ParticipantId, SafeId, ScreeningRecord, StoredSidecar, Upload,
+    AdminRecord, ClientErrorRecord, MatchLogRecord, ParticipantId, SafeId, ScreeningRecord,
+    StoredSidecar, Upload,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -37,6 +38,9 @@ pub const SCREENING_FILE: &str = "screening.jsonl";
 /// `admin_actions.jsonl`: every action taken from the admin console.
 pub const ADMIN_FILE: &str = "admin_actions.jsonl";
 
+/// `client_errors.jsonl`: errors participants' pages reported.
+pub const CLIENT_ERRORS_FILE: &str = "client_errors.jsonl";
+
 /// An append-only record of the lobby's decisions: a match-log line or a participant's new
 /// progress.
 #[derive(Debug)]
@@ -45,6 +49,7 @@ pub enum Journal {
     Progress(ParticipantId, Progress),
     Screening(Box<ScreeningRecord>),
     Admin(AdminRecord),
+    ClientError(Box<ClientErrorRecord>),
 }
 
 /// The data directory of one experiment.
@@ -241,6 +246,13 @@ impl Storage {
                 }
                 let line = serde_json::to_string(&record).map_err(io::Error::other)?;
                 Ok((self.root.join(ADMIN_FILE), line))
+            }
+            Journal::ClientError(mut record) => {
+                if record.time_ms == 0 {
+                    record.time_ms = unix_ms();
+                }
+                let line = serde_json::to_string(&record).map_err(io::Error::other)?;
+                Ok((self.root.join(CLIENT_ERRORS_FILE), line))
             }
         }
     }

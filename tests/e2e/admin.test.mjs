@@ -56,6 +56,14 @@ test('without the token the admin page shows no data', async () => {
   assert.equal(await p.page.$$eval('#scenes tr', (rows) => rows.length), 0);
   // Chromium logs the refused request itself.
   assertCleanExcept(/401 \(Unauthorized\)/, p);
+  // Guessing at speed is slowed down; the right token still gets in.
+  const statuses = [];
+  for (let i = 0; i < 25; i++) {
+    statuses.push((await fetch(`${env.relay.url}/admin/status?token=guess${i}`)).status);
+  }
+  assert.ok(statuses.includes(401) && statuses.at(-1) === 429, statuses.join(' '));
+  const token = new URL(env.relay.adminUrl).searchParams.get('token');
+  assert.equal((await fetch(`${env.relay.url}/admin/status?token=${token}`)).status, 200);
   await p.close();
 });
 
@@ -114,7 +122,35 @@ test('closing the study turns a newcomer away with its message while a running g
   await Promise.all([a.close(), b.close(), late.close()]);
   // An open console does not keep the relay from stopping: its stream ends with the relay.
   assert.equal(await env.relay.stop(), 0, 'relay exits cleanly with a console open');
+  const token = new URL(env.relay.adminUrl).searchParams.get('token');
   env.relay = null;
+  const log = readFileSync(path.join(import.meta.dirname, '..', '.artifacts', 'admin_close.log'), 'utf8');
+  assert.ok(log.includes('study switch'), 'the switch is logged');
+  assert.ok(!log.includes(token), 'the admin token never appears in the log');
   await admin.page.waitForFunction(() => document.getElementById('admin-status').textContent.includes('reconnecting'));
   await admin.close();
+});
+
+test("errors on a participant's page reach the console and client_errors.jsonl", async () => {
+  env.relay = await startRelay({ experiment: experiment('short'), name: 'admin_client_errors' });
+  const admin = await openConsole();
+  const a = await openParticipant(env.browser, env.relay.url);
+  const waiting = await a.waitFor(isWaiting);
+  await a.page.evaluate(() => {
+    console.error('logged by the study page', { step: 3 });
+    setTimeout(() => {
+      throw new Error('boom from the study page');
+    });
+  });
+  await admin.page.waitForFunction(() => document.getElementById('client-errors').textContent === '2');
+  const listed = await admin.page.textContent('#recent-client-errors');
+  assert.match(listed, /boom from the study page/);
+  assert.match(listed, /logged by the study page \{"step":3\}/);
+  const file = path.join(env.relay.dataDir, 'e2e_short', 'client_errors.jsonl');
+  const lines = readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(lines.map((l) => l.kind).sort(), ['console_error', 'error']);
+  assert.ok(lines.every((l) => l.participant_id === waiting.participantId && l.time_ms > 0));
+  assert.deepEqual(admin.errors, []);
+  assertCleanExcept(/logged by the study page|boom from the study page/, a);
+  await Promise.all([a.close(), admin.close()]);
 });

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{Funnel, GameState, Lobby, Phase};
+use super::{Funnel, GameState, Lobby, Phase, ProblemsSnapshot};
 
 /// The lobby at one moment.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -24,6 +24,7 @@ pub struct Snapshot {
     pub loading_failed: usize,
     /// What became of everyone who arrived, and whether the study takes newcomers.
     pub funnel: Funnel,
+    pub problems: ProblemsSnapshot,
     pub scenes: Vec<SceneSnapshot>,
 }
 
@@ -93,6 +94,7 @@ impl Lobby {
         let waiting = scenes.iter().map(|s| s.waiting).sum();
         Snapshot {
             funnel: self.funnel(waiting),
+            problems: self.problems_snapshot(),
             experiment: self.experiment.experiment.id.clone(),
             connected: self.conns.len(),
             returning,

@@ -63,3 +63,39 @@ fn the_funnel_counts_arrivals_matches_starts_and_waits() {
     join(&mut lobby, 3, "c");
     assert_eq!(lobby.snapshot().funnel.waiting, 1);
 }
+
+fn report(participant: &str, message: &str) -> rollgym_protocol::ClientErrorRecord {
+    rollgym_protocol::ClientErrorRecord {
+        participant_id: ParticipantId::parse(participant).expect("id"),
+        kind: rollgym_protocol::ClientErrorKind::Error,
+        message: message.into(),
+        source: None,
+        time_ms: 5,
+    }
+}
+
+#[test]
+fn client_errors_are_kept_from_known_participants_bounded_and_rate_limited() {
+    use crate::lobby::{REPORTS_PER_MINUTE, ReportRefused};
+    let mut lobby = lobby();
+    assert_eq!(
+        lobby.client_error(report("stranger", "x"), 0),
+        Err(ReportRefused::UnknownParticipant)
+    );
+    join(&mut lobby, 1, "a");
+    let long = "é".repeat(5000);
+    let kept = lobby.client_error(report("a", &long), 0).expect("kept");
+    let [Action::LogClientError(record)] = &kept[..] else { panic!("one journal line: {kept:?}") };
+    assert_eq!(record.message.chars().count(), rollgym_protocol::MAX_CLIENT_ERROR_CHARS);
+    for _ in 1..REPORTS_PER_MINUTE {
+        assert!(lobby.client_error(report("a", "again"), 1000).is_ok());
+    }
+    assert_eq!(lobby.client_error(report("a", "more"), 2000), Err(ReportRefused::TooMany));
+    assert!(lobby.client_error(report("a", "a minute later"), 60_000).is_ok());
+    let problems = lobby.snapshot().problems;
+    assert_eq!(problems.client_errors, REPORTS_PER_MINUTE as usize + 1);
+    assert_eq!(
+        problems.recent_client_errors.last().map(|r| r.message.as_str()),
+        Some("a minute later")
+    );
+}
