@@ -59,7 +59,9 @@ pub struct Funnel {
     pub played: usize,
     /// Participant-games by the outcome of their last stored episode (`complete`, ...).
     pub outcomes: BTreeMap<String, usize>,
-    /// Participant-games stored as `complete`, over arrivals.
+    /// Participants with a game stored as `complete`.
+    pub completed: usize,
+    /// `completed` over arrivals.
     pub completion_rate: Option<f64>,
     pub wait_median_ms: Option<u64>,
     pub wait_p90_ms: Option<u64>,
@@ -161,7 +163,14 @@ impl Lobby {
             *outcomes.entry(name).or_insert(0) += 1;
         }
         let arrived = self.study.arrived.len();
-        let complete = outcomes.get("complete").copied().unwrap_or(0);
+        let completed: HashSet<&ParticipantId> = self
+            .study
+            .outcomes
+            .iter()
+            .filter(|(_, outcome)| **outcome == Outcome::Complete)
+            .map(|((participant, _), _)| participant)
+            .collect();
+        let completed = completed.len();
         let mut waits = self.study.waits.clone();
         waits.sort_unstable();
         let at = |q: f64| waits.get(((waits.len() as f64 - 1.0) * q).round() as usize).copied();
@@ -174,7 +183,8 @@ impl Lobby {
             matched: self.study.matched,
             played: self.study.played,
             outcomes,
-            completion_rate: (arrived > 0).then(|| complete as f64 / arrived as f64),
+            completed,
+            completion_rate: (arrived > 0).then(|| completed as f64 / arrived as f64),
             wait_median_ms: at(0.5),
             wait_p90_ms: at(0.9),
         }

@@ -99,3 +99,20 @@ fn client_errors_are_kept_from_known_participants_bounded_and_rate_limited() {
         Some("a minute later")
     );
 }
+
+#[test]
+fn the_completion_rate_counts_participants_not_games() {
+    let mut lobby = lobby();
+    join(&mut lobby, 1, "a");
+    join(&mut lobby, 2, "b");
+    let id = |s: &str| ParticipantId::parse(s).expect("id");
+    let game = |s: &str| GameId::parse(s).expect("id");
+    // a completed two games, b one that its partner left.
+    lobby.tally_outcome(&id("a"), &game("g1"), rollgym_protocol::Outcome::Complete);
+    lobby.tally_outcome(&id("a"), &game("g2"), rollgym_protocol::Outcome::Complete);
+    lobby.tally_outcome(&id("b"), &game("g1"), rollgym_protocol::Outcome::PartnerDisconnected);
+    let funnel = lobby.snapshot().funnel;
+    assert_eq!(funnel.outcomes.get("complete"), Some(&2), "participant-games");
+    assert_eq!(funnel.completed, 1);
+    assert_eq!(funnel.completion_rate, Some(0.5));
+}
