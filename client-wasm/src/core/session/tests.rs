@@ -1,4 +1,4 @@
-use rollgym_protocol::{ErrorCode, MonitoringConfig, PeerInfo, Upload};
+use rollgym_protocol::{ErrorCode, GameEnds, MonitoringConfig, PeerInfo, Upload};
 
 use super::*;
 use crate::core::netcode::NO_ACTION;
@@ -35,6 +35,34 @@ fn paired_with_countdown(me: u8, partner: u8, partner_id: &str, countdown_ms: u3
         countdown_ms,
         monitoring: MonitoringConfig::default(),
         ends: Box::default(),
+    }
+}
+
+/// Player `me` of a pair of "a" and "b" paired into `game` (no countdown), watched by
+/// `monitoring`, ending as `ends` say.
+fn paired_into(
+    me: u8,
+    game: GameConfig,
+    monitoring: MonitoringConfig,
+    ends: GameEnds,
+) -> ServerMsg {
+    let partner = if me == 0 { "b" } else { "a" };
+    let ServerMsg::Paired { game_id, player_index, peers, ice_servers, force_relay, seed, .. } =
+        paired_msg(me, 1 - me, partner)
+    else {
+        unreachable!()
+    };
+    ServerMsg::Paired {
+        game_id,
+        player_index,
+        peers,
+        ice_servers,
+        force_relay,
+        game: Box::new(game),
+        seed,
+        countdown_ms: 0,
+        monitoring,
+        ends: Box::new(ends),
     }
 }
 

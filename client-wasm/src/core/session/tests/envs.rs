@@ -72,23 +72,7 @@ fn supplying(fail_at: Option<u32>) -> Session {
 }
 
 fn paired_in(session: &mut Session, me: u8, config: GameConfig) {
-    let ServerMsg::Paired { game_id, player_index, peers, ice_servers, force_relay, seed, .. } =
-        paired_msg(me, 1 - me, if me == 0 { "b" } else { "a" })
-    else {
-        unreachable!()
-    };
-    let msg = ServerMsg::Paired {
-        game_id,
-        player_index,
-        peers,
-        ice_servers,
-        force_relay,
-        game: Box::new(config),
-        seed,
-        countdown_ms: 0,
-        monitoring: rollgym_protocol::MonitoringConfig::default(),
-        ends: Box::default(),
-    };
+    let msg = paired_into(me, config, MonitoringConfig::default(), GameEnds::default());
     session.handle(Input::Relay(msg), 0.0);
 }
 

@@ -2,7 +2,7 @@
 //! same frame, with the right outcome, message and code on each side and identical partial
 //! data; and the other endings show the experiment's `[outcomes.<name>]`.
 
-use rollgym_protocol::{Exclusion, ExclusionReason, GameEnds, MonitoringConfig, OutcomeConfig};
+use rollgym_protocol::{Exclusion, ExclusionReason, OutcomeConfig};
 
 use super::*;
 use crate::core::status::Warning;
@@ -32,24 +32,7 @@ fn watched_pair(
     for (me, peer) in peers.iter_mut().enumerate() {
         let me = me as u8;
         peer.handle(Input::Relay(welcome(["a", "b"][usize::from(me)])), 0.0);
-        let partner = ["a", "b"][usize::from(1 - me)];
-        let ServerMsg::Paired { game_id, player_index, peers, seed, .. } =
-            paired_msg(me, 1 - me, partner)
-        else {
-            unreachable!()
-        };
-        let msg = ServerMsg::Paired {
-            game_id,
-            player_index,
-            peers,
-            ice_servers: Vec::new(),
-            force_relay: false,
-            game: Box::new(game.clone()),
-            seed,
-            countdown_ms: 0,
-            monitoring: monitoring.clone(),
-            ends: Box::new(ends()),
-        };
+        let msg = paired_into(me, game.clone(), monitoring.clone(), ends());
         peer.handle(Input::Relay(msg), 0.0);
     }
     let mut in_flight: [Vec<Vec<u8>>; 2] = [Vec::new(), Vec::new()];
