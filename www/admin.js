@@ -14,7 +14,7 @@ const text = (id, value) => {
 const seconds = (ms) => (ms == null ? '–' : `${(ms / 1000).toFixed(1)} s`);
 
 function renderFunnel(funnel, scenes) {
-  for (const key of ['arrived', 'screened_out', 'waiting', 'timed_out', 'matched', 'played']) {
+  for (const key of ['arrived', 'waiting', 'timed_out', 'matched', 'played']) {
     text(`f-${key}`, funnel[key]);
   }
   const outcomes = Object.entries(funnel.outcomes).map(([name, n]) => `${name} ${n}`);
@@ -49,6 +49,7 @@ function render(snapshot) {
   text('screening', snapshot.screening);
   text('screened-in', snapshot.screened_in);
   text('screened-out', snapshot.screened_out);
+  text('f-screened_out', snapshot.screened_out);
   text('loading-failed', snapshot.loading_failed);
   renderFunnel(snapshot.funnel, snapshot.scenes);
   renderProblems(snapshot.problems);

@@ -52,7 +52,6 @@ pub struct Funnel {
     /// Whether new arrivals are let in.
     pub open: bool,
     pub arrived: usize,
-    pub screened_out: usize,
     pub waiting: usize,
     pub timed_out: usize,
     pub matched: usize,
@@ -154,14 +153,17 @@ impl Lobby {
     }
 
     pub(super) fn funnel(&self, waiting: usize) -> Funnel {
-        let mut outcomes = BTreeMap::new();
+        let mut counts: HashMap<Outcome, usize> = HashMap::new();
         for outcome in self.study.outcomes.values() {
-            let name = serde_json::to_value(outcome)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            *outcomes.entry(name).or_insert(0) += 1;
+            *counts.entry(*outcome).or_insert(0) += 1;
         }
+        // Named as in the sidecars (one serialization per kind of outcome, not per game).
+        let outcomes: BTreeMap<String, usize> = counts
+            .into_iter()
+            .filter_map(|(outcome, n)| {
+                Some((serde_json::to_value(outcome).ok()?.as_str()?.to_owned(), n))
+            })
+            .collect();
         let arrived = self.study.arrived.len();
         let completed: HashSet<&ParticipantId> = self
             .study
@@ -177,7 +179,6 @@ impl Lobby {
         Funnel {
             open: !self.study.closed,
             arrived,
-            screened_out: self.screened.values().filter(|d| d.is_some()).count(),
             waiting,
             timed_out: self.study.timed_out,
             matched: self.study.matched,
