@@ -29,6 +29,15 @@ node_modules/.bin/wasm-opt -Oz --enable-reference-types --enable-bulk-memory \
 if [ "$target" = web ]; then
   # The package around the module: the embedding API, its types, package.json.
   cp client-wasm/js/* "$stage/"
+  # What a page loads is minified (the gzip budget, DESIGN.md); each file's source map keeps
+  # the readable text for a researcher's devtools and is loaded only by them.
+  for js in rollgym.js rollgym_client.js; do
+    node_modules/.bin/esbuild --minify --format=esm --sourcemap --log-level=warning \
+      "$stage/$js" --outfile="$stage/$js.min"
+    mv "$stage/$js.min" "$stage/$js"
+    mv "$stage/$js.min.map" "$stage/$js.map"
+    sed -i "s|sourceMappingURL=$js.min.map|sourceMappingURL=$js.map|" "$stage/$js"
+  done
   # The example study's jsPsych, from node_modules (package-lock.json): served locally.
   vendor=www/examples/jspsych/vendor
   mkdir -p "$vendor"
