@@ -64,6 +64,8 @@ pub enum Outcome {
     PartnerExcluded,
     /// The study was closed to new arrivals when this participant came.
     StudyClosed,
+    /// The researcher ended the game from the admin console (both players' data is partial).
+    EndedByResearcher,
 }
 
 /// The sidecar of one episode file, as the client writes it. Every field is a fact this peer

@@ -11,6 +11,7 @@ mod agent;
 mod config;
 pub mod episode;
 mod game;
+mod health;
 mod ids;
 mod lobby;
 mod messages;
@@ -25,6 +26,7 @@ pub use episode::{Outcome, Sidecar, StoredSidecar};
 pub use game::{
     BUILT_IN_ENVS, GameConfig, GameConfigError, InputMode, OVERCOOKED_LAYOUTS, is_env_name,
 };
+pub use health::{CONNECTION_TYPES, GameHealth, HEALTH_INTERVAL_MS};
 pub use ids::{
     GameId, IdError, MAX_PARTICIPANT_ID_LEN, ParticipantId, ProbeId, SafeId, SceneId, UploadId,
 };

@@ -4,14 +4,14 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    GameConfig, GameEnds, GameId, MonitoringConfig, OutcomeName, ParticipantId, ProbeId, SceneId,
-    SceneView, ScreenFacts, ScreenRequest, Sidecar, UploadId,
+    GameConfig, GameEnds, GameHealth, GameId, MonitoringConfig, OutcomeName, ParticipantId,
+    ProbeId, SceneId, SceneView, ScreenFacts, ScreenRequest, Sidecar, UploadId,
 };
 
 /// Bumped on every incompatible change. The client sends its version in [`ClientMsg::Hello`];
 /// the relay refuses any other version with [`ErrorCode::ProtocolVersion`], so a participant with
 /// a stale cached page gets a clear "reload" message instead of undefined behaviour.
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// Largest text frame the relay accepts from a client, uploads excepted. SDP offers from
 /// Chromium are 1–3 kB.
@@ -64,6 +64,9 @@ pub enum ClientMsg {
     /// WebRTC signaling for the relay's own peer during screening (an offer, then trickled
     /// candidates).
     ScreenSignal { payload: SignalPayload },
+    /// How this page's running game goes (every [`crate::HEALTH_INTERVAL_MS`]), for the admin
+    /// console.
+    Health(Box<GameHealth>),
 }
 
 /// One participant's data of one episode.

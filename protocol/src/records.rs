@@ -200,6 +200,22 @@ pub struct AdminRecord {
     /// Unix time, ms (stamped by the relay when it logs it).
     #[serde(default)]
     pub time_ms: u64,
+    /// The game an `end_game` ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub game_id: Option<GameId>,
+    /// The participant an `exclude_participant` excluded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participant_id: Option<ParticipantId>,
+    /// What the excluded participant is shown (again, if it comes back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl AdminRecord {
+    /// A record of `action` with nothing else set.
+    pub fn new(action: AdminAction, reason: String) -> Self {
+        Self { action, reason, time_ms: 0, game_id: None, participant_id: None, message: None }
+    }
 }
 
 /// What the admin console did.
@@ -209,6 +225,12 @@ pub enum AdminAction {
     /// No new arrivals from now on; those already in continue.
     CloseStudy,
     ReopenStudy,
+    /// A running game ended for all its players (message and code of
+    /// `[outcomes.ended_by_researcher]`, data partial).
+    EndGame,
+    /// A participant excluded with the researcher's message; never let back in. Its partner,
+    /// if in a game with it, gets `partner_excluded`.
+    ExcludeParticipant,
 }
 
 /// The longest message a client error report keeps (longer ones are cut).

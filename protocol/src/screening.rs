@@ -280,6 +280,8 @@ pub enum OutcomeName {
     LoadingFailed,
     /// A newcomer while the study is closed to new arrivals (the admin console's switch).
     StudyClosed,
+    /// The researcher ended the game from the admin console.
+    EndedByResearcher,
 }
 
 /// `[outcomes.<name>]`: what a participant who ends this way gets.
@@ -299,7 +301,7 @@ pub struct OutcomeConfig {
 pub type OutcomesConfig = std::collections::BTreeMap<OutcomeName, OutcomeConfig>;
 
 impl OutcomeName {
-    pub const ALL: [OutcomeName; 8] = [
+    pub const ALL: [OutcomeName; 9] = [
         OutcomeName::Completed,
         OutcomeName::ScreenedOut,
         OutcomeName::WaitTimeout,
@@ -308,6 +310,7 @@ impl OutcomeName {
         OutcomeName::PartnerExcluded,
         OutcomeName::LoadingFailed,
         OutcomeName::StudyClosed,
+        OutcomeName::EndedByResearcher,
     ];
 
     /// The name as in `[outcomes.<name>]` and on the wire.
@@ -321,6 +324,7 @@ impl OutcomeName {
             OutcomeName::PartnerExcluded => "partner_excluded",
             OutcomeName::LoadingFailed => "loading_failed",
             OutcomeName::StudyClosed => "study_closed",
+            OutcomeName::EndedByResearcher => "ended_by_researcher",
         }
     }
 

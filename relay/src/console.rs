@@ -1,8 +1,11 @@
 //! The admin console's HTTP side, every route behind the admin token: `GET /admin/status`
 //! (the lobby's snapshot once), `GET /admin/events` (the snapshot pushed as server-sent events
 //! whenever it changes, at most four times a second, so a console open for hours costs the
-//! relay nothing while nothing happens) and `POST /admin/study` (close or reopen the study to
-//! new arrivals, with a reason; journaled in `admin_actions.jsonl`).
+//! relay nothing while nothing happens), `GET /admin/participant` (one participant's
+//! timeline and data files), `GET /admin/download` (the data directory, or one scene's, as a
+//! zip) and the actions, each with a reason and journaled in `admin_actions.jsonl`:
+//! `POST /admin/study` (close or reopen the study to new arrivals), `POST /admin/end-game`,
+//! `POST /admin/exclude`.
 
 use std::{
     convert::Infallible,
@@ -13,21 +16,23 @@ use std::{
 use axum::{
     Json,
     extract::{Query, State},
-    http::StatusCode,
+    http::{StatusCode, header},
     response::{
         IntoResponse, Response,
         sse::{Event as SseEvent, KeepAlive, Sse},
     },
 };
 use futures_util::stream::{self, Stream};
-use serde::Deserialize;
+use rollgym_protocol::{GameId, ParticipantId, SceneId};
+use serde::{Deserialize, Serialize};
 use tokio::sync::{oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    download,
     http::AppState,
     hub::Event,
-    lobby::{AdminCommand, Snapshot},
+    lobby::{AdminCommand, AdminError, ParticipantDetail, Snapshot},
 };
 
 /// Wrong tokens answered per [`GUESS_WINDOW`]; past that, wrong tokens get 429 until the
@@ -74,6 +79,16 @@ pub(crate) enum ConsoleError {
     TooManyGuesses,
     #[error("{0}")]
     Unavailable(&'static str),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("cannot read the data directory: {0}")]
+    Storage(String),
+}
+
+impl From<AdminError> for ConsoleError {
+    fn from(err: AdminError) -> Self {
+        ConsoleError::NotFound(err.to_string())
+    }
 }
 
 impl IntoResponse for ConsoleError {
@@ -82,6 +97,8 @@ impl IntoResponse for ConsoleError {
             ConsoleError::Unauthorized => StatusCode::UNAUTHORIZED,
             ConsoleError::TooManyGuesses => StatusCode::TOO_MANY_REQUESTS,
             ConsoleError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ConsoleError::NotFound(_) => StatusCode::NOT_FOUND,
+            ConsoleError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         (status, self.to_string()).into_response()
     }
@@ -148,10 +165,144 @@ pub(crate) async fn study(
     Json(switch): Json<StudySwitch>,
 ) -> Result<Json<Snapshot>, ConsoleError> {
     check(&state, &query)?;
-    let reason: String = switch.reason.trim().chars().take(MAX_REASON_CHARS).collect();
-    let command = AdminCommand::SetOpen { open: switch.open, reason };
+    let reason = bounded(&switch.reason);
+    act(&state, AdminCommand::SetOpen { open: switch.open, reason }).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EndGame {
+    game_id: GameId,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Ends a running game for every player; answers with the snapshot after it (404 when no such
+/// game runs).
+pub(crate) async fn end_game(
+    State(state): State<AppState>,
+    Query(query): Query<AdminQuery>,
+    Json(end): Json<EndGame>,
+) -> Result<Json<Snapshot>, ConsoleError> {
+    check(&state, &query)?;
+    act(&state, AdminCommand::EndGame { game_id: end.game_id, reason: bounded(&end.reason) }).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Exclude {
+    participant_id: ParticipantId,
+    /// What the participant is shown.
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Excludes a participant; answers with the snapshot after it (404 for a stranger).
+pub(crate) async fn exclude(
+    State(state): State<AppState>,
+    Query(query): Query<AdminQuery>,
+    Json(exclude): Json<Exclude>,
+) -> Result<Json<Snapshot>, ConsoleError> {
+    check(&state, &query)?;
+    let command = AdminCommand::Exclude {
+        participant: exclude.participant_id,
+        message: bounded(&exclude.message),
+        reason: bounded(&exclude.reason),
+    };
+    act(&state, command).await
+}
+
+/// An action's text as kept: trimmed, at most [`MAX_REASON_CHARS`].
+fn bounded(text: &str) -> String {
+    text.trim().chars().take(MAX_REASON_CHARS).collect()
+}
+
+async fn act(state: &AppState, command: AdminCommand) -> Result<Json<Snapshot>, ConsoleError> {
     let (reply, answer) = oneshot::channel();
-    Ok(Json(ask(&state, Event::Admin { command, reply }, answer).await?))
+    Ok(Json(ask(state, Event::Admin { command, reply }, answer).await??))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ParticipantQuery {
+    token: Option<String>,
+    id: ParticipantId,
+}
+
+/// One participant: its row, its timeline and its data files (paths in the data directory).
+#[derive(Debug, Serialize)]
+pub(crate) struct ParticipantView {
+    #[serde(flatten)]
+    detail: ParticipantDetail,
+    files: Vec<String>,
+}
+
+pub(crate) async fn participant(
+    State(state): State<AppState>,
+    Query(query): Query<ParticipantQuery>,
+) -> Result<Json<ParticipantView>, ConsoleError> {
+    check(&state, &AdminQuery { token: query.token.clone() })?;
+    let (reply, answer) = oneshot::channel();
+    let event = Event::Participant { participant: query.id.clone(), reply };
+    let detail = ask(&state, event, answer)
+        .await?
+        .ok_or_else(|| ConsoleError::NotFound(format!("no participant {} seen", query.id)))?;
+    let root = state.storage.root().to_path_buf();
+    let prefix = format!("{}_ep", query.id);
+    let files = tokio::task::spawn_blocking(move || download::files_under(&root, &root))
+        .await
+        .map_err(|e| ConsoleError::Storage(e.to_string()))?
+        .map_err(|e| ConsoleError::Storage(e.to_string()))?
+        .into_iter()
+        .filter(|path| path.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&prefix)))
+        .map(|path| path.to_string_lossy().into_owned())
+        .collect();
+    Ok(Json(ParticipantView { detail, files }))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct DownloadQuery {
+    token: Option<String>,
+    /// One scene's files only.
+    scene: Option<SceneId>,
+}
+
+/// The data directory (or one scene's) as a zip, streamed.
+pub(crate) async fn download(
+    State(state): State<AppState>,
+    Query(query): Query<DownloadQuery>,
+) -> Result<Response, ConsoleError> {
+    check(&state, &AdminQuery { token: query.token.clone() })?;
+    let root = state.storage.root().to_path_buf();
+    let experiment =
+        root.file_name().map_or_else(|| "data".into(), |n| n.to_string_lossy().into_owned());
+    let dir = match &query.scene {
+        Some(scene) => root.join(scene.as_str()),
+        None => root.clone(),
+    };
+    if !dir.is_dir() {
+        let what = query.scene.map_or_else(|| "the experiment".into(), |s| format!("scene {s}"));
+        return Err(ConsoleError::NotFound(format!("no data stored for {what} yet")));
+    }
+    let (base, walk) = (root.clone(), dir);
+    let files = tokio::task::spawn_blocking(move || download::files_under(&base, &walk))
+        .await
+        .map_err(|e| ConsoleError::Storage(e.to_string()))?
+        .map_err(|e| ConsoleError::Storage(e.to_string()))?;
+    let name = match &query.scene {
+        Some(scene) => format!("{experiment}-{scene}.zip"),
+        None => format!("{experiment}.zip"),
+    };
+    let chunks = download::stream_zip(root, experiment, files);
+    let body = axum::body::Body::from_stream(stream::unfold(chunks, |mut chunks| async move {
+        chunks.recv().await.map(|chunk| (chunk, chunks))
+    }));
+    let headers = [
+        (header::CONTENT_TYPE, "application/zip".to_owned()),
+        (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+    ];
+    Ok((headers, body).into_response())
 }
 
 /// The admin token must be given (`?token=`); compared in constant time.
@@ -171,11 +322,11 @@ async fn snapshot(state: &AppState) -> Result<Snapshot, ConsoleError> {
 }
 
 /// Sends `event` to the hub and waits (at most two seconds) for its answer.
-async fn ask(
+async fn ask<T>(
     state: &AppState,
     event: Event,
-    answer: oneshot::Receiver<Snapshot>,
-) -> Result<Snapshot, ConsoleError> {
+    answer: oneshot::Receiver<T>,
+) -> Result<T, ConsoleError> {
     if state.hub.send(event).await.is_err() {
         return Err(ConsoleError::Unavailable("the relay is shutting down"));
     }

@@ -63,6 +63,10 @@ pub(crate) fn router(www: Option<&Path>, state: AppState) -> Router {
         .route("/admin/status", get(crate::console::status))
         .route("/admin/events", get(crate::console::events))
         .route("/admin/study", post(crate::console::study))
+        .route("/admin/end-game", post(crate::console::end_game))
+        .route("/admin/exclude", post(crate::console::exclude))
+        .route("/admin/participant", get(crate::console::participant))
+        .route("/admin/download", get(crate::console::download))
         .route("/data/pages", post(crate::pages::store))
         .route("/data/client-errors", post(crate::client_errors::report))
         .with_state(state);

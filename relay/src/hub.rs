@@ -4,14 +4,16 @@
 use std::{collections::HashMap, sync::Arc};
 
 use rollgym_protocol::{
-    ClientErrorRecord, ClientMsg, ParticipantId, PeerReport, ServerMsg, Upload,
+    ClientErrorRecord, ClientMsg, GameId, ParticipantId, PeerReport, ServerMsg, Upload,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     error::UploadError,
-    lobby::{Action, AdminCommand, ConnId, Lobby, ReportRefused, Snapshot},
+    lobby::{
+        Action, AdminCommand, AdminError, ConnId, Lobby, ParticipantDetail, ReportRefused, Snapshot,
+    },
     screen_peer::{RTCIceCandidateInit, ScreenPeer},
     storage::{Journal, Storage},
 };
@@ -44,10 +46,23 @@ pub(crate) enum Event {
         participant: ParticipantId,
         reply: tokio::sync::oneshot::Sender<bool>,
     },
-    /// An action from the admin console; answered with the funnel after it.
+    /// An action from the admin console; answered with the snapshot after it.
     Admin {
         command: AdminCommand,
-        reply: tokio::sync::oneshot::Sender<Snapshot>,
+        reply: tokio::sync::oneshot::Sender<Result<Snapshot, AdminError>>,
+    },
+    /// The admin console asks about one participant.
+    Participant {
+        participant: ParticipantId,
+        reply: tokio::sync::oneshot::Sender<Option<ParticipantDetail>>,
+    },
+    /// The storage layer is done with an upload the lobby admitted.
+    Stored {
+        participant: ParticipantId,
+        game_id: GameId,
+        episode: u32,
+        /// Stored, with its episode's parity once every player's file is in; or why not.
+        result: Result<Option<bool>, String>,
     },
     /// A participant's page reported an error.
     ClientError {
@@ -125,7 +140,7 @@ pub(crate) async fn run(
             _ = publish.tick(), if changed => {
                 changed = false;
                 if console.receiver_count() > 0 {
-                    console.send_replace(Arc::new(lobby.snapshot()));
+                    console.send_replace(Arc::new(lobby.snapshot(now())));
                 }
                 continue;
             }
@@ -172,7 +187,15 @@ impl Driver {
             }
             Event::Snapshot { reply } => {
                 // The asker may have given up; nothing to do then.
-                let _ = reply.send(lobby.snapshot());
+                let _ = reply.send(lobby.snapshot(now_ms));
+                Vec::new()
+            }
+            Event::Participant { participant, reply } => {
+                let _ = reply.send(lobby.participant(&participant));
+                Vec::new()
+            }
+            Event::Stored { participant, game_id, episode, result } => {
+                lobby.stored(&participant, &game_id, episode, result, now_ms);
                 Vec::new()
             }
             Event::Knows { participant, reply } => {
@@ -188,11 +211,16 @@ impl Driver {
                 let _ = reply.send(result);
                 actions
             }
-            Event::Admin { command, reply } => {
-                let actions = lobby.admin(command);
-                let _ = reply.send(lobby.snapshot());
-                actions
-            }
+            Event::Admin { command, reply } => match lobby.admin(command, now_ms) {
+                Ok(actions) => {
+                    let _ = reply.send(Ok(lobby.snapshot(now_ms)));
+                    actions
+                }
+                Err(err) => {
+                    let _ = reply.send(Err(err));
+                    Vec::new()
+                }
+            },
         }
     }
 
@@ -213,7 +241,8 @@ impl Driver {
             }
             Action::Store { conn, upload, players } => {
                 if let Some(outbox) = self.outboxes.get(&conn) {
-                    store(self.storage.clone(), *upload, players, outbox.clone());
+                    let sinks = (outbox.clone(), self.hub.clone());
+                    store(self.storage.clone(), *upload, players, sinks);
                 }
                 return;
             }
@@ -260,25 +289,40 @@ impl Driver {
 }
 
 /// Writes an upload on the blocking pool (file IO must not stall the hub), then answers the
-/// uploader. If the connection is gone by then, the client re-sends after reconnecting.
+/// uploader and tells the lobby (for the console). If the connection is gone by then, the
+/// client re-sends after reconnecting.
 fn store(
     storage: Arc<Storage>,
     upload: Upload,
     players: Vec<ParticipantId>,
-    outbox: mpsc::Sender<Outbound>,
+    (outbox, hub): (mpsc::Sender<Outbound>, mpsc::WeakSender<Event>),
 ) {
+    let (participant, game_id, episode) =
+        (upload.participant_id.clone(), upload.game_id.clone(), upload.episode);
     tokio::spawn(async move {
         let upload_id = upload.upload_id.clone();
         let result = tokio::task::spawn_blocking(move || storage.store(&upload, &players)).await;
-        let reply = match result {
+        let (reply, outcome) = match result {
             Ok(Ok(stored)) => {
                 tracing::info!(upload = %upload_id, path = %stored.csv.display(), "upload stored");
-                ServerMsg::UploadAck { upload_id }
+                let parity = stored.parity.as_ref().map(|p| p.is_equal());
+                (ServerMsg::UploadAck { upload_id }, Ok(parity))
             }
-            Ok(Err(err)) => err.reply(upload_id),
-            Err(join) => UploadError::Storage(join.to_string()).reply(upload_id),
+            Ok(Err(err)) => {
+                let why = err.to_string();
+                (err.reply(upload_id), Err(why))
+            }
+            Err(join) => {
+                let err = UploadError::Storage(join.to_string());
+                let why = err.to_string();
+                (err.reply(upload_id), Err(why))
+            }
         };
         let _ = outbox.send(Outbound::Msg(Box::new(reply))).await;
+        if let Some(hub) = hub.upgrade() {
+            let _ =
+                hub.send(Event::Stored { participant, game_id, episode, result: outcome }).await;
+        }
     });
 }
 

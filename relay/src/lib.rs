@@ -19,6 +19,7 @@ mod client_errors;
 pub mod config;
 mod connection;
 mod console;
+mod download;
 pub mod error;
 mod http;
 mod hub;

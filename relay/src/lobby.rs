@@ -23,32 +23,45 @@ use crate::{
     matchmaking::{self, Matchmaker},
 };
 
+mod admin;
 mod admission;
 mod conn;
 mod games;
+mod health;
 mod ids;
 #[cfg(test)]
 mod invariants;
 mod probe;
 mod problems;
 mod progress;
+mod roster;
 mod screening;
 mod snapshot;
 mod study;
 mod timers;
 mod waiting;
 
+pub use admin::AdminError;
 use admission::Assignment;
 pub use admission::{MAX_ROW_BYTES, MAX_SIDECAR_BYTES, max_upload_bytes};
 use conn::{Conn, Phase};
 use games::Game;
 pub use games::{GameState, VALIDATION_TIMEOUT_MS};
+use health::GameBook;
+pub use health::{
+    DEGRADED_FRAMES_BEHIND, DEGRADED_ROLLBACKS_PER_S, DEGRADED_RTT_MS, FinishedGame, Flag, GameRow,
+    PlayerHealth, SILENT_AFTER_MS,
+};
 use ids::IdSource;
 use probe::Probe;
 pub use probe::{ENDED_PROBES_REMEMBERED, PROBE_TIMEOUT_MS};
 use problems::Problems;
-pub use problems::{ProblemsSnapshot, REPORTS_PER_MINUTE, ReportRefused};
+pub use problems::{
+    Problem, ProblemsSnapshot, REPORTS_PER_MINUTE, ReportRefused, UNHEALTHY_PROBLEM_MS,
+};
 pub use progress::Progress;
+use roster::Roster;
+pub use roster::{ParticipantDetail, ParticipantRow, Place, Step};
 pub use snapshot::{SceneSnapshot, Snapshot};
 use study::Study;
 pub use study::{AdminCommand, Funnel};
@@ -142,6 +155,10 @@ pub struct Lobby {
     study: Study,
     /// What the console lists as problems (`problems.rs`).
     problems: Problems,
+    /// Everyone seen, where each is and was (`roster.rs`).
+    roster: Roster,
+    /// Ended games and parity results (`health.rs`).
+    book: GameBook,
     /// Live owner of each participant id: a second tab with the same id is refused.
     owners: HashMap<ParticipantId, ConnId>,
     /// One waiting line per scene (empty for static scenes), longest-waiting first.
@@ -177,6 +194,8 @@ impl Lobby {
             loading_failed: 0,
             study: Study::default(),
             problems: Problems::default(),
+            roster: Roster::default(),
+            book: GameBook::default(),
             owners: HashMap::new(),
             timers: Timers::default(),
             ids: IdSource(id_seed),
@@ -208,6 +227,12 @@ impl Lobby {
     }
 
     pub fn tick(&mut self, now_ms: u64) -> Vec<Action> {
+        let actions = self.on_tick(now_ms);
+        self.observe(None, &actions, now_ms);
+        actions
+    }
+
+    fn on_tick(&mut self, now_ms: u64) -> Vec<Action> {
         let mut actions = Vec::new();
         let mut waits = Vec::new();
         while let Some(timer) = self.timers.pop_due(now_ms) {
@@ -238,6 +263,12 @@ impl Lobby {
     }
 
     pub fn message(&mut self, conn: ConnId, msg: ClientMsg, now_ms: u64) -> Vec<Action> {
+        let actions = self.on_message(conn, msg, now_ms);
+        self.observe(Some(conn), &actions, now_ms);
+        actions
+    }
+
+    fn on_message(&mut self, conn: ConnId, msg: ClientMsg, now_ms: u64) -> Vec<Action> {
         let Some(state) = self.conns.get(&conn) else {
             // The connection already closed; its last messages raced the close.
             return Vec::new();
@@ -251,7 +282,7 @@ impl Lobby {
             }
             (_, Phase::Greeting) => vec![Action::Refuse(conn, RequestError::HelloRequired)],
             (ClientMsg::Signal { to, payload }, _) => self.signal(conn, to, payload),
-            (ClientMsg::Upload(upload), _) => self.upload(conn, *upload),
+            (ClientMsg::Upload(upload), _) => self.upload(conn, *upload, now_ms),
             (ClientMsg::Validated { game_id, env }, _) => {
                 self.validated(conn, game_id, env, now_ms)
             }
@@ -264,11 +295,18 @@ impl Lobby {
             }
             (ClientMsg::ScreenFacts(facts), _) => self.screen_facts(conn, *facts, now_ms),
             (ClientMsg::ScreenSignal { payload }, _) => self.screen_signal(conn, payload),
+            (ClientMsg::Health(report), _) => self.health(conn, *report, now_ms),
         }
     }
 
     /// The connection is gone. Cleans up everything it was part of, exactly once.
     pub fn disconnected(&mut self, conn: ConnId, now_ms: u64) -> Vec<Action> {
+        let actions = self.on_disconnected(conn, now_ms);
+        self.observe(Some(conn), &actions, now_ms);
+        actions
+    }
+
+    fn on_disconnected(&mut self, conn: ConnId, now_ms: u64) -> Vec<Action> {
         let Some(state) = self.conns.remove(&conn) else {
             return Vec::new();
         };
@@ -296,6 +334,7 @@ impl Lobby {
                     // Before the start the partner has lost nothing: back to the waiting room.
                     actions.extend(self.dissolve(&game_id, Some(conn), now_ms));
                 } else {
+                    self.book_finished(&game_id, now_ms);
                     self.games.remove(&game_id);
                     // The partner may have moved on to the next scene already.
                     let still_playing = self.conns.get(&partner).is_some_and(

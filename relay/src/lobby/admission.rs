@@ -11,7 +11,7 @@
 
 use rollgym_protocol::{GameConfig, GameId, ParticipantId, Upload};
 
-use super::{Action, ConnId, Lobby};
+use super::{Action, ConnId, Lobby, Problem};
 use crate::error::UploadError;
 
 /// A game the lobby formed: the scene it was in and its players, in player order.
@@ -40,13 +40,23 @@ impl Lobby {
     }
 
     /// Admits an upload or says why not; the storage layer validates its content.
-    pub(super) fn upload(&mut self, conn: ConnId, upload: Upload) -> Vec<Action> {
+    pub(super) fn upload(&mut self, conn: ConnId, upload: Upload, now_ms: u64) -> Vec<Action> {
         match self.admit(conn, &upload) {
             Ok(players) => {
                 self.tally_outcome(&upload.participant_id, &upload.game_id, upload.sidecar.outcome);
+                self.roster.people.entry(upload.participant_id.clone()).or_default().last_outcome =
+                    Some(upload.sidecar.outcome);
                 vec![Action::Store { conn, upload: Box::new(upload), players }]
             }
-            Err(err) => vec![Action::RefuseUpload(conn, upload.upload_id, err)],
+            Err(err) => {
+                self.upload_refused(
+                    &upload.participant_id,
+                    &upload.game_id,
+                    &err.to_string(),
+                    now_ms,
+                );
+                vec![Action::RefuseUpload(conn, upload.upload_id, err)]
+            }
         }
     }
 
@@ -94,4 +104,52 @@ fn check_size(game: &GameConfig, upload: &Upload) -> Result<(), UploadError> {
         return Err(UploadError::TooLarge { bytes: sidecar, max: MAX_SIDECAR_BYTES });
     }
     Ok(())
+}
+
+impl Lobby {
+    /// The storage layer's answer to an upload the lobby admitted: stored (with the parity
+    /// of its episode when every player's file of it is in), or not.
+    pub fn stored(
+        &mut self,
+        participant: &ParticipantId,
+        game_id: &GameId,
+        episode: u32,
+        result: Result<Option<bool>, String>,
+        now_ms: u64,
+    ) {
+        match result {
+            Ok(parity) => {
+                self.count_upload(participant, true);
+                let Some(equal) = parity else { return };
+                self.book_parity(game_id, episode, equal);
+                if !equal {
+                    self.problem_happened(Problem {
+                        kind: "parity_mismatch",
+                        participant: None,
+                        game: Some(game_id.clone()),
+                        since_ms: now_ms,
+                        detail: format!("episode {episode}: the players' files differ"),
+                    });
+                }
+            }
+            Err(why) => self.upload_refused(participant, game_id, &why, now_ms),
+        }
+    }
+
+    fn upload_refused(
+        &mut self,
+        participant: &ParticipantId,
+        game_id: &GameId,
+        why: &str,
+        now_ms: u64,
+    ) {
+        self.count_upload(participant, false);
+        self.problem_happened(Problem {
+            kind: "upload_refused",
+            participant: Some(participant.clone()),
+            game: Some(game_id.clone()),
+            since_ms: now_ms,
+            detail: why.chars().take(300).collect(),
+        });
+    }
 }

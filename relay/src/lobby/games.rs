@@ -9,7 +9,7 @@ use rollgym_protocol::{
     MatchLogRecord, ParticipantId, PeerInfo, Scene, ServerMsg, SignalPayload, UnstartedReason,
 };
 
-use super::{Action, Conn, ConnId, Lobby, Phase, Progress, Timer, ordered};
+use super::{Action, Conn, ConnId, Lobby, Phase, Progress, Timer, health::Reported, ordered};
 use crate::error::RequestError;
 
 /// A matched pair must have a validated peer-to-peer connection within this time, or both go
@@ -37,6 +37,13 @@ pub(super) struct Game {
     pub(super) validate_by: u64,
     /// Members whose connection works, with the environment their page runs.
     pub(super) validated: HashMap<ConnId, Option<EnvStamp>>,
+    /// Lobby time of the match and of the start.
+    pub(super) matched_at: u64,
+    pub(super) started_at: Option<u64>,
+    /// Each member's last health report (`health.rs`).
+    pub(super) health: HashMap<ConnId, Reported>,
+    /// Since when the game has not been healthy, by its reports.
+    pub(super) unhealthy_since: Option<u64>,
 }
 
 impl Lobby {
@@ -106,6 +113,7 @@ impl Lobby {
             return Vec::new();
         }
         game.state = GameState::Playing;
+        game.started_at = Some(now_ms);
         tracing::info!(game = %game_id, "game started");
         let members = game.members.clone();
         self.tally_started(members.len());
@@ -238,6 +246,10 @@ impl Lobby {
                 countdown_ends_at: now_ms + u64::from(countdown_ms),
                 validate_by: now_ms + VALIDATION_TIMEOUT_MS,
                 validated: HashMap::new(),
+                matched_at: now_ms,
+                started_at: None,
+                health: HashMap::new(),
+                unhealthy_since: None,
             },
         );
         let seed = gym.game.seed.unwrap_or_else(|| self.ids.next());
@@ -373,6 +385,7 @@ impl Lobby {
             if let Some(game) = self.games.get_mut(&game_id) {
                 game.members.retain(|m| *m != conn);
                 if game.members.is_empty() {
+                    self.book_finished(&game_id, now_ms);
                     self.games.remove(&game_id);
                 }
             }

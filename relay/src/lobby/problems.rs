@@ -1,15 +1,43 @@
-//! Problems the admin console lists. So far: errors participants' pages report (uncaught
-//! errors, unhandled rejections, `console.error` lines), each journaled in
-//! `client_errors.jsonl`. Reports are accepted only from participants the relay knows, at most
-//! [`REPORTS_PER_MINUTE`] per participant, so a broken or hostile page cannot fill the disk.
+//! Problems the admin console lists, found automatically: a participant stuck in one place
+//! past a limit, a game not healthy for [`UNHEALTHY_PROBLEM_MS`] or more (a desync among the
+//! reasons), a parity mismatch, an upload refused or not stored, and errors participants'
+//! pages report (uncaught errors, unhandled rejections, `console.error` lines), each of those
+//! journaled in `client_errors.jsonl`. Reports are accepted only from participants the relay
+//! knows, at most [`REPORTS_PER_MINUTE`] per participant, so a broken or hostile page cannot
+//! fill the disk.
 
 use std::collections::{HashMap, VecDeque};
 
-use rollgym_protocol::{ClientErrorRecord, ParticipantId};
+use rollgym_protocol::{ClientErrorRecord, GameId, ParticipantId, Scene};
 
 use serde::Serialize;
 
-use super::{Action, Lobby};
+use super::{Action, Flag, Lobby, VALIDATION_TIMEOUT_MS};
+
+/// A game not healthy for this long is a problem.
+pub const UNHEALTHY_PROBLEM_MS: u64 = 5_000;
+/// How long a participant may stay in one place before it is listed as stuck (a game's own
+/// length is added for `playing`; waiting is bounded by the waiting room's own timeout).
+const STUCK_CONNECTING_MS: u64 = 2 * 60_000;
+const STUCK_MATCHED_MS: u64 = VALIDATION_TIMEOUT_MS + 15_000;
+const STUCK_PLAYING_MARGIN_MS: u64 = 60_000;
+const STUCK_PAGE_MS: u64 = 30 * 60_000;
+/// Problems that happened (a mismatch, a refused upload) kept for the console.
+const RECENT_EVENTS: usize = 100;
+
+/// One problem, about a participant or a game.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// `stuck`, `unhealthy_game`, `desync`, `parity_mismatch`, `upload_refused`.
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub participant: Option<ParticipantId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub game: Option<GameId>,
+    /// Since when (lobby time).
+    pub since_ms: u64,
+    pub detail: String,
+}
 
 /// Reports accepted per participant per minute.
 pub const REPORTS_PER_MINUTE: u32 = 20;
@@ -32,11 +60,16 @@ pub(super) struct Problems {
     rates: HashMap<ParticipantId, (u64, u32)>,
     recent: VecDeque<ClientErrorRecord>,
     total: usize,
+    /// Problems that happened, newest last.
+    events: VecDeque<Problem>,
 }
 
 /// The problems part of the console's snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProblemsSnapshot {
+    /// Problems now (stuck participants, unhealthy games) and those that happened (parity
+    /// mismatches, refused uploads), newest last.
+    pub items: Vec<Problem>,
     pub client_errors: usize,
     /// The most recent reports, newest last.
     pub recent_client_errors: Vec<ClientErrorRecord>,
@@ -71,10 +104,81 @@ impl Lobby {
         Ok(vec![Action::LogClientError(Box::new(record))])
     }
 
-    pub(super) fn problems_snapshot(&self) -> ProblemsSnapshot {
+    /// Something went wrong that the console should list until the relay restarts.
+    pub(super) fn problem_happened(&mut self, problem: Problem) {
+        tracing::warn!(kind = problem.kind, detail = %problem.detail, "problem");
+        let events = &mut self.problems.events;
+        if events.len() == RECENT_EVENTS {
+            events.pop_front();
+        }
+        events.push_back(problem);
+    }
+
+    pub(super) fn problems_snapshot(&self, now_ms: u64) -> ProblemsSnapshot {
+        let mut items = self.stuck(now_ms);
+        items.extend(self.unhealthy_games(now_ms));
+        items.extend(self.problems.events.iter().cloned());
         ProblemsSnapshot {
+            items,
             client_errors: self.problems.total,
             recent_client_errors: self.problems.recent.iter().cloned().collect(),
         }
+    }
+}
+
+impl Lobby {
+    /// Participants in one place for longer than it should take.
+    fn stuck(&self, now_ms: u64) -> Vec<Problem> {
+        self.participant_rows()
+            .into_iter()
+            .filter_map(|row| {
+                let limit = self.stuck_limit_ms(row.place.phase, row.place.scene)?;
+                let stayed = now_ms.saturating_sub(row.since_ms);
+                (stayed > limit).then(|| Problem {
+                    kind: "stuck",
+                    detail: format!("{} for {} s", row.place.phase, stayed / 1000),
+                    participant: Some(row.id),
+                    game: row.place.game,
+                    since_ms: row.since_ms,
+                })
+            })
+            .collect()
+    }
+
+    fn stuck_limit_ms(&self, phase: &str, scene: usize) -> Option<u64> {
+        match phase {
+            "connecting" | "screening" => Some(STUCK_CONNECTING_MS),
+            "matched" => Some(STUCK_MATCHED_MS),
+            "page" => Some(STUCK_PAGE_MS),
+            "playing" => {
+                let game = &self.scenes.get(scene).and_then(Scene::gym)?.game;
+                let frame_ms = 1000 / u64::from(game.fps.max(1));
+                let episode_ms =
+                    u64::from(game.max_steps) * frame_ms + u64::from(game.between_episodes_ms);
+                let length = u64::from(game.num_episodes) * episode_ms;
+                Some(length + u64::from(game.countdown_ms) + STUCK_PLAYING_MARGIN_MS)
+            }
+            _ => None,
+        }
+    }
+
+    /// Games not healthy for [`UNHEALTHY_PROBLEM_MS`] or more.
+    fn unhealthy_games(&self, now_ms: u64) -> Vec<Problem> {
+        self.game_rows(now_ms)
+            .into_iter()
+            .filter(|row| row.flag != Flag::Healthy)
+            .filter_map(|row| {
+                let since = row.unhealthy_since_ms.unwrap_or(row.since_ms);
+                let silent_only = row.unhealthy_since_ms.is_none();
+                let long = now_ms.saturating_sub(since) >= UNHEALTHY_PROBLEM_MS;
+                (long || silent_only).then(|| Problem {
+                    kind: if row.reasons.contains(&"desync") { "desync" } else { "unhealthy_game" },
+                    detail: format!("{:?}: {}", row.flag, row.reasons.join(", ")).to_lowercase(),
+                    participant: None,
+                    game: Some(row.id),
+                    since_ms: since,
+                })
+            })
+            .collect()
     }
 }

@@ -96,6 +96,10 @@ impl Lobby {
         let Some(participant) = self.conns.get(&conn).and_then(|s| s.participant.clone()) else {
             return Vec::new();
         };
+        // Excluded by the researcher: never placed again (its data is still taken).
+        if let Some(actions) = self.turn_away_excluded(conn, &participant) {
+            return actions;
+        }
         let mut progress = self.progress_of(&participant);
         // The experiment file may have lost scenes since the progress was recorded.
         let last = self.scenes.len().saturating_sub(1);

@@ -103,7 +103,9 @@ impl Lobby {
             // Decided, timed out or gone meanwhile.
             _ => return Vec::new(),
         }
-        self.maybe_decide(conn, now_ms)
+        let actions = self.maybe_decide(conn, now_ms);
+        self.observe(Some(conn), &actions, now_ms);
+        actions
     }
 
     /// A page's facts; judged once everything asked for is in.

@@ -1,13 +1,17 @@
-//! What the admin page shows: a read-only count of where everyone is right now.
+//! What the admin console shows: where everyone is right now, the games, the problems.
 
 use serde::Serialize;
 
-use super::{Funnel, GameState, Lobby, Phase, ProblemsSnapshot};
+use super::{
+    FinishedGame, Funnel, GameRow, GameState, Lobby, ParticipantRow, Phase, ProblemsSnapshot,
+};
 
 /// The lobby at one moment.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Snapshot {
     pub experiment: String,
+    /// Lobby time of the snapshot (every `*_ms` time in it is lobby time).
+    pub now_ms: u64,
     /// Open WebSocket connections, greeted or not.
     pub connected: usize,
     /// Connections that came back to a running game or to deliver data.
@@ -26,6 +30,11 @@ pub struct Snapshot {
     pub funnel: Funnel,
     pub problems: ProblemsSnapshot,
     pub scenes: Vec<SceneSnapshot>,
+    /// Everyone seen since the relay started, longest in their place first.
+    pub participants: Vec<ParticipantRow>,
+    /// Running games, most troubled first, and ended ones, newest first.
+    pub games: Vec<GameRow>,
+    pub finished_games: Vec<FinishedGame>,
 }
 
 /// One scene of the experiment.
@@ -48,7 +57,7 @@ pub struct SceneSnapshot {
 }
 
 impl Lobby {
-    pub fn snapshot(&self) -> Snapshot {
+    pub fn snapshot(&self, now_ms: u64) -> Snapshot {
         let mut scenes: Vec<SceneSnapshot> = self
             .scenes
             .iter()
@@ -94,7 +103,11 @@ impl Lobby {
         let waiting = scenes.iter().map(|s| s.waiting).sum();
         Snapshot {
             funnel: self.funnel(waiting),
-            problems: self.problems_snapshot(),
+            problems: self.problems_snapshot(now_ms),
+            participants: self.participant_rows(),
+            games: self.game_rows(now_ms),
+            finished_games: self.finished_rows(),
+            now_ms,
             experiment: self.experiment.experiment.id.clone(),
             connected: self.conns.len(),
             returning,

@@ -14,7 +14,7 @@ use rollgym_protocol::{
 };
 use serde::Serialize;
 
-use super::{Action, ConnId, Lobby, Phase};
+use super::{Action, AdminError, ConnId, Lobby, Phase};
 
 /// Wait times kept for the median and p90 (a study far larger than any lab runs).
 const MAX_WAITS: usize = 100_000;
@@ -29,7 +29,7 @@ const CLOSED_MESSAGE: &str =
 pub(super) struct Study {
     closed: bool,
     /// Everyone who ever arrived (greeted while the study was open, or read back).
-    arrived: HashSet<ParticipantId>,
+    pub(super) arrived: HashSet<ParticipantId>,
     timed_out: usize,
     matched: usize,
     played: usize,
@@ -37,6 +37,8 @@ pub(super) struct Study {
     outcomes: HashMap<(ParticipantId, GameId), Outcome>,
     /// How long matched participants waited, ms.
     waits: Vec<u64>,
+    /// Participants the researcher excluded, with the message they are shown.
+    pub(super) excluded: HashMap<ParticipantId, String>,
 }
 
 /// An action from the admin console.
@@ -44,6 +46,10 @@ pub(super) struct Study {
 pub enum AdminCommand {
     /// Close (`open: false`) or reopen the study to new arrivals.
     SetOpen { open: bool, reason: String },
+    /// End a running game for every player.
+    EndGame { game_id: GameId, reason: String },
+    /// Exclude a participant, showing it `message` (a default when empty).
+    Exclude { participant: ParticipantId, message: String, reason: String },
 }
 
 /// The funnel of the study, as the admin console shows it.
@@ -68,23 +74,34 @@ pub struct Funnel {
 
 impl Lobby {
     /// Carries out an admin console action; returns what to journal and send.
-    pub fn admin(&mut self, command: AdminCommand) -> Vec<Action> {
-        match command {
+    pub fn admin(&mut self, command: AdminCommand, now_ms: u64) -> Result<Vec<Action>, AdminError> {
+        let actions = match command {
             AdminCommand::SetOpen { open, reason } => {
                 self.study.closed = !open;
                 tracing::info!(open, %reason, "study switch");
                 let action = if open { AdminAction::ReopenStudy } else { AdminAction::CloseStudy };
-                vec![Action::LogAdmin(AdminRecord { action, reason, time_ms: 0 })]
+                vec![Action::LogAdmin(AdminRecord::new(action, reason))]
             }
-        }
+            AdminCommand::EndGame { game_id, reason } => self.end_game(&game_id, reason, now_ms)?,
+            AdminCommand::Exclude { participant, message, reason } => {
+                self.exclude_participant(&participant, message, reason, now_ms)?
+            }
+        };
+        self.observe(None, &actions, now_ms);
+        Ok(actions)
     }
 
     /// Takes `admin_actions.jsonl`, oldest first: the last switch counts.
     pub fn restore_admin(&mut self, records: impl IntoIterator<Item = AdminRecord>) {
         for record in records {
-            match record.action {
-                AdminAction::CloseStudy => self.study.closed = true,
-                AdminAction::ReopenStudy => self.study.closed = false,
+            match (record.action, record.participant_id) {
+                (AdminAction::CloseStudy, _) => self.study.closed = true,
+                (AdminAction::ReopenStudy, _) => self.study.closed = false,
+                (AdminAction::ExcludeParticipant, Some(participant)) => {
+                    let message = record.message.unwrap_or_default();
+                    self.study.excluded.insert(participant, message);
+                }
+                (AdminAction::ExcludeParticipant | AdminAction::EndGame, _) => {}
             }
         }
     }
@@ -150,6 +167,15 @@ impl Lobby {
         outcome: Outcome,
     ) {
         self.study.outcomes.insert((participant.clone(), game.clone()), outcome);
+    }
+
+    /// The outcome `participant`'s stored data of `game` has, if any is stored.
+    pub(super) fn study_outcome(
+        &self,
+        participant: &ParticipantId,
+        game: &GameId,
+    ) -> Option<Outcome> {
+        self.study.outcomes.get(&(participant.clone(), game.clone())).copied()
     }
 
     pub(super) fn funnel(&self, waiting: usize) -> Funnel {

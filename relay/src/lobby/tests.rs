@@ -601,6 +601,7 @@ fn group_reunion_re_pairs_partners_in_a_later_gym_scene() {
 }
 
 mod admission;
+mod console;
 mod probe;
 mod progress;
 mod properties;
@@ -616,7 +617,7 @@ fn the_snapshot_counts_where_everyone_is() {
         join(&mut lobby, conn, id);
         lobby.message(ConnId(conn), ClientMsg::Advance { from: 0 }, 0);
     }
-    let snapshot = lobby.snapshot();
+    let snapshot = lobby.snapshot(0);
     assert_eq!(snapshot.experiment, "scenes");
     assert_eq!(snapshot.connected, 5);
     let counts: Vec<_> = snapshot

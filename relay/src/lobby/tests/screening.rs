@@ -105,7 +105,7 @@ fn a_page_that_never_answers_fails_loading_once_and_may_try_again() {
     assert_eq!(exits(&expired), vec![(OutcomeName::LoadingFailed, None)]);
     assert!(logged(&expired)[0].timed_out);
     assert!(lobby.tick(timeout * 2).is_empty(), "once");
-    assert_eq!(lobby.snapshot().loading_failed, 1, "counted for the admin page");
+    assert_eq!(lobby.snapshot(0).loading_failed, 1, "counted for the admin page");
     assert_eq!(
         codes(&lobby.message(ConnId(1), facts(DESKTOP), timeout + 1)),
         vec![ErrorCode::NotScreening]

@@ -7,7 +7,7 @@ use super::*;
 use crate::lobby::AdminCommand;
 
 fn set_open(lobby: &mut Lobby, open: bool) -> Vec<Action> {
-    lobby.admin(AdminCommand::SetOpen { open, reason: "test".into() })
+    lobby.admin(AdminCommand::SetOpen { open, reason: "test".into() }, 0).expect("switch")
 }
 
 fn closed_exit(actions: &[Action]) -> bool {
@@ -25,7 +25,7 @@ fn a_closed_study_turns_newcomers_away_and_lets_those_in_carry_on() {
         &logged[..],
         [Action::LogAdmin(AdminRecord { action: AdminAction::CloseStudy, .. })]
     ));
-    assert!(!lobby.snapshot().funnel.open);
+    assert!(!lobby.snapshot(0).funnel.open);
     let late = join(&mut lobby, 2, "late");
     assert!(closed_exit(&late), "{late:?}");
     assert!(game_of_pair(&late).is_empty(), "not matched");
@@ -43,9 +43,9 @@ fn a_closed_study_turns_newcomers_away_and_lets_those_in_carry_on() {
 fn the_switch_survives_a_restart() {
     let mut lobby = lobby();
     lobby.restore_admin([
-        AdminRecord { action: AdminAction::CloseStudy, reason: String::new(), time_ms: 1 },
-        AdminRecord { action: AdminAction::ReopenStudy, reason: String::new(), time_ms: 2 },
-        AdminRecord { action: AdminAction::CloseStudy, reason: String::new(), time_ms: 3 },
+        AdminRecord { time_ms: 1, ..AdminRecord::new(AdminAction::CloseStudy, String::new()) },
+        AdminRecord { time_ms: 2, ..AdminRecord::new(AdminAction::ReopenStudy, String::new()) },
+        AdminRecord { time_ms: 3, ..AdminRecord::new(AdminAction::CloseStudy, String::new()) },
     ]);
     assert!(closed_exit(&join(&mut lobby, 1, "new")));
 }
@@ -56,12 +56,12 @@ fn the_funnel_counts_arrivals_matches_starts_and_waits() {
     join(&mut lobby, 1, "a");
     lobby.connected(ConnId(2));
     lobby.message(ConnId(2), hello("b"), 400);
-    let funnel = lobby.snapshot().funnel;
+    let funnel = lobby.snapshot(0).funnel;
     assert_eq!((funnel.arrived, funnel.matched, funnel.waiting), (2, 2, 0));
     assert_eq!(funnel.wait_p90_ms, Some(400), "a waited 400 ms, b none");
     assert!(funnel.open);
     join(&mut lobby, 3, "c");
-    assert_eq!(lobby.snapshot().funnel.waiting, 1);
+    assert_eq!(lobby.snapshot(0).funnel.waiting, 1);
 }
 
 fn report(participant: &str, message: &str) -> rollgym_protocol::ClientErrorRecord {
@@ -92,7 +92,7 @@ fn client_errors_are_kept_from_known_participants_bounded_and_rate_limited() {
     }
     assert_eq!(lobby.client_error(report("a", "more"), 2000), Err(ReportRefused::TooMany));
     assert!(lobby.client_error(report("a", "a minute later"), 60_000).is_ok());
-    let problems = lobby.snapshot().problems;
+    let problems = lobby.snapshot(0).problems;
     assert_eq!(problems.client_errors, REPORTS_PER_MINUTE as usize + 1);
     assert_eq!(
         problems.recent_client_errors.last().map(|r| r.message.as_str()),
@@ -111,7 +111,7 @@ fn the_completion_rate_counts_participants_not_games() {
     lobby.tally_outcome(&id("a"), &game("g1"), rollgym_protocol::Outcome::Complete);
     lobby.tally_outcome(&id("a"), &game("g2"), rollgym_protocol::Outcome::Complete);
     lobby.tally_outcome(&id("b"), &game("g1"), rollgym_protocol::Outcome::PartnerDisconnected);
-    let funnel = lobby.snapshot().funnel;
+    let funnel = lobby.snapshot(0).funnel;
     assert_eq!(funnel.outcomes.get("complete"), Some(&2), "participant-games");
     assert_eq!(funnel.completed, 1);
     assert_eq!(funnel.completion_rate, Some(0.5));
