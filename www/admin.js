@@ -1,12 +1,19 @@
 // The admin console: the relay pushes the lobby's snapshot whenever it changes (server-sent
-// events, `admin/events`); the study switch posts to `admin/study`. The token comes from this
-// page's own address (`admin.html?token=...`, printed by `rollgym serve`). Every URL is
-// relative to this page, so the console works behind a reverse proxy's path prefix.
+// events, `admin/events`); the actions post to `admin/study`, `admin/end-game` and
+// `admin/exclude`; a participant's timeline and files come from `admin/participant`, the data
+// as a zip from `admin/download`. The token comes from this page's own address
+// (`admin.html?token=...`, printed by `rollgym serve`). Every URL is relative to this page, so
+// the console works behind a reverse proxy's path prefix.
 const token = new URLSearchParams(location.search).get('token') ?? '';
 const query = `token=${encodeURIComponent(token)}`;
 const status = document.getElementById('admin-status');
 const COLUMNS = ['index', 'id', 'kind', 'here', 'waiting', 'probing', 'games_validating', 'games_playing', 'timed_out'];
 let open = null;
+// The latest snapshot, the participants table's search and sort, and the participant shown.
+let latest = null;
+let sortKey = 'since_ms';
+let sortDescending = false;
+let shownParticipant = null;
 
 const text = (id, value) => {
   document.getElementById(id).textContent = String(value);
@@ -29,7 +36,20 @@ function renderFunnel(funnel, scenes) {
   toggle.disabled = false;
 }
 
+const PROBLEM_NAMES = {
+  stuck: 'stuck', unhealthy_game: 'game not healthy', desync: 'desync',
+  parity_mismatch: 'parity mismatch', upload_refused: 'upload refused',
+};
+
 function renderProblems(problems) {
+  const found = problems.items.map((problem) => {
+    const li = document.createElement('li');
+    li.dataset.kind = problem.kind;
+    const who = [problem.participant, problem.game && `game ${problem.game}`].filter(Boolean).join(', ');
+    li.textContent = `${PROBLEM_NAMES[problem.kind] ?? problem.kind}: ${who} · ${problem.detail}`;
+    return li;
+  });
+  document.getElementById('problems').replaceChildren(...(found.length ? found : [cell('li', 'none found')]));
   text('client-errors', problems.client_errors);
   const items = problems.recent_client_errors.slice(-10).reverse().map((report) => {
     const li = document.createElement('li');
@@ -41,7 +61,144 @@ function renderProblems(problems) {
   document.getElementById('recent-client-errors').replaceChildren(...items);
 }
 
+function cell(tag, content) {
+  const element = document.createElement(tag);
+  if (content instanceof Node) element.append(content);
+  else element.textContent = content == null ? '–' : String(content);
+  return element;
+}
+
+function row(cells) {
+  const tr = document.createElement('tr');
+  tr.append(...cells.map((c) => (c instanceof HTMLTableCellElement ? c : cell('td', c))));
+  return tr;
+}
+
+function button(label, onClick) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.textContent = label;
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+function playerHealth(h) {
+  const rtt = h.rtt_ms == null ? '–' : `${h.rtt_ms} ms`;
+  return `${h.participant}: ${rtt} · ${h.connection ?? '–'} · ${h.rollbacks_per_s} · ${h.frames_behind} · ${h.desyncs} · ${h.episode}/${h.frame}`;
+}
+
+function renderGames(snapshot) {
+  const running = snapshot.games.map((game) => {
+    const health = cell('td', game.flag + (game.reasons.length ? ` (${game.reasons.join(', ')})` : ''));
+    health.className = `flag-${game.flag}`;
+    const end = button('End game', () => act('admin/end-game', { game_id: game.id }, `game ${game.id} ended`));
+    return row([game.id, game.scene, game.state, seconds(snapshot.now_ms - game.since_ms),
+      health, game.health.map(playerHealth).join(' | ') || 'no report yet', cell('td', end)]);
+  });
+  document.getElementById('games').replaceChildren(...running);
+  const finished = snapshot.finished_games.slice(0, 50).map((game) => {
+    const parity = Object.entries(game.parity).map(([episode, equal]) => `${episode}: ${equal ? 'equal' : 'DIFFERENT'}`);
+    return row([game.id, game.scene, game.players.join(', '), seconds(game.ended_ms - game.started_ms),
+      game.outcomes.map((o) => o ?? '…').join(', '), parity.join(', ') || '…']);
+  });
+  document.getElementById('finished-games').replaceChildren(...finished);
+}
+
+const PARTICIPANT_COLUMNS = [
+  ['id', 'id'], ['scene', 'scene'], ['phase', 'phase'], ['since_ms', 'for'],
+  ['server_rtt_ms', 'server round trip'], ['game', 'game'], ['partner', 'partner'],
+  ['uploads_stored', 'uploads stored / refused / pending'], ['outcome', 'outcome'],
+];
+
+function renderParticipantsHead() {
+  const cells = PARTICIPANT_COLUMNS.map(([key, label]) => {
+    const th = cell('th', label + (key === sortKey ? (sortDescending ? ' ▼' : ' ▲') : ''));
+    th.dataset.sort = key;
+    th.addEventListener('click', () => {
+      sortDescending = key === sortKey ? !sortDescending : false;
+      sortKey = key;
+      renderParticipantsHead();
+      if (latest) renderParticipants(latest);
+    });
+    return th;
+  });
+  document.getElementById('participants-head').replaceChildren(row([...cells, cell('th', '')]));
+}
+
+function renderParticipants(snapshot) {
+  const search = document.getElementById('participant-search').value.trim().toLowerCase();
+  const matches = snapshot.participants.filter((p) =>
+    !search || [p.id, p.phase, p.game, p.partner, p.outcome].some((v) => v && String(v).toLowerCase().includes(search)));
+  const value = (p) => p[sortKey] ?? '';
+  matches.sort((a, b) => (value(a) < value(b) ? -1 : value(a) > value(b) ? 1 : 0) * (sortDescending ? -1 : 1));
+  const rows = matches.map((p) => {
+    const id = button(p.id, () => showParticipant(p.id));
+    id.className = 'link';
+    const uploads = `${p.uploads_stored} / ${p.uploads_refused} / ${p.pending_uploads ?? '–'}`;
+    const exclude = button('Exclude', () => act('admin/exclude', {
+      participant_id: p.id, message: document.getElementById('exclude-message').value,
+    }, `${p.id} excluded`));
+    const tr = row([cell('td', id), p.scene, p.phase, seconds(snapshot.now_ms - p.since_ms),
+      p.server_rtt_ms == null ? null : `${p.server_rtt_ms} ms`, p.game, p.partner, uploads, p.outcome,
+      cell('td', exclude)]);
+    tr.dataset.participant = p.id;
+    return tr;
+  });
+  document.getElementById('participants').replaceChildren(...rows);
+}
+
+async function showParticipant(id) {
+  shownParticipant = id;
+  const response = await fetch(`admin/participant?${query}&id=${encodeURIComponent(id)}`, { cache: 'no-store' });
+  if (!response.ok) {
+    text('action-result', `Cannot show ${id}: ${await response.text()}`);
+    return;
+  }
+  const detail = await response.json();
+  text('detail-id', detail.id);
+  const steps = detail.timeline.map((step) =>
+    cell('li', `${seconds(step.at_ms)} after the relay started: ${step.phase} in scene ${step.scene}${step.game ? ` (game ${step.game})` : ''}`));
+  document.getElementById('detail-timeline').replaceChildren(...steps);
+  const files = detail.files.map((file) => cell('li', file));
+  document.getElementById('detail-files').replaceChildren(...(files.length ? files : [cell('li', 'none yet')]));
+  document.getElementById('participant-detail').hidden = false;
+}
+
+// Posts an action with the shared reason; shows what happened.
+async function act(path, body, done) {
+  const reason = document.getElementById('action-reason').value;
+  const response = await fetch(`${path}?${query}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...body, reason }),
+  }).catch((err) => ({ ok: false, text: async () => err.message }));
+  if (!response.ok) {
+    text('action-result', `Failed: ${await response.text()}`);
+    return;
+  }
+  text('action-result', done);
+  render(await response.json());
+  if (shownParticipant) showParticipant(shownParticipant);
+}
+
+function renderDownloads(scenes) {
+  document.getElementById('download-all').href = `admin/download?${query}`;
+  const links = scenes.filter((s) => s.kind === 'gym').map((s) => {
+    const a = document.createElement('a');
+    a.href = `admin/download?${query}&scene=${encodeURIComponent(s.id)}`;
+    a.textContent = s.id;
+    a.download = '';
+    return a;
+  });
+  const holder = document.getElementById('download-scenes');
+  holder.replaceChildren(...(links.length ? ['· one scene: ', ...links.flatMap((a, i) => (i ? [', ', a] : [a]))] : []));
+}
+
 function render(snapshot) {
+  latest = snapshot;
+  renderGames(snapshot);
+  renderParticipants(snapshot);
+  renderDownloads(snapshot.scenes);
   text('experiment', snapshot.experiment);
   text('connected', snapshot.connected);
   text('returning', snapshot.returning);
@@ -80,6 +237,11 @@ async function listen() {
     status.textContent = 'Cannot reach the relay; reconnecting…';
   };
 }
+
+document.getElementById('participant-search').addEventListener('input', () => {
+  if (latest) renderParticipants(latest);
+});
+renderParticipantsHead();
 
 document.getElementById('study-switch').addEventListener('submit', async (event) => {
   event.preventDefault();

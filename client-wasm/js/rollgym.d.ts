@@ -116,7 +116,8 @@ export type Outcome =
   | 'loading_failed'
   | 'excluded'
   | 'partner_excluded'
-  | 'study_closed';
+  | 'study_closed'
+  | 'ended_by_researcher';
 
 /** What `[monitoring]` warns about while a game runs. */
 export type Warning = 'tab_hidden' | 'slow_connection' | 'partner_tab_hidden';

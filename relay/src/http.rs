@@ -27,7 +27,12 @@ use tokio_tungstenite::{
 };
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower_http::{
-    compression::CompressionLayer, services::ServeDir, set_header::SetResponseHeaderLayer,
+    compression::{
+        CompressionLayer,
+        predicate::{DefaultPredicate, NotForContentType, Predicate},
+    },
+    services::ServeDir,
+    set_header::SetResponseHeaderLayer,
 };
 
 use crate::{connection, hub::Event, lobby::ConnId};
@@ -82,7 +87,10 @@ pub(crate) fn router(www: Option<&Path>, state: AppState) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-cache"),
         ))
-        .layer(CompressionLayer::new())
+        // A zip is compressed already (and the data download is streamed as it is written).
+        .layer(CompressionLayer::new().compress_when(
+            DefaultPredicate::new().and(NotForContentType::const_new("application/zip")),
+        ))
 }
 
 async fn upgrade(State(state): State<AppState>, mut req: Request) -> Response {

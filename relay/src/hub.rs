@@ -299,13 +299,18 @@ fn store(
 ) {
     let (participant, game_id, episode) =
         (upload.participant_id.clone(), upload.game_id.clone(), upload.episode);
+    let partial = upload.sidecar.partial;
     tokio::spawn(async move {
         let upload_id = upload.upload_id.clone();
         let result = tokio::task::spawn_blocking(move || storage.store(&upload, &players)).await;
         let (reply, outcome) = match result {
             Ok(Ok(stored)) => {
                 tracing::info!(upload = %upload_id, path = %stored.csv.display(), "upload stored");
-                let parity = stored.parity.as_ref().map(|p| p.is_equal());
+                // Partial files may end at different frames: they agree if their common rows do.
+                let parity = stored
+                    .parity
+                    .as_ref()
+                    .map(|p| if partial { p.agrees_where_both_have_rows() } else { p.is_equal() });
                 (ServerMsg::UploadAck { upload_id }, Ok(parity))
             }
             Ok(Err(err)) => {

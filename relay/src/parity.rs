@@ -18,6 +18,15 @@ impl Parity {
     pub fn is_equal(&self) -> bool {
         matches!(self, Parity::Equal { .. })
     }
+
+    /// Every row both files have is identical; one file may stop earlier (partial data: the
+    /// game ended at a different frame on each side, each kept what it had confirmed).
+    pub fn agrees_where_both_have_rows(&self) -> bool {
+        match self {
+            Parity::Equal { .. } => true,
+            Parity::Different { column, .. } => column == "row count",
+        }
+    }
 }
 
 impl std::fmt::Display for Parity {
@@ -130,6 +139,9 @@ mod tests {
                 right: "1".into()
             }
         );
+        assert!(compare(&a, &b).agrees_where_both_have_rows(), "a shorter partial file agrees");
+        let c = csv(&["0,0,3,aa,false,100"]);
+        assert!(!compare(&a, &c).agrees_where_both_have_rows());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 // study's funnel, pushed live by the relay; its switch closes the study to newcomers while
 // those already in finish; without the token it shows nothing but how to get in.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import {
@@ -14,6 +14,7 @@ import {
   isWaiting,
   openParticipant,
   playRandomly,
+  pollUntil,
   startRelay,
   useBrowserAndRelay,
 } from './harness.mjs';
@@ -110,7 +111,8 @@ test('closing the study turns a newcomer away with its message while a running g
   assert.equal(await dd(admin.page, 'played'), '2');
   assert.equal(await dd(admin.page, 'completion_rate'), '100 %');
 
-  const journal = readFileSync(path.join(env.relay.dataDir, 'e2e_admin', 'admin_actions.jsonl'), 'utf8');
+  const journalFile = path.join(env.relay.dataDir, 'e2e_admin', 'admin_actions.jsonl');
+  const journal = await pollUntil(() => existsSync(journalFile) && readFileSync(journalFile, 'utf8'), () => `${journalFile} written`);
   const [line, ...rest] = journal.trimEnd().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(rest, []);
   assert.equal(line.action, 'close_study');
@@ -146,8 +148,10 @@ test("errors on a participant's page reach the console and client_errors.jsonl",
   const listed = await admin.page.textContent('#recent-client-errors');
   assert.match(listed, /boom from the study page/);
   assert.match(listed, /logged by the study page \{"step":3\}/);
+  // The console counts a report when the relay accepts it; the journal line follows.
   const file = path.join(env.relay.dataDir, 'e2e_short', 'client_errors.jsonl');
-  const lines = readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+  const read = () => (existsSync(file) ? readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l)) : []);
+  const lines = await pollUntil(() => read().length === 2 && read(), () => `two lines in ${file}: ${JSON.stringify(read())}`);
   assert.deepEqual(lines.map((l) => l.kind).sort(), ['console_error', 'error']);
   assert.ok(lines.every((l) => l.participant_id === waiting.participantId && l.time_ms > 0));
   assert.deepEqual(admin.errors, []);

@@ -8,9 +8,9 @@
 use std::collections::BTreeMap;
 
 use rollgym_protocol::{
-    ClientMsg, EnvStamp, ErrorCode, Exclusion, GameConfig, GameId, IceServer, OutcomeConfig,
-    OutcomeName, PROTOCOL_VERSION, ParticipantId, PeerInfo, ProbeId, SceneView, ScreenFacts,
-    ScreenRequest, ServerMsg, SignalPayload, Upload, UploadId,
+    ClientMsg, EnvStamp, ErrorCode, Exclusion, GameConfig, GameHealth, GameId, IceServer,
+    OutcomeConfig, OutcomeName, PROTOCOL_VERSION, ParticipantId, PeerInfo, ProbeId, SceneView,
+    ScreenFacts, ScreenRequest, ServerMsg, SignalPayload, Upload, UploadId,
 };
 
 use self::place::{Kickoff, Lobby, Match, Place};

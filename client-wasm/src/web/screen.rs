@@ -157,7 +157,7 @@ impl Screen {
                 let title = match status.outcome {
                     Some(Outcome::AlreadyFinished) => "Already completed",
                     Some(Outcome::ScreenedOut) => "Sorry, you cannot take part",
-                    Some(Outcome::Excluded) => "The game has ended",
+                    Some(Outcome::Excluded | Outcome::EndedByResearcher) => "The game has ended",
                     Some(Outcome::StudyClosed) => "This study is closed",
                     _ => "No partner found",
                 };
@@ -165,7 +165,7 @@ impl Screen {
             }
             Phase::PartnerDisconnected => {
                 let title = match status.outcome {
-                    Some(Outcome::PartnerExcluded) => "Your partner had a technical problem",
+                    Some(Outcome::PartnerExcluded) => "Your partner could not continue",
                     _ => "Your partner has left",
                 };
                 let fallback = config

@@ -116,7 +116,7 @@ impl Lobby {
         let Some(state) = self.conns.get(&conn) else {
             // Gone: its participant is offline where it was.
             if let Some(participant) = self.roster.seen.remove(&conn)
-                && self.owners.get(&participant).is_none()
+                && !self.owners.contains_key(&participant)
                 && let Some(person) = self.roster.people.get_mut(&participant)
             {
                 let scene = person.now().map_or(0, |s| s.place.scene);

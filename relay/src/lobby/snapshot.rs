@@ -58,6 +58,29 @@ pub struct SceneSnapshot {
 
 impl Lobby {
     pub fn snapshot(&self, now_ms: u64) -> Snapshot {
+        let (scenes, returning, screening) = self.scene_counts();
+        let waiting = scenes.iter().map(|s| s.waiting).sum();
+        Snapshot {
+            funnel: self.funnel(waiting),
+            problems: self.problems_snapshot(now_ms),
+            participants: self.participant_rows(),
+            games: self.game_rows(now_ms),
+            finished_games: self.finished_rows(),
+            now_ms,
+            experiment: self.experiment.experiment.id.clone(),
+            connected: self.conns.len(),
+            returning,
+            progress_recorded: self.progress.len(),
+            screening,
+            screened_out: self.screened.values().filter(|d| d.is_some()).count(),
+            screened_in: self.screened.values().filter(|d| d.is_none()).count(),
+            loading_failed: self.loading_failed,
+            scenes,
+        }
+    }
+
+    /// Where everyone is, per scene; and how many connections are returning and screening.
+    fn scene_counts(&self) -> (Vec<SceneSnapshot>, usize, usize) {
         let mut scenes: Vec<SceneSnapshot> = self
             .scenes
             .iter()
@@ -100,23 +123,6 @@ impl Lobby {
                 GameState::Playing => scene.games_playing += 1,
             }
         }
-        let waiting = scenes.iter().map(|s| s.waiting).sum();
-        Snapshot {
-            funnel: self.funnel(waiting),
-            problems: self.problems_snapshot(now_ms),
-            participants: self.participant_rows(),
-            games: self.game_rows(now_ms),
-            finished_games: self.finished_rows(),
-            now_ms,
-            experiment: self.experiment.experiment.id.clone(),
-            connected: self.conns.len(),
-            returning,
-            progress_recorded: self.progress.len(),
-            screening,
-            screened_out: self.screened.values().filter(|d| d.is_some()).count(),
-            screened_in: self.screened.values().filter(|d| d.is_none()).count(),
-            loading_failed: self.loading_failed,
-            scenes,
-        }
+        (scenes, returning, screening)
     }
 }

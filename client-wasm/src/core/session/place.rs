@@ -81,6 +81,8 @@ pub(super) struct Match {
     /// The channel closed during play while inputs we already hold still let the game go on
     /// (a partner that finished first and closed its page): it plays on as far as they reach.
     pub(super) partner_closed: bool,
+    /// When this page next reports the game's health to the relay (local time).
+    pub(super) health_due_at: f64,
 }
 
 impl Match {
@@ -112,6 +114,7 @@ impl Match {
             finished_at: None,
             partner_finished: false,
             partner_closed: false,
+            health_due_at: 0.0,
         }
     }
 

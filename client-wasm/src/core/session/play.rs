@@ -215,6 +215,7 @@ impl Session {
             // Tell the partner now, not at the next tick: its page may be waiting to close.
             commands.extend(self.finish_game(now_ms));
         }
+        commands.extend(self.health_report(now_ms));
         commands
     }
 
@@ -422,6 +423,61 @@ impl Session {
             Some((episode, rows)) => self.export(episode, rows, outcome, true),
             None => Vec::new(),
         }
+    }
+
+    /// The researcher ended the game or excluded a player (the relay says so): a game under
+    /// way ends here, its episode so far stored as partial data (an empty file of the next
+    /// episode during a pause, so the ending is in the data), and the connection closes.
+    pub(super) fn ended_by_researcher(&mut self, outcome: Outcome, exit: Exit) -> Vec<Command> {
+        let mut commands = Vec::new();
+        if self.status.phase == Phase::Matched || self.status.phase.in_game() {
+            commands.push(Command::ClosePeer);
+            if self.matched().is_some_and(Match::started) {
+                let partial = self.export_partial(outcome);
+                commands.extend(if partial.is_empty() {
+                    self.export_empty(outcome)
+                } else {
+                    partial
+                });
+            }
+            if let Some(m) = self.matched_mut() {
+                m.play = None;
+            }
+        }
+        self.status.phase = match outcome {
+            Outcome::PartnerExcluded => Phase::PartnerDisconnected,
+            _ => Phase::Excluded,
+        };
+        self.status.outcome = Some(outcome);
+        self.status.exit = Some(exit);
+        self.status.waiting = None;
+        self.status.waiting_for_partner = false;
+        self.status.warning = None;
+        commands
+    }
+
+    /// What this page tells the relay about its running game, every
+    /// [`rollgym_protocol::HEALTH_INTERVAL_MS`] (for the admin console).
+    fn health_report(&mut self, now_ms: f64) -> Option<Command> {
+        let pending_uploads = self.unacked.len() as u32;
+        let Place::Game(m) = &mut self.place else { return None };
+        if !m.started() || self.status.phase.is_terminal() || now_ms < m.health_due_at {
+            return None;
+        }
+        m.health_due_at = now_ms + f64::from(rollgym_protocol::HEALTH_INTERVAL_MS);
+        let status = &self.status;
+        Some(Command::SendRelay(ClientMsg::Health(Box::new(GameHealth {
+            game_id: m.game_id.clone(),
+            rtt_ms: status.p2p_rtt_ms.map(|rtt| rtt.round() as u32),
+            connection: status.connection_type.clone(),
+            rollbacks: status.rollbacks,
+            frame: status.frame,
+            confirmed_frame: status.confirmed_frame.min(status.frame),
+            episode: status.episode,
+            desyncs: status.desyncs,
+            stalled: status.waiting_for_partner,
+            pending_uploads,
+        }))))
     }
 
     /// The environment cannot go on (a JavaScript environment threw): the game ends in

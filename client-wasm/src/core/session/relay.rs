@@ -50,8 +50,7 @@ impl Session {
                 .collect(),
             ServerMsg::Screen(request) => self.screen(request),
             ServerMsg::Exit { outcome, message, completion_code, redirect_url } => {
-                self.exit(&outcome, Exit { message, completion_code, redirect_url });
-                Vec::new()
+                self.exit(&outcome, Exit { message, completion_code, redirect_url })
             }
             ServerMsg::Error { code: ErrorCode::AlreadyFinished, message, .. } => {
                 // A reload after the end: a thank-you, not an error.
@@ -77,8 +76,17 @@ impl Session {
         vec![Command::Screen(request)]
     }
 
-    /// The relay ends the session outside a game: each way of ending shows its own page.
-    fn exit(&mut self, outcome: &str, exit: Exit) {
+    /// The relay ends the session: each way of ending shows its own page.
+    fn exit(&mut self, outcome: &str, exit: Exit) -> Vec<Command> {
+        let by_researcher = match OutcomeName::parse(outcome) {
+            Some(OutcomeName::EndedByResearcher) => Some(Outcome::EndedByResearcher),
+            Some(OutcomeName::Excluded) => Some(Outcome::Excluded),
+            Some(OutcomeName::PartnerExcluded) => Some(Outcome::PartnerExcluded),
+            _ => None,
+        };
+        if let Some(outcome) = by_researcher {
+            return self.ended_by_researcher(outcome, exit);
+        }
         match OutcomeName::parse(outcome) {
             Some(OutcomeName::WaitTimeout) => {
                 // Only a wait can time out (a late one raced a match).
@@ -99,6 +107,7 @@ impl Session {
             // An ending this page does not know (a newer relay): it still ends.
             _ => self.exclude(Outcome::Error, exit),
         }
+        Vec::new()
     }
 
     /// Greeted (again): deliver whatever is still undelivered (after a reconnect or a reload).

@@ -795,6 +795,7 @@ fn after_a_game_the_same_scene_is_never_entered_again() {
     assert_eq!(a.status().phase, Phase::Scene);
 }
 
+mod console;
 mod envs;
 mod monitoring;
 mod screening;

@@ -1,0 +1,97 @@
+//! What the admin console needs from a page: its game's health every few seconds, and a game
+//! the researcher ends (or a player the researcher excludes) ending here with partial data.
+
+use rollgym_protocol::HEALTH_INTERVAL_MS;
+
+use super::*;
+
+fn health_reports(commands: &[Command]) -> Vec<GameHealth> {
+    commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::SendRelay(ClientMsg::Health(report)) => Some((**report).clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Runs both sessions `frames` more frames from `from_ms`, 33 ms apart; returns each side's
+/// commands.
+fn run(
+    (peers, in_flight): &mut ([Session; 2], [Vec<Vec<u8>>; 2]),
+    from_ms: f64,
+    frames: u32,
+) -> [Vec<Command>; 2] {
+    let mut seen: [Vec<Command>; 2] = [Vec::new(), Vec::new()];
+    for tick in 0..frames {
+        let now = from_ms + f64::from(tick) * 33.0;
+        for i in 0..2 {
+            for packet in std::mem::take(&mut in_flight[i]) {
+                in_flight[1 - i]
+                    .extend(sent_to_peer(peers[i].handle(Input::ChannelData(packet), now)));
+            }
+            let commands = peers[i].handle(Input::Frame(NetInput::default(), 0.0), now);
+            in_flight[1 - i].extend(sent_to_peer(commands.clone()));
+            seen[i].extend(commands);
+        }
+    }
+    seen
+}
+
+#[test]
+fn a_running_game_reports_its_health_every_interval() {
+    let mut pair = start_pair();
+    // Just over one interval (the short game ends soon after).
+    let frames = HEALTH_INTERVAL_MS / 33 + 2;
+    let [a, _] = run(&mut pair, 20_000.0, frames);
+    let reports = health_reports(&a);
+    assert_eq!(reports.len(), 2, "one at once, the next an interval later");
+    let last = reports.last().expect("a report");
+    assert_eq!(last.game_id, id("g"));
+    assert!(last.frame > reports[0].frame, "the game moved on");
+    assert!(last.is_plausible(), "{last:?}");
+    assert_eq!((last.desyncs, last.stalled), (0, false));
+}
+
+#[test]
+fn a_game_the_researcher_ends_stops_here_with_partial_data() {
+    let mut pair = start_pair();
+    run(&mut pair, 20_000.0, 30);
+    let ended = ServerMsg::exit(
+        OutcomeName::EndedByResearcher,
+        "The researcher has ended this game.".into(),
+        Some("END1".into()),
+        None,
+    );
+    let commands = pair.0[0].handle(Input::Relay(ended), 21_000.0);
+    assert!(commands.contains(&Command::ClosePeer));
+    let uploads = persisted(&commands);
+    assert_eq!(uploads.len(), 1, "{commands:?}");
+    assert!(uploads[0].sidecar.partial);
+    assert_eq!(uploads[0].sidecar.outcome, Outcome::EndedByResearcher);
+    let status = pair.0[0].status();
+    assert_eq!((status.phase, status.outcome), (Phase::Excluded, Some(Outcome::EndedByResearcher)));
+    assert_eq!(status.exit.as_ref().and_then(|e| e.completion_code.as_deref()), Some("END1"));
+    // Nothing more happens here: no frames, no reports.
+    let after = pair.0[0].handle(Input::Frame(NetInput::default(), 0.0), 30_000.0);
+    assert!(health_reports(&after).is_empty() && persisted(&after).is_empty(), "{after:?}");
+}
+
+#[test]
+fn the_partner_of_an_excluded_player_ends_as_partner_excluded() {
+    let mut pair = start_pair();
+    run(&mut pair, 20_000.0, 30);
+    let exit =
+        ServerMsg::exit(OutcomeName::PartnerExcluded, "Your partner left.".into(), None, None);
+    let commands = pair.0[1].handle(Input::Relay(exit), 21_000.0);
+    assert_eq!(persisted(&commands)[0].sidecar.outcome, Outcome::PartnerExcluded);
+    let status = pair.0[1].status();
+    assert_eq!(status.phase, Phase::PartnerDisconnected);
+    // Waiting, an exclusion is just an end.
+    let mut waiting = Session::new(Some(id("w")));
+    waiting.handle(Input::Relay(welcome("w")), 0.0);
+    waiting.handle(Input::Relay(ServerMsg::Waiting { waiting: 1, needed: 2 }), 0.0);
+    let exit = ServerMsg::exit(OutcomeName::Excluded, "Excluded.".into(), None, None);
+    assert!(waiting.handle(Input::Relay(exit), 1.0).is_empty());
+    assert_eq!(waiting.status().outcome, Some(Outcome::Excluded));
+}

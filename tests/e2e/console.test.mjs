@@ -1,0 +1,205 @@
+// The admin console run against real participants: its tables show who is where and how the
+// game goes; ending a game from it gives both players the message and partial data; a game
+// with a slow link shows up under problems; an excluded participant is turned away for good;
+// the data downloads as a zip holding the stored files.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { inflateRawSync } from 'node:zlib';
+import {
+  assertClean,
+  experiment,
+  inGame,
+  isWaiting,
+  openParticipant,
+  pollUntil,
+  startRelay,
+  useBrowserAndRelay,
+} from './harness.mjs';
+
+const env = useBrowserAndRelay();
+
+/** Opens the admin console; returns its page and the errors it logged. */
+async function openConsole() {
+  const context = await env.browser.newContext({ acceptDownloads: true });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  page.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
+  await page.goto(env.relay.adminUrl);
+  await page.waitForFunction(() => document.getElementById('admin-status').textContent.startsWith('Live'));
+  return { page, errors, close: () => context.close() };
+}
+
+/** The rows of a console table as cell texts. */
+const rows = (page, id) => page.$$eval(`#${id} tr`, (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+
+/** The files of a zip: name -> contents (deflated or stored), read from its central directory. */
+function unzip(buffer) {
+  const end = buffer.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  assert.ok(end >= 0, 'a zip ends with its central directory');
+  const count = buffer.readUInt16LE(end + 10);
+  let at = buffer.readUInt32LE(end + 16);
+  const files = new Map();
+  for (let i = 0; i < count; i++) {
+    assert.equal(buffer.readUInt32LE(at), 0x02014b50, 'a central directory entry');
+    const method = buffer.readUInt16LE(at + 10);
+    const size = buffer.readUInt32LE(at + 20);
+    const nameLength = buffer.readUInt16LE(at + 28);
+    const extraLength = buffer.readUInt16LE(at + 30);
+    const commentLength = buffer.readUInt16LE(at + 32);
+    const local = buffer.readUInt32LE(at + 42);
+    const name = buffer.toString('utf8', at + 46, at + 46 + nameLength);
+    const dataAt = local + 30 + buffer.readUInt16LE(local + 26) + buffer.readUInt16LE(local + 28);
+    const data = buffer.subarray(dataAt, dataAt + size);
+    files.set(name, (method === 8 ? inflateRawSync(data) : data).toString('utf8'));
+    at += 46 + nameLength + extraLength + commentLength;
+  }
+  return files;
+}
+
+/** The shared columns of a CSV, row by row (up to the first local column). */
+function sharedRows(csv) {
+  const [header, ...lines] = csv.trimEnd().split('\n');
+  const cut = header.split(',').indexOf('wasSpeculative.0');
+  assert.ok(cut > 0, header);
+  return lines.map((line) => line.split(',').slice(0, cut).join(','));
+}
+
+test('the console shows the players and their game, and ending it gives both the message and partial data', async () => {
+  env.relay = await startRelay({ experiment: experiment('console'), name: 'console_end_game' });
+  const admin = await openConsole();
+  const a = await openParticipant(env.browser, env.relay.url);
+  const b = await openParticipant(env.browser, env.relay.url);
+  await Promise.all([a.waitFor(inGame), b.waitFor(inGame)]);
+  const { gameId, participantId } = await a.hook();
+
+  // Both pages report their game's health; the game is healthy on loopback.
+  await admin.page.waitForFunction(
+    () => [...document.querySelectorAll('#games tr')].some((tr) => tr.cells[4].textContent === 'healthy' && (tr.cells[5].textContent.match(/ ms /g) ?? []).length === 2),
+    null,
+    { timeout: 15000 },
+  );
+  const [game] = await rows(admin.page, 'games');
+  assert.equal(game[0], gameId);
+  assert.equal(game[2], 'playing');
+  const people = await rows(admin.page, 'participants');
+  assert.equal(people.length, 2);
+  assert.deepEqual(people.map((r) => r[2]), ['playing', 'playing']);
+  assert.ok(people.every((r) => r[5] === gameId));
+
+  // A participant's timeline, from its id.
+  await admin.page.click(`#participants tr[data-participant="${participantId}"] button.link`);
+  await admin.page.waitForFunction(() => !document.getElementById('participant-detail').hidden);
+  const timeline = await admin.page.$$eval('#detail-timeline li', (lis) => lis.map((li) => li.textContent));
+  assert.deepEqual(timeline.map((t) => t.split(': ')[1].split(' ')[0]), ['waiting', 'matched', 'playing']);
+
+  // The researcher ends the game, two seconds into it.
+  await Promise.all([a, b].map((p) => p.waitFor(() => window.rollgym.confirmedFrame > 60)));
+  await admin.page.fill('#action-reason', 'a participant wrote that the game froze');
+  await admin.page.click('#games button');
+  const ended = await Promise.all([a, b].map((p) => p.waitFor(() => window.rollgym?.outcome === 'ended_by_researcher' && window.rollgym.exports[0]?.acked === true)));
+  for (const hook of ended) {
+    assert.equal(hook.phase, 'excluded');
+    assert.equal(hook.exit.completionCode, 'ENDED1');
+    assert.ok(hook.exports[0].partial, 'the data is marked partial');
+  }
+  for (const p of [a, b]) {
+    assert.match(await p.page.textContent('.rollgym-notice'), /ended this game early/);
+  }
+  // Both files: partial, the outcome recorded, identical wherever both have a row.
+  const dir = path.join(env.relay.dataDir, 'e2e_console', 'overcooked');
+  const files = readdirSync(dir);
+  const [csvA, csvB] = ended.map((h) => readFileSync(path.join(dir, `${h.participantId}_ep0.csv`), 'utf8'));
+  for (const h of ended) {
+    const sidecar = JSON.parse(readFileSync(path.join(dir, `${h.participantId}_ep0.json`), 'utf8'));
+    assert.equal(sidecar.outcome, 'ended_by_researcher');
+    assert.equal(sidecar.partial, true);
+  }
+  const [sharedA, sharedB] = [sharedRows(csvA), sharedRows(csvB)];
+  const both = Math.min(sharedA.length, sharedB.length);
+  assert.ok(both > 30, `the rows played before the end are there (${both})`);
+  assert.deepEqual(sharedA.slice(0, both), sharedB.slice(0, both));
+
+  // The console lists it as ended, its files agreeing; the action is journaled.
+  await admin.page.waitForFunction(
+    (id) => [...document.querySelectorAll('#finished-games tr')].some((tr) => tr.cells[0].textContent === id && tr.cells[5].textContent === '0: equal'),
+    gameId,
+  );
+  const [finished] = await rows(admin.page, 'finished-games');
+  assert.equal(finished[4], 'ended_by_researcher, ended_by_researcher');
+  assert.equal(await admin.page.$$eval('#problems li[data-kind]', (lis) => lis.length), 0, 'nothing went wrong');
+  // The journal line is written just after the action is taken.
+  const journalFile = path.join(env.relay.dataDir, 'e2e_console', 'admin_actions.jsonl');
+  const journal = await pollUntil(() => existsSync(journalFile) && readFileSync(journalFile, 'utf8').trim(), () => `${journalFile} written`);
+  const action = JSON.parse(journal);
+  assert.deepEqual([action.action, action.game_id, action.reason], ['end_game', gameId, 'a participant wrote that the game froze']);
+
+  // The whole data directory as a zip, from the console's link.
+  const [download] = await Promise.all([admin.page.waitForEvent('download'), admin.page.click('#download-all')]);
+  assert.equal(download.suggestedFilename(), 'e2e_console.zip');
+  const zipped = unzip(readFileSync(await download.path()));
+  for (const file of files.filter((f) => !f.startsWith('.'))) {
+    assert.ok(zipped.has(`e2e_console/overcooked/${file}`), `${file} is in the zip`);
+  }
+  assert.equal(zipped.get(`e2e_console/overcooked/${ended[0].participantId}_ep0.csv`), csvA);
+  assert.ok(zipped.has('e2e_console/admin_actions.jsonl'));
+  const scene = await fetch(`${env.relay.url}/admin/download?token=${new URL(env.relay.adminUrl).searchParams.get('token')}&scene=overcooked`);
+  assert.equal(scene.status, 200);
+  assert.ok([...unzip(Buffer.from(await scene.arrayBuffer())).keys()].every((name) => name.startsWith('e2e_console/overcooked/')));
+  assert.deepEqual(admin.errors, []);
+  assertClean(a, b);
+  await Promise.all([a.close(), b.close(), admin.close()]);
+});
+
+test('a game over a slow link is listed under problems', async () => {
+  env.relay = await startRelay({ experiment: experiment('console'), name: 'console_degraded' });
+  const admin = await openConsole();
+  const a = await openParticipant(env.browser, env.relay.url);
+  // 200 ms each way on one page: a 400 ms peer-to-peer round trip.
+  const b = await openParticipant(env.browser, env.relay.url, { network: { latency: 200 } });
+  await Promise.all([a.waitFor(inGame), b.waitFor(inGame)]);
+  const { gameId } = await a.hook();
+  await admin.page.waitForFunction(
+    (id) => [...document.querySelectorAll('#problems li[data-kind="unhealthy_game"]')].some((li) => li.textContent.includes(id) && li.textContent.includes('slow_link')),
+    gameId,
+    { timeout: 20000 },
+  );
+  const [game] = await rows(admin.page, 'games');
+  assert.equal(game[0], gameId);
+  assert.match(game[4], /^degraded|^failing/);
+  assert.deepEqual(admin.errors, []);
+  await Promise.all([a.close(), b.close(), admin.close()]);
+});
+
+test('an excluded participant sees the message and is turned away when it comes back', async () => {
+  env.relay = await startRelay({ experiment: experiment('console'), name: 'console_exclude' });
+  const admin = await openConsole();
+  const a = await openParticipant(env.browser, env.relay.url, { query: '?participant=p_excl' });
+  await a.waitFor(isWaiting);
+  await admin.page.waitForSelector('#participants tr[data-participant="p_excl"]');
+  await admin.page.fill('#action-reason', 'took part before under another id');
+  await admin.page.fill('#exclude-message', 'You cannot take part in this study again.');
+  await admin.page.click('#participants tr[data-participant="p_excl"] button:not(.link)');
+  const out = await a.waitFor(() => window.rollgym?.outcome === 'excluded');
+  assert.equal(out.phase, 'excluded');
+  assert.equal(out.exit.message, 'You cannot take part in this study again.');
+  await admin.page.waitForFunction(() => document.querySelector('#participants tr[data-participant="p_excl"]')?.cells[2].textContent === 'exited');
+  await a.close();
+  const back = await openParticipant(env.browser, env.relay.url, { query: '?participant=p_excl' });
+  const again = await back.waitFor(() => window.rollgym?.outcome === 'excluded');
+  assert.equal(again.exit.message, 'You cannot take part in this study again.');
+  // A stranger cannot be excluded: the console says so.
+  const token = new URL(env.relay.adminUrl).searchParams.get('token');
+  const stranger = await fetch(`${env.relay.url}/admin/exclude?token=${token}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ participant_id: 'nobody', reason: '' }),
+  });
+  assert.equal(stranger.status, 404);
+  assert.match(await stranger.text(), /nobody has not taken part/);
+  assert.deepEqual(admin.errors, []);
+  assertClean(back);
+  await Promise.all([back.close(), admin.close()]);
+});
