@@ -11,6 +11,7 @@
 pub mod bench;
 pub mod core;
 pub mod env;
+pub mod replay;
 
 #[cfg(all(target_arch = "wasm32", not(feature = "bench")))]
 pub mod web;

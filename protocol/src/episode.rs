@@ -166,6 +166,12 @@ pub struct Settings {
     #[serde(default)]
     pub action_names: Vec<String>,
     pub layout: String,
+    /// Overcooked's cook time and Slime Volleyball's points to win, as configured (what a
+    /// replay needs to build the same game; absent in files written before they were kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cook_time: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points_to_win: Option<u16>,
     pub fps: u32,
     pub max_steps: u32,
     pub num_episodes: u32,
@@ -181,6 +187,8 @@ impl From<&GameConfig> for Settings {
             env_version: String::new(),
             action_names: Vec::new(),
             layout: config.layout.clone(),
+            cook_time: Some(config.cook_time),
+            points_to_win: Some(config.points_to_win),
             fps: config.fps,
             max_steps: config.max_steps,
             num_episodes: config.num_episodes,

@@ -28,6 +28,7 @@ pub mod matchmaking;
 pub mod median;
 mod pages;
 pub mod parity;
+pub mod replay;
 pub mod screen_peer;
 pub mod screening;
 mod server;

@@ -40,6 +40,10 @@ enum Command {
     /// Compare two players' CSV files of one episode on their shared columns; exit 0 only when
     /// they are equal (1 when they differ, 2 when a file cannot be read).
     Compare { left: PathBuf, right: PathBuf },
+    /// Re-simulate a stored episode (a built-in environment) from its recorded actions; exit 0
+    /// only when every recorded state hash is reproduced (1 at the first row that is not, 2
+    /// when the file cannot be replayed). Its sidecar (`.json`) must be beside it.
+    Replay { file: PathBuf },
 }
 
 fn main() -> ExitCode {
@@ -61,6 +65,16 @@ fn main() -> ExitCode {
             }
         },
         Command::Compare { left, right } => compare(&left, &right),
+        Command::Replay { file } => match rollgym_relay::replay::replay_file(&file) {
+            Ok(replayed) => {
+                report(&rollgym_relay::replay::describe(&replayed));
+                if replayed.mismatch.is_none() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+            }
+            Err(err) => {
+                eprintln!("error: {err}");
+                ExitCode::from(2)
+            }
+        },
         Command::Serve { experiment, addr, data_dir, www_dir, admin_token } => {
             let runtime = match runtime() {
                 Ok(rt) => rt,

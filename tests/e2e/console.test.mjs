@@ -1,13 +1,17 @@
 // The admin console run against real participants: its tables show who is where and how the
 // game goes; ending a game from it gives both players the message and partial data; a game
 // with a slow link shows up under problems; an excluded participant is turned away for good;
-// the data downloads as a zip holding the stored files.
+// the data downloads as a zip holding the stored files; `rollgym replay` proves the stored
+// files are what was played.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { inflateRawSync } from 'node:zlib';
 import {
+  RELAY_BIN,
   assertClean,
   experiment,
   inGame,
@@ -117,6 +121,25 @@ test('the console shows the players and their game, and ending it gives both the
     assert.equal(sidecar.outcome, 'ended_by_researcher');
     assert.equal(sidecar.partial, true);
   }
+  // Each stored file replays: its recorded actions reproduce every recorded state hash; a
+  // hand-edited copy is caught at the edited row.
+  for (const h of ended) {
+    const replayed = spawnSync(RELAY_BIN, ['replay', path.join(dir, `${h.participantId}_ep0.csv`)], { encoding: 'utf8' });
+    assert.equal(replayed.status, 0, replayed.stdout + replayed.stderr);
+    assert.match(replayed.stdout, /^reproduced: \d+ rows/);
+  }
+  const copy = mkdtempSync(path.join(tmpdir(), 'rollgym-replay-'));
+  const lines = csvA.split('\n');
+  const hashAt = lines[0].split(',').indexOf('state_hash');
+  const cells = lines[10].split(',');
+  cells[hashAt] = '0123456789abcdef';
+  lines[10] = cells.join(',');
+  writeFileSync(path.join(copy, 'edited.csv'), lines.join('\n'));
+  copyFileSync(path.join(dir, `${ended[0].participantId}_ep0.json`), path.join(copy, 'edited.json'));
+  const caught = spawnSync(RELAY_BIN, ['replay', path.join(copy, 'edited.csv')], { encoding: 'utf8' });
+  assert.equal(caught.status, 1, caught.stdout + caught.stderr);
+  assert.match(caught.stdout, /not reproduced at row 10 .*state_hash/);
+  rmSync(copy, { recursive: true });
   const [sharedA, sharedB] = [sharedRows(csvA), sharedRows(csvB)];
   const both = Math.min(sharedA.length, sharedB.length);
   assert.ok(both > 30, `the rows played before the end are there (${both})`);
