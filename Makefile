@@ -48,6 +48,7 @@ clippy:
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p rollgym-client -p rollgym-protocol --target wasm32-unknown-unknown --all-targets -- -D warnings
 	cargo clippy -p rollgym-client --features bench --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy -p rollgym-client --features console --target wasm32-unknown-unknown -- -D warnings
 
 cargo-test:
 	cargo test --workspace

@@ -159,7 +159,11 @@ async function showParticipant(id) {
   const steps = detail.timeline.map((step) =>
     cell('li', `${seconds(step.at_ms)} after the relay started: ${step.phase} in scene ${step.scene}${step.game ? ` (game ${step.game})` : ''}`));
   document.getElementById('detail-timeline').replaceChildren(...steps);
-  const files = detail.files.map((file) => cell('li', file));
+  const files = detail.files.map((file) => {
+    const li = cell('li', file);
+    if (file.endsWith('.csv')) li.append(' ', button('Replay', () => openReplay(file)));
+    return li;
+  });
   document.getElementById('detail-files').replaceChildren(...(files.length ? files : [cell('li', 'none yet')]));
   document.getElementById('participant-detail').hidden = false;
 }
@@ -237,6 +241,87 @@ async function listen() {
     status.textContent = 'Cannot reach the relay; reconnecting…';
   };
 }
+
+// The replay player: the episode re-simulated in this page with the participants' own wasm
+// environment, every row's recorded state hash checked, then played back on a canvas.
+const replay = { player: null, fps: 30, timer: null };
+
+async function stored(file) {
+  const response = await fetch(`admin/file?${query}&path=${encodeURIComponent(file)}`, { cache: 'no-store' });
+  if (!response.ok) throw new Error(await response.text());
+  return response.text();
+}
+
+async function openReplay(file) {
+  stopReplay();
+  const verdict = document.getElementById('replay-verdict');
+  document.getElementById('replay').hidden = false;
+  text('replay-file', file);
+  verdict.textContent = 'Replaying…';
+  delete verdict.dataset.verified;
+  try {
+    const [csv, sidecar] = await Promise.all([stored(file), stored(file.replace(/\.csv$/, '.json'))]);
+    // The console's own build of the module: the participants' environments plus the player.
+    const module = await import('./console-pkg/rollgym_client.js');
+    await module.default();
+    const { EpisodeReplay } = module;
+    replay.player?.free();
+    replay.player = new EpisodeReplay(csv, sidecar);
+    replay.fps = JSON.parse(sidecar).settings?.fps || 30;
+  } catch (err) {
+    verdict.textContent = `Cannot replay ${file}: ${err.message}`;
+    verdict.dataset.verified = 'unknown';
+    return;
+  }
+  const player = replay.player;
+  const mismatch = player.verify();
+  verdict.dataset.verified = mismatch ? 'false' : 'true';
+  verdict.dataset.mismatchRow = mismatch ? String(mismatch.row) : '';
+  verdict.textContent = mismatch
+    ? `Not reproduced from row ${mismatch.row} (t = ${mismatch.t}): ${mismatch.column} recorded ${mismatch.recorded}, replayed ${mismatch.replayed}`
+    : `Every one of ${player.rows()} rows reproduced: the recorded actions give every recorded state hash.`;
+  const scrub = document.getElementById('replay-scrub');
+  scrub.max = String(player.rows());
+  showRow(mismatch ? mismatch.row : 0);
+}
+
+function showRow(row) {
+  const player = replay.player;
+  if (!player) return;
+  player.seek(row);
+  player.draw(document.getElementById('replay-canvas'));
+  document.getElementById('replay-scrub').value = String(player.position());
+  text('replay-position', `row ${player.position()} of ${player.rows()}`);
+}
+
+function stopReplay() {
+  clearInterval(replay.timer);
+  replay.timer = null;
+  document.getElementById('replay-play').textContent = 'Play';
+}
+
+document.getElementById('replay-play').addEventListener('click', () => {
+  if (replay.timer) return stopReplay();
+  const player = replay.player;
+  if (!player) return;
+  if (player.position() >= player.rows()) showRow(0);
+  const speed = Number(document.getElementById('replay-speed').value);
+  document.getElementById('replay-play').textContent = 'Pause';
+  replay.timer = setInterval(() => {
+    if (!player.step()) return stopReplay();
+    showRow(player.position());
+  }, 1000 / (replay.fps * speed));
+});
+document.getElementById('replay-speed').addEventListener('change', () => {
+  if (replay.timer) {
+    stopReplay();
+    document.getElementById('replay-play').click();
+  }
+});
+document.getElementById('replay-scrub').addEventListener('input', (event) => {
+  stopReplay();
+  showRow(Number(event.target.value));
+});
 
 document.getElementById('participant-search').addEventListener('input', () => {
   if (latest) renderParticipants(latest);

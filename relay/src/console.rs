@@ -2,8 +2,9 @@
 //! (the lobby's snapshot once), `GET /admin/events` (the snapshot pushed as server-sent events
 //! whenever it changes, at most four times a second, so a console open for hours costs the
 //! relay nothing while nothing happens), `GET /admin/participant` (one participant's
-//! timeline and data files), `GET /admin/download` (the data directory, or one scene's, as a
-//! zip) and the actions, each with a reason and journaled in `admin_actions.jsonl`:
+//! timeline and data files), `GET /admin/file` (one stored file: the console's replay reads an
+//! episode with it), `GET /admin/download` (the data directory, or one scene's, as a zip) and
+//! the actions, each with a reason and journaled in `admin_actions.jsonl`:
 //! `POST /admin/study` (close or reopen the study to new arrivals), `POST /admin/end-game`,
 //! `POST /admin/exclude`.
 
@@ -259,6 +260,38 @@ pub(crate) async fn participant(
         .map(|path| path.to_string_lossy().into_owned())
         .collect();
     Ok(Json(ParticipantView { detail, files }))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct FileQuery {
+    token: Option<String>,
+    /// A path in the data directory as `GET /admin/participant` lists it.
+    path: String,
+}
+
+/// One stored file (the console's replay reads an episode's CSV and sidecar): only plain
+/// names inside the data directory, never a temporary file.
+pub(crate) async fn file(
+    State(state): State<AppState>,
+    Query(query): Query<FileQuery>,
+) -> Result<Response, ConsoleError> {
+    check(&state, &AdminQuery { token: query.token.clone() })?;
+    let plain = |part: &str| {
+        !part.is_empty() && !part.starts_with('.') && !part.contains('\\') && part != ".."
+    };
+    if query.path.len() > 512 || !query.path.split('/').all(plain) {
+        return Err(ConsoleError::NotFound(format!("no stored file {:?}", query.path)));
+    }
+    let full = state.storage.root().join(&query.path);
+    let text = tokio::fs::read_to_string(&full)
+        .await
+        .map_err(|_| ConsoleError::NotFound(format!("no stored file {:?}", query.path)))?;
+    let kind = if query.path.ends_with(".json") {
+        "application/json"
+    } else {
+        "text/plain; charset=utf-8"
+    };
+    Ok(([(header::CONTENT_TYPE, kind)], text).into_response())
 }
 
 #[derive(Debug, Deserialize)]

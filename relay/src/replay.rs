@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 
 use rollgym_client::replay::{self, Replay};
-use rollgym_protocol::Sidecar;
 
 /// A stored episode replayed: its verdict, or why it could not be.
 pub fn replay_file(csv_path: &Path) -> Result<Replay, String> {
@@ -14,9 +13,9 @@ pub fn replay_file(csv_path: &Path) -> Result<Replay, String> {
         std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
     };
     let csv = read(csv_path)?;
-    let sidecar: Sidecar = serde_json::from_str(&read(&sidecar_path)?)
-        .map_err(|e| format!("{} is not an episode sidecar: {e}", sidecar_path.display()))?;
-    replay::replay(&csv, &sidecar.settings, sidecar.seed).map_err(|e| e.to_string())
+    let (settings, seed) = replay::sidecar_facts(&read(&sidecar_path)?)
+        .map_err(|e| format!("{}: {e}", sidecar_path.display()))?;
+    replay::replay(&csv, &settings, seed).map_err(|e| e.to_string())
 }
 
 /// The verdict as a person reads it.

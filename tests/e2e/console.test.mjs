@@ -171,6 +171,28 @@ test('the console shows the players and their game, and ending it gives both the
   const scene = await fetch(`${env.relay.url}/admin/download?token=${new URL(env.relay.adminUrl).searchParams.get('token')}&scene=overcooked`);
   assert.equal(scene.status, 200);
   assert.ok([...unzip(Buffer.from(await scene.arrayBuffer())).keys()].every((name) => name.startsWith('e2e_console/overcooked/')));
+
+  // The console replays a stored episode in the browser with the participants' own module:
+  // every row verified, then played back and scrubbed; a hand-edited file is flagged at the
+  // edited row.
+  await admin.page.click(`#participants tr[data-participant="${participantId}"] button.link`);
+  await admin.page.waitForFunction(() => [...document.querySelectorAll('#detail-files button')].length > 0);
+  await admin.page.click('#detail-files button');
+  await admin.page.waitForFunction(() => document.getElementById('replay-verdict').dataset.verified === 'true', null, { timeout: 15000 });
+  assert.match(await admin.page.textContent('#replay-verdict'), /Every one of \d+ rows reproduced/);
+  await admin.page.click('#replay-play');
+  await admin.page.waitForFunction(() => Number(document.getElementById('replay-scrub').value) > 5);
+  await admin.page.click('#replay-play');
+  await admin.page.$eval('#replay-scrub', (scrub) => {
+    scrub.value = '20';
+    scrub.dispatchEvent(new Event('input'));
+  });
+  assert.match(await admin.page.textContent('#replay-position'), /^row 20 of \d+$/);
+  writeFileSync(path.join(dir, `${participantId}_ep0.csv`), lines.join('\n'));
+  await admin.page.click('#detail-files button');
+  await admin.page.waitForFunction(() => document.getElementById('replay-verdict').dataset.verified === 'false', null, { timeout: 15000 });
+  assert.equal(await admin.page.$eval('#replay-verdict', (p) => p.dataset.mismatchRow), '10');
+  assert.match(await admin.page.textContent('#replay-verdict'), /row 10 .*state_hash recorded 0123456789abcdef/);
   assert.deepEqual(admin.errors, []);
   assertClean(a, b);
   await Promise.all([a.close(), b.close(), admin.close()]);

@@ -100,3 +100,19 @@ fn files_that_cannot_be_replayed_say_why() {
     let garbage = edited(&recording(1), 3, "actions.1", "jump");
     assert!(matches!(replay(&garbage, &settings(), 1), Err(ReplayError::BadRow { row: 3, .. })));
 }
+
+#[test]
+fn the_player_seeks_back_and_forth_to_the_same_states() {
+    let csv = recording(3);
+    let mut player = Replayer::new(&csv, &settings(), 3).expect("replayer");
+    assert_eq!((player.rows(), player.position(), player.t()), (300, 0, None));
+    player.seek(200);
+    player.seek(50);
+    let back = player.env().state_hash();
+    let mut fresh = Replayer::new(&csv, &settings(), 3).expect("replayer");
+    fresh.seek(50);
+    assert_eq!((back, player.t()), (fresh.env().state_hash(), Some("49")));
+    player.seek(10_000);
+    assert_eq!(player.position(), 300, "seeking past the end stops at the last row");
+    assert!(player.step().is_none());
+}

@@ -4,7 +4,8 @@
 //! What JavaScript sees (the package's `rollgym.js` wraps it into the embedding API):
 //! `launch(options)` starts a session and returns its handle, `stateHash(bytes)` is the hash
 //! rollgym computes over state bytes, `validateEnv(env)` checks a JavaScript environment's
-//! shape as `launch` does.
+//! shape as `launch` does. The console's build (feature `console`) adds `EpisodeReplay`, which
+//! plays a stored episode back.
 
 mod app;
 mod clock;
@@ -16,6 +17,8 @@ mod options;
 mod peer;
 mod relay_socket;
 mod render;
+#[cfg(feature = "console")]
+mod replay_view;
 mod screen;
 mod screening;
 mod storage;

@@ -60,6 +60,18 @@ impl GameCanvas {
         (unit, width, height)
     }
 
+    /// Just the scene and a caption line above it (the console's replay player).
+    #[cfg(feature = "console")]
+    pub(super) fn draw_scene(&self, env: &DynEnv, caption: &str) {
+        let (unit, width, height) = self.fit(env.view_size());
+        let ctx = &self.ctx;
+        ctx.set_fill_style_str("#f7f7f5");
+        ctx.fill_rect(0.0, 0.0, width, height);
+        let surface = SceneSurface { ctx: ctx.clone(), scale: unit, top: HUD, player: None };
+        env.render(&mut Scaled { surface });
+        fit_text(ctx, width / 2.0, HUD / 2.0, 18.0, width - 16.0, "#1d1d1f", caption);
+    }
+
     pub(super) fn draw(&self, game: &Game<DynEnv>, status: &Status, config: &GameConfig) {
         let (unit, width, height) = self.fit(game.env.view_size());
         let ctx = &self.ctx;
