@@ -276,10 +276,7 @@ pub(crate) async fn file(
     Query(query): Query<FileQuery>,
 ) -> Result<Response, ConsoleError> {
     check(&state, &AdminQuery { token: query.token.clone() })?;
-    let plain = |part: &str| {
-        !part.is_empty() && !part.starts_with('.') && !part.contains('\\') && part != ".."
-    };
-    if query.path.len() > 512 || !query.path.split('/').all(plain) {
+    if !stored_path(&query.path) {
         return Err(ConsoleError::NotFound(format!("no stored file {:?}", query.path)));
     }
     let full = state.storage.root().join(&query.path);
@@ -369,6 +366,15 @@ async fn ask<T>(
     }
 }
 
+/// A path to a stored file as the console lists them: plain names joined by `/`, none hidden
+/// (temporary files start with a dot), none leading out of the data directory.
+fn stored_path(path: &str) -> bool {
+    let plain = |part: &str| {
+        !part.is_empty() && !part.starts_with('.') && !part.contains(['\\', ':', '\0'])
+    };
+    path.len() <= 512 && path.split('/').all(plain)
+}
+
 /// Compares secrets in time independent of where they differ.
 fn same_secret(given: &[u8], expected: &[u8]) -> bool {
     given.len() == expected.len()
@@ -388,6 +394,23 @@ mod tests {
         }
         assert!(!guesses.allow(start + Duration::from_secs(9)), "the 21st within ten seconds");
         assert!(guesses.allow(start + GUESS_WINDOW), "a new window");
+    }
+
+    #[test]
+    fn only_plain_paths_inside_the_data_directory_are_served() {
+        assert!(stored_path("overcooked/p1_ep0.csv"));
+        assert!(stored_path("admin_actions.jsonl"));
+        for bad in [
+            "../secret",
+            "overcooked/../../etc/passwd",
+            "/etc/passwd",
+            ".p1_ep0.csv.tmp-1-2",
+            "a//b",
+            "",
+            "c:\\x",
+        ] {
+            assert!(!stored_path(bad), "{bad}");
+        }
     }
 
     #[test]
