@@ -75,6 +75,7 @@ bench: build
 	tests/run-e2e.sh tests/bench/js_env.mjs
 	ulimit -n 65536 2>/dev/null || true; cargo bench -p rollgym-relay --bench load
 	cargo bench -p rollgym-relay --bench screening
+	cargo bench -p rollgym-relay --bench console
 
 clean:
 	cargo clean

@@ -1,6 +1,7 @@
 //! The admin console's HTTP side, every route behind the admin token: `GET /admin/status`
 //! (the lobby's snapshot once), `GET /admin/events` (the snapshot pushed as server-sent events
-//! whenever it changes, at most four times a second, so a console open for hours costs the
+//! whenever it changes, at most four times a second and less often as it grows (the hub paces
+//! it), so a console open for hours costs the
 //! relay nothing while nothing happens), `GET /admin/participant` (one participant's
 //! timeline and data files), `GET /admin/file` (one stored file: the console's replay reads an
 //! episode with it), `GET /admin/download` (the data directory, or one scene's, as a zip) and
@@ -131,10 +132,10 @@ pub(crate) async fn events(
 
 fn snapshots(
     first: Snapshot,
-    changes: watch::Receiver<Arc<Snapshot>>,
+    changes: watch::Receiver<Arc<str>>,
     shutdown: CancellationToken,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> {
-    let first = Some(Arc::new(first));
+    let first: Option<Arc<str>> = Some(serde_json::to_string(&first).unwrap_or_default().into());
     stream::unfold((first, changes, shutdown), |(first, mut changes, shutdown)| async move {
         let next = match first {
             Some(snapshot) => snapshot,
@@ -146,7 +147,7 @@ fn snapshots(
                 }
             },
         };
-        let event = SseEvent::default().json_data(&*next).unwrap_or_default();
+        let event = SseEvent::default().data(&*next);
         Some((Ok(event), (None, changes, shutdown)))
     })
 }

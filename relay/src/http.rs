@@ -54,8 +54,9 @@ pub(crate) struct AppState {
     pub(crate) next_conn: Arc<AtomicU64>,
     /// The secret of the admin routes (`?token=`).
     pub(crate) admin_token: Arc<str>,
-    /// The lobby's snapshot, replaced by the hub when it changed (the console's live push).
-    pub(crate) console: tokio::sync::watch::Sender<Arc<crate::lobby::Snapshot>>,
+    /// The lobby's snapshot as JSON, replaced by the hub when it changed (the console's live
+    /// push; serialized once for every console).
+    pub(crate) console: tokio::sync::watch::Sender<Arc<str>>,
     /// Wrong admin tokens lately (`console.rs`).
     pub(crate) wrong_tokens: Arc<std::sync::Mutex<crate::console::WrongTokens>>,
     pub(crate) storage: Arc<crate::storage::Storage>,

@@ -83,8 +83,8 @@ pub(crate) struct Parts {
     /// The hub's own channel, for the screening peer's reports (weak: the hub still ends when
     /// every connection and the listener are gone).
     pub(crate) hub: mpsc::WeakSender<Event>,
-    /// Where the lobby's snapshot goes for open admin consoles.
-    pub(crate) console: tokio::sync::watch::Sender<Arc<Snapshot>>,
+    /// Where the lobby's snapshot (as JSON) goes for open admin consoles.
+    pub(crate) console: tokio::sync::watch::Sender<Arc<str>>,
 }
 
 /// What the hub tells a connection task.
@@ -96,8 +96,19 @@ pub(crate) enum Outbound {
     Close,
 }
 
-/// How often open admin consoles may get a new snapshot.
+/// How often open admin consoles may get a new snapshot: at most every 250 ms, and less often
+/// as the snapshot grows, so each console receives about [`CONSOLE_BYTES_PER_S`] at most (a
+/// study of hundreds of participants must not cost a researcher's connection megabytes a
+/// second).
 const CONSOLE_PUSH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
+const CONSOLE_BYTES_PER_S: usize = 50_000;
+const CONSOLE_PUSH_INTERVAL_MAX: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The pause after pushing a snapshot of `bytes` bytes.
+fn push_pause(bytes: usize) -> std::time::Duration {
+    let paced = std::time::Duration::from_millis((bytes * 1000 / CONSOLE_BYTES_PER_S) as u64);
+    paced.clamp(CONSOLE_PUSH_INTERVAL, CONSOLE_PUSH_INTERVAL_MAX)
+}
 
 /// Messages a connection may have queued before the hub gives up on it as too slow.
 pub(crate) const OUTBOX_CAPACITY: usize = 256;
@@ -121,9 +132,9 @@ pub(crate) async fn run(
     let alarm = tokio::time::sleep_until(start);
     tokio::pin!(alarm);
     let mut armed = None;
-    // Open consoles get the snapshot at most this often, and only after something happened.
-    let mut publish = tokio::time::interval(CONSOLE_PUSH_INTERVAL);
-    publish.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Open consoles get the snapshot only after something happened, paced by its size.
+    let publish = tokio::time::sleep(CONSOLE_PUSH_INTERVAL);
+    tokio::pin!(publish);
     let mut changed = false;
     loop {
         let deadline = lobby.poll_timeout();
@@ -137,11 +148,15 @@ pub(crate) async fn run(
                 Some(event) => driver.on_event(&mut lobby, event, now()),
             },
             () = &mut alarm, if deadline.is_some() => lobby.tick(now()),
-            _ = publish.tick(), if changed => {
+            () = &mut publish, if changed => {
                 changed = false;
+                let mut pause = CONSOLE_PUSH_INTERVAL;
                 if console.receiver_count() > 0 {
-                    console.send_replace(Arc::new(lobby.snapshot(now())));
+                    let json = serde_json::to_string(&lobby.snapshot(now())).unwrap_or_default();
+                    pause = push_pause(json.len());
+                    console.send_replace(Arc::from(json));
                 }
+                publish.as_mut().reset(tokio::time::Instant::now() + pause);
                 continue;
             }
         };
@@ -356,4 +371,18 @@ fn journal_writer(
         }
     });
     (records, writer)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn large_snapshots_are_pushed_less_often() {
+        assert_eq!(push_pause(2_000), CONSOLE_PUSH_INTERVAL, "a small study: four a second");
+        assert_eq!(push_pause(100_000), Duration::from_secs(2), "about 50 kB/s per console");
+        assert_eq!(push_pause(10_000_000), CONSOLE_PUSH_INTERVAL_MAX, "never less than every 5 s");
+    }
 }

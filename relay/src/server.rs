@@ -112,7 +112,7 @@ impl Relay {
         lobby.restore_decisions(self.decisions);
         lobby.restore_screening(self.screenings);
         lobby.restore_admin(self.admin);
-        let (console, _) = tokio::sync::watch::channel(Arc::new(lobby.snapshot(0)));
+        let (console, _) = tokio::sync::watch::channel(Arc::<str>::from("{}"));
         let (hub_tx, hub_rx) = mpsc::channel(1024);
         let cancel = CancellationToken::new();
         let parts = hub::Parts {

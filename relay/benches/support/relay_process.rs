@@ -9,6 +9,9 @@ use std::{
     process::{Child, Command, Stdio},
 };
 
+/// The admin token every benchmarked relay runs with.
+pub(crate) const ADMIN_TOKEN: &str = "bench-token";
+
 pub(crate) struct RelayProcess {
     child: Child,
     pub(crate) addr: SocketAddr,
@@ -37,6 +40,7 @@ impl RelayProcess {
             .arg(&data)
             .arg(&file)
             .env("RUST_LOG", "warn")
+            .env("ROLLGYM_ADMIN_TOKEN", ADMIN_TOKEN)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
