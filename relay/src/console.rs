@@ -1,8 +1,8 @@
 //! The admin console's HTTP side, every route behind the admin token: `GET /admin/status`
 //! (the lobby's snapshot once), `GET /admin/events` (the snapshot pushed as server-sent events
 //! whenever it changes, at most four times a second and less often as it grows (the hub paces
-//! it), so a console open for hours costs the
-//! relay nothing while nothing happens), `GET /admin/participant` (one participant's
+//! it), so a console open for hours costs the relay nothing while nothing happens),
+//! `GET /admin/participant` (one participant's
 //! timeline and data files), `GET /admin/file` (one stored file: the console's replay reads an
 //! episode with it), `GET /admin/download` (the data directory, or one scene's, as a zip) and
 //! the actions, each with a reason and journaled in `admin_actions.jsonl`:
