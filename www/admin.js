@@ -96,7 +96,7 @@ function renderGames(snapshot) {
       health, game.health.map(playerHealth).join(' | ') || 'no report yet', cell('td', end)]);
   });
   document.getElementById('games').replaceChildren(...running);
-  const finished = snapshot.finished_games.slice(0, 50).map((game) => {
+  const finished = snapshot.finished_games.map((game) => {
     const parity = Object.entries(game.parity).map(([episode, equal]) => `${episode}: ${equal ? 'equal' : 'DIFFERENT'}`);
     return row([game.id, game.scene, game.players.join(', '), seconds(game.ended_ms - game.started_ms),
       game.outcomes.map((o) => o ?? '…').join(', '), parity.join(', ') || '…']);

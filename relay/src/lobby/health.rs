@@ -20,8 +20,9 @@ pub const DEGRADED_ROLLBACKS_PER_S: f64 = 5.0;
 pub const DEGRADED_FRAMES_BEHIND: u32 = 8;
 /// A playing page that has not reported for this long makes its game failing.
 pub const SILENT_AFTER_MS: u64 = 3 * HEALTH_INTERVAL_MS as u64;
-/// Ended games the console lists (the newest).
-const FINISHED_GAMES: usize = 200;
+/// Ended games the console lists (the newest; every ended game is in the match logs and the
+/// data directory, and each push carries this list).
+const FINISHED_GAMES: usize = 50;
 
 /// How a game goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
