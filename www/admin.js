@@ -38,7 +38,7 @@ function renderFunnel(funnel, scenes) {
 
 const PROBLEM_NAMES = {
   stuck: 'stuck', unhealthy_game: 'game not healthy', desync: 'desync',
-  parity_mismatch: 'parity mismatch', upload_refused: 'upload refused',
+  parity_mismatch: 'parity mismatch', upload_refused: 'upload refused', data_missing: 'data missing',
 };
 
 function renderProblems(problems) {

@@ -1,6 +1,7 @@
 //! Problems the admin console lists, found automatically: a participant stuck in one place
 //! past a limit, a game not healthy for [`UNHEALTHY_PROBLEM_MS`] or more (a desync among the
-//! reasons), a parity mismatch, an upload refused or not stored, and errors participants'
+//! reasons), a parity mismatch, an upload refused or not stored, a played game's player with
+//! no data stored a minute after the end, and errors participants'
 //! pages report (uncaught errors, unhandled rejections, `console.error` lines), each of those
 //! journaled in `client_errors.jsonl`. Reports are accepted only from participants the relay
 //! knows, at most [`REPORTS_PER_MINUTE`] per participant, so a broken or hostile page cannot
@@ -22,13 +23,17 @@ const STUCK_CONNECTING_MS: u64 = 2 * 60_000;
 const STUCK_MATCHED_MS: u64 = VALIDATION_TIMEOUT_MS + 15_000;
 const STUCK_PLAYING_MARGIN_MS: u64 = 60_000;
 const STUCK_PAGE_MS: u64 = 30 * 60_000;
+/// A played game's player with no data stored this long after the game ended is a problem (its
+/// page normally delivers within a second; a closed page delivers when opened again).
+const MISSING_DATA_MS: u64 = 60_000;
 /// Problems that happened (a mismatch, a refused upload) kept for the console.
 const RECENT_EVENTS: usize = 100;
 
 /// One problem, about a participant or a game.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
-    /// `stuck`, `unhealthy_game`, `desync`, `parity_mismatch`, `upload_refused`.
+    /// `stuck`, `unhealthy_game`, `desync`, `parity_mismatch`, `upload_refused`,
+    /// `data_missing`.
     pub kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub participant: Option<ParticipantId>,
@@ -117,6 +122,7 @@ impl Lobby {
     pub(super) fn problems_snapshot(&self, now_ms: u64) -> ProblemsSnapshot {
         let mut items = self.stuck(now_ms);
         items.extend(self.unhealthy_games(now_ms));
+        items.extend(self.missing_data(now_ms));
         items.extend(self.problems.events.iter().cloned());
         ProblemsSnapshot {
             items,
@@ -160,6 +166,31 @@ impl Lobby {
             }
             _ => None,
         }
+    }
+
+    /// Players of ended games with no data stored [`MISSING_DATA_MS`] after the end.
+    fn missing_data(&self, now_ms: u64) -> Vec<Problem> {
+        let overdue = self
+            .book
+            .finished
+            .iter()
+            .filter(|game| now_ms.saturating_sub(game.ended_ms) > MISSING_DATA_MS);
+        overdue
+            .flat_map(|game| {
+                game.players.iter().filter(|p| self.study_outcome(p, &game.id).is_none()).map(
+                    move |player| Problem {
+                        kind: "data_missing",
+                        participant: Some(player.clone()),
+                        game: Some(game.id.clone()),
+                        since_ms: game.ended_ms,
+                        detail: format!(
+                            "no data stored {} s after the game ended",
+                            now_ms.saturating_sub(game.ended_ms) / 1000
+                        ),
+                    },
+                )
+            })
+            .collect()
     }
 
     /// Games not healthy for [`UNHEALTHY_PROBLEM_MS`] or more.

@@ -186,3 +186,27 @@ fn a_participant_stuck_on_a_page_is_a_problem() {
     assert_eq!(stuck.len(), 2, "{stuck:?}");
     assert_eq!(stuck[0].game.as_ref(), Some(&game));
 }
+
+#[test]
+fn a_player_without_data_a_minute_after_the_game_is_a_problem() {
+    let mut lobby = lobby();
+    let game = start_playing(&mut lobby);
+    let stored = lobby.message(ConnId(1), upload("a", game.as_str(), "overcooked"), 61_000);
+    assert!(matches!(&stored[..], [Action::Store { .. }]), "{stored:?}");
+    lobby.disconnected(ConnId(1), 62_000);
+    lobby.disconnected(ConnId(2), 62_000);
+    let missing = |lobby: &Lobby, now: u64| -> Vec<ParticipantId> {
+        let items = lobby.snapshot(now).problems.items;
+        items
+            .into_iter()
+            .filter(|p| p.kind == "data_missing")
+            .filter_map(|p| p.participant)
+            .collect()
+    };
+    assert!(missing(&lobby, 62_000 + 30_000).is_empty(), "its page may still be delivering");
+    assert_eq!(missing(&lobby, 62_000 + 61_000), vec![id("b")], "a delivered, b did not");
+    // b's page comes back and delivers: no longer missing.
+    join(&mut lobby, 3, "b");
+    lobby.message(ConnId(3), upload("b", game.as_str(), "overcooked"), 130_000);
+    assert!(missing(&lobby, 131_000).is_empty());
+}
