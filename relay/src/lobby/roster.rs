@@ -70,7 +70,8 @@ pub(super) struct Roster {
     seen: HashMap<ConnId, ParticipantId>,
 }
 
-/// One row of the console's participants table.
+/// One row of the console's participants table (unknown values are left out: the snapshot
+/// carries one row per participant on every push).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ParticipantRow {
     pub id: ParticipantId,
@@ -78,11 +79,15 @@ pub struct ParticipantRow {
     pub place: Place,
     /// Since when it is there (lobby time, like the snapshot's `now_ms`).
     pub since_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub partner: Option<ParticipantId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub server_rtt_ms: Option<u32>,
     pub uploads_stored: u32,
     pub uploads_refused: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pending_uploads: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
 }
 
