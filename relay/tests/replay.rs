@@ -4,46 +4,19 @@
 
 use std::{fs, path::PathBuf, process::Command};
 
-use rollgym_client::{
-    core::{export, recorder::FrameRow},
-    env::{Env, catalog},
-};
-use rollgym_protocol::{GameConfig, Sidecar, episode::Settings};
+use rollgym_client::{bench, core::export};
+use rollgym_protocol::{Sidecar, episode::Settings};
 
-/// A directory with `ep.csv` (250 steps of scripted Overcooked) and its sidecar `ep.json`.
+/// A directory with `ep.csv` (250 steps of scripted Overcooked from reset seed 1: the
+/// benchmark's episode) and its sidecar `ep.json`, naming `env_name`.
 fn stored_episode(name: &str, env_name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rollgym-replay-{name}-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).expect("dir");
-    let config = GameConfig { layout: "cramped_room".into(), ..GameConfig::default() };
-    let mut env = catalog::built_in(&config).expect("built in").expect("valid");
-    env.reset(99);
-    let rows: Vec<FrameRow> = (0..250u32)
-        .map(|t| {
-            let actions = vec![(t % 6) as u8, ((t / 3) % 6) as u8];
-            let result = env.step(&actions);
-            FrameRow {
-                frame: t as i32,
-                episode: 0,
-                t,
-                actions,
-                rewards: result.rewards,
-                terminated: result.terminated,
-                truncated: false,
-                focused: vec![true, true],
-                state_hash: env.state_hash(),
-                info: Vec::new(),
-                was_speculative: vec![false, false],
-                rollbacks: 0,
-                timestamp_ms: 0.0,
-                confirmed: true,
-            }
-        })
-        .collect();
-    fs::write(dir.join("ep.csv"), export::csv(&rows)).expect("csv");
+    fs::write(dir.join("ep.csv"), export::csv(&bench::episode_rows(250))).expect("csv");
     let settings =
         Settings { env: env_name.into(), layout: "cramped_room".into(), ..Settings::default() };
-    let sidecar = Sidecar { seed: 99, rows: 250, settings, ..Sidecar::default() };
+    let sidecar = Sidecar { seed: 1, rows: 250, settings, ..Sidecar::default() };
     fs::write(dir.join("ep.json"), serde_json::to_string(&sidecar).expect("json")).expect("json");
     dir
 }

@@ -1,7 +1,7 @@
 use rollgym_protocol::episode::Settings;
 
 use super::*;
-use crate::core::{export, recorder::FrameRow};
+use crate::core::export;
 
 fn settings() -> Settings {
     Settings {
@@ -12,33 +12,10 @@ fn settings() -> Settings {
     }
 }
 
-/// A recording of 300 steps of scripted play, written as the recorder writes it.
-fn recording(seed: u64) -> String {
-    let mut env = environment(&settings()).expect("built in");
-    env.reset(seed);
-    let rows: Vec<FrameRow> = (0..300u32)
-        .map(|t| {
-            let actions = vec![((t * 7 + t / 5) % 6) as u8, ((t * 3 + 1) % 6) as u8];
-            let result = env.step(&actions);
-            FrameRow {
-                frame: t as i32,
-                episode: 0,
-                t,
-                actions,
-                rewards: result.rewards,
-                terminated: result.terminated,
-                truncated: t == 299,
-                focused: vec![true, true],
-                state_hash: env.state_hash(),
-                info: Vec::new(),
-                was_speculative: vec![false, false],
-                rollbacks: 0,
-                timestamp_ms: 0.0,
-                confirmed: true,
-            }
-        })
-        .collect();
-    export::csv(&rows)
+/// A recording of 300 steps of scripted play from reset seed 1, written as the recorder
+/// writes it (the benchmark's episode).
+fn recording() -> String {
+    export::csv(&crate::bench::episode_rows(300))
 }
 
 /// `csv` with the cell of `column` in data row `row` replaced.
@@ -53,26 +30,26 @@ fn edited(csv: &str, row: usize, column: &str, value: &str) -> String {
 
 #[test]
 fn a_recording_replays_to_every_recorded_hash() {
-    let csv = recording(42);
-    assert_eq!(replay(&csv, &settings(), 42), Ok(Replay { rows: 300, mismatch: None }));
+    let csv = recording();
+    assert_eq!(replay(&csv, &settings(), 1), Ok(Replay { rows: 300, mismatch: None }));
 }
 
 #[test]
 fn an_edited_hash_is_flagged_at_its_row() {
-    let csv = edited(&recording(7), 120, "state_hash", "00000000deadbeef");
-    let mismatch = replay(&csv, &settings(), 7).expect("replays").mismatch.expect("flagged");
+    let csv = edited(&recording(), 120, "state_hash", "00000000deadbeef");
+    let mismatch = replay(&csv, &settings(), 1).expect("replays").mismatch.expect("flagged");
     assert_eq!((mismatch.row, mismatch.t.as_str()), (120, "119"));
     assert_eq!(mismatch.recorded, "00000000deadbeef");
 }
 
 #[test]
 fn an_edited_action_is_flagged_at_its_row_when_it_changed_the_game() {
-    let csv = recording(7);
+    let csv = recording();
     let mut flagged = 0;
     for row in (1..300).step_by(13) {
         for other in ["0", "1", "2", "3", "4", "5"] {
             let report =
-                replay(&edited(&csv, row, "actions.0", other), &settings(), 7).expect("replays");
+                replay(&edited(&csv, row, "actions.0", other), &settings(), 1).expect("replays");
             // A different action that does the same (walking into a wall, interacting with
             // nothing) leaves a recording that is still true; one that changed the game is
             // caught exactly at its row.
@@ -97,19 +74,19 @@ fn files_that_cannot_be_replayed_say_why() {
         replay("episode,t\n", &settings(), 1),
         Err(ReplayError::MissingColumn("actions.0".into()))
     );
-    let garbage = edited(&recording(1), 3, "actions.1", "jump");
+    let garbage = edited(&recording(), 3, "actions.1", "jump");
     assert!(matches!(replay(&garbage, &settings(), 1), Err(ReplayError::BadRow { row: 3, .. })));
 }
 
 #[test]
 fn the_player_seeks_back_and_forth_to_the_same_states() {
-    let csv = recording(3);
-    let mut player = Replayer::new(&csv, &settings(), 3).expect("replayer");
+    let csv = recording();
+    let mut player = Replayer::new(&csv, &settings(), 1).expect("replayer");
     assert_eq!((player.rows(), player.position(), player.t()), (300, 0, None));
     player.seek(200);
     player.seek(50);
     let back = player.env().state_hash();
-    let mut fresh = Replayer::new(&csv, &settings(), 3).expect("replayer");
+    let mut fresh = Replayer::new(&csv, &settings(), 1).expect("replayer");
     fresh.seek(50);
     assert_eq!((back, player.t()), (fresh.env().state_hash(), Some("49")));
     player.seek(10_000);
