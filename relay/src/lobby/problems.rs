@@ -13,7 +13,7 @@ use rollgym_protocol::{ClientErrorRecord, GameId, ParticipantId, Scene};
 
 use serde::Serialize;
 
-use super::{Action, Flag, Lobby, VALIDATION_TIMEOUT_MS};
+use super::{Action, Flag, GameRow, Lobby, ParticipantRow, VALIDATION_TIMEOUT_MS};
 
 /// A game not healthy for this long is a problem.
 pub const UNHEALTHY_PROBLEM_MS: u64 = 5_000;
@@ -119,9 +119,15 @@ impl Lobby {
         events.push_back(problem);
     }
 
-    pub(super) fn problems_snapshot(&self, now_ms: u64) -> ProblemsSnapshot {
-        let mut items = self.stuck(now_ms);
-        items.extend(self.unhealthy_games(now_ms));
+    /// The problems now, from the snapshot's own participant and game rows (built once).
+    pub(super) fn problems_snapshot(
+        &self,
+        participants: &[ParticipantRow],
+        games: &[GameRow],
+        now_ms: u64,
+    ) -> ProblemsSnapshot {
+        let mut items = self.stuck(participants, now_ms);
+        items.extend(unhealthy_games(games, now_ms));
         items.extend(self.missing_data(now_ms));
         items.extend(self.problems.events.iter().cloned());
         ProblemsSnapshot {
@@ -134,17 +140,17 @@ impl Lobby {
 
 impl Lobby {
     /// Participants in one place for longer than it should take.
-    fn stuck(&self, now_ms: u64) -> Vec<Problem> {
-        self.participant_rows()
-            .into_iter()
+    fn stuck(&self, participants: &[ParticipantRow], now_ms: u64) -> Vec<Problem> {
+        participants
+            .iter()
             .filter_map(|row| {
                 let limit = self.stuck_limit_ms(row.place.phase, row.place.scene)?;
                 let stayed = now_ms.saturating_sub(row.since_ms);
                 (stayed > limit).then(|| Problem {
                     kind: "stuck",
                     detail: format!("{} for {} s", row.place.phase, stayed / 1000),
-                    participant: Some(row.id),
-                    game: row.place.game,
+                    participant: Some(row.id.clone()),
+                    game: row.place.game.clone(),
                     since_ms: row.since_ms,
                 })
             })
@@ -192,24 +198,24 @@ impl Lobby {
             })
             .collect()
     }
+}
 
-    /// Games not healthy for [`UNHEALTHY_PROBLEM_MS`] or more.
-    fn unhealthy_games(&self, now_ms: u64) -> Vec<Problem> {
-        self.game_rows(now_ms)
-            .into_iter()
-            .filter(|row| row.flag != Flag::Healthy)
-            .filter_map(|row| {
-                let since = row.unhealthy_since_ms.unwrap_or(row.since_ms);
-                let silent_only = row.unhealthy_since_ms.is_none();
-                let long = now_ms.saturating_sub(since) >= UNHEALTHY_PROBLEM_MS;
-                (long || silent_only).then(|| Problem {
-                    kind: if row.reasons.contains(&"desync") { "desync" } else { "unhealthy_game" },
-                    detail: format!("{:?}: {}", row.flag, row.reasons.join(", ")).to_lowercase(),
-                    participant: None,
-                    game: Some(row.id),
-                    since_ms: since,
-                })
+/// Games not healthy for [`UNHEALTHY_PROBLEM_MS`] or more.
+fn unhealthy_games(games: &[GameRow], now_ms: u64) -> Vec<Problem> {
+    games
+        .iter()
+        .filter(|row| row.flag != Flag::Healthy)
+        .filter_map(|row| {
+            let since = row.unhealthy_since_ms.unwrap_or(row.since_ms);
+            let silent_only = row.unhealthy_since_ms.is_none();
+            let long = now_ms.saturating_sub(since) >= UNHEALTHY_PROBLEM_MS;
+            (long || silent_only).then(|| Problem {
+                kind: if row.reasons.contains(&"desync") { "desync" } else { "unhealthy_game" },
+                detail: format!("{:?}: {}", row.flag, row.reasons.join(", ")).to_lowercase(),
+                participant: None,
+                game: Some(row.id.clone()),
+                since_ms: since,
             })
-            .collect()
-    }
+        })
+        .collect()
 }

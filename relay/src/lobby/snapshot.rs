@@ -60,11 +60,13 @@ impl Lobby {
     pub fn snapshot(&self, now_ms: u64) -> Snapshot {
         let (scenes, returning, screening) = self.scene_counts();
         let waiting = scenes.iter().map(|s| s.waiting).sum();
+        let participants = self.participant_rows();
+        let games = self.game_rows(now_ms);
         Snapshot {
             funnel: self.funnel(waiting),
-            problems: self.problems_snapshot(now_ms),
-            participants: self.participant_rows(),
-            games: self.game_rows(now_ms),
+            problems: self.problems_snapshot(&participants, &games, now_ms),
+            participants,
+            games,
             finished_games: self.finished_rows(),
             now_ms,
             experiment: self.experiment.experiment.id.clone(),
