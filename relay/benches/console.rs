@@ -8,20 +8,17 @@
 #[path = "support/relay_process.rs"]
 mod relay_process;
 
-use std::{
-    process::{Command, Stdio},
-    time::Duration,
-};
+use std::{process::Command, time::Duration};
 
 use futures_util::{SinkExt, StreamExt};
-use relay_process::{ADMIN_TOKEN, RelayProcess};
+use relay_process::{ADMIN_TOKEN, RelayProcess, cpu_seconds, pin_self};
 use rollgym_protocol::{
     ClientMsg, GameHealth, HEALTH_INTERVAL_MS, PROTOCOL_VERSION, ParticipantId, ServerMsg,
 };
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
-    sync::watch,
+    sync::{mpsc, watch},
 };
 use tokio_tungstenite::{connect_async, tungstenite::Message};
 
@@ -32,8 +29,14 @@ const CONSOLES: [usize; 3] = [0, 1, 10];
 /// Long countdown and wait: everyone stays matched while measured.
 const EXPERIMENT: &str = "[experiment]\nid = \"console\"\n[game]\ncountdown_ms = 60000\n[waiting_room]\ntimeout_ms = 3600000\n";
 
-/// One participant: hello, matched, then a health report every interval until `stop`.
-async fn participant(url: String, i: usize, mut stop: watch::Receiver<bool>) {
+/// One participant: hello, matched (then `ready`), then a health report every interval until
+/// `stop`.
+async fn participant(
+    url: String,
+    i: usize,
+    ready: mpsc::UnboundedSender<()>,
+    mut stop: watch::Receiver<bool>,
+) {
     let (mut ws, _) = connect_async(&url).await.expect("connect");
     let id = ParticipantId::parse(&format!("console-{i}")).expect("id");
     let hello = ClientMsg::Hello {
@@ -56,6 +59,7 @@ async fn participant(url: String, i: usize, mut stop: watch::Receiver<bool>) {
     // Validated at once: the game waits for its countdown instead of being dissolved.
     let validated = ClientMsg::Validated { game_id: game_id.clone(), env: None };
     ws.send(Message::text(validated.encode())).await.expect("validated");
+    let _ = ready.send(());
     // Spread over the interval, as real pages are.
     let offset = (i as u64 * 7919) % u64::from(HEALTH_INTERVAL_MS);
     tokio::time::sleep(Duration::from_millis(offset)).await;
@@ -88,9 +92,13 @@ async fn participant(url: String, i: usize, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// One console: `GET /admin/events` over a plain TCP stream until `stop`; returns the
-/// snapshots (`data:` lines) and bytes received.
-async fn console(addr: std::net::SocketAddr, mut stop: watch::Receiver<bool>) -> (usize, usize) {
+/// One console: `GET /admin/events` over a plain TCP stream until `stop` (`ready` once the
+/// first snapshot arrived); returns the snapshots (`data:` lines) and bytes received.
+async fn console(
+    addr: std::net::SocketAddr,
+    ready: mpsc::UnboundedSender<()>,
+    mut stop: watch::Receiver<bool>,
+) -> (usize, usize) {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
     let request = format!(
         "GET /admin/events?token={ADMIN_TOKEN} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n"
@@ -105,20 +113,16 @@ async fn console(addr: std::net::SocketAddr, mut stop: watch::Receiver<bool>) ->
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
                     bytes += n;
+                    let before = events;
                     events += buffer[..n].windows(5).filter(|w| w == b"data:").count();
+                    if before == 0 && events > 0 {
+                        let _ = ready.send(());
+                    }
                 }
             },
         }
     }
     (events, bytes)
-}
-
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> =
-        stat.rsplit_once(')').map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// The relay on the last core and this process on the first, where the machine allows.
@@ -128,9 +132,7 @@ fn placement() -> Option<usize> {
     if cores < 2 || !taskset {
         return None;
     }
-    let pid = std::process::id().to_string();
-    let _ =
-        Command::new("taskset").args(["-a", "-c", "-p", "0", &pid]).stdout(Stdio::null()).status();
+    pin_self(0);
     Some(cores - 1)
 }
 
@@ -151,18 +153,26 @@ fn main() {
         let relay = RelayProcess::start("console", EXPERIMENT, relay_core);
         let (stop, stopped) = watch::channel(false);
         let (cpu, received) = runtime.block_on(async {
+            let (ready, mut readied) = mpsc::unbounded_channel();
             let mut people = Vec::new();
             for i in 0..PARTICIPANTS {
-                people.push(tokio::spawn(participant(relay.ws_url(), i, stopped.clone())));
+                let task = participant(relay.ws_url(), i, ready.clone(), stopped.clone());
+                people.push(tokio::spawn(task));
             }
-            // Everyone matched and reporting before the window opens.
-            tokio::time::sleep(Duration::from_secs(3)).await;
-            let watchers: Vec<_> =
-                (0..consoles).map(|_| tokio::spawn(console(relay.addr, stopped.clone()))).collect();
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            let before = cpu_seconds(relay.pid());
+            // Everyone matched before the consoles open, every console live before the window.
+            for _ in 0..PARTICIPANTS {
+                readied.recv().await.expect("a participant matched");
+            }
+            let (live, mut lived) = mpsc::unbounded_channel();
+            let watchers: Vec<_> = (0..consoles)
+                .map(|_| tokio::spawn(console(relay.addr, live.clone(), stopped.clone())))
+                .collect();
+            for _ in 0..consoles {
+                lived.recv().await.expect("a console live");
+            }
+            let before = cpu_seconds(&format!("/proc/{}/stat", relay.pid()));
             tokio::time::sleep(WINDOW).await;
-            let cpu = cpu_seconds(relay.pid()) - before;
+            let cpu = cpu_seconds(&format!("/proc/{}/stat", relay.pid())) - before;
             let _ = stop.send(true);
             let mut received = Vec::new();
             for watcher in watchers {
@@ -173,7 +183,7 @@ fn main() {
             }
             (cpu, received)
         });
-        let seconds = WINDOW.as_secs_f64() + 1.0;
+        let seconds = WINDOW.as_secs_f64();
         let (events, bytes) = received.iter().fold((0, 0), |(e, b), (de, db)| (e + de, b + db));
         let per = consoles.max(1) as f64;
         let size = if events > 0 {

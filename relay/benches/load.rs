@@ -17,13 +17,13 @@
 mod relay_process;
 
 use std::{
-    process::{Command, Stdio},
+    process::Command,
     sync::Arc,
     time::{Duration, Instant},
 };
 
 use futures_util::{SinkExt, StreamExt};
-use relay_process::RelayProcess;
+use relay_process::{RelayProcess, cpu_seconds, pin_self};
 use rollgym_protocol::{ClientMsg, PROTOCOL_VERSION, ParticipantId, ServerMsg, SignalPayload};
 use tokio::sync::Barrier;
 use tokio_tungstenite::{
@@ -50,26 +50,6 @@ fn pinning() -> Option<Cores> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let taskset = Command::new("taskset").arg("-V").output().is_ok_and(|o| o.status.success());
     (cores >= 2 && taskset).then_some(Cores { generator: 0, relay: cores - 1 })
-}
-
-/// Pins every thread of this process to `core` (threads created later inherit it).
-fn pin_self(core: usize) {
-    let pid = std::process::id().to_string();
-    let _ = Command::new("taskset")
-        .args(["-a", "-c", "-p", &core.to_string(), &pid])
-        .stdout(Stdio::null())
-        .status();
-}
-
-/// utime + stime of a `/proc/<pid>/stat` file, in seconds (clock ticks are 1/100 s on Linux).
-fn cpu_seconds(stat_path: &str) -> f64 {
-    let stat = std::fs::read_to_string(stat_path).unwrap_or_default();
-    // Fields after the command name (which may contain spaces) start after the last ')'.
-    let fields: Vec<&str> =
-        stat.rsplit_once(')').map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    // utime and stime are fields 14 and 15; `fields` starts at field 3.
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 struct ClientReport {

@@ -97,9 +97,9 @@ pub(crate) enum Outbound {
 }
 
 /// How often open admin consoles may get a new snapshot: at most every 250 ms, and less often
-/// as the snapshot grows, so each console receives about [`CONSOLE_BYTES_PER_S`] at most (a
-/// study of hundreds of participants must not cost a researcher's connection megabytes a
-/// second).
+/// as the snapshot grows (a push of N bytes waits N / [`CONSOLE_BYTES_PER_S`] seconds), so a
+/// study of hundreds of participants does not cost a researcher's connection megabytes a
+/// second.
 const CONSOLE_PUSH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
 const CONSOLE_BYTES_PER_S: usize = 50_000;
 const CONSOLE_PUSH_INTERVAL_MAX: std::time::Duration = std::time::Duration::from_secs(5);

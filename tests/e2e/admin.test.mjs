@@ -12,6 +12,7 @@ import {
   inGame,
   isDone,
   isWaiting,
+  openConsole,
   openParticipant,
   playRandomly,
   pollUntil,
@@ -68,25 +69,11 @@ test('without the token the admin page shows no data', async () => {
   await p.close();
 });
 
-/** Opens the admin console; returns its page, its errors and how often it asked for status. */
-async function openConsole() {
-  const context = await env.browser.newContext();
-  const page = await context.newPage();
-  const errors = [];
-  const statusRequests = [];
-  page.on('pageerror', (err) => errors.push(err.message));
-  page.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
-  page.on('request', (r) => r.url().includes('/admin/status') && statusRequests.push(r.url()));
-  await page.goto(env.relay.adminUrl);
-  await page.waitForFunction(() => document.getElementById('admin-status').textContent.startsWith('Live'));
-  return { page, errors, statusRequests, close: () => context.close() };
-}
-
 const dd = (page, id) => page.textContent(`#f-${id}`);
 
 test('closing the study turns a newcomer away with its message while a running game finishes', async () => {
   env.relay = await startRelay({ experiment: experiment('admin'), name: 'admin_close' });
-  const admin = await openConsole();
+  const admin = await openConsole(env.browser, env.relay.adminUrl);
   assert.equal(await admin.page.textContent('#study-state'), 'open to new arrivals');
   const a = await openParticipant(env.browser, env.relay.url);
   const b = await openParticipant(env.browser, env.relay.url);
@@ -135,7 +122,7 @@ test('closing the study turns a newcomer away with its message while a running g
 
 test("errors on a participant's page reach the console and client_errors.jsonl", async () => {
   env.relay = await startRelay({ experiment: experiment('short'), name: 'admin_client_errors' });
-  const admin = await openConsole();
+  const admin = await openConsole(env.browser, env.relay.adminUrl);
   const a = await openParticipant(env.browser, env.relay.url);
   const waiting = await a.waitFor(isWaiting);
   await a.page.evaluate(() => {

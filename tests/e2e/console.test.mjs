@@ -16,6 +16,7 @@ import {
   experiment,
   inGame,
   isWaiting,
+  openConsole,
   openParticipant,
   pollUntil,
   startRelay,
@@ -23,18 +24,6 @@ import {
 } from './harness.mjs';
 
 const env = useBrowserAndRelay();
-
-/** Opens the admin console; returns its page and the errors it logged. */
-async function openConsole() {
-  const context = await env.browser.newContext({ acceptDownloads: true });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (err) => errors.push(err.message));
-  page.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
-  await page.goto(env.relay.adminUrl);
-  await page.waitForFunction(() => document.getElementById('admin-status').textContent.startsWith('Live'));
-  return { page, errors, close: () => context.close() };
-}
 
 /** The rows of a console table as cell texts. */
 const rows = (page, id) => page.$$eval(`#${id} tr`, (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
@@ -73,7 +62,7 @@ function sharedRows(csv) {
 
 test('the console shows the players and their game, and ending it gives both the message and partial data', async () => {
   env.relay = await startRelay({ experiment: experiment('console'), name: 'console_end_game' });
-  const admin = await openConsole();
+  const admin = await openConsole(env.browser, env.relay.adminUrl);
   const a = await openParticipant(env.browser, env.relay.url);
   const b = await openParticipant(env.browser, env.relay.url);
   await Promise.all([a.waitFor(inGame), b.waitFor(inGame)]);
@@ -200,7 +189,7 @@ test('the console shows the players and their game, and ending it gives both the
 
 test('a game over a slow link is listed under problems', async () => {
   env.relay = await startRelay({ experiment: experiment('console'), name: 'console_degraded' });
-  const admin = await openConsole();
+  const admin = await openConsole(env.browser, env.relay.adminUrl);
   const a = await openParticipant(env.browser, env.relay.url);
   // 200 ms each way on one page: a 400 ms peer-to-peer round trip.
   const b = await openParticipant(env.browser, env.relay.url, { network: { latency: 200 } });
@@ -220,7 +209,7 @@ test('a game over a slow link is listed under problems', async () => {
 
 test('an excluded participant sees the message and is turned away when it comes back', async () => {
   env.relay = await startRelay({ experiment: experiment('console'), name: 'console_exclude' });
-  const admin = await openConsole();
+  const admin = await openConsole(env.browser, env.relay.adminUrl);
   const a = await openParticipant(env.browser, env.relay.url, { query: '?participant=p_excl' });
   await a.waitFor(isWaiting);
   await admin.page.waitForSelector('#participants tr[data-participant="p_excl"]');

@@ -115,6 +115,24 @@ export async function openParticipant(
 }
 
 /**
+ * Opens the admin console at `adminUrl` in a fresh context (downloads accepted) and waits until
+ * it is live; returns its page, its uncaught and console errors, the `admin/status` requests it
+ * made (the rest must come pushed) and `close()`.
+ */
+export async function openConsole(browser, adminUrl) {
+  const context = await browser.newContext({ acceptDownloads: true });
+  const page = await context.newPage();
+  const errors = [];
+  const statusRequests = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  page.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
+  page.on('request', (r) => r.url().includes('/admin/status') && statusRequests.push(r.url()));
+  await page.goto(adminUrl);
+  await page.waitForFunction(() => document.getElementById('admin-status').textContent.startsWith('Live'));
+  return { page, errors, statusRequests, close: () => context.close() };
+}
+
+/**
  * What every test needs of a participant's page: its uncaught and console errors, a snapshot
  * of `window.rollgym`, and waiting on a condition of it.
  */

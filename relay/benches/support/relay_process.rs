@@ -83,3 +83,23 @@ impl Drop for RelayProcess {
         let _ = std::fs::remove_dir_all(&self.data);
     }
 }
+
+/// Pins every thread of this process to `core` (threads created later inherit it).
+pub(crate) fn pin_self(core: usize) {
+    let pid = std::process::id().to_string();
+    let _ = Command::new("taskset")
+        .args(["-a", "-c", "-p", &core.to_string(), &pid])
+        .stdout(Stdio::null())
+        .status();
+}
+
+/// utime + stime of a `/proc/<pid>/stat` file, in seconds (clock ticks are 1/100 s on Linux).
+pub(crate) fn cpu_seconds(stat_path: &str) -> f64 {
+    let stat = std::fs::read_to_string(stat_path).unwrap_or_default();
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15; `fields` starts at field 3.
+    (ticks(11) + ticks(12)) / 100.0
+}
