@@ -19,6 +19,7 @@ mod monitoring;
 mod records;
 mod scene;
 mod screening;
+mod spectate;
 
 pub use agent::{BROWSER_NAMES, BrowserRule, Compare, browser_of, device_of};
 pub use config::{ConfigError, ExperimentConfig, ExperimentMeta, WebRtcConfig};
@@ -46,3 +47,4 @@ pub use screening::{
     OutcomeConfig, OutcomeName, OutcomesConfig, PeerReport, ScreenFacts, ScreenRequest, ScreenRule,
     ScreeningConfig, ScreeningMessages, ScreeningRecord, TooFewSamples,
 };
+pub use spectate::{MAX_SPECTATE_ROWS, SPECTATE_INTERVAL_MS, SpectateFrames, SpectateStart};

@@ -5,13 +5,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     GameConfig, GameEnds, GameHealth, GameId, MonitoringConfig, OutcomeName, ParticipantId,
-    ProbeId, SceneId, SceneView, ScreenFacts, ScreenRequest, Sidecar, UploadId,
+    ProbeId, SceneId, SceneView, ScreenFacts, ScreenRequest, Sidecar, SpectateFrames, UploadId,
 };
 
 /// Bumped on every incompatible change. The client sends its version in [`ClientMsg::Hello`];
 /// the relay refuses any other version with [`ErrorCode::ProtocolVersion`], so a participant with
 /// a stale cached page gets a clear "reload" message instead of undefined behaviour.
-pub const PROTOCOL_VERSION: u32 = 6;
+pub const PROTOCOL_VERSION: u32 = 7;
 
 /// Largest text frame the relay accepts from a client, uploads excepted. SDP offers from
 /// Chromium are 1–3 kB.
@@ -67,6 +67,9 @@ pub enum ClientMsg {
     /// How this page's running game goes (every [`crate::HEALTH_INTERVAL_MS`]), for the admin
     /// console.
     Health(Box<GameHealth>),
+    /// The rows of a watched game confirmed since the last batch (sent only between
+    /// [`ServerMsg::Watch`] on and off; `crate::spectate`).
+    Frames(Box<SpectateFrames>),
 }
 
 /// One participant's data of one episode.
@@ -168,6 +171,9 @@ pub enum ServerMsg {
     Screen(ScreenRequest),
     /// The relay's own peer's answer during screening.
     ScreenSignal { payload: SignalPayload },
+    /// An admin console started (`on`) or stopped watching this game: forward its confirmed
+    /// rows with [`ClientMsg::Frames`] from the first row of the current episode, or stop.
+    Watch { game_id: GameId, on: bool },
 }
 
 /// One entry of the game's other players.
@@ -258,6 +264,8 @@ pub enum ErrorCode {
     EnvMismatch,
     /// Screening facts sent when none were asked for (or after the decision).
     NotScreening,
+    /// Frames of a watched game that are not whole rows or lie outside the game.
+    InvalidFrames,
 }
 
 /// An environment's name and version, as a page reports it.

@@ -69,7 +69,7 @@ const MAX_REASON_CHARS: usize = 500;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct AdminQuery {
-    token: Option<String>,
+    pub(crate) token: Option<String>,
 }
 
 /// Why a console request was not answered; the one place it becomes a response.
@@ -337,7 +337,7 @@ pub(crate) async fn download(
 }
 
 /// The admin token must be given (`?token=`); compared in constant time.
-fn check(state: &AppState, query: &AdminQuery) -> Result<(), ConsoleError> {
+pub(crate) fn check(state: &AppState, query: &AdminQuery) -> Result<(), ConsoleError> {
     let given = query.token.as_deref().unwrap_or_default();
     if same_secret(given.as_bytes(), state.admin_token.as_bytes()) {
         return Ok(());
@@ -353,7 +353,7 @@ async fn snapshot(state: &AppState) -> Result<Snapshot, ConsoleError> {
 }
 
 /// Sends `event` to the hub and waits (at most two seconds) for its answer.
-async fn ask<T>(
+pub(crate) async fn ask<T>(
     state: &AppState,
     event: Event,
     answer: oneshot::Receiver<T>,

@@ -37,6 +37,8 @@ pub enum RequestError {
     AlreadyFinished(ParticipantId),
     #[error("screening facts were not asked for")]
     NotScreening,
+    #[error("these frames of a watched game cannot be shown: {0}")]
+    InvalidFrames(String),
 }
 
 impl RequestError {
@@ -54,6 +56,7 @@ impl RequestError {
             RequestError::NotInProbe(_) => ErrorCode::NotInProbe,
             RequestError::AlreadyFinished(_) => ErrorCode::AlreadyFinished,
             RequestError::NotScreening => ErrorCode::NotScreening,
+            RequestError::InvalidFrames(_) => ErrorCode::InvalidFrames,
         }
     }
 

@@ -74,6 +74,7 @@ pub(crate) fn router(www: Option<&Path>, state: AppState) -> Router {
         .route("/admin/participant", get(crate::console::participant))
         .route("/admin/download", get(crate::console::download))
         .route("/admin/file", get(crate::console::file))
+        .route("/admin/watch", get(crate::watch::watch))
         .route("/data/pages", post(crate::pages::store))
         .route("/data/client-errors", post(crate::client_errors::report))
         .with_state(state);

@@ -6,13 +6,14 @@ use std::{collections::HashMap, sync::Arc};
 use rollgym_protocol::{
     ClientErrorRecord, ClientMsg, GameId, ParticipantId, PeerReport, ServerMsg, Upload,
 };
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     error::UploadError,
     lobby::{
-        Action, AdminCommand, AdminError, ConnId, Lobby, ParticipantDetail, ReportRefused, Snapshot,
+        Action, AdminCommand, AdminError, ConnId, Lobby, ParticipantDetail, ReportRefused,
+        Snapshot, WatchStart,
     },
     screen_peer::{RTCIceCandidateInit, ScreenPeer},
     storage::{Journal, Storage},
@@ -74,7 +75,29 @@ pub(crate) enum Event {
         conn: ConnId,
         report: Box<PeerReport>,
     },
+    /// An admin console starts watching a game: answered with what it needs first and the
+    /// game's rows from now on (`watch.rs`).
+    Watch {
+        game_id: GameId,
+        reply: tokio::sync::oneshot::Sender<Result<Watching, AdminError>>,
+    },
+    /// A console stopped watching (its stream was dropped).
+    Unwatch {
+        game_id: GameId,
+    },
 }
+
+/// A console's view of a watched game: what it needs first, then every batch of rows as an
+/// SSE-ready JSON text (serialized once for every watcher).
+#[derive(Debug)]
+pub(crate) struct Watching {
+    pub(crate) start: WatchStart,
+    pub(crate) rows: broadcast::Receiver<Arc<str>>,
+}
+
+/// Batches a watching console may fall behind by before its stream ends (it can watch
+/// again): about 25 s of a game at five batches a second.
+const WATCH_BACKLOG: usize = 128;
 
 /// What the hub works with besides the lobby.
 pub(crate) struct Parts {
@@ -127,7 +150,14 @@ pub(crate) async fn run(
     let start = tokio::time::Instant::now();
     let now = || start.elapsed().as_millis() as u64;
     let (journal, journal_writer) = journal_writer(storage.clone());
-    let mut driver = Driver { outboxes: HashMap::new(), storage, journal, screen_peer, hub };
+    let mut driver = Driver {
+        outboxes: HashMap::new(),
+        storage,
+        journal,
+        screen_peer,
+        hub,
+        watchers: HashMap::new(),
+    };
     // One timer, moved only when the lobby's next deadline changes.
     let alarm = tokio::time::sleep_until(start);
     tokio::pin!(alarm);
@@ -180,6 +210,8 @@ struct Driver {
     journal: mpsc::UnboundedSender<Journal>,
     screen_peer: ScreenPeer,
     hub: mpsc::WeakSender<Event>,
+    /// The consoles watching each game.
+    watchers: HashMap<GameId, broadcast::Sender<Arc<str>>>,
 }
 
 impl Driver {
@@ -226,6 +258,14 @@ impl Driver {
                 let _ = reply.send(result);
                 actions
             }
+            Event::Watch { game_id, reply } => self.watch(lobby, game_id, reply),
+            Event::Unwatch { game_id } => {
+                let actions = lobby.unwatch(&game_id);
+                if self.watchers.get(&game_id).is_some_and(|w| w.receiver_count() == 0) {
+                    self.watchers.remove(&game_id);
+                }
+                actions
+            }
             Event::Admin { command, reply } => match lobby.admin(command, now_ms) {
                 Ok(actions) => {
                     let _ = reply.send(Ok(lobby.snapshot(now_ms)));
@@ -237,6 +277,35 @@ impl Driver {
                 }
             },
         }
+    }
+
+    /// A console starts watching: subscribed to the game's rows in the same step the lobby
+    /// hands out the rows so far, so none falls between the two.
+    fn watch(
+        &mut self,
+        lobby: &mut Lobby,
+        game_id: GameId,
+        reply: tokio::sync::oneshot::Sender<Result<Watching, AdminError>>,
+    ) -> Vec<Action> {
+        let (start, actions) = match lobby.watch(&game_id) {
+            Ok(started) => started,
+            Err(err) => {
+                let _ = reply.send(Err(err));
+                return Vec::new();
+            }
+        };
+        let sender = self
+            .watchers
+            .entry(game_id.clone())
+            .or_insert_with(|| broadcast::channel(WATCH_BACKLOG).0);
+        let watching = Watching { start, rows: sender.subscribe() };
+        if reply.send(Ok(watching)).is_err() {
+            // The console gave up before its stream existed: nobody will unwatch for it.
+            let mut actions = actions;
+            actions.extend(lobby.unwatch(&game_id));
+            return actions;
+        }
+        actions
     }
 
     /// Queues a journal line for the writer (in decision order).
@@ -281,6 +350,19 @@ impl Driver {
             }
             Action::EndScreenPeer(conn) => {
                 self.screen_peer.end(conn);
+                return;
+            }
+            Action::Spectate(batch) => {
+                if let Some(watchers) = self.watchers.get(&batch.game_id) {
+                    let json = serde_json::to_string(&batch).unwrap_or_default();
+                    // No receiver left is fine: the last console's unwatch is on its way.
+                    let _ = watchers.send(Arc::from(json));
+                }
+                return;
+            }
+            Action::SpectateEnd(game_id) => {
+                // Dropping the sender ends every watcher's stream after the rows it holds.
+                self.watchers.remove(&game_id);
                 return;
             }
             Action::LogMatch(mut record) => {

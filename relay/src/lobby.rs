@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use rollgym_protocol::{
     AdminRecord, ClientErrorRecord, ClientMsg, ExperimentConfig, GameId, GymScene, MatchLogRecord,
     PROTOCOL_VERSION, ParticipantId, ProbeId, ProbeResult, Scene, ScreenRule, ScreeningRecord,
-    ServerMsg, Upload, UploadId,
+    ServerMsg, SpectateFrames, Upload, UploadId,
 };
 
 use crate::{
@@ -37,6 +37,7 @@ mod progress;
 mod roster;
 mod screening;
 mod snapshot;
+mod spectate;
 mod study;
 mod timers;
 mod waiting;
@@ -63,6 +64,7 @@ pub use progress::Progress;
 use roster::Roster;
 pub use roster::{ParticipantDetail, ParticipantRow, Place, Step};
 pub use snapshot::{SceneSnapshot, Snapshot};
+pub use spectate::WatchStart;
 use study::Study;
 pub use study::{AdminCommand, Funnel};
 use timers::{Timer, Timers};
@@ -116,6 +118,10 @@ pub enum Action {
     },
     /// The page's screening is over: close its peer connection.
     EndScreenPeer(ConnId),
+    /// Rows of a watched game for the consoles watching it.
+    Spectate(Box<SpectateFrames>),
+    /// A watched game is over: its watchers' streams end.
+    SpectateEnd(GameId),
 }
 
 const GROUP_SIZE: usize = 2;
@@ -165,6 +171,8 @@ pub struct Lobby {
     rooms: Vec<VecDeque<ConnId>>,
     timers: Timers,
     ids: IdSource,
+    /// Games admin consoles watch (`spectate.rs`).
+    watched: spectate::Watches,
 }
 
 impl Lobby {
@@ -199,6 +207,7 @@ impl Lobby {
             owners: HashMap::new(),
             timers: Timers::default(),
             ids: IdSource(id_seed),
+            watched: Default::default(),
         }
     }
 
@@ -228,7 +237,19 @@ impl Lobby {
 
     pub fn tick(&mut self, now_ms: u64) -> Vec<Action> {
         let actions = self.on_tick(now_ms);
-        self.observe(None, &actions, now_ms);
+        self.settle(None, actions, now_ms)
+    }
+
+    /// After every event: watches follow their games (`spectate.rs`), and the roster
+    /// observes the connections the event touched (`roster.rs`).
+    fn settle(
+        &mut self,
+        origin: Option<ConnId>,
+        mut actions: Vec<Action>,
+        now_ms: u64,
+    ) -> Vec<Action> {
+        actions.extend(self.refresh_watches());
+        self.observe(origin, &actions, now_ms);
         actions
     }
 
@@ -264,8 +285,7 @@ impl Lobby {
 
     pub fn message(&mut self, conn: ConnId, msg: ClientMsg, now_ms: u64) -> Vec<Action> {
         let actions = self.on_message(conn, msg, now_ms);
-        self.observe(Some(conn), &actions, now_ms);
-        actions
+        self.settle(Some(conn), actions, now_ms)
     }
 
     fn on_message(&mut self, conn: ConnId, msg: ClientMsg, now_ms: u64) -> Vec<Action> {
@@ -296,14 +316,14 @@ impl Lobby {
             (ClientMsg::ScreenFacts(facts), _) => self.screen_facts(conn, *facts, now_ms),
             (ClientMsg::ScreenSignal { payload }, _) => self.screen_signal(conn, payload),
             (ClientMsg::Health(report), _) => self.health(conn, *report, now_ms),
+            (ClientMsg::Frames(batch), _) => self.frames(conn, *batch),
         }
     }
 
     /// The connection is gone. Cleans up everything it was part of, exactly once.
     pub fn disconnected(&mut self, conn: ConnId, now_ms: u64) -> Vec<Action> {
         let actions = self.on_disconnected(conn, now_ms);
-        self.observe(Some(conn), &actions, now_ms);
-        actions
+        self.settle(Some(conn), actions, now_ms)
     }
 
     fn on_disconnected(&mut self, conn: ConnId, now_ms: u64) -> Vec<Action> {

@@ -106,6 +106,11 @@ impl Recorder {
         rows
     }
 
+    /// The canonical rows of `episode` so far (all of them until it is taken).
+    pub fn confirmed_rows(&self, episode: u32) -> &[FrameRow] {
+        self.canonical.get(&episode).map_or(&[], Vec::as_slice)
+    }
+
     pub fn confirmed_frame(&self) -> i32 {
         self.confirmed_frame
     }

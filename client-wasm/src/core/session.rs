@@ -394,6 +394,7 @@ mod place;
 mod play;
 mod probing;
 mod relay;
+mod spectate;
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod properties;

@@ -9,6 +9,9 @@ use serde::Deserialize;
 
 use crate::env::{Action, DynEnv, Env, catalog};
 
+mod spectator;
+pub use spectator::{FeedError, LiveMismatch, Spectator};
+
 /// What a replay found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Replay {
@@ -179,7 +182,7 @@ impl Replayer {
 }
 
 /// The environment a sidecar names, as it was configured.
-fn environment(settings: &Settings) -> Result<DynEnv, ReplayError> {
+pub(crate) fn environment(settings: &Settings) -> Result<DynEnv, ReplayError> {
     let defaults = GameConfig::default();
     let config = GameConfig {
         env: settings.env.clone(),

@@ -23,6 +23,10 @@ pub enum AdminError {
     UnknownGame(GameId),
     #[error("participant {0} has not taken part in this study")]
     UnknownParticipant(ParticipantId),
+    #[error(
+        "games of environment {0:?} cannot be watched: the console can only simulate the built-in environments"
+    )]
+    NotWatchable(String),
 }
 
 impl Lobby {

@@ -13,6 +13,17 @@ impl Lobby {
         self.check_games();
         self.check_owners();
         self.check_deadlines();
+        self.check_watched();
+    }
+
+    /// Only running games are watched, each by at least one console, fed by one of its
+    /// players (a watch of a game that ended was ended with it).
+    fn check_watched(&self) {
+        for (id, watched) in &self.watched {
+            let game = self.games.get(id).unwrap_or_else(|| panic!("{id} watched but over"));
+            assert!(watched.watchers > 0, "{id}: watched by nobody");
+            assert!(game.members.contains(&watched.feeder), "{id}: fed by a stranger");
+        }
     }
 
     /// Every deadline still to come has its timer armed (the driver sleeps until the next

@@ -104,8 +104,7 @@ impl Lobby {
             _ => return Vec::new(),
         }
         let actions = self.maybe_decide(conn, now_ms);
-        self.observe(Some(conn), &actions, now_ms);
-        actions
+        self.settle(Some(conn), actions, now_ms)
     }
 
     /// A page's facts; judged once everything asked for is in.

@@ -87,8 +87,7 @@ impl Lobby {
                 self.exclude_participant(&participant, message, reason, now_ms)?
             }
         };
-        self.observe(None, &actions, now_ms);
-        Ok(actions)
+        Ok(self.settle(None, actions, now_ms))
     }
 
     /// Takes `admin_actions.jsonl`, oldest first: the last switch counts.

@@ -606,6 +606,7 @@ mod probe;
 mod progress;
 mod properties;
 mod screening;
+mod spectate;
 mod study;
 
 #[test]

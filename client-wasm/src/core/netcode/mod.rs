@@ -453,6 +453,11 @@ impl<E: Env + 'static> Netcode<E> {
         (!rows.is_empty()).then_some((episode, rows))
     }
 
+    /// The confirmed rows of `episode` so far (empty once the episode is taken as finished).
+    pub fn confirmed_rows(&self, episode: u32) -> &[FrameRow] {
+        self.recorder.confirmed_rows(episode)
+    }
+
     pub fn game(&self) -> &Game<E> {
         &self.game
     }

@@ -83,6 +83,8 @@ pub(super) struct Match {
     pub(super) partner_closed: bool,
     /// When this page next reports the game's health to the relay (local time).
     pub(super) health_due_at: f64,
+    /// Where the feed of a watching admin console is, while one watches (`spectate.rs`).
+    pub(super) feed: Option<super::spectate::Feed>,
 }
 
 impl Match {
@@ -115,6 +117,7 @@ impl Match {
             partner_finished: false,
             partner_closed: false,
             health_due_at: 0.0,
+            feed: None,
         }
     }
 

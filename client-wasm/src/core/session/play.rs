@@ -198,6 +198,7 @@ impl Session {
             }
         }
         let partner_left = m.partner_left_relay && m.partner_silent;
+        commands.extend(self.feed_finished(&finished));
         for (end, rows) in finished {
             commands.extend(self.export(end.episode, rows, Outcome::Complete, false));
         }
@@ -216,6 +217,7 @@ impl Session {
             commands.extend(self.finish_game(now_ms));
         }
         commands.extend(self.health_report(now_ms));
+        commands.extend(self.feed(now_ms));
         commands
     }
 

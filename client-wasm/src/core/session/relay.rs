@@ -49,6 +49,7 @@ impl Session {
                 .into_iter()
                 .collect(),
             ServerMsg::Screen(request) => self.screen(request),
+            ServerMsg::Watch { game_id, on } => self.watch(&game_id, on),
             ServerMsg::Exit { outcome, message, completion_code, redirect_url } => {
                 self.exit(&outcome, Exit { message, completion_code, redirect_url })
             }

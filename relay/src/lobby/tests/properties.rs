@@ -69,6 +69,17 @@ enum Op {
     Disconnect {
         conn: u64,
     },
+    /// An admin console watches the game of `conn` (`on`) or stops watching it.
+    Watch {
+        conn: u64,
+        on: bool,
+    },
+    /// Rows of its game from `conn` (whether or not it is watched, in order or not).
+    Frames {
+        conn: u64,
+        t: u32,
+        rows: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -95,7 +106,10 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (conn.clone(), 0..400u32).prop_map(|(conn, rtt_ms)| Op::Rtt { conn, rtt_ms }),
         3 => prop_oneof![2 => Just(0u64), 6 => 0..2_000u64, 1 => Just(PROBE_TIMEOUT_MS), 1 => Just(VALIDATION_TIMEOUT_MS)]
             .prop_map(|advance_ms| Op::Tick { advance_ms }),
-        2 => conn.prop_map(|conn| Op::Disconnect { conn }),
+        2 => conn.clone().prop_map(|conn| Op::Disconnect { conn }),
+        1 => (conn.clone(), any::<bool>()).prop_map(|(conn, on)| Op::Watch { conn, on }),
+        2 => (conn, prop_oneof![Just(0u32), 0..50u32], 0..8usize)
+            .prop_map(|(conn, t, rows)| Op::Frames { conn, t, rows }),
     ]
 }
 
@@ -180,6 +194,16 @@ impl Harness {
                 self.lobby.rtt_sample(ConnId(conn), rtt_ms);
                 Vec::new()
             }
+            Op::Watch { conn, on } => {
+                let game = self.lobby.game_of(ConnId(conn)).cloned();
+                match (game, on) {
+                    (Some(game), true) => {
+                        self.lobby.watch(&game).map(|(_, a)| a).unwrap_or_default()
+                    }
+                    (Some(game), false) => self.lobby.unwatch(&game),
+                    (None, _) => Vec::new(),
+                }
+            }
             Op::Disconnect { conn } => {
                 let was_open = self.open.remove(&conn);
                 let actions = self.lobby.disconnected(ConnId(conn), self.now);
@@ -228,6 +252,8 @@ impl Harness {
             }
             Op::Rtt { conn, rtt_ms } => Op::Rtt { conn: at(conn), rtt_ms },
             Op::Disconnect { conn } => Op::Disconnect { conn: at(conn) },
+            Op::Watch { conn, on } => Op::Watch { conn: at(conn), on },
+            Op::Frames { conn, t, rows } => Op::Frames { conn: at(conn), t, rows },
             Op::Connect | Op::Tick { .. } => op,
         }
     }
@@ -284,7 +310,23 @@ impl Harness {
                 };
                 (conn, ClientMsg::Upload(Box::new(upload)))
             }
-            Op::Connect | Op::Tick { .. } | Op::Rtt { .. } | Op::Disconnect { .. } => {
+            Op::Frames { conn, t, rows } => {
+                let batch = rollgym_protocol::SpectateFrames {
+                    game_id: own_game(conn),
+                    episode: 0,
+                    t,
+                    frame: 100,
+                    seed: Some(3),
+                    actions: vec![0; rows * 2],
+                    state_hash: 1,
+                };
+                (conn, ClientMsg::Frames(Box::new(batch)))
+            }
+            Op::Connect
+            | Op::Tick { .. }
+            | Op::Rtt { .. }
+            | Op::Disconnect { .. }
+            | Op::Watch { .. } => {
                 unreachable!("not a message")
             }
         }
