@@ -1,9 +1,11 @@
 // The admin console: the relay pushes the lobby's snapshot whenever it changes (server-sent
 // events, `admin/events`); the actions post to `admin/study`, `admin/end-game` and
 // `admin/exclude`; a participant's timeline and files come from `admin/participant`, the data
-// as a zip from `admin/download`. The token comes from this page's own address
+// as a zip from `admin/download`, a running game live from `admin/watch` (`admin-watch.js`). The token comes from this page's own address
 // (`admin.html?token=...`, printed by `rollgym serve`). Every URL is relative to this page, so
 // the console works behind a reverse proxy's path prefix.
+import { stopWatching, watchGame } from './admin-watch.js';
+
 const token = new URLSearchParams(location.search).get('token') ?? '';
 const query = `token=${encodeURIComponent(token)}`;
 const status = document.getElementById('admin-status');
@@ -92,8 +94,13 @@ function renderGames(snapshot) {
     const health = cell('td', game.flag + (game.reasons.length ? ` (${game.reasons.join(', ')})` : ''));
     health.className = `flag-${game.flag}`;
     const end = button('End game', () => act('admin/end-game', { game_id: game.id }, `game ${game.id} ended`));
+    end.className = 'end-game';
+    const watch = button('Watch', () => watchGame(game.id, query));
+    watch.className = 'watch';
+    const actions = cell('td', watch);
+    actions.append(' ', end);
     return row([game.id, game.scene, game.state, seconds(snapshot.now_ms - game.since_ms),
-      health, game.health.map(playerHealth).join(' | ') || 'no report yet', cell('td', end)]);
+      health, game.health.map(playerHealth).join(' | ') || 'no report yet', actions]);
   });
   document.getElementById('games').replaceChildren(...running);
   const finished = snapshot.finished_games.map((game) => {
@@ -126,7 +133,12 @@ function renderParticipantsHead() {
 }
 
 function renderParticipants(snapshot) {
-  const search = document.getElementById('participant-search').value.trim().toLowerCase();
+  const search = document.getElementById('watch-stop').addEventListener('click', () => {
+  stopWatching();
+  document.getElementById('watch').hidden = true;
+});
+
+document.getElementById('participant-search').value.trim().toLowerCase();
   const matches = snapshot.participants.filter((p) =>
     !search || [p.id, p.phase, p.game, p.partner, p.outcome].some((v) => v && String(v).toLowerCase().includes(search)));
   const value = (p) => p[sortKey] ?? '';

@@ -40,7 +40,7 @@ impl SpectateFrames {
     /// Rows in the batch, for a game of `players` players; `None` when the actions are not
     /// whole rows, there are none, or more than [`MAX_SPECTATE_ROWS`].
     pub fn rows(&self, players: usize) -> Option<usize> {
-        let whole = players > 0 && self.actions.len() % players == 0;
+        let whole = players > 0 && self.actions.len().is_multiple_of(players);
         let rows = if whole { self.actions.len() / players } else { 0 };
         (whole && (1..=MAX_SPECTATE_ROWS).contains(&rows)).then_some(rows)
     }

@@ -4,7 +4,8 @@
 use std::{collections::HashMap, sync::Arc};
 
 use rollgym_protocol::{
-    ClientErrorRecord, ClientMsg, GameId, ParticipantId, PeerReport, ServerMsg, Upload,
+    ClientErrorRecord, ClientMsg, GameId, ParticipantId, PeerReport, ServerMsg, SpectateFrames,
+    Upload,
 };
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -150,14 +151,7 @@ pub(crate) async fn run(
     let start = tokio::time::Instant::now();
     let now = || start.elapsed().as_millis() as u64;
     let (journal, journal_writer) = journal_writer(storage.clone());
-    let mut driver = Driver {
-        outboxes: HashMap::new(),
-        storage,
-        journal,
-        screen_peer,
-        hub,
-        watchers: HashMap::new(),
-    };
+    let mut driver = Driver::new(storage, journal, screen_peer, hub);
     // One timer, moved only when the lobby's next deadline changes.
     let alarm = tokio::time::sleep_until(start);
     tokio::pin!(alarm);
@@ -215,6 +209,16 @@ struct Driver {
 }
 
 impl Driver {
+    fn new(
+        storage: Arc<Storage>,
+        journal: mpsc::UnboundedSender<Journal>,
+        screen_peer: ScreenPeer,
+        hub: mpsc::WeakSender<Event>,
+    ) -> Self {
+        let (outboxes, watchers) = (HashMap::new(), HashMap::new());
+        Self { outboxes, storage, journal, screen_peer, hub, watchers }
+    }
+
     /// Hands an event to the lobby; returns what it decided.
     fn on_event(&mut self, lobby: &mut Lobby, event: Event, now_ms: u64) -> Vec<Action> {
         match event {
@@ -259,13 +263,7 @@ impl Driver {
                 actions
             }
             Event::Watch { game_id, reply } => self.watch(lobby, game_id, reply),
-            Event::Unwatch { game_id } => {
-                let actions = lobby.unwatch(&game_id);
-                if self.watchers.get(&game_id).is_some_and(|w| w.receiver_count() == 0) {
-                    self.watchers.remove(&game_id);
-                }
-                actions
-            }
+            Event::Unwatch { game_id } => self.unwatch(lobby, &game_id),
             Event::Admin { command, reply } => match lobby.admin(command, now_ms) {
                 Ok(actions) => {
                     let _ = reply.send(Ok(lobby.snapshot(now_ms)));
@@ -306,6 +304,23 @@ impl Driver {
             return actions;
         }
         actions
+    }
+
+    /// A console stopped watching; the channel goes with the last one.
+    fn unwatch(&mut self, lobby: &mut Lobby, game_id: &GameId) -> Vec<Action> {
+        if self.watchers.get(game_id).is_some_and(|w| w.receiver_count() == 0) {
+            self.watchers.remove(game_id);
+        }
+        lobby.unwatch(game_id)
+    }
+
+    /// Pushes a watched game's rows to its consoles, serialized once for all of them.
+    fn push_rows(&self, batch: &SpectateFrames) {
+        if let Some(watchers) = self.watchers.get(&batch.game_id) {
+            let json = serde_json::to_string(batch).unwrap_or_default();
+            // No receiver left is fine: the last console's unwatch is on its way.
+            let _ = watchers.send(Arc::from(json));
+        }
     }
 
     /// Queues a journal line for the writer (in decision order).
@@ -352,19 +367,9 @@ impl Driver {
                 self.screen_peer.end(conn);
                 return;
             }
-            Action::Spectate(batch) => {
-                if let Some(watchers) = self.watchers.get(&batch.game_id) {
-                    let json = serde_json::to_string(&batch).unwrap_or_default();
-                    // No receiver left is fine: the last console's unwatch is on its way.
-                    let _ = watchers.send(Arc::from(json));
-                }
-                return;
-            }
-            Action::SpectateEnd(game_id) => {
-                // Dropping the sender ends every watcher's stream after the rows it holds.
-                self.watchers.remove(&game_id);
-                return;
-            }
+            Action::Spectate(batch) => return self.push_rows(&batch),
+            // Dropping the sender ends every watcher's stream after the rows it holds.
+            Action::SpectateEnd(game_id) => return drop(self.watchers.remove(&game_id)),
             Action::LogMatch(mut record) => {
                 // Stamped at the decision, not when the line reaches the disk.
                 record.set_time_ms(crate::storage::unix_ms());

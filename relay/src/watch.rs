@@ -69,7 +69,7 @@ impl Drop for Unwatch {
 
 /// What the stream sends next.
 enum Next {
-    Start(Watching),
+    Start(Box<Watching>),
     /// The rows the episode under way had before this console watched.
     SoFar(String, broadcast::Receiver<Arc<str>>),
     Live(broadcast::Receiver<Arc<str>>),
@@ -81,33 +81,37 @@ fn events(
     guard: Unwatch,
     shutdown: CancellationToken,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> {
-    stream::unfold((Next::Start(watching), guard, shutdown), |(next, guard, shutdown)| async move {
-        let (event, next) = match next {
-            Next::Done => return None,
-            Next::Start(Watching { start, rows }) => {
-                let json = serde_json::to_string(&start.start).unwrap_or_default();
-                let next = match &start.so_far {
-                    Some(so_far) => {
-                        Next::SoFar(serde_json::to_string(so_far).unwrap_or_default(), rows)
-                    }
-                    None => Next::Live(rows),
-                };
-                (SseEvent::default().event("start").data(json), next)
-            }
-            Next::SoFar(json, rows) => {
-                (SseEvent::default().event("frames").data(json), Next::Live(rows))
-            }
-            Next::Live(mut rows) => tokio::select! {
-                () = shutdown.cancelled() => (end("shutdown"), Next::Done),
-                received = rows.recv() => match received {
-                    Ok(json) => (SseEvent::default().event("frames").data(&*json), Next::Live(rows)),
-                    Err(broadcast::error::RecvError::Lagged(_)) => (end("lagged"), Next::Done),
-                    Err(broadcast::error::RecvError::Closed) => (end("over"), Next::Done),
+    stream::unfold(
+        (Next::Start(Box::new(watching)), guard, shutdown),
+        |(next, guard, shutdown)| async move {
+            let (event, next) = match next {
+                Next::Done => return None,
+                Next::Start(watching) => {
+                    let Watching { start, rows } = *watching;
+                    let json = serde_json::to_string(&start.start).unwrap_or_default();
+                    let next = match &start.so_far {
+                        Some(so_far) => {
+                            Next::SoFar(serde_json::to_string(so_far).unwrap_or_default(), rows)
+                        }
+                        None => Next::Live(rows),
+                    };
+                    (SseEvent::default().event("start").data(json), next)
+                }
+                Next::SoFar(json, rows) => {
+                    (SseEvent::default().event("frames").data(json), Next::Live(rows))
+                }
+                Next::Live(mut rows) => tokio::select! {
+                    () = shutdown.cancelled() => (end("shutdown"), Next::Done),
+                    received = rows.recv() => match received {
+                        Ok(json) => (SseEvent::default().event("frames").data(&*json), Next::Live(rows)),
+                        Err(broadcast::error::RecvError::Lagged(_)) => (end("lagged"), Next::Done),
+                        Err(broadcast::error::RecvError::Closed) => (end("over"), Next::Done),
+                    },
                 },
-            },
-        };
-        Some((Ok(event), (next, guard, shutdown)))
-    })
+            };
+            Some((Ok(event), (next, guard, shutdown)))
+        },
+    )
 }
 
 fn end(reason: &str) -> SseEvent {

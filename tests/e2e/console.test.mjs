@@ -18,6 +18,7 @@ import {
   isWaiting,
   openConsole,
   openParticipant,
+  playRandomly,
   pollUntil,
   startRelay,
   useBrowserAndRelay,
@@ -50,6 +51,29 @@ function unzip(buffer) {
     at += 46 + nameLength + extraLength + commentLength;
   }
   return files;
+}
+
+/**
+ * How many frames the console's live view of a game is behind the page of one of its players,
+ * sampled `samples` times as the view advances; sorted.
+ */
+async function watchLags(consolePage, player, samples) {
+  const lags = [];
+  let shown = -1;
+  for (let i = 0; i < samples; i++) {
+    await consolePage.waitForFunction(
+      (after) => Number(document.getElementById('watch').dataset.frame ?? -1) > after + 5,
+      shown,
+      { timeout: 10000 },
+    );
+    const [view, played] = await Promise.all([
+      consolePage.$eval('#watch', (w) => Number(w.dataset.frame)),
+      player.page.evaluate(() => window.rollgym.frame),
+    ]);
+    lags.push(played - view);
+    shown = view;
+  }
+  return lags.sort((x, y) => x - y);
 }
 
 /** The shared columns of a CSV, row by row (up to the first local column). */
@@ -88,10 +112,31 @@ test('the console shows the players and their game, and ending it gives both the
   const timeline = await admin.page.$$eval('#detail-timeline li', (lis) => lis.map((li) => li.textContent));
   assert.deepEqual(timeline.map((t) => t.split(': ')[1].split(' ')[0]), ['waiting', 'matched', 'playing']);
 
-  // The researcher ends the game, two seconds into it.
-  await Promise.all([a, b].map((p) => p.waitFor(() => window.rollgym.confirmedFrame > 60)));
+  // The game watched live while the players press keys: the console simulates the rows one
+  // page forwards, checks the players' state hash after every batch, and stays within a
+  // second (30 frames) of the players. A second console starting later catches up at once.
+  const playing = playRandomly([a, b], () => window.rollgym.confirmedFrame > 300);
+  await admin.page.click('#games button.watch');
+  const lags = await watchLags(admin.page, a, 8);
+  assert.ok(lags[4] < 30, `the view is within a second of the players: lags ${lags}`);
+  const second = await openConsole(env.browser, env.relay.adminUrl);
+  await second.page.waitForSelector('#games button.watch');
+  await second.page.click('#games button.watch');
+  const secondLags = await watchLags(second.page, b, 3);
+  assert.ok(secondLags[1] < 30, `a later watcher catches up: lags ${secondLags}`);
+  await playing;
+  for (const view of [admin, second]) {
+    const watched = await view.page.$eval('#watch', (w) => ({ ...w.dataset }));
+    assert.equal(watched.mismatch, undefined, 'every batch is the game being played');
+    assert.ok(Number(watched.checked) > 10, `batches checked: ${watched.checked}`);
+    assert.equal(watched.episode, '0');
+  }
+  assert.deepEqual(second.errors, []);
+  await second.close();
+
+  // The researcher ends the game.
   await admin.page.fill('#action-reason', 'a participant wrote that the game froze');
-  await admin.page.click('#games button');
+  await admin.page.click('#games button.end-game');
   const ended = await Promise.all([a, b].map((p) => p.waitFor(() => window.rollgym?.outcome === 'ended_by_researcher' && window.rollgym.exports[0]?.acked === true)));
   for (const hook of ended) {
     assert.equal(hook.phase, 'excluded');
@@ -140,6 +185,7 @@ test('the console shows the players and their game, and ending it gives both the
     gameId,
   );
   const [finished] = await rows(admin.page, 'finished-games');
+  await admin.page.waitForFunction(() => document.getElementById('watch').dataset.ended === 'over');
   assert.equal(finished[4], 'ended_by_researcher, ended_by_researcher');
   assert.equal(await admin.page.$$eval('#problems li[data-kind]', (lis) => lis.length), 0, 'nothing went wrong');
   // The journal line is written just after the action is taken.

@@ -5,7 +5,7 @@
 //! `launch(options)` starts a session and returns its handle, `stateHash(bytes)` is the hash
 //! rollgym computes over state bytes, `validateEnv(env)` checks a JavaScript environment's
 //! shape as `launch` does. The console's build (feature `console`) adds `EpisodeReplay`, which
-//! plays a stored episode back.
+//! plays a stored episode back, and `GameSpectator`, which shows a running game live.
 
 mod app;
 mod clock;
@@ -21,6 +21,8 @@ mod render;
 mod replay_view;
 mod screen;
 mod screening;
+#[cfg(feature = "console")]
+mod spectator_view;
 mod storage;
 
 use wasm_bindgen::prelude::*;
