@@ -37,6 +37,14 @@ if [ "$(id -u)" -eq 0 ] && ! command -v iptables >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iptables >/dev/null
 fi
 
+# coturn: the browser tests' real TURN server between two "home" network namespaces. Only as
+# root (the namespaces need it); the package starts no daemon here, the tests start their own.
+if [ "$(id -u)" -eq 0 ] && ! command -v turnserver >/dev/null 2>&1; then
+  step "installing coturn from Debian"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq coturn >/dev/null
+fi
+
 # Node packages (playwright-core, binaryen's wasm-opt), exactly as locked.
 if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_modules/.rollgym-lock; then
   step "installing node packages (npm ci)"

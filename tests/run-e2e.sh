@@ -14,9 +14,10 @@ mkdir -p tests/.artifacts
 if [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null 2>&1; then
   ns="rollgym-e2e-$$"
   ip netns add "$ns"
-  trap 'ip netns delete "$ns" 2>/dev/null || true' EXIT
+  # Tests may add "home" namespaces joined to this one (tests/e2e/topology.mjs): gone too.
+  trap 'for n in "$ns-a" "$ns-b" "$ns"; do ip netns delete "$n" 2>/dev/null || true; done' EXIT
   ip netns exec "$ns" ip link set lo up
-  ip netns exec "$ns" node "$@"
+  ROLLGYM_E2E_NETNS="$ns" ip netns exec "$ns" node "$@"
 else
   echo "note: not root (or no iproute2): running without a private network namespace" >&2
   node "$@"

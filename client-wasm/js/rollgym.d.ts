@@ -178,6 +178,7 @@ export interface Status {
   outcome: Outcome | null;
   episodes: EpisodeSummary[];
   exports: { episode: number; uploadId: string; rows: number; partial: boolean; acked: boolean }[];
+  /** `relay` (through TURN), `srflx` / `prflx` (through a NAT) or `host`, once connected. */
   connectionType: string | null;
   countdown: number | null;
   /** Set when the session or a game ends: the outcome's message, code and redirect. */

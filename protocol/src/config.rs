@@ -58,6 +58,10 @@ pub struct WebRtcConfig {
     /// which works on one machine or one LAN and never contacts an outside address.
     #[serde(default)]
     pub ice_servers: Vec<IceServer>,
+    /// A TURN server that takes time-limited credentials derived from a shared secret
+    /// (coturn's `use-auth-secret`): the relay gives every page its own, valid for `ttl_s`.
+    #[serde(default)]
+    pub turn: Option<TurnConfig>,
     /// Only use TURN relay candidates.
     #[serde(default)]
     pub force_relay: bool,
@@ -71,6 +75,28 @@ pub struct WebRtcConfig {
     pub server_peer_max_concurrent: u32,
 }
 
+/// `[webrtc.turn]`: TURN servers sharing a secret with the relay (the "TURN REST API"
+/// scheme: username `<expiry>:<who>`, password the base64 HMAC-SHA1 of the username under the
+/// secret), so no long-lived TURN password ever reaches a page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TurnConfig {
+    /// `turn:` or `turns:` urls of the servers.
+    pub urls: Vec<String>,
+    /// The servers' `static-auth-secret`. Better left out of the file: the relay then reads
+    /// `ROLLGYM_TURN_SECRET` at start (and refuses to start without either).
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Seconds the credentials a page gets stay valid (default 6 hours: longer than any
+    /// session, short enough to be useless when copied later).
+    #[serde(default = "default_turn_ttl_s")]
+    pub ttl_s: u32,
+}
+
+fn default_turn_ttl_s() -> u32 {
+    6 * 3600
+}
+
 fn default_server_peer_max_concurrent() -> u32 {
     64
 }
@@ -79,6 +105,7 @@ impl Default for WebRtcConfig {
     fn default() -> Self {
         Self {
             ice_servers: Vec::new(),
+            turn: None,
             force_relay: false,
             server_peer_addrs: Vec::new(),
             server_peer_max_concurrent: default_server_peer_max_concurrent(),
@@ -95,6 +122,10 @@ pub enum ConfigError {
     IceServerWithoutUrls(usize),
     #[error("webrtc.ice_servers[{0}] url {1:?} does not start with stun:, stuns:, turn: or turns:")]
     BadIceUrl(usize, String),
+    #[error("webrtc.turn url {0:?} does not start with turn: or turns:")]
+    BadTurnUrl(String),
+    #[error("webrtc.turn needs at least one url and a ttl_s above 0")]
+    EmptyTurn,
     #[error("webrtc.force_relay is set but no turn: server is configured")]
     ForceRelayWithoutTurn,
     #[error(transparent)]
@@ -155,8 +186,17 @@ impl ExperimentConfig {
                 }
             }
         }
-        let has_turn =
-            self.webrtc.ice_servers.iter().flat_map(|s| &s.urls).any(|u| u.starts_with("turn"));
+        if let Some(turn) = &self.webrtc.turn {
+            let turn_url = |u: &String| u.starts_with("turn:") || u.starts_with("turns:");
+            if let Some(bad) = turn.urls.iter().find(|u| !turn_url(u)) {
+                return Err(ConfigError::BadTurnUrl(bad.clone()));
+            }
+            if turn.urls.is_empty() || turn.ttl_s == 0 {
+                return Err(ConfigError::EmptyTurn);
+            }
+        }
+        let has_turn = self.webrtc.turn.is_some()
+            || self.webrtc.ice_servers.iter().flat_map(|s| &s.urls).any(|u| u.starts_with("turn"));
         if self.webrtc.force_relay && !has_turn {
             return Err(ConfigError::ForceRelayWithoutTurn);
         }

@@ -22,7 +22,7 @@ mod screening;
 mod spectate;
 
 pub use agent::{BROWSER_NAMES, BrowserRule, Compare, browser_of, device_of};
-pub use config::{ConfigError, ExperimentConfig, ExperimentMeta, WebRtcConfig};
+pub use config::{ConfigError, ExperimentConfig, ExperimentMeta, TurnConfig, WebRtcConfig};
 pub use episode::{Outcome, Sidecar, StoredSidecar};
 pub use game::{
     BUILT_IN_ENVS, GameConfig, GameConfigError, InputMode, OVERCOOKED_LAYOUTS, is_env_name,

@@ -94,6 +94,14 @@ mod tests {
         let text = "[experiment]\nid = \"x\"\n[webrtc]\nforce_relay = true\n";
         let err = parse(text, Path::new("e.toml")).expect_err("invalid");
         assert!(err.to_string().contains("force_relay"), "{err}");
+        let with_turn = "[experiment]\nid = \"x\"\n[webrtc]\nforce_relay = true\n[webrtc.turn]\nurls = [\"turn:t.example:3478\"]\n";
+        let config = parse(with_turn, Path::new("e.toml")).expect("a [webrtc.turn] server counts");
+        assert_eq!(config.webrtc.turn.map(|t| t.ttl_s), Some(6 * 3600), "the default lifetime");
+        let stun = "[experiment]\nid = \"x\"\n[webrtc.turn]\nurls = [\"stun:t.example\"]\n";
+        let err = parse(stun, Path::new("e.toml")).expect_err("not a TURN url");
+        assert!(err.to_string().contains("stun:t.example"), "{err}");
+        let none = "[experiment]\nid = \"x\"\n[webrtc.turn]\nurls = []\n";
+        assert!(parse(none, Path::new("e.toml")).is_err(), "no url");
     }
 
     #[test]

@@ -146,4 +146,6 @@ pub enum StartError {
     ReadJournal { path: PathBuf, source: io::Error },
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: io::Error },
+    #[error("{0}")]
+    Turn(String),
 }

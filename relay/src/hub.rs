@@ -109,6 +109,8 @@ pub(crate) struct Parts {
     pub(crate) hub: mpsc::WeakSender<Event>,
     /// Where the lobby's snapshot (as JSON) goes for open admin consoles.
     pub(crate) console: tokio::sync::watch::Sender<Arc<str>>,
+    /// Adds time-limited TURN credentials to the messages that hand out ICE servers.
+    pub(crate) turn: Option<crate::turn::Issuer>,
 }
 
 /// What the hub tells a connection task.
@@ -146,12 +148,13 @@ pub(crate) async fn run(
     mut events: mpsc::Receiver<Event>,
     shutdown: CancellationToken,
 ) {
-    let Parts { storage, screen_peer, hub, console } = parts;
+    let Parts { storage, screen_peer, hub, console, turn } = parts;
     // The lobby's time: milliseconds since the hub started (monotonic).
     let start = tokio::time::Instant::now();
     let now = || start.elapsed().as_millis() as u64;
     let (journal, journal_writer) = journal_writer(storage.clone());
     let mut driver = Driver::new(storage, journal, screen_peer, hub);
+    driver.turn = turn;
     // One timer, moved only when the lobby's next deadline changes.
     let alarm = tokio::time::sleep_until(start);
     tokio::pin!(alarm);
@@ -206,6 +209,7 @@ struct Driver {
     hub: mpsc::WeakSender<Event>,
     /// The consoles watching each game.
     watchers: HashMap<GameId, broadcast::Sender<Arc<str>>>,
+    turn: Option<crate::turn::Issuer>,
 }
 
 impl Driver {
@@ -216,7 +220,7 @@ impl Driver {
         hub: mpsc::WeakSender<Event>,
     ) -> Self {
         let (outboxes, watchers) = (HashMap::new(), HashMap::new());
-        Self { outboxes, storage, journal, screen_peer, hub, watchers }
+        Self { outboxes, storage, journal, screen_peer, hub, watchers, turn: None }
     }
 
     /// Hands an event to the lobby; returns what it decided.
@@ -314,6 +318,16 @@ impl Driver {
         lobby.unwatch(game_id)
     }
 
+    /// A message for a connection, with its own TURN credentials where it hands out ICE
+    /// servers (stamped now: the lobby reads no clock).
+    fn outgoing(&self, conn: ConnId, mut msg: ServerMsg) -> Outbound {
+        if let Some(turn) = &self.turn {
+            let now_s = crate::storage::unix_ms() / 1000;
+            turn.add_to(&mut msg, now_s, &format!("c{}", conn.0));
+        }
+        Outbound::Msg(Box::new(msg))
+    }
+
     /// Pushes a watched game's rows to its consoles, serialized once for all of them.
     fn push_rows(&self, batch: &SpectateFrames) {
         if let Some(watchers) = self.watchers.get(&batch.game_id) {
@@ -332,7 +346,7 @@ impl Driver {
     /// stall the lobby.
     fn carry_out(&mut self, action: Action) {
         let (conn, outbound) = match action {
-            Action::Send(conn, msg) => (conn, Outbound::Msg(Box::new(msg))),
+            Action::Send(conn, msg) => (conn, self.outgoing(conn, msg)),
             Action::Refuse(conn, err) => (conn, Outbound::Msg(Box::new(err.reply()))),
             Action::Close(conn) => (conn, Outbound::Close),
             Action::RefuseUpload(conn, upload_id, err) => {

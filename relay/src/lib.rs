@@ -33,6 +33,7 @@ pub mod screen_peer;
 pub mod screening;
 mod server;
 pub mod storage;
+pub mod turn;
 mod watch;
 
 pub use http::HARD_MESSAGE_LIMIT;

@@ -49,6 +49,8 @@ pub struct Relay {
     /// Read back from `admin_actions.jsonl`: whether the study is closed.
     admin: Vec<rollgym_protocol::AdminRecord>,
     admin_token: Arc<str>,
+    /// Time-limited TURN credentials for every page (`[webrtc.turn]`).
+    turn: Option<crate::turn::Issuer>,
 }
 
 impl Relay {
@@ -62,6 +64,11 @@ impl Relay {
                 source: ConfigError::BadExperimentId(options.experiment.experiment.id.clone(), e),
             }
         })?;
+        let turn = crate::turn::Issuer::new(
+            options.experiment.webrtc.turn.as_ref(),
+            std::env::var(crate::turn::SECRET_ENV).ok(),
+        )
+        .map_err(StartError::Turn)?;
         let storage = Storage::open(&options.data_dir, &experiment_id)
             .map_err(|source| StartError::DataDir { path: options.data_dir.clone(), source })?;
         // Without them, returning participants would start over (and could overwrite their
@@ -88,6 +95,7 @@ impl Relay {
             screenings,
             admin,
             admin_token,
+            turn,
         })
     }
 
@@ -120,6 +128,7 @@ impl Relay {
             screen_peer: screen_peer.clone(),
             hub: hub_tx.downgrade(),
             console: console.clone(),
+            turn: self.turn.clone(),
         };
         let hub_task = tokio::spawn(hub::run(lobby, parts, hub_rx, cancel.clone()));
         let tracker = TaskTracker::new();

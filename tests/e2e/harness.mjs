@@ -29,7 +29,7 @@ export const CHROMIUM_ARGS = [
 
 /**
  * Starts `rollgym serve` on port 0 and resolves once it prints its URL. `bin` and `cwd` run
- * another copy of the binary from another directory (a deployment).
+ * another copy of the binary from another directory (a deployment); `env` adds variables.
  */
 export async function startRelay({
   experiment,
@@ -39,12 +39,13 @@ export async function startRelay({
   bin = RELAY_BIN,
   cwd,
   wwwDir,
+  env,
 } = {}) {
   dataDir ??= mkdtempSync(path.join(tmpdir(), 'rollgym-e2e-'));
   const args = ['serve', '--addr', addr, '--data-dir', dataDir];
   if (wwwDir) args.push('--www-dir', wwwDir);
   if (experiment) args.push(experiment);
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd });
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd, env: { ...process.env, ...env } });
   const log = createWriteStream(path.join(ARTIFACTS, `${name}.log`), { flags: 'a' });
   child.stderr.pipe(log);
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
@@ -192,7 +193,7 @@ export function assertCleanExcept(expected, ...participants) {
 export async function pollUntil(check, what, timeoutMs = 10000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = check();
+    const value = await check();
     if (value) return value;
     assert.ok(Date.now() < deadline, `timed out waiting: ${what()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));

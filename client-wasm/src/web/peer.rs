@@ -299,8 +299,10 @@ async fn add_candidates(
     Ok(())
 }
 
-/// The local candidate type of the selected candidate pair: `host`, `srflx`, `prflx` or
-/// `relay` (a TURN server carries the traffic).
+/// How the selected candidate pair's traffic flows: `relay` when a TURN server carries it
+/// (either end's candidate is a relay one: a page may send from its own address to the
+/// partner's TURN allocation), else `srflx` / `prflx` when either end is behind a NAT, else
+/// `host`.
 async fn connection_type(pc: &RtcPeerConnection) -> Option<String> {
     let report = JsFuture::from(pc.get_stats()).await.ok()?;
     let values =
@@ -322,10 +324,19 @@ async fn connection_type(pc: &RtcPeerConnection) -> Option<String> {
                         == Some(true)
             })
         })?;
-    let local_id = field(selected_pair, "localCandidateId")?;
-    let local =
-        of_type("local-candidate").find(|c| field(c, "id").as_deref() == Some(&local_id))?;
-    field(local, "candidateType")
+    let kind_of = |id_key: &str, stat: &'static str| {
+        let id = field(selected_pair, id_key)?;
+        let candidate = of_type(stat).find(|c| field(c, "id").as_deref() == Some(&id))?;
+        field(candidate, "candidateType")
+    };
+    let ends = [
+        kind_of("localCandidateId", "local-candidate")?,
+        kind_of("remoteCandidateId", "remote-candidate")?,
+    ];
+    ["relay", "srflx", "prflx", "host"]
+        .into_iter()
+        .find(|kind| ends.iter().any(|end| end == kind))
+        .map(str::to_owned)
 }
 
 /// The DataChannel and its listeners.
