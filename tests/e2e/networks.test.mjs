@@ -1,14 +1,18 @@
 // Real networks: participants whose machines cannot reach each other play through a real
-// TURN server (coturn) with the time-limited credentials the relay gives each page, and
-// `force_relay` sends even pages that could talk directly through it. Built from network
+// TURN server (coturn) with the time-limited credentials the relay gives each page,
+// `force_relay` sends even pages that could talk directly through it, and a game survives a
+// few seconds without any datagram between the pages. Built from network
 // namespaces (tests/e2e/topology.mjs); skipped with the reason when that cannot be done here.
 import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   assertClean,
   experiment,
+  framesBudgetMs,
+  gameOf,
   openParticipant,
   playRandomly,
   startRelay,
@@ -87,5 +91,54 @@ test('force_relay sends pages that could talk directly through TURN', { skip: RO
     await playThroughTurn('turn_forced', 'turn_forced', 'e2e_turn_forced', [browser, browser], [host, host]);
   } finally {
     await browser.close();
+  }
+});
+
+const CAN_DROP =
+  process.getuid?.() !== 0 ? 'needs root (iptables in run-e2e.sh\'s namespace)'
+    : !process.env.ROLLGYM_E2E_NETNS ? 'needs run-e2e.sh\'s private network namespace'
+      : spawnSync('iptables', ['-S']).status !== 0 ? 'needs iptables (scripts/setup.sh installs it as root)'
+        : false;
+
+test('a 3 s outage of all UDP between the pages mid-game: play waits, resumes, and both store the same complete game', { skip: CAN_DROP }, async () => {
+  env.relay = await startRelay({ experiment: experiment('long'), name: 'udp_outage' });
+  const [a, b] = [await openParticipant(env.browser, env.relay.url), await openParticipant(env.browser, env.relay.url)];
+  // Every datagram in this namespace (the pages' WebRTC; the relay's WebSocket is TCP).
+  const rule = ['INPUT', '-p', 'udp', '-j', 'DROP'];
+  let dropped = false;
+  try {
+    await Promise.all([a, b].map((p) => p.waitFor(() => window.rollgym?.phase === 'playing')));
+    const game = await gameOf(a);
+    await Promise.all([a, b].map((p) => p.waitFor(() => window.rollgym.frame > 90, null, framesBudgetMs(game, 90))));
+    execFileSync('iptables', ['-A', ...rule]);
+    dropped = true;
+    const cut = (await a.hook()).confirmedFrame;
+    // Both wait at the prediction limit, saying so, instead of running ahead.
+    await Promise.all([a, b].map((p) => p.waitFor(() => window.rollgym.waitingForPartner === true)));
+    const waiting = await Promise.all([a, b].map((p) => p.hook()));
+    for (const hook of waiting) {
+      assert.ok(hook.frame - hook.confirmedFrame <= game.maxPrediction + 1, `frame ${hook.frame}, confirmed ${hook.confirmedFrame}`);
+    }
+    // Three seconds of the game's own clock, counted by a page that is still ticking.
+    const from = await a.page.evaluate(() => performance.now());
+    await a.waitFor((until) => performance.now() > until, from + 3000, 10000);
+    execFileSync('iptables', ['-D', ...rule]);
+    dropped = false;
+    await playRandomly([a, b], () => window.rollgym.phase === 'done');
+    const hooks = await Promise.all([a, b].map((p) => p.waitFor(stored, null, 20000)));
+    for (const hook of hooks) {
+      assert.equal(hook.outcome, 'complete');
+      assert.ok(hook.confirmedFrame > cut, 'play went on after the outage');
+    }
+    const dir = path.join(env.relay.dataDir, 'e2e_long', 'overcooked');
+    const files = hooks.map((h) => readFileSync(path.join(dir, `${h.participantId}_ep0.csv`), 'utf8').trimEnd().split('\n'));
+    assert.equal(files[0].length, 451, 'every step stored, none lost or doubled');
+    const cutAt = files[0][0].split(',').indexOf('wasSpeculative.0');
+    const shared = (lines) => lines.map((l) => l.split(',').slice(0, cutAt).join(','));
+    assert.deepEqual(shared(files[0]), shared(files[1]));
+    assertClean(a, b);
+  } finally {
+    if (dropped) execFileSync('iptables', ['-D', ...rule]);
+    await Promise.all([a.close(), b.close()]);
   }
 });
