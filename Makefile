@@ -74,6 +74,7 @@ bench: build
 	tests/run-e2e.sh tests/bench/episode_data.mjs
 	tests/run-e2e.sh tests/bench/js_env.mjs
 	tests/run-e2e.sh tests/bench/spectate.mjs
+	tests/run-e2e.sh tests/bench/input_latency.mjs
 	ulimit -n 65536 2>/dev/null || true; cargo bench -p rollgym-relay --bench load
 	cargo bench -p rollgym-relay --bench screening
 	cargo bench -p rollgym-relay --bench console

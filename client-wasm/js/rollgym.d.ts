@@ -180,6 +180,13 @@ export interface Status {
   exports: { episode: number; uploadId: string; rows: number; partial: boolean; acked: boolean }[];
   /** `relay` (through TURN), `srflx` / `prflx` (through a NAT) or `host`, once connected. */
   connectionType: string | null;
+  /** This player's key presses in the episode under way: keydown to the frame that applied
+   * each (`applied`) and to the screen (`drawn`), in ms (docs/DATA.md `input_latency`). */
+  inputLatency: {
+    presses: number;
+    applied: { p50: number; p95: number; max: number } | null;
+    drawn: { p50: number; p95: number; max: number } | null;
+  } | null;
   countdown: number | null;
   /** Set when the session or a game ends: the outcome's message, code and redirect. */
   exit: Exit | null;

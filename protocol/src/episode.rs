@@ -101,6 +101,40 @@ pub struct Sidecar {
     /// same on every player's sidecar.
     #[serde(default)]
     pub exclusion: Option<crate::Exclusion>,
+    /// This player's key presses in the episode and how long each took to reach the game and
+    /// the screen (absent in files written before it was measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_latency: Option<InputLatency>,
+}
+
+/// Key-press latency of one player in one episode: from the `keydown` event to the
+/// simulation of the frame that applied the key (`applied`), and to the first animation frame
+/// that drew that frame or a later one (`drawn`). Milliseconds; `None` without a sample.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct InputLatency {
+    pub presses: u32,
+    pub applied: Option<Spread>,
+    pub drawn: Option<Spread>,
+}
+
+/// Median, 95th percentile and maximum of a set of durations, in ms.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Spread {
+    pub p50: f64,
+    pub p95: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    /// Of `samples` (nearest rank), or `None` when there are none.
+    pub fn of(samples: &mut [f64]) -> Option<Self> {
+        samples.sort_by(f64::total_cmp);
+        let at = |q: f64| {
+            samples[((q * samples.len() as f64).ceil() as usize).clamp(1, samples.len()) - 1]
+        };
+        let max = *samples.last()?;
+        Some(Self { p50: at(0.5), p95: at(0.95), max })
+    }
 }
 
 /// Peer-to-peer round trips over the DataChannel, in ms.

@@ -133,7 +133,20 @@ function hideFor5s(fromFrame) {
 }
 
 test('parity: idle players', () => scenario('idle', { idle: true }));
-test('parity: random inputs on both', () => scenario('random'));
+test('parity: random inputs on both; every press timed to the game and the screen', () =>
+  scenario('random', {
+    check: async (a, b, dir, ids) => {
+      for (const [i, p] of [a, b].entries()) {
+        const { input_latency: latency } = JSON.parse(readFileSync(path.join(dir, `${ids[i]}_ep0.json`), 'utf8'));
+        assert.ok(latency.presses > 0, `presses timed: ${JSON.stringify(latency)}`);
+        for (const spread of [latency.applied, latency.drawn]) {
+          assert.ok(spread && spread.p50 > 0 && spread.p50 <= spread.p95 && spread.p95 <= spread.max, JSON.stringify(latency));
+          assert.ok(spread.max < 5000, `no press waits seconds: ${JSON.stringify(latency)}`);
+        }
+        assert.equal((await p.hook()).inputLatency.presses, 0, 'the live figures start over after the episode');
+      }
+    },
+  }));
 test('parity: 100 ms latency on both', () => scenario('lat100', { conditions: [latency(100), latency(100)] }));
 test('parity: 200 ms latency on both', () => scenario('lat200', { conditions: [latency(200), latency(200)] }));
 test('parity: asymmetric latency 50 ms vs 200 ms', () =>

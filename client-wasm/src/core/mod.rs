@@ -5,6 +5,7 @@
 pub mod candidates;
 pub mod export;
 pub mod game;
+pub mod latency;
 pub mod link_watch;
 pub mod monitor;
 pub mod netcode;

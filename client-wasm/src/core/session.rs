@@ -199,6 +199,20 @@ impl Session {
     }
 
     /// The match, from the pairing on.
+    /// A key the game listens to went down at `at_ms` (wall clock): the next frame carries it.
+    pub fn note_key(&mut self, at_ms: f64) {
+        if let Some(play) = self.matched_mut().and_then(|m| m.play.as_mut()) {
+            play.netcode.latency_mut().pressed(at_ms);
+        }
+    }
+
+    /// An animation frame drew the state after `frame` at `at_ms` (wall clock).
+    pub fn note_drawn(&mut self, frame: i32, at_ms: f64) {
+        if let Some(play) = self.matched_mut().and_then(|m| m.play.as_mut()) {
+            play.netcode.latency_mut().drawn(frame, at_ms);
+        }
+    }
+
     fn matched(&self) -> Option<&Match> {
         match &self.place {
             Place::Game(matched) => Some(matched),

@@ -169,6 +169,9 @@ pub struct Status {
     pub probe_rtt_ms: Option<u32>,
     /// The timing of the game this participant was matched into (from the experiment).
     pub game: Option<GameTiming>,
+    /// This player's key presses in the episode under way: keydown to the frame that applied
+    /// each, and to the screen (`core/latency.rs`).
+    pub input_latency: Option<rollgym_protocol::episode::InputLatency>,
 }
 
 /// How long a game takes, as the experiment sets it: what a page (or a test) needs to know how
@@ -275,6 +278,7 @@ impl Default for Status {
             focused: true,
             local_actions: 0,
             desyncs: 0,
+            input_latency: None,
             outcome: None,
             episodes: Vec::new(),
             exports: Vec::new(),

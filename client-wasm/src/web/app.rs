@@ -107,6 +107,7 @@ pub(super) fn launch(options: &JsValue) -> Result<Dispatch, JsValue> {
         screener: None,
         events_out: Emitter::new(options.emit),
         published: None,
+        drawn: RefCell::new(Vec::new()),
         events,
         _active: guard,
     };
@@ -150,6 +151,8 @@ struct App {
     events_out: Emitter,
     /// The status last shown, to skip identical updates (most frames change nothing visible).
     published: Option<Status>,
+    /// Frames first shown by animation frames since the last tick, with when (input latency).
+    drawn: RefCell<Vec<(i32, f64)>>,
     events: WeakDispatch,
     _active: ActiveGuard,
 }
@@ -167,7 +170,11 @@ impl App {
     fn run(&mut self, job: Job) {
         let input = match job {
             Job::Input(input) => input,
-            Job::Clock => Input::Frame(self.sample_input(), js_sys::Date::now()),
+            Job::Clock => {
+                let input = self.sample_input();
+                self.note_timings(input.action != NO_ACTION);
+                Input::Frame(input, js_sys::Date::now())
+            }
             Job::Reconnect => {
                 self.reopen_relay();
                 return;
@@ -217,6 +224,18 @@ impl App {
         self.reconnect_attempts += 1;
         let events = self.events.clone();
         self.reconnect = Some(Timeout::new(delay, move || events.reconnect()));
+    }
+
+    /// Hands the session what the input latency needs (`core/latency.rs`): when this frame's
+    /// key went down, and when animation frames first showed each new frame.
+    fn note_timings(&mut self, acting: bool) {
+        let keyboard = self.game.as_ref().and_then(|g| g.keyboard.as_ref());
+        if let Some(at) = keyboard.and_then(Keyboard::take_press_time).filter(|_| acting) {
+            self.session.note_key(at);
+        }
+        for (frame, at) in self.drawn.take() {
+            self.session.note_drawn(frame, at);
+        }
     }
 
     fn sample_input(&self) -> NetInput {
@@ -351,6 +370,12 @@ impl App {
     fn render(&self) {
         if let (Some(game), Some(config)) = (self.session.game(), self.session.game_config()) {
             self.canvas.draw(game, self.session.status(), config);
+            // The first time each frame reaches the screen.
+            let shown = game.frame - 1;
+            let mut drawn = self.drawn.borrow_mut();
+            if drawn.last().is_none_or(|(frame, _)| *frame != shown) && drawn.len() < 64 {
+                drawn.push((shown, js_sys::Date::now()));
+            }
         }
     }
 

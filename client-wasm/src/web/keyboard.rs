@@ -19,6 +19,9 @@ struct Keys {
     pressed: Option<u8>,
     /// Keys held down, oldest first.
     held: Vec<u8>,
+    /// When the first key since the previous sample went down (wall clock, for the input
+    /// latency; a key repeating while held is not a new press).
+    pressed_at: Option<f64>,
 }
 
 pub(super) struct Keyboard {
@@ -43,6 +46,9 @@ impl Keyboard {
                 let Some(action) = action_of(&event.key()) else { return };
                 event.prevent_default();
                 let mut keys = keys.borrow_mut();
+                if !event.repeat() {
+                    keys.pressed_at.get_or_insert_with(js_sys::Date::now);
+                }
                 keys.pressed = Some(action);
                 if !keys.held.contains(&action) {
                     keys.held.push(action);
@@ -64,6 +70,11 @@ impl Keyboard {
             EventListener::new(&window, "blur", move |_| keys.borrow_mut().held.clear())
         };
         Some(Self { mode, keys, _listeners: [down, up, blur] })
+    }
+
+    /// When the first key pressed since the last call went down.
+    pub(super) fn take_press_time(&self) -> Option<f64> {
+        self.keys.borrow_mut().pressed_at.take()
     }
 
     /// The action for the next frame, if any, and whether it comes from keys held down;

@@ -22,6 +22,7 @@ pub use socket::{PeerAddr, Wire, WireSocket};
 use crate::{
     core::{
         game::{EpisodeEnd, EpisodePlan, Game, Stage},
+        latency::LatencyMeter,
         monitor::{Monitor, MonitorPlan, Presence},
         recorder::{FrameRow, Recorder},
     },
@@ -179,6 +180,9 @@ pub struct Netcode<E: Env + 'static> {
     finished: Vec<(EpisodeEnd, Vec<FrameRow>)>,
     /// Wall-clock time of the current tick, for row timestamps.
     now_epoch_ms: f64,
+    input_delay: i32,
+    /// Local key presses timed to the game and the screen (`latency.rs`).
+    latency: LatencyMeter,
 }
 
 impl<E: Env + 'static> std::fmt::Debug for Netcode<E> {
@@ -235,6 +239,8 @@ impl<E: Env + 'static> Netcode<E> {
             recorder: Recorder::new(),
             finished: Vec::new(),
             now_epoch_ms: 0.0,
+            input_delay: i32::try_from(settings.input_delay).unwrap_or(i32::MAX),
+            latency: LatencyMeter::default(),
         })
     }
 
@@ -270,6 +276,7 @@ impl<E: Env + 'static> Netcode<E> {
         }
         let behind = u32::try_from(-self.session.frames_ahead()).unwrap_or(0);
         let frames = 1 + behind.saturating_sub(1).min(MAX_CATCH_UP);
+        let first = self.game.frame;
         let mut advanced = 0u32;
         for _ in 0..frames {
             match self.advance_one(input) {
@@ -281,6 +288,8 @@ impl<E: Env + 'static> Netcode<E> {
             self.stats.stalled_ticks += 1;
             self.stats.stall_streak += 1;
         } else {
+            // ggrs applies a local input `input_delay` frames after the frame it was added at.
+            self.latency.carried(first.saturating_add(self.input_delay));
             self.stats.stall_streak = 0;
             self.stats.catch_up_frames += u64::from(advanced - 1);
         }
@@ -354,6 +363,7 @@ impl<E: Env + 'static> Netcode<E> {
             })
             .collect();
         let frame = self.game.frame;
+        self.latency.simulated(frame, self.now_epoch_ms);
         let outcome = self.game.advance_with(&actions, &presence);
         if outcome.exclusion.is_some() {
             self.pending_exclusion = outcome.exclusion;
@@ -451,6 +461,15 @@ impl<E: Env + 'static> Netcode<E> {
         let episode = self.game.episode;
         let rows = self.recorder.take_partial(episode);
         (!rows.is_empty()).then_some((episode, rows))
+    }
+
+    /// Local key presses on their way to the screen and the episode's latency so far.
+    pub fn latency(&self) -> &LatencyMeter {
+        &self.latency
+    }
+
+    pub fn latency_mut(&mut self) -> &mut LatencyMeter {
+        &mut self.latency
     }
 
     /// The confirmed rows of `episode` so far (empty once the episode is taken as finished).

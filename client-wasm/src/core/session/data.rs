@@ -16,6 +16,11 @@ impl Session {
         outcome: Outcome,
         partial: bool,
     ) -> Vec<Command> {
+        // This episode's key presses; the next episode's start from none.
+        let input_latency = self
+            .matched_mut()
+            .and_then(|m| m.play.as_mut())
+            .map(|play| play.netcode.latency_mut().take_episode());
         let (Some(m), Some(me)) = (self.matched(), self.my_id()) else {
             self.status.last_error = Some(format!(
                 "episode {episode}: no game or participant id to store its data under"
@@ -31,7 +36,8 @@ impl Session {
                 Some(format!("episode {episode}: game id {game_id} is too long"));
             return Vec::new();
         };
-        let sidecar = self.sidecar(m, play, episode, &rows, outcome, partial);
+        let sidecar =
+            Sidecar { input_latency, ..self.sidecar(m, play, episode, &rows, outcome, partial) };
         let upload = Upload {
             upload_id: upload_id.clone(),
             participant_id: me,
@@ -109,6 +115,7 @@ impl Session {
                 ..Settings::from(&play.config)
             },
             exclusion: netcode.exclusion().cloned(),
+            input_latency: None,
         }
     }
 }

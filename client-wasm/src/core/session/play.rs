@@ -253,6 +253,7 @@ impl Session {
         status.episode = game.episode;
         status.rollbacks = netcode.stats().rollbacks;
         status.desyncs = netcode.desyncs().len() as u32;
+        status.input_latency = Some(netcode.latency().summary());
         // A third of a second without progress is visible to a person.
         status.waiting_for_partner =
             netcode.is_running() && netcode.stats().stall_streak >= (play.config.fps / 3).max(1);

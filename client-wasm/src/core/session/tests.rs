@@ -797,5 +797,6 @@ fn after_a_game_the_same_scene_is_never_entered_again() {
 
 mod console;
 mod envs;
+mod latency;
 mod monitoring;
 mod screening;

@@ -1,0 +1,45 @@
+// Benchmark: key-to-screen latency, end to end. Two pages press random keys through a
+// 15-second episode, with no emulated latency and with 100 ms one way on both pages; prints
+// each player's time from keydown to the frame that applied the key and to the screen
+// (medians and 95th percentiles from the stored sidecars), next to the budget: input delay ×
+// frame time + one frame.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { experiment, launchBrowser, openParticipant, playRandomly, startRelay } from '../e2e/harness.mjs';
+
+const FPS = 30;
+const INPUT_DELAY = 2;
+const budget = Math.round(((INPUT_DELAY + 1) * 1000) / FPS);
+const browser = await launchBrowser();
+const rows = [];
+try {
+  for (const latency of [0, 100]) {
+    const relay = await startRelay({ experiment: experiment('long'), name: `bench_input_latency_${latency}` });
+    try {
+      const network = latency ? { latency } : undefined;
+      const players = [
+        await openParticipant(browser, relay.url, { network }),
+        await openParticipant(browser, relay.url, { network }),
+      ];
+      await playRandomly(players, () => window.rollgym.phase === 'done', { timeoutMs: 90000 });
+      const stored = () => window.rollgym.exports.length === 1 && window.rollgym.exports[0].acked;
+      const hooks = await Promise.all(players.map((p) => p.waitFor(stored, null, 20000)));
+      const dir = path.join(relay.dataDir, 'e2e_long', 'overcooked');
+      for (const hook of hooks) {
+        const sidecar = JSON.parse(readFileSync(path.join(dir, `${hook.participantId}_ep0.json`), 'utf8'));
+        const { presses, applied, drawn } = sidecar.input_latency;
+        const ms = (x) => (x == null ? '–' : Math.round(x));
+        rows.push(`| ${latency} ms | ${hook.playerIndex} | ${presses} | ${ms(applied?.p50)} | ${ms(applied?.p95)} | ${ms(drawn?.p50)} | ${ms(drawn?.p95)} | ${budget} |`);
+      }
+      await Promise.all(players.map((p) => p.close()));
+    } finally {
+      await relay.stop();
+    }
+  }
+} finally {
+  await browser.close();
+}
+console.log(`\nkey-to-screen latency (${FPS} fps, input delay ${INPUT_DELAY}, random keys on both pages; ms)`);
+console.log('| one-way latency | player | presses | keydown→applied p50 | p95 | keydown→drawn p50 | p95 | budget (delay × frame + frame) |');
+console.log('|---|---|---|---|---|---|---|---|');
+for (const row of rows) console.log(row);
