@@ -153,8 +153,7 @@ pub(crate) async fn run(
     let start = tokio::time::Instant::now();
     let now = || start.elapsed().as_millis() as u64;
     let (journal, journal_writer) = journal_writer(storage.clone());
-    let mut driver = Driver::new(storage, journal, screen_peer, hub);
-    driver.turn = turn;
+    let mut driver = Driver::new(storage, journal, screen_peer, hub, turn);
     // One timer, moved only when the lobby's next deadline changes.
     let alarm = tokio::time::sleep_until(start);
     tokio::pin!(alarm);
@@ -218,9 +217,10 @@ impl Driver {
         journal: mpsc::UnboundedSender<Journal>,
         screen_peer: ScreenPeer,
         hub: mpsc::WeakSender<Event>,
+        turn: Option<crate::turn::Issuer>,
     ) -> Self {
         let (outboxes, watchers) = (HashMap::new(), HashMap::new());
-        Self { outboxes, storage, journal, screen_peer, hub, watchers, turn: None }
+        Self { outboxes, storage, journal, screen_peer, hub, watchers, turn }
     }
 
     /// Hands an event to the lobby; returns what it decided.
@@ -321,9 +321,9 @@ impl Driver {
     /// A message for a connection, with its own TURN credentials where it hands out ICE
     /// servers (stamped now: the lobby reads no clock).
     fn outgoing(&self, conn: ConnId, mut msg: ServerMsg) -> Outbound {
-        if let Some(turn) = &self.turn {
+        if let (Some(turn), Some(servers)) = (&self.turn, crate::turn::ice_servers_mut(&mut msg)) {
             let now_s = crate::storage::unix_ms() / 1000;
-            turn.add_to(&mut msg, now_s, &format!("c{}", conn.0));
+            servers.push(turn.issue(now_s, &format!("c{}", conn.0)));
         }
         Outbound::Msg(Box::new(msg))
     }

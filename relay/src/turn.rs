@@ -5,7 +5,7 @@
 //! leaves the relay and a copied credential stops working after `ttl_s`.
 //!
 //! The lobby decides who gets ICE servers and never reads a clock; the hub adds these
-//! credentials to the messages that carry ICE servers as they go out (`Issuer::add_to`).
+//! credentials to the messages that carry ICE servers as they go out (`ice_servers_mut`).
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -63,18 +63,17 @@ impl Issuer {
             credential: Some(credential),
         }
     }
+}
 
-    /// Adds credentials for `who` to a message that hands out ICE servers (a game, a probe,
-    /// a screening); other messages are left alone.
-    pub fn add_to(&self, msg: &mut ServerMsg, unix_now_s: u64, who: &str) {
-        let servers = match msg {
-            ServerMsg::Paired { ice_servers, .. } | ServerMsg::Probe { ice_servers, .. } => {
-                ice_servers
-            }
-            ServerMsg::Screen(request) => &mut request.ice_servers,
-            _ => return,
-        };
-        servers.push(self.issue(unix_now_s, who));
+/// The ICE servers a message hands out (a game, a probe, a screening); `None` for the others,
+/// which are most messages: nothing else is computed for them.
+pub fn ice_servers_mut(msg: &mut ServerMsg) -> Option<&mut Vec<IceServer>> {
+    match msg {
+        ServerMsg::Paired { ice_servers, .. } | ServerMsg::Probe { ice_servers, .. } => {
+            Some(ice_servers)
+        }
+        ServerMsg::Screen(request) => Some(&mut request.ice_servers),
+        _ => None,
     }
 }
 
@@ -113,6 +112,11 @@ mod tests {
     #[test]
     fn only_messages_with_ice_servers_get_credentials() {
         let issuer = Issuer::new(Some(&config()), Some("s".into())).expect("ok").expect("on");
+        let add_to = |msg: &mut ServerMsg| {
+            if let Some(servers) = ice_servers_mut(msg) {
+                servers.push(issuer.issue(10, "c1"));
+            }
+        };
         let mut probe = ServerMsg::Probe {
             probe_id: rollgym_protocol::ProbeId::parse("q1").expect("id"),
             peer: rollgym_protocol::ParticipantId::parse("p").expect("id"),
@@ -120,11 +124,11 @@ mod tests {
             ice_servers: Vec::new(),
             force_relay: true,
         };
-        issuer.add_to(&mut probe, 10, "c1");
+        add_to(&mut probe);
         let ServerMsg::Probe { ice_servers, .. } = &probe else { unreachable!() };
         assert_eq!(ice_servers.len(), 1);
         let mut waiting = ServerMsg::Waiting { waiting: 1, needed: 2 };
-        issuer.add_to(&mut waiting, 10, "c1");
+        add_to(&mut waiting);
         assert_eq!(waiting, ServerMsg::Waiting { waiting: 1, needed: 2 });
     }
 }

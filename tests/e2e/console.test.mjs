@@ -20,6 +20,7 @@ import {
   openParticipant,
   playRandomly,
   pollUntil,
+  sharedCells,
   startRelay,
   useBrowserAndRelay,
 } from './harness.mjs';
@@ -76,13 +77,8 @@ async function watchLags(consolePage, player, samples) {
   return lags.sort((x, y) => x - y);
 }
 
-/** The shared columns of a CSV, row by row (up to the first local column). */
-function sharedRows(csv) {
-  const [header, ...lines] = csv.trimEnd().split('\n');
-  const cut = header.split(',').indexOf('wasSpeculative.0');
-  assert.ok(cut > 0, header);
-  return lines.map((line) => line.split(',').slice(0, cut).join(','));
-}
+/** The shared columns of a CSV's data rows (header left out). */
+const sharedRows = (csv) => sharedCells(csv).slice(1);
 
 test('the console shows the players and their game, and ending it gives both the message and partial data', async () => {
   env.relay = await startRelay({ experiment: experiment('console'), name: 'console_end_game' });

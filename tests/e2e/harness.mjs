@@ -175,6 +175,17 @@ export function useBrowserAndRelay({ browserArgs = [] } = {}) {
   return env;
 }
 
+/**
+ * The shared columns (up to the first local one) of every line of a stored CSV, header
+ * included: what both players' files must agree on.
+ */
+export function sharedCells(csv) {
+  const lines = csv.trimEnd().split('\n');
+  const cut = lines[0].split(',').indexOf('wasSpeculative.0');
+  assert.ok(cut > 0, `local columns in the header: ${lines[0]}`);
+  return lines.map((line) => line.split(',').slice(0, cut).join(','));
+}
+
 export function assertClean(...participants) {
   assertCleanExcept(null, ...participants);
 }

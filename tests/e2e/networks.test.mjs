@@ -15,6 +15,7 @@ import {
   gameOf,
   openParticipant,
   playRandomly,
+  sharedCells,
   startRelay,
   useBrowserAndRelay,
 } from './harness.mjs';
@@ -55,14 +56,9 @@ async function playThroughTurn(name, experimentName, experimentId, browsers, hos
     await playRandomly([a, b], () => window.rollgym.phase === 'done');
     const hooks = await Promise.all([a, b].map((p) => p.waitFor(stored, null, 20000)));
     const dir = path.join(env.relay.dataDir, experimentId, 'overcooked');
-    const files = hooks.map((h) => readFileSync(path.join(dir, `${h.participantId}_ep0.csv`), 'utf8'));
-    const shared = (csv) => {
-      const lines = csv.trimEnd().split('\n');
-      const cut = lines[0].split(',').indexOf('wasSpeculative.0');
-      return lines.map((l) => l.split(',').slice(0, cut).join(','));
-    };
-    assert.equal(shared(files[0]).length, 151, 'every step stored');
-    assert.deepEqual(shared(files[0]), shared(files[1]), 'both players stored the same game');
+    const [cellsA, cellsB] = hooks.map((h) => sharedCells(readFileSync(path.join(dir, `${h.participantId}_ep0.csv`), 'utf8')));
+    assert.equal(cellsA.length, 151, 'every step stored');
+    assert.deepEqual(cellsA, cellsB, 'both players stored the same game');
     for (const hook of hooks) {
       assert.equal(hook.connectionType, 'relay', 'the page says it went through TURN');
       const sidecar = JSON.parse(readFileSync(path.join(dir, `${hook.participantId}_ep0.json`), 'utf8'));
@@ -131,11 +127,9 @@ test('a 3 s outage of all UDP between the pages mid-game: play waits, resumes, a
       assert.ok(hook.confirmedFrame > cut, 'play went on after the outage');
     }
     const dir = path.join(env.relay.dataDir, 'e2e_long', 'overcooked');
-    const files = hooks.map((h) => readFileSync(path.join(dir, `${h.participantId}_ep0.csv`), 'utf8').trimEnd().split('\n'));
-    assert.equal(files[0].length, 451, 'every step stored, none lost or doubled');
-    const cutAt = files[0][0].split(',').indexOf('wasSpeculative.0');
-    const shared = (lines) => lines.map((l) => l.split(',').slice(0, cutAt).join(','));
-    assert.deepEqual(shared(files[0]), shared(files[1]));
+    const [cellsA, cellsB] = hooks.map((h) => sharedCells(readFileSync(path.join(dir, `${h.participantId}_ep0.csv`), 'utf8')));
+    assert.equal(cellsA.length, 451, 'every step stored, none lost or doubled');
+    assert.deepEqual(cellsA, cellsB);
     assertClean(a, b);
   } finally {
     if (dropped) execFileSync('iptables', ['-D', ...rule]);

@@ -18,9 +18,11 @@ pub struct LatencyMeter {
     unapplied: VecDeque<(i32, f64)>,
     /// Presses applied but not drawn yet: (frame, pressed at).
     undrawn: VecDeque<(i32, f64)>,
-    presses: u32,
     applied: Vec<f64>,
     drawn: Vec<f64>,
+    /// The episode's figures, recomputed when a sample arrives (a few times a second), not
+    /// whenever the status is refreshed (every tick).
+    summary: InputLatency,
 }
 
 /// Presses kept waiting at most (a page that never draws, a hidden tab).
@@ -36,44 +38,46 @@ impl LatencyMeter {
     /// The local input of this tick, carrying any press, applies at `frame`.
     pub fn carried(&mut self, frame: i32) {
         if let Some(at) = self.pressed.take() {
-            self.presses += 1;
+            self.summary.presses += 1;
             push_bounded(&mut self.unapplied, (frame, at));
         }
     }
 
     /// The game simulated `frame` at `now_ms`.
     pub fn simulated(&mut self, frame: i32, now_ms: f64) {
+        let before = self.applied.len();
         while let Some(&(at_frame, at)) = self.unapplied.front().filter(|(f, _)| *f <= frame) {
             self.unapplied.pop_front();
             self.applied.push(now_ms - at);
             push_bounded(&mut self.undrawn, (at_frame, at));
         }
+        if self.applied.len() != before {
+            self.summary.applied = Spread::of(&mut self.applied);
+        }
     }
 
     /// An animation frame drew the state after `frame` at `now_ms`.
     pub fn drawn(&mut self, frame: i32, now_ms: f64) {
+        let before = self.drawn.len();
         while let Some(&(_, at)) = self.undrawn.front().filter(|(f, _)| *f <= frame) {
             self.undrawn.pop_front();
             self.drawn.push(now_ms - at);
+        }
+        if self.drawn.len() != before {
+            self.summary.drawn = Spread::of(&mut self.drawn);
         }
     }
 
     /// The episode's figures so far.
     pub fn summary(&self) -> InputLatency {
-        InputLatency {
-            presses: self.presses,
-            applied: Spread::of(&mut self.applied.clone()),
-            drawn: Spread::of(&mut self.drawn.clone()),
-        }
+        self.summary
     }
 
     /// The episode's figures; the next episode starts from none (presses on their way stay).
     pub fn take_episode(&mut self) -> InputLatency {
-        let summary = self.summary();
-        self.presses = 0;
         self.applied.clear();
         self.drawn.clear();
-        summary
+        std::mem::take(&mut self.summary)
     }
 }
 
