@@ -29,7 +29,7 @@ const info = {
     keys: { type: OBJECT, default: null },
   },
   data: {
-    /** complete, partner_disconnected, partner_away, timeout, already_finished, error, screened_out, loading_failed; null before any game. */
+    /** complete, partner_disconnected, partner_away, reconnection_timeout, timeout, already_finished, error, screened_out, loading_failed; null before any game. */
     outcome: { type: STRING },
     completion_code: { type: STRING },
     /** Every confirmed episode: episode, steps, stateHash, rewards. */

@@ -117,7 +117,8 @@ export type Outcome =
   | 'excluded'
   | 'partner_excluded'
   | 'study_closed'
-  | 'ended_by_researcher';
+  | 'ended_by_researcher'
+  | 'reconnection_timeout';
 
 /** What `[monitoring]` warns about while a game runs. */
 export type Warning = 'tab_hidden' | 'slow_connection' | 'partner_tab_hidden';
@@ -174,6 +175,12 @@ export interface Status {
   episode: number;
   rollbacks: number;
   waitingForPartner: boolean;
+  /** The peer connection lost its path mid-game and is being restarted ("Reconnecting…"). */
+  reconnecting: boolean;
+  /** Path losses in this game so far; each is in a sidecar's `interruptions`. */
+  interruptions: number;
+  /** ICE restarts this page offered in this game. */
+  iceRestarts: number;
   focused: boolean;
   outcome: Outcome | null;
   episodes: EpisodeSummary[];

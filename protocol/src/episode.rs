@@ -66,6 +66,9 @@ pub enum Outcome {
     StudyClosed,
     /// The researcher ended the game from the admin console (both players' data is partial).
     EndedByResearcher,
+    /// The peer connection lost its path mid-game and did not come back within
+    /// `reconnection_timeout_ms` (`interruptions` in the sidecar has the last one).
+    ReconnectionTimeout,
 }
 
 /// The sidecar of one episode file, as the client writes it. Every field is a fact this peer
@@ -105,6 +108,21 @@ pub struct Sidecar {
     /// the screen (absent in files written before it was measured).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_latency: Option<InputLatency>,
+    /// The times the peer connection lost its path (ICE `disconnected` or `failed`) since the
+    /// game's previous file; empty in files written before they were recorded.
+    #[serde(default)]
+    pub interruptions: Vec<Interruption>,
+}
+
+/// The peer connection lost its path during play and was restarted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Interruption {
+    /// The frame the simulation was at when the path was lost.
+    pub start_frame: i32,
+    /// From the loss until the connection was back, or until the game gave up.
+    pub duration_ms: u32,
+    /// Whether the connection came back (else the game ended: `reconnection_timeout`).
+    pub recovered: bool,
 }
 
 /// Key-press latency of one player in one episode: from the `keydown` event to the
@@ -212,6 +230,9 @@ pub struct Settings {
     pub input_delay: u32,
     pub max_prediction: u32,
     pub input_mode: InputMode,
+    /// Absent in files written before it was configurable (it was not restarted then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconnection_timeout_ms: Option<u32>,
 }
 
 impl From<&GameConfig> for Settings {
@@ -229,6 +250,7 @@ impl From<&GameConfig> for Settings {
             input_delay: config.input_delay,
             max_prediction: config.max_prediction,
             input_mode: config.input_mode.unwrap_or_default(),
+            reconnection_timeout_ms: Some(config.reconnection_timeout_ms),
         }
     }
 }

@@ -71,6 +71,10 @@ pub struct GameConfig {
     pub input_mode: Option<InputMode>,
     /// A partner unheard from for this long (a frozen or closed page) ends the game.
     pub focus_loss_timeout_ms: u32,
+    /// How long a peer connection that lost its path mid-game (ICE `disconnected` or
+    /// `failed`) may take to come back through an ICE restart before the game ends with
+    /// outcome `reconnection_timeout`. At most `focus_loss_timeout_ms`.
+    pub reconnection_timeout_ms: u32,
     /// Shown when the partner leaves.
     pub partner_left_message: String,
     /// Shown at the end of the game and when the partner leaves.
@@ -97,6 +101,7 @@ impl Default for GameConfig {
             desync_interval: 10,
             input_mode: None,
             focus_loss_timeout_ms: 30_000,
+            reconnection_timeout_ms: 10_000,
             partner_left_message: "Your partner has left the game. Thank you for taking part."
                 .into(),
             completion_code: None,
@@ -116,6 +121,10 @@ pub enum GameConfigError {
     UnknownLayout(String),
     #[error("game.{field} = {value} is out of range {min}..={max}")]
     OutOfRange { field: &'static str, value: u64, min: u64, max: u64 },
+    #[error(
+        "game.reconnection_timeout_ms = {reconnection} is longer than game.focus_loss_timeout_ms = {focus_loss}: a partner unheard for the focus-loss timeout has left, so the reconnection could never take that long; set reconnection_timeout_ms to at most {focus_loss}"
+    )]
+    ReconnectionPastFocusLoss { reconnection: u32, focus_loss: u32 },
 }
 
 impl GameConfig {
@@ -126,7 +135,7 @@ impl GameConfig {
         if self.env == "overcooked" && !OVERCOOKED_LAYOUTS.contains(&self.layout.as_str()) {
             return Err(GameConfigError::UnknownLayout(self.layout.clone()));
         }
-        let ranges: [(&'static str, u64, u64, u64); 10] = [
+        let ranges: [(&'static str, u64, u64, u64); 11] = [
             ("fps", self.fps.into(), 1, 120),
             ("max_steps", self.max_steps.into(), 1, 1_000_000),
             ("num_episodes", self.num_episodes.into(), 1, 1000),
@@ -136,12 +145,19 @@ impl GameConfig {
             ("max_prediction", self.max_prediction.into(), 1, 30),
             ("desync_interval", self.desync_interval.into(), 0, 10_000),
             ("focus_loss_timeout_ms", self.focus_loss_timeout_ms.into(), 1000, 3_600_000),
+            ("reconnection_timeout_ms", self.reconnection_timeout_ms.into(), 1000, 3_600_000),
             ("countdown_ms", self.countdown_ms.into(), 0, 60_000),
         ];
         for (field, value, min, max) in ranges {
             if !(min..=max).contains(&value) {
                 return Err(GameConfigError::OutOfRange { field, value, min, max });
             }
+        }
+        if self.reconnection_timeout_ms > self.focus_loss_timeout_ms {
+            return Err(GameConfigError::ReconnectionPastFocusLoss {
+                reconnection: self.reconnection_timeout_ms,
+                focus_loss: self.focus_loss_timeout_ms,
+            });
         }
         if self.between_episodes_ms > 60_000 {
             let value = self.between_episodes_ms.into();
@@ -173,6 +189,15 @@ mod tests {
     #[test]
     fn defaults_are_valid() {
         assert_eq!(GameConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn a_reconnection_cannot_outlast_the_focus_loss_timeout() {
+        let config = GameConfig { focus_loss_timeout_ms: 5000, ..GameConfig::default() };
+        let err = config.validate().expect_err("10 s > 5 s").to_string();
+        assert!(err.contains("reconnection_timeout_ms to at most 5000"), "{err}");
+        let config = GameConfig { reconnection_timeout_ms: 5000, ..config };
+        assert_eq!(config.validate(), Ok(()));
     }
 
     #[test]

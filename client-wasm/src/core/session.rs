@@ -14,6 +14,7 @@ use rollgym_protocol::{
 };
 
 use self::place::{Kickoff, Lobby, Match, Place};
+pub use self::reconnect::{IceState, RESTART_EVERY_MS};
 use crate::{
     core::{
         export,
@@ -58,6 +59,8 @@ pub enum Input {
     Restored(Vec<PendingUpload>),
     /// The peer connection's selected candidate type (from getStats).
     ConnectionType(String),
+    /// The game connection's path changed (`iceConnectionState`).
+    IceState(IceState),
     /// The participant pressed the continue button of a static scene.
     Continue,
     /// Something happened on the probe connection.
@@ -87,6 +90,9 @@ pub enum Command {
     },
     /// Apply the partner's offer, answer or candidate to the peer connection.
     ApplySignal(SignalPayload),
+    /// Make a new offer with fresh ICE credentials (skipped while an offer awaits its answer):
+    /// the connection lost its path mid-game.
+    RestartIce,
     SendPeer(Vec<u8>),
     ClosePeer,
     /// Keep this upload in browser storage until the relay acknowledges it.
@@ -305,6 +311,7 @@ impl Session {
                 Vec::new()
             }
             Input::Continue => self.continue_scene(),
+            Input::IceState(state) => self.ice_state(state, now_ms),
         }
     }
 
@@ -331,6 +338,7 @@ impl Session {
     /// ping to the partner.
     fn tick(&mut self, now_ms: f64) -> Vec<Command> {
         let mut commands = self.probe_tick(now_ms);
+        commands.extend(self.reconnect_tick(now_ms));
         commands.extend(self.finish_game(now_ms));
         self.update_countdown(now_ms);
         let since = self.lobby().and_then(|l| l.waiting_since);
@@ -407,6 +415,7 @@ mod data;
 mod place;
 mod play;
 mod probing;
+mod reconnect;
 mod relay;
 mod spectate;
 

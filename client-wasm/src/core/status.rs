@@ -142,6 +142,12 @@ pub struct Status {
     pub rollbacks: u64,
     /// The simulation is stalled at the prediction limit, waiting for the partner.
     pub waiting_for_partner: bool,
+    /// The peer connection lost its path mid-game and is being restarted.
+    pub reconnecting: bool,
+    /// Path losses in the current game so far (each is in a sidecar's `interruptions`).
+    pub interruptions: u32,
+    /// ICE restarts this page offered in the current game.
+    pub ice_restarts: u32,
     pub focused: bool,
     /// Frames for which the local player sent an action (not "nothing").
     pub local_actions: u64,
@@ -275,6 +281,9 @@ impl Default for Status {
             episode: 0,
             rollbacks: 0,
             waiting_for_partner: false,
+            reconnecting: false,
+            interruptions: 0,
+            ice_restarts: 0,
             focused: true,
             local_actions: 0,
             desyncs: 0,

@@ -276,6 +276,11 @@ impl App {
                     peer.apply(payload);
                 }
             }
+            Command::RestartIce => {
+                if let Some(peer) = &self.peer {
+                    peer.restart_ice();
+                }
+            }
             Command::SendPeer(bytes) => {
                 if let Some(peer) = &self.peer {
                     peer.send(&bytes);

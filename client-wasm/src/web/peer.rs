@@ -1,8 +1,10 @@
 //! A WebRTC peer connection and its one DataChannel (unordered, no retransmits: rollback
 //! netcode does its own redundancy, and a late packet is worse than a lost one). The game's
 //! connection to the partner and a probe's connection before a match are both links; their
-//! events reach the session as the inputs of their kind. Everything is released on Drop:
-//! listeners removed, channel and connection closed.
+//! events reach the session as the inputs of their kind. The game's link reports its ICE
+//! state and restarts ICE when the session asks (a new offer through the same signaling task,
+//! so it never overtakes a partner signal). Everything is released on Drop: listeners removed,
+//! channel and connection closed.
 
 use std::{
     cell::{Cell, RefCell},
@@ -18,13 +20,18 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{
     MessageEvent, RtcConfiguration, RtcDataChannel, RtcDataChannelEvent, RtcDataChannelInit,
-    RtcDataChannelState, RtcDataChannelType, RtcIceCandidateInit, RtcIceServer,
-    RtcIceTransportPolicy, RtcPeerConnection, RtcPeerConnectionIceEvent, RtcPeerConnectionState,
-    RtcSdpType, RtcSessionDescriptionInit,
+    RtcDataChannelState, RtcDataChannelType, RtcIceCandidateInit, RtcIceConnectionState,
+    RtcIceServer, RtcIceTransportPolicy, RtcOfferOptions, RtcPeerConnection,
+    RtcPeerConnectionIceEvent, RtcPeerConnectionState, RtcSdpType, RtcSessionDescriptionInit,
+    RtcSignalingState,
 };
 
 use crate::{
-    core::{candidates::CandidateBuffer, probe::ProbeEvent, session::Input},
+    core::{
+        candidates::CandidateBuffer,
+        probe::ProbeEvent,
+        session::{IceState, Input},
+    },
     web::app::WeakDispatch,
 };
 
@@ -57,6 +64,15 @@ enum LinkEvent {
     Closed,
     Failed(String),
     ConnectionType(String),
+    Ice(IceState),
+}
+
+/// What the signaling task does next, in order.
+enum Job {
+    /// Apply the partner's offer, answer or candidate.
+    Apply(SignalPayload),
+    /// Make a new offer with fresh ICE credentials (offering side only).
+    RestartIce,
 }
 
 /// Delivers a link's events as the session inputs of its kind.
@@ -75,6 +91,7 @@ impl Sink {
             (LinkKind::Game, LinkEvent::Closed) => Input::ChannelClosed,
             (LinkKind::Game, LinkEvent::Failed(reason)) => Input::PeerFailed(reason),
             (LinkKind::Game, LinkEvent::ConnectionType(kind)) => Input::ConnectionType(kind),
+            (LinkKind::Game, LinkEvent::Ice(state)) => Input::IceState(state),
             (LinkKind::Probe, LinkEvent::Signal(payload)) => {
                 Input::Probe(ProbeEvent::LocalSignal(payload))
             }
@@ -84,7 +101,7 @@ impl Sink {
             (LinkKind::Probe, LinkEvent::Failed(reason)) => {
                 Input::Probe(ProbeEvent::Failed(reason))
             }
-            (LinkKind::Probe, LinkEvent::ConnectionType(_)) => return,
+            (LinkKind::Probe, LinkEvent::ConnectionType(_) | LinkEvent::Ice(_)) => return,
             (LinkKind::Screen, LinkEvent::Signal(payload)) => Input::ScreenSignal(payload),
             (LinkKind::Screen, LinkEvent::Data(bytes)) => Input::ScreenEcho(bytes),
             // The relay judges the connection by what its own peer sees.
@@ -97,11 +114,11 @@ impl Sink {
 pub(super) struct PeerLink {
     pc: RtcPeerConnection,
     channel: Rc<RefCell<Option<Channel>>>,
-    /// Partner signals, applied strictly in arrival order by one task.
-    signals: mpsc::UnboundedSender<SignalPayload>,
+    /// Partner signals and restarts, carried out strictly in order by one task.
+    jobs: mpsc::UnboundedSender<Job>,
     /// Set on Drop so the signaling task stops reporting errors of a connection we closed.
     closed: Rc<Cell<bool>>,
-    _listeners: [EventListener; 3],
+    _listeners: [EventListener; 4],
 }
 
 impl PeerLink {
@@ -140,6 +157,21 @@ impl PeerLink {
                 }
             })
         };
+        let on_ice = {
+            let events = events.clone();
+            let pc = pc.clone();
+            EventListener::new(&pc.clone(), "iceconnectionstatechange", move |_| {
+                let state = match pc.ice_connection_state() {
+                    RtcIceConnectionState::Connected | RtcIceConnectionState::Completed => {
+                        IceState::Connected
+                    }
+                    RtcIceConnectionState::Disconnected => IceState::Disconnected,
+                    RtcIceConnectionState::Failed => IceState::Failed,
+                    _ => return,
+                };
+                events.emit(LinkEvent::Ice(state));
+            })
+        };
         let on_channel = {
             let events = events.clone();
             let slot = channel.clone();
@@ -159,15 +191,21 @@ impl PeerLink {
             let dc = pc.create_data_channel_with_data_channel_dict(kind.label(), &init);
             *channel.borrow_mut() = Some(Channel::attach(dc, &pc, events.clone()));
         }
-        let (signals, incoming) = mpsc::unbounded();
+        let (jobs, incoming) = mpsc::unbounded();
         let closed = Rc::new(Cell::new(false));
         spawn_local(negotiate(pc.clone(), initiator, incoming, events, closed.clone()));
-        Ok(Self { pc, channel, signals, closed, _listeners: [on_candidate, on_state, on_channel] })
+        let listeners = [on_candidate, on_state, on_ice, on_channel];
+        Ok(Self { pc, channel, jobs, closed, _listeners: listeners })
     }
 
     /// Queues a partner's offer, answer or candidate.
     pub(super) fn apply(&self, payload: SignalPayload) {
-        let _ = self.signals.unbounded_send(payload);
+        let _ = self.jobs.unbounded_send(Job::Apply(payload));
+    }
+
+    /// Queues an ICE restart: a new offer, unless one still awaits its answer.
+    pub(super) fn restart_ice(&self) {
+        let _ = self.jobs.unbounded_send(Job::RestartIce);
     }
 
     /// Sends on the DataChannel if it is open; drops the packet otherwise (unreliable anyway).
@@ -208,12 +246,13 @@ fn configuration(ice_servers: &[IceServer], force_relay: bool) -> RtcConfigurati
     config
 }
 
-/// The signaling task: makes the offer (initiator), then applies partner signals in order,
-/// holding back candidates until the remote description is set.
+/// The signaling task: makes the offer (initiator), then applies partner signals and ICE
+/// restarts in order, holding back candidates until the remote description is set. The
+/// answering side accepts a later offer (a restart) like the first.
 async fn negotiate(
     pc: RtcPeerConnection,
     initiator: bool,
-    mut incoming: mpsc::UnboundedReceiver<SignalPayload>,
+    mut incoming: mpsc::UnboundedReceiver<Job>,
     events: Sink,
     closed: Rc<Cell<bool>>,
 ) {
@@ -223,19 +262,33 @@ async fn negotiate(
         }
     };
     if initiator {
-        match describe(&pc, RtcSdpType::Offer).await {
+        match describe(&pc, RtcSdpType::Offer, false).await {
             Ok(sdp) => events.emit(LinkEvent::Signal(SignalPayload::Offer { sdp })),
             Err(err) => report(err),
         }
     }
     let mut buffer = CandidateBuffer::default();
-    while let Some(payload) = incoming.next().await {
+    while let Some(job) = incoming.next().await {
+        let payload = match job {
+            Job::Apply(payload) => payload,
+            // A restart while an offer awaits its answer would orphan that answer.
+            Job::RestartIce if !initiator || pc.signaling_state() != RtcSignalingState::Stable => {
+                continue;
+            }
+            Job::RestartIce => {
+                match describe(&pc, RtcSdpType::Offer, true).await {
+                    Ok(sdp) => events.emit(LinkEvent::Signal(SignalPayload::Offer { sdp })),
+                    Err(err) => report(err),
+                }
+                continue;
+            }
+        };
         let result = match payload {
             SignalPayload::Offer { sdp } if !initiator => {
                 let answered = async {
                     set_remote(&pc, RtcSdpType::Offer, &sdp).await?;
                     add_candidates(&pc, buffer.remote_description_set()).await?;
-                    describe(&pc, RtcSdpType::Answer).await
+                    describe(&pc, RtcSdpType::Answer, false).await
                 };
                 answered
                     .await
@@ -262,10 +315,19 @@ async fn negotiate(
     }
 }
 
-/// Creates our offer or answer, sets it as the local description and returns its SDP.
-async fn describe(pc: &RtcPeerConnection, kind: RtcSdpType) -> Result<String, JsValue> {
+/// Creates our offer (with fresh ICE credentials on `ice_restart`) or answer, sets it as the
+/// local description and returns its SDP.
+async fn describe(
+    pc: &RtcPeerConnection,
+    kind: RtcSdpType,
+    ice_restart: bool,
+) -> Result<String, JsValue> {
     let created = match kind {
-        RtcSdpType::Offer => JsFuture::from(pc.create_offer()).await?,
+        RtcSdpType::Offer => {
+            let options = RtcOfferOptions::new();
+            options.set_ice_restart(ice_restart);
+            JsFuture::from(pc.create_offer_with_rtc_offer_options(&options)).await?
+        }
         _ => JsFuture::from(pc.create_answer()).await?,
     };
     let sdp = Reflect::get(&created, &"sdp".into())?

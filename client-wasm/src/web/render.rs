@@ -102,7 +102,9 @@ impl GameCanvas {
             Phase::Matched => Some("Connecting to your partner…".to_owned()),
             _ => banner,
         };
-        let banner = if status.waiting_for_partner {
+        let banner = if status.reconnecting {
+            Some("Reconnecting to your partner…".to_owned())
+        } else if status.waiting_for_partner {
             Some("Waiting for your partner…".to_owned())
         } else {
             banner

@@ -21,6 +21,7 @@ impl Session {
             .matched_mut()
             .and_then(|m| m.play.as_mut())
             .map(|play| play.netcode.latency_mut().take_episode());
+        let interruptions = self.take_interruptions();
         let (Some(m), Some(me)) = (self.matched(), self.my_id()) else {
             self.status.last_error = Some(format!(
                 "episode {episode}: no game or participant id to store its data under"
@@ -36,8 +37,11 @@ impl Session {
                 Some(format!("episode {episode}: game id {game_id} is too long"));
             return Vec::new();
         };
-        let sidecar =
-            Sidecar { input_latency, ..self.sidecar(m, play, episode, &rows, outcome, partial) };
+        let sidecar = Sidecar {
+            input_latency,
+            interruptions,
+            ..self.sidecar(m, play, episode, &rows, outcome, partial)
+        };
         let upload = Upload {
             upload_id: upload_id.clone(),
             participant_id: me,
@@ -116,6 +120,7 @@ impl Session {
             },
             exclusion: netcode.exclusion().cloned(),
             input_latency: None,
+            interruptions: Vec::new(),
         }
     }
 }

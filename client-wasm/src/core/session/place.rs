@@ -85,6 +85,8 @@ pub(super) struct Match {
     pub(super) health_due_at: f64,
     /// Where the feed of a watching admin console is, while one watches (`spectate.rs`).
     pub(super) feed: Option<super::spectate::Feed>,
+    /// Path losses of the peer connection during play (`reconnect.rs`).
+    pub(super) reconnect: super::reconnect::Reconnect,
 }
 
 impl Match {
@@ -118,6 +120,7 @@ impl Match {
             partner_closed: false,
             health_due_at: 0.0,
             feed: None,
+            reconnect: Default::default(),
         }
     }
 

@@ -357,13 +357,16 @@ impl Session {
         }
         let outcome = if m.was_frozen { Outcome::PartnerAway } else { outcome };
         let mut left = m.ends.partner_left.clone();
-        if outcome == Outcome::PartnerAway {
-            left.message = Some(PARTNER_AWAY.into());
+        match outcome {
+            Outcome::PartnerAway => left.message = Some(PARTNER_AWAY.into()),
+            Outcome::ReconnectionTimeout => left.message = Some(CONNECTION_LOST.into()),
+            _ => {}
         }
         self.status.exit = Some(exit(&left, ""));
         self.status.phase = Phase::PartnerDisconnected;
         self.status.outcome = Some(outcome);
         self.status.waiting_for_partner = false;
+        self.status.reconnecting = false;
         let mut commands = vec![Command::ClosePeer];
         commands.extend(self.export_partial(outcome));
         commands
@@ -398,6 +401,7 @@ impl Session {
         self.status.outcome = Some(outcome);
         self.status.exit = Some(exit);
         self.status.waiting_for_partner = false;
+        self.status.reconnecting = false;
         self.status.warning = None;
         let mut commands = self.export_partial(outcome);
         if commands.is_empty() {
@@ -410,7 +414,7 @@ impl Session {
 
     /// The next episode as an empty partial file, so the exclusion is in the data even when
     /// no episode was under way (during the pause between two).
-    fn export_empty(&mut self, outcome: Outcome) -> Vec<Command> {
+    pub(super) fn export_empty(&mut self, outcome: Outcome) -> Vec<Command> {
         let Some(game) = self.play().map(|p| p.netcode.game()) else { return Vec::new() };
         let episode = game.episode;
         if episode >= game.plan().num_episodes {
@@ -455,6 +459,7 @@ impl Session {
         self.status.exit = Some(exit);
         self.status.waiting = None;
         self.status.waiting_for_partner = false;
+        self.status.reconnecting = false;
         self.status.warning = None;
         commands
     }
@@ -497,6 +502,9 @@ impl Session {
 
 /// Shown when the partner was unheard for too long (its page froze or lost the network).
 const PARTNER_AWAY: &str = "The connection to your partner was interrupted for too long, so the game has ended. Thank you for taking part.";
+
+/// Shown when the connection to the partner lost its path and did not come back in time.
+const CONNECTION_LOST: &str = "The connection to your partner was lost and could not be restored, so the game has ended. Thank you for taking part.";
 
 /// What the page shows for an ending: the experiment's `[outcomes.<name>]`, else `default`.
 fn exit(end: &OutcomeConfig, default: &str) -> Exit {

@@ -799,4 +799,5 @@ mod console;
 mod envs;
 mod latency;
 mod monitoring;
+mod reconnect;
 mod screening;
