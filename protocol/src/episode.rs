@@ -227,7 +227,12 @@ pub struct Settings {
     pub fps: u32,
     pub max_steps: u32,
     pub num_episodes: u32,
+    /// As played: with `input_delay = "auto"`, what the relay chose for this game.
     pub input_delay: u32,
+    /// Set when the delay was chosen automatically: the frames and the round trip (ms) they
+    /// were chosen from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_delay_auto: Option<crate::AgreedDelay>,
     pub max_prediction: u32,
     pub input_mode: InputMode,
     /// Absent in files written before it was configurable (it was not restarted then).
@@ -247,7 +252,8 @@ impl From<&GameConfig> for Settings {
             fps: config.fps,
             max_steps: config.max_steps,
             num_episodes: config.num_episodes,
-            input_delay: config.input_delay,
+            input_delay: config.first_input_delay(),
+            input_delay_auto: None,
             max_prediction: config.max_prediction,
             input_mode: config.input_mode.unwrap_or_default(),
             reconnection_timeout_ms: Some(config.reconnection_timeout_ms),

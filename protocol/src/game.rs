@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::{InputDelay, MAX_INPUT_DELAY};
+
 /// The built-in Overcooked layouts (the client implements them; the relay validates names).
 pub const OVERCOOKED_LAYOUTS: [&str; 5] = [
     "cramped_room",
@@ -61,8 +63,12 @@ pub struct GameConfig {
     pub countdown_ms: u32,
     /// The "Round N starting" pause between episodes.
     pub between_episodes_ms: u32,
-    /// Frames between a key press and the frame it acts on.
-    pub input_delay: u32,
+    /// Frames between a key press and the frame it acts on, or `"auto"` (`input_delay.rs`).
+    pub input_delay: InputDelay,
+    /// With `input_delay = "auto"`: the fewest frames it may choose.
+    pub input_delay_min: u32,
+    /// With `input_delay = "auto"`: the most frames it may choose.
+    pub input_delay_max: u32,
     /// Frames the simulation may run ahead of the partner's confirmed input.
     pub max_prediction: u32,
     /// Frames between checksum comparisons; 0 turns desync detection off.
@@ -96,7 +102,9 @@ impl Default for GameConfig {
             seed_per_episode: false,
             countdown_ms: 3000,
             between_episodes_ms: 3000,
-            input_delay: 2,
+            input_delay: InputDelay::Frames(2),
+            input_delay_min: 0,
+            input_delay_max: 8,
             max_prediction: 12,
             desync_interval: 10,
             input_mode: None,
@@ -125,6 +133,8 @@ pub enum GameConfigError {
         "game.reconnection_timeout_ms = {reconnection} is longer than game.focus_loss_timeout_ms = {focus_loss}: a partner unheard for the focus-loss timeout has left, so the reconnection could never take that long; set reconnection_timeout_ms to at most {focus_loss}"
     )]
     ReconnectionPastFocusLoss { reconnection: u32, focus_loss: u32 },
+    #[error("game.input_delay_min = {min} is more than game.input_delay_max = {max}")]
+    DelayBoundsCrossed { min: u32, max: u32 },
 }
 
 impl GameConfig {
@@ -135,13 +145,20 @@ impl GameConfig {
         if self.env == "overcooked" && !OVERCOOKED_LAYOUTS.contains(&self.layout.as_str()) {
             return Err(GameConfigError::UnknownLayout(self.layout.clone()));
         }
-        let ranges: [(&'static str, u64, u64, u64); 11] = [
+        let fixed_delay = match self.input_delay {
+            InputDelay::Frames(frames) => frames,
+            InputDelay::Auto => 0,
+        };
+        let max_delay = MAX_INPUT_DELAY.into();
+        let ranges: [(&'static str, u64, u64, u64); 13] = [
             ("fps", self.fps.into(), 1, 120),
             ("max_steps", self.max_steps.into(), 1, 1_000_000),
             ("num_episodes", self.num_episodes.into(), 1, 1000),
             ("cook_time", self.cook_time.into(), 1, 10_000),
             ("points_to_win", self.points_to_win.into(), 0, 1000),
-            ("input_delay", self.input_delay.into(), 0, 10),
+            ("input_delay", fixed_delay.into(), 0, max_delay),
+            ("input_delay_min", self.input_delay_min.into(), 0, max_delay),
+            ("input_delay_max", self.input_delay_max.into(), 0, max_delay),
             ("max_prediction", self.max_prediction.into(), 1, 30),
             ("desync_interval", self.desync_interval.into(), 0, 10_000),
             ("focus_loss_timeout_ms", self.focus_loss_timeout_ms.into(), 1000, 3_600_000),
@@ -152,6 +169,10 @@ impl GameConfig {
             if !(min..=max).contains(&value) {
                 return Err(GameConfigError::OutOfRange { field, value, min, max });
             }
+        }
+        if self.input_delay_min > self.input_delay_max {
+            let (min, max) = (self.input_delay_min, self.input_delay_max);
+            return Err(GameConfigError::DelayBoundsCrossed { min, max });
         }
         if self.reconnection_timeout_ms > self.focus_loss_timeout_ms {
             return Err(GameConfigError::ReconnectionPastFocusLoss {
@@ -169,6 +190,15 @@ impl GameConfig {
             });
         }
         Ok(())
+    }
+
+    /// The delay a game starts its netcode with: the fixed one, or with `"auto"` the minimum
+    /// until the relay's `start` says which was chosen.
+    pub fn first_input_delay(&self) -> u32 {
+        match self.input_delay {
+            InputDelay::Frames(frames) => frames,
+            InputDelay::Auto => self.input_delay_min,
+        }
     }
 
     /// The environment is one of the client's own, not one the page supplies.
@@ -198,6 +228,19 @@ mod tests {
         assert!(err.contains("reconnection_timeout_ms to at most 5000"), "{err}");
         let config = GameConfig { reconnection_timeout_ms: 5000, ..config };
         assert_eq!(config.validate(), Ok(()));
+    }
+
+    #[test]
+    fn automatic_delay_bounds_are_checked() {
+        let auto = GameConfig { input_delay: InputDelay::Auto, ..GameConfig::default() };
+        assert_eq!(auto.validate(), Ok(()));
+        assert_eq!(auto.first_input_delay(), 0);
+        let crossed = GameConfig { input_delay_min: 5, input_delay_max: 3, ..auto.clone() };
+        assert!(crossed.validate().expect_err("5 > 3").to_string().contains("input_delay_min"));
+        let too_far = GameConfig { input_delay_max: 11, ..auto };
+        assert!(too_far.validate().expect_err("11").to_string().contains("input_delay_max"));
+        let fixed = GameConfig { input_delay: InputDelay::Frames(11), ..GameConfig::default() };
+        assert!(fixed.validate().expect_err("11").to_string().contains("game.input_delay ="));
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod episode;
 mod game;
 mod health;
 mod ids;
+mod input_delay;
 mod lobby;
 mod messages;
 mod monitoring;
@@ -31,6 +32,7 @@ pub use health::{CONNECTION_TYPES, GameHealth, HEALTH_INTERVAL_MS};
 pub use ids::{
     GameId, IdError, MAX_PARTICIPANT_ID_LEN, ParticipantId, ProbeId, SafeId, SceneId, UploadId,
 };
+pub use input_delay::{AgreedDelay, InputDelay, MAX_INPUT_DELAY};
 pub use lobby::{MatchmakerKind, MatchmakingConfig, RttSource, WaitingRoomConfig};
 pub use messages::{
     ClientMsg, DecodeError, EnvStamp, ErrorCode, IceServer, MAX_CLIENT_MESSAGE_BYTES,

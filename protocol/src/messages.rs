@@ -50,6 +50,10 @@ pub enum ClientMsg {
         /// runs the same one.
         #[serde(default)]
         env: Option<EnvStamp>,
+        /// The DataChannel round trip this page measured (median, ms), from which the relay
+        /// chooses the game's `input_delay = "auto"`.
+        #[serde(default)]
+        rtt_ms: Option<u32>,
     },
     /// The participant is finished with scene `from` (clicked continue, or its game is over).
     Advance { from: u32 },
@@ -121,8 +125,13 @@ pub enum ServerMsg {
         #[serde(default)]
         ends: Box<GameEnds>,
     },
-    /// Every player's connection is validated and the countdown is over: play.
-    Start { game_id: GameId },
+    /// Every player's connection is validated and the countdown is over: play, with
+    /// `input_delay` frames when the game's is `"auto"`.
+    Start {
+        game_id: GameId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        input_delay: Option<crate::AgreedDelay>,
+    },
     /// The game did not start (the connection was not validated in time, or the partner left
     /// before the start); the participant is back in the waiting room.
     Repool { message: String },
@@ -415,7 +424,7 @@ mod tests {
                 },
                 ends: Box::new(GameEnds::resolve(&Default::default(), &GameConfig::default())),
             },
-            ServerMsg::Start { game_id: GameId::parse("g1").expect("id") },
+            ServerMsg::Start { game_id: GameId::parse("g1").expect("id"), input_delay: None },
             ServerMsg::Repool { message: "again".into() },
             ServerMsg::Signal {
                 from: pid("b"),

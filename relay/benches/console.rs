@@ -57,7 +57,7 @@ async fn participant(
         }
     };
     // Validated at once: the game waits for its countdown instead of being dissolved.
-    let validated = ClientMsg::Validated { game_id: game_id.clone(), env: None };
+    let validated = ClientMsg::Validated { game_id: game_id.clone(), env: None, rtt_ms: None };
     ws.send(Message::text(validated.encode())).await.expect("validated");
     let _ = ready.send(());
     // Spread over the interval, as real pages are.

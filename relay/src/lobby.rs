@@ -303,8 +303,8 @@ impl Lobby {
             (_, Phase::Greeting) => vec![Action::Refuse(conn, RequestError::HelloRequired)],
             (ClientMsg::Signal { to, payload }, _) => self.signal(conn, to, payload),
             (ClientMsg::Upload(upload), _) => self.upload(conn, *upload, now_ms),
-            (ClientMsg::Validated { game_id, env }, _) => {
-                self.validated(conn, game_id, env, now_ms)
+            (ClientMsg::Validated { game_id, env, rtt_ms }, _) => {
+                self.validated(conn, game_id, (env, rtt_ms), now_ms)
             }
             (ClientMsg::Advance { from }, _) => self.advance(conn, from, now_ms),
             (ClientMsg::ProbeSignal { probe_id, payload }, _) => {

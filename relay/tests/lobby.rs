@@ -69,10 +69,13 @@ async fn twelve_participants_form_six_games_that_all_start() {
         p == [0, 1]
     }));
     for (c, game) in clients.iter_mut().zip(&ids) {
-        c.send(&ClientMsg::Validated { game_id: game.clone(), env: None }).await;
+        c.send(&ClientMsg::Validated { game_id: game.clone(), env: None, rtt_ms: None }).await;
     }
     for (c, game) in clients.iter_mut().zip(&ids) {
-        assert_eq!(next_event(c).await, ServerMsg::Start { game_id: game.clone() });
+        assert_eq!(
+            next_event(c).await,
+            ServerMsg::Start { game_id: game.clone(), input_delay: None }
+        );
     }
     relay.shutdown().await;
 }
@@ -85,13 +88,16 @@ async fn a_game_starts_only_when_both_validated() {
     let (mut a, mut b) = (relay.client().await, relay.client().await);
     a.hello("a").await;
     let (game, _) = paired_after_hello(&mut a, &mut b, "b").await;
-    a.send(&ClientMsg::Validated { game_id: game.clone(), env: None }).await;
+    a.send(&ClientMsg::Validated { game_id: game.clone(), env: None, rtt_ms: None }).await;
     // The countdown is over and the relay has taken a's validation: no start while b has not
     // validated. b's validation starts both.
     a.expect_nothing().await;
-    b.send(&ClientMsg::Validated { game_id: game.clone(), env: None }).await;
-    assert_eq!(next_event(&mut a).await, ServerMsg::Start { game_id: game.clone() });
-    assert_eq!(next_event(&mut b).await, ServerMsg::Start { game_id: game });
+    b.send(&ClientMsg::Validated { game_id: game.clone(), env: None, rtt_ms: None }).await;
+    assert_eq!(
+        next_event(&mut a).await,
+        ServerMsg::Start { game_id: game.clone(), input_delay: None }
+    );
+    assert_eq!(next_event(&mut b).await, ServerMsg::Start { game_id: game, input_delay: None });
     relay.shutdown().await;
 }
 
@@ -112,10 +118,13 @@ async fn a_disconnect_while_waiting_disturbs_nobody() {
     waiting.hello("waiting").await;
     drop(waiting);
     for c in [&mut a, &mut b] {
-        c.send(&ClientMsg::Validated { game_id: game.clone(), env: None }).await;
+        c.send(&ClientMsg::Validated { game_id: game.clone(), env: None, rtt_ms: None }).await;
     }
-    assert_eq!(next_event(&mut a).await, ServerMsg::Start { game_id: game.clone() });
-    assert_eq!(next_event(&mut b).await, ServerMsg::Start { game_id: game });
+    assert_eq!(
+        next_event(&mut a).await,
+        ServerMsg::Start { game_id: game.clone(), input_delay: None }
+    );
+    assert_eq!(next_event(&mut b).await, ServerMsg::Start { game_id: game, input_delay: None });
     relay.shutdown().await;
 }
 
@@ -141,7 +150,7 @@ async fn a_disconnect_while_validating_sends_the_partner_back_to_waiting() {
     let (mut a, mut b) = (relay.client().await, relay.client().await);
     a.hello("a").await;
     let (game, _) = paired_after_hello(&mut a, &mut b, "b").await;
-    a.send(&ClientMsg::Validated { game_id: game, env: None }).await; // b not validated
+    a.send(&ClientMsg::Validated { game_id: game, env: None, rtt_ms: None }).await; // b not validated
     a.expect_nothing().await;
     drop(b);
     assert!(matches!(next_event(&mut a).await, ServerMsg::Repool { .. }));
@@ -155,7 +164,7 @@ async fn a_disconnect_while_playing_is_reported_to_the_partner() {
     a.hello("a").await;
     let (game, _) = paired_after_hello(&mut a, &mut b, "b").await;
     for c in [&mut a, &mut b] {
-        c.send(&ClientMsg::Validated { game_id: game.clone(), env: None }).await;
+        c.send(&ClientMsg::Validated { game_id: game.clone(), env: None, rtt_ms: None }).await;
     }
     next_event(&mut a).await; // start
     next_event(&mut b).await;

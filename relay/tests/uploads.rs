@@ -63,12 +63,15 @@ async fn play(relay: &TestRelay, a: &str, b: &str) -> (Client, Client, GameId) {
     for c in [&mut first, &mut second] {
         let ServerMsg::Paired { game_id, .. } = next_event(c).await else { panic!("paired") };
         let id = game_id;
-        c.send(&ClientMsg::Validated { game_id: id.clone(), env: None }).await;
+        c.send(&ClientMsg::Validated { game_id: id.clone(), env: None, rtt_ms: None }).await;
         game = Some(id);
     }
     let game = game.expect("a game");
     for c in [&mut first, &mut second] {
-        assert_eq!(next_event(c).await, ServerMsg::Start { game_id: game.clone() });
+        assert_eq!(
+            next_event(c).await,
+            ServerMsg::Start { game_id: game.clone(), input_delay: None }
+        );
     }
     (first, second, game)
 }

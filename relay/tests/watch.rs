@@ -94,13 +94,16 @@ async fn started(relay: &TestRelay) -> (Client, Client, GameId) {
         let ServerMsg::Paired { game_id, player_index, .. } = next_event(&mut c).await else {
             panic!("paired")
         };
-        c.send(&ClientMsg::Validated { game_id: game_id.clone(), env: None }).await;
+        c.send(&ClientMsg::Validated { game_id: game_id.clone(), env: None, rtt_ms: None }).await;
         players.push((player_index, c, game_id));
     }
     players.sort_by_key(|(index, _, _)| *index);
     let [(_, mut zero, game), (_, mut one, _)] = <[_; 2]>::try_from(players).ok().expect("two");
     for c in [&mut zero, &mut one] {
-        assert_eq!(next_event(c).await, ServerMsg::Start { game_id: game.clone() });
+        assert_eq!(
+            next_event(c).await,
+            ServerMsg::Start { game_id: game.clone(), input_delay: None }
+        );
     }
     (zero, one, game)
 }

@@ -60,6 +60,23 @@ test('100 ms of added latency on one page: rollbacks happen, hashes still agree'
   await Promise.all([a.close(), b.close()]);
 });
 
+test('input_delay = "auto" with 150 ms on one page: both play the delay the relay chose from the round trip', async () => {
+  env.relay = await startRelay({ experiment: experiment('auto_delay'), name: 'gameplay_auto_delay' });
+  const [a, b] = await pair([{ latency: 150 }, {}]);
+  const [sa, sb] = await playToTheEnd(a, b);
+  const stored = () => window.rollgym.exports.length === 1 && window.rollgym.exports[0].acked;
+  await Promise.all([a.waitFor(stored), b.waitFor(stored)]);
+  const dir = path.join(env.relay.dataDir, 'e2e_auto_delay', 'overcooked');
+  const [ca, cb] = [sa, sb].map((h) => JSON.parse(readFileSync(path.join(dir, `${h.participantId}_ep0.json`), 'utf8')).settings);
+  assert.deepEqual(ca.input_delay_auto, cb.input_delay_auto, 'one delay for the game, not one per page');
+  const { frames, rtt_ms: rtt } = ca.input_delay_auto;
+  assert.ok(rtt >= 150, `chosen from the measured round trip (${rtt} ms)`);
+  assert.equal(frames, Math.min(8, Math.ceil((rtt * 30) / 2000)), 'enough frames for the one-way trip');
+  assert.equal(ca.input_delay, frames);
+  assert.equal(cb.input_delay, frames);
+  await Promise.all([a.close(), b.close()]);
+});
+
 test('packet loss (10 % with 30 ms latency on one page): hashes still agree', async () => {
   env.relay = await startRelay({ experiment: experiment('short'), name: 'gameplay_loss' });
   const [a, b] = await pair([{ latency: 30, packetLoss: 10 }, {}]);

@@ -8,9 +8,9 @@
 use std::collections::BTreeMap;
 
 use rollgym_protocol::{
-    ClientMsg, EnvStamp, ErrorCode, Exclusion, GameConfig, GameHealth, GameId, IceServer,
-    OutcomeConfig, OutcomeName, PROTOCOL_VERSION, ParticipantId, PeerInfo, ProbeId, SceneView,
-    ScreenFacts, ScreenRequest, ServerMsg, SignalPayload, Upload, UploadId,
+    AgreedDelay, ClientMsg, EnvStamp, ErrorCode, Exclusion, GameConfig, GameHealth, GameId,
+    IceServer, OutcomeConfig, OutcomeName, PROTOCOL_VERSION, ParticipantId, PeerInfo, ProbeId,
+    SceneView, ScreenFacts, ScreenRequest, ServerMsg, SignalPayload, Upload, UploadId,
 };
 
 use self::place::{Kickoff, Lobby, Match, Place};
@@ -129,6 +129,8 @@ pub enum Command {
 struct Play {
     netcode: Netcode<DynEnv>,
     config: GameConfig,
+    /// The relay's choice for `input_delay = "auto"`, from the start on.
+    agreed_delay: Option<AgreedDelay>,
 }
 
 /// One participant's client.

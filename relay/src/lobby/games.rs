@@ -5,8 +5,9 @@
 use std::collections::HashMap;
 
 use rollgym_protocol::{
-    AdmittingProbe, EnvStamp, ErrorCode, GameEnds, GameId, GymScene, LoggedParticipant,
-    MatchLogRecord, ParticipantId, PeerInfo, Scene, ServerMsg, SignalPayload, UnstartedReason,
+    AdmittingProbe, AgreedDelay, EnvStamp, ErrorCode, GameEnds, GameId, GymScene, InputDelay,
+    LoggedParticipant, MatchLogRecord, ParticipantId, PeerInfo, Scene, ServerMsg, SignalPayload,
+    UnstartedReason,
 };
 
 use super::{Action, Conn, ConnId, Lobby, Phase, Progress, Timer, health::Reported, ordered};
@@ -37,6 +38,8 @@ pub(super) struct Game {
     pub(super) validate_by: u64,
     /// Members whose connection works, with the environment their page runs.
     pub(super) validated: HashMap<ConnId, Option<EnvStamp>>,
+    /// The DataChannel round trips members measured when they validated (ms).
+    pub(super) rtts: HashMap<ConnId, u32>,
     /// Lobby time of the match and of the start.
     pub(super) matched_at: u64,
     pub(super) started_at: Option<u64>,
@@ -53,7 +56,7 @@ impl Lobby {
         &mut self,
         conn: ConnId,
         game_id: GameId,
-        env: Option<EnvStamp>,
+        (env, rtt_ms): (Option<EnvStamp>, Option<u32>),
         now_ms: u64,
     ) -> Vec<Action> {
         let mine = match self.conns.get(&conn).map(|s| &s.phase) {
@@ -62,6 +65,9 @@ impl Lobby {
         };
         let Some(game) = self.games.get_mut(&mine) else { return Vec::new() };
         game.validated.insert(conn, env);
+        if let Some(rtt) = rtt_ms {
+            game.rtts.insert(conn, rtt);
+        }
         let all_in = game.members.iter().all(|m| game.validated.contains_key(m));
         if all_in && let Some(envs) = mismatched_envs(game) {
             return self.stop_mismatched(&mine, &envs);
@@ -114,12 +120,19 @@ impl Lobby {
         }
         game.state = GameState::Playing;
         game.started_at = Some(now_ms);
-        tracing::info!(game = %game_id, "game started");
+        let slowest = game.rtts.values().copied().max();
         let members = game.members.clone();
+        let input_delay = members.first().and_then(|m| self.gym_of(*m)).and_then(|gym| {
+            let g = &gym.game;
+            (g.input_delay == InputDelay::Auto)
+                .then(|| AgreedDelay::choose(slowest, g.fps, g.input_delay_min, g.input_delay_max))
+        });
+        tracing::info!(game = %game_id, input_delay = ?input_delay, "game started");
         self.tally_started(members.len());
         let mut actions = Vec::new();
         for member in members {
-            actions.push(Action::Send(member, ServerMsg::Start { game_id: game_id.clone() }));
+            let game_id = game_id.clone();
+            actions.push(Action::Send(member, ServerMsg::Start { game_id, input_delay }));
             let scene = self.conns.get(&member).map_or(0, |s| s.scene);
             actions.extend(self.record_progress(member, Progress { scene, played: true }));
         }
@@ -246,6 +259,7 @@ impl Lobby {
                 countdown_ends_at: now_ms + u64::from(countdown_ms),
                 validate_by: now_ms + VALIDATION_TIMEOUT_MS,
                 validated: HashMap::new(),
+                rtts: HashMap::new(),
                 matched_at: now_ms,
                 started_at: None,
                 health: HashMap::new(),

@@ -22,7 +22,11 @@ fn start_playing(lobby: &mut Lobby) -> GameId {
     join(lobby, 2, "b");
     let game = lobby.game_of(ConnId(1)).expect("paired").clone();
     for conn in [1, 2] {
-        lobby.message(ConnId(conn), ClientMsg::Validated { game_id: game.clone(), env: None }, 100);
+        lobby.message(
+            ConnId(conn),
+            ClientMsg::Validated { game_id: game.clone(), env: None, rtt_ms: None },
+            100,
+        );
     }
     let started = lobby.tick(60_000);
     assert_eq!(
@@ -343,7 +347,11 @@ fn group_reunion_falls_back_to_arrival_order() {
 
 fn validated(lobby: &mut Lobby, conn: u64, now: u64) -> Vec<Action> {
     let game = lobby.game_of(ConnId(conn)).expect("paired").clone();
-    lobby.message(ConnId(conn), ClientMsg::Validated { game_id: game, env: None }, now)
+    lobby.message(
+        ConnId(conn),
+        ClientMsg::Validated { game_id: game, env: None, rtt_ms: None },
+        now,
+    )
 }
 
 fn starts(actions: &[Action]) -> Vec<u64> {
@@ -378,7 +386,8 @@ fn players_running_different_environments_are_stopped_before_play_and_told_both_
     join(&mut lobby, 2, "b");
     let game = lobby.game_of(ConnId(1)).expect("paired").to_owned();
     let stamp = |version: &str| Some(EnvStamp { name: "catch".into(), version: version.into() });
-    let msg = |version| ClientMsg::Validated { game_id: game.clone(), env: stamp(version) };
+    let msg =
+        |version| ClientMsg::Validated { game_id: game.clone(), env: stamp(version), rtt_ms: None };
     assert!(lobby.message(ConnId(1), msg("1.0"), 100).is_empty());
     let out = lobby.message(ConnId(2), msg("1.1"), 200);
     let errors: Vec<(u64, String)> = out
@@ -418,7 +427,11 @@ fn players_running_different_environments_are_stopped_before_play_and_told_both_
     let game = lobby.game_of(ConnId(1)).expect("paired").to_owned();
     for c in [1, 2] {
         let env = stamp("1.0");
-        lobby.message(ConnId(c), ClientMsg::Validated { game_id: game.clone(), env }, 100);
+        lobby.message(
+            ConnId(c),
+            ClientMsg::Validated { game_id: game.clone(), env, rtt_ms: None },
+            100,
+        );
     }
     assert_eq!(starts(&lobby.tick(3_000)), vec![1, 2]);
 }
@@ -430,7 +443,11 @@ fn a_validation_for_another_game_is_refused() {
     join(&mut lobby, 2, "b");
     let out = lobby.message(
         ConnId(1),
-        ClientMsg::Validated { game_id: GameId::parse("g-other").expect("id"), env: None },
+        ClientMsg::Validated {
+            game_id: GameId::parse("g-other").expect("id"),
+            env: None,
+            rtt_ms: None,
+        },
         0,
     );
     assert_eq!(codes(&out), vec![ErrorCode::NotInGame]);
@@ -537,7 +554,7 @@ fn play_through(lobby: &mut Lobby, games: &[[u64; 2]], now: u64) {
         for c in conns {
             lobby.message(
                 ConnId(*c),
-                ClientMsg::Validated { game_id: game.clone(), env: None },
+                ClientMsg::Validated { game_id: game.clone(), env: None, rtt_ms: None },
                 now,
             );
         }
@@ -602,6 +619,7 @@ fn group_reunion_re_pairs_partners_in_a_later_gym_scene() {
 
 mod admission;
 mod console;
+mod input_delay;
 mod probe;
 mod progress;
 mod properties;

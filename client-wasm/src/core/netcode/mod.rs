@@ -244,6 +244,15 @@ impl<E: Env + 'static> Netcode<E> {
         })
     }
 
+    /// Plays with `frames` of input delay from now on (the relay's choice for a game with
+    /// `input_delay = "auto"`, set before the first frame). The delay is local to each player's
+    /// inputs, so it cannot desync the game; the relay sends every player the same value.
+    pub fn set_input_delay(&mut self, frames: u32) -> Result<(), NetcodeError> {
+        self.session.set_input_delay(self.local, frames as usize)?;
+        self.input_delay = i32::try_from(frames).unwrap_or(i32::MAX);
+        Ok(())
+    }
+
     /// A packet from the partner.
     pub fn receive(&mut self, packet: Vec<u8>) {
         self.wire.borrow_mut().inbox.push(packet);

@@ -116,6 +116,10 @@ impl Session {
             settings: Settings {
                 env_version: play.netcode.game().env.identity().version,
                 action_names: play.netcode.game().env.action_names(),
+                input_delay: play
+                    .agreed_delay
+                    .map_or(play.config.first_input_delay(), |agreed| agreed.frames),
+                input_delay_auto: play.agreed_delay,
                 ..Settings::from(&play.config)
             },
             exclusion: netcode.exclusion().cloned(),

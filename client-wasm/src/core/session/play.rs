@@ -9,7 +9,7 @@ use crate::{
     },
     env::catalog,
 };
-use rollgym_protocol::ExclusionReason;
+use rollgym_protocol::{ExclusionReason, InputDelay};
 
 /// Shown to the partner of an excluded participant unless `[outcomes.partner_excluded]` says
 /// otherwise.
@@ -148,7 +148,7 @@ impl Match {
         };
         let settings = NetSettings {
             fps: config.fps,
-            input_delay: config.input_delay,
+            input_delay: config.first_input_delay(),
             max_prediction: config.max_prediction,
             desync_interval: config.desync_interval,
             disconnect_timeout_ms: config.focus_loss_timeout_ms,
@@ -156,7 +156,7 @@ impl Match {
         };
         let netcode = Netcode::new(env, plan, settings, usize::from(player))
             .map_err(|e| format!("The game could not start: {e}"))?;
-        self.play = Some(Play { netcode, config });
+        self.play = Some(Play { netcode, config, agreed_delay: None });
         Ok(())
     }
 }
@@ -227,12 +227,15 @@ impl Session {
         let Some(play) = &mut m.play else { return Vec::new() };
         let events = play.netcode.poll();
         let mut commands = outgoing(&mut play.netcode);
-        if play.netcode.is_running() && m.kickoff == Kickoff::Connecting {
+        let rtt_ms = m.rtt.median_ms().map(|rtt| rtt.round() as u32);
+        // An automatic input delay is chosen from the round trip: validate with one.
+        let measured = rtt_ms.is_some() || play.config.input_delay != InputDelay::Auto;
+        if play.netcode.is_running() && m.kickoff == Kickoff::Connecting && measured {
             m.kickoff = Kickoff::Validated;
             let game_id = m.game_id.clone();
             let identity = play.netcode.game().env.identity();
             let env = Some(EnvStamp { name: identity.name, version: identity.version });
-            commands.push(Command::SendRelay(ClientMsg::Validated { game_id, env }));
+            commands.push(Command::SendRelay(ClientMsg::Validated { game_id, env, rtt_ms }));
         }
         self.update_countdown(now_ms);
         if events.contains(&PeerEvent::Disconnected) {

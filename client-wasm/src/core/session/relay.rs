@@ -1,6 +1,7 @@
 //! What the relay says: placing, pairing, starting, probing, excluding; and its connection closing.
 
 use super::*;
+use rollgym_protocol::{InputDelay, MAX_INPUT_DELAY};
 
 impl Session {
     pub(super) fn relay_message(&mut self, msg: ServerMsg, now_ms: f64) -> Vec<Command> {
@@ -35,7 +36,7 @@ impl Session {
             }
             ServerMsg::Signal { .. } => Vec::new(),
             ServerMsg::PartnerLeft { participant_id } => self.partner_left(&participant_id),
-            ServerMsg::Start { game_id } => self.start(&game_id),
+            ServerMsg::Start { game_id, input_delay } => self.start(&game_id, input_delay),
             ServerMsg::Repool { message } => self.repool(message),
             ServerMsg::Probe { probe_id, peer: _, initiator, ice_servers, force_relay } => {
                 self.probe_proposed(probe_id, initiator, ice_servers, force_relay, now_ms)
@@ -218,14 +219,22 @@ impl Session {
         }
     }
 
-    fn start(&mut self, game_id: &GameId) -> Vec<Command> {
+    fn start(&mut self, game_id: &GameId, input_delay: Option<AgreedDelay>) -> Vec<Command> {
         let Some(m) = self.matched_mut().filter(|m| m.game_id == *game_id) else {
             return Vec::new();
         };
         m.kickoff = Kickoff::Started;
-        if m.play.is_none() {
+        let Some(play) = &mut m.play else {
             // The connection was lost before the start: this game cannot be played.
             return self.partner_gone(Outcome::PartnerDisconnected);
+        };
+        let auto = play.config.input_delay == InputDelay::Auto;
+        if let Some(agreed) = input_delay.filter(|d| auto && d.frames <= MAX_INPUT_DELAY) {
+            if let Err(e) = play.netcode.set_input_delay(agreed.frames) {
+                self.status.last_error = Some(format!("the input delay could not be set: {e}"));
+            } else {
+                play.agreed_delay = Some(agreed);
+            }
         }
         self.status.countdown = None;
         self.refresh_game_status();

@@ -102,7 +102,7 @@ fn relay_part(peer: &mut Session, commands: &[Command]) {
     let validated =
         commands.iter().any(|c| matches!(c, Command::SendRelay(ClientMsg::Validated { .. })));
     if validated {
-        peer.handle(Input::Relay(ServerMsg::Start { game_id: id("g") }), 0.0);
+        peer.handle(Input::Relay(ServerMsg::Start { game_id: id("g"), input_delay: None }), 0.0);
     }
 }
 
@@ -201,7 +201,7 @@ fn a_connection_lost_before_the_start_waits_for_the_relays_word() {
     // Or the relay starts it anyway (both had validated): it cannot be played.
     let ([mut c, _d], _) = connect_pair();
     c.handle(Input::ChannelClosed, 0.0);
-    c.handle(Input::Relay(ServerMsg::Start { game_id: id("g") }), 0.0);
+    c.handle(Input::Relay(ServerMsg::Start { game_id: id("g"), input_delay: None }), 0.0);
     assert_eq!(c.status().phase, Phase::PartnerDisconnected);
 }
 
@@ -537,7 +537,7 @@ fn play_waits_for_the_relay_start_after_validating_and_shows_the_countdown() {
     assert_eq!(validated, [true, true], "both report the handshake");
     assert_eq!(a.status().frame, 0, "no frame simulated before the start");
     assert_eq!(a.status().phase, Phase::Matched, "countdown over, waiting for the start");
-    a.handle(Input::Relay(ServerMsg::Start { game_id: id("g") }), 5000.0);
+    a.handle(Input::Relay(ServerMsg::Start { game_id: id("g"), input_delay: None }), 5000.0);
     a.handle(Input::Frame(NetInput::default(), 0.0), 5010.0);
     assert_eq!(a.status().phase, Phase::Playing);
     assert!(a.status().frame > 0);
@@ -797,6 +797,7 @@ fn after_a_game_the_same_scene_is_never_entered_again() {
 
 mod console;
 mod envs;
+mod input_delay;
 mod latency;
 mod monitoring;
 mod reconnect;

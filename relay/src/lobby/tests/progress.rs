@@ -51,7 +51,7 @@ fn playing_round1(lobby: &mut Lobby) -> Vec<Action> {
     for c in [1, 2] {
         actions.extend(lobby.message(
             ConnId(c),
-            ClientMsg::Validated { game_id: game.clone(), env: None },
+            ClientMsg::Validated { game_id: game.clone(), env: None, rtt_ms: None },
             0,
         ));
     }
@@ -70,7 +70,11 @@ fn progress_is_recorded_when_it_changes_and_not_for_the_first_scene() {
     let game = lobby.game_of(ConnId(1)).expect("paired").clone();
     assert!(recorded(&out).iter().all(|(_, p)| !p.played), "matched is not played");
     for c in [1, 2] {
-        lobby.message(ConnId(c), ClientMsg::Validated { game_id: game.clone(), env: None }, 0);
+        lobby.message(
+            ConnId(c),
+            ClientMsg::Validated { game_id: game.clone(), env: None, rtt_ms: None },
+            0,
+        );
     }
     let out = lobby.tick(10_000);
     let played = Progress { scene: 1, played: true };
@@ -226,7 +230,7 @@ fn pairs_stopped_for_different_environments_stay_apart_after_a_restart() {
     let game = before.game_of(ConnId(1)).expect("paired").clone();
     for (conn, version) in [(1, "1"), (2, "2")] {
         let env = Some(EnvStamp { name: "coins".into(), version: version.into() });
-        let msg = ClientMsg::Validated { game_id: game.clone(), env };
+        let msg = ClientMsg::Validated { game_id: game.clone(), env, rtt_ms: None };
         log.extend(before.message(ConnId(conn), msg, 100));
     }
     let mut after = lobby();

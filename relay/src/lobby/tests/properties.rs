@@ -273,7 +273,7 @@ impl Harness {
             Op::Validated { conn, own } => {
                 let game_id =
                     if own { own_game(conn) } else { GameId::parse("g-forged").expect("id") };
-                (conn, ClientMsg::Validated { game_id, env: None })
+                (conn, ClientMsg::Validated { game_id, env: None, rtt_ms: None })
             }
             Op::Signal { conn, to, partner } => {
                 let to = match (partner, self.lobby.partner_of(ConnId(conn))) {
