@@ -262,11 +262,11 @@ impl ExperimentConfig {
     /// The scenes with every setting resolved.
     pub fn scenes(&self) -> Vec<Scene> {
         let gym = |id: &SceneId,
-                   game: &Option<GameConfig>,
+                   game: Option<&GameConfig>,
                    matchmaking: &Option<MatchmakingConfig>,
                    waiting_room: &Option<WaitingRoomConfig>,
                    monitoring: Option<&MonitoringConfig>| {
-            let mut game = game.clone().unwrap_or_else(|| self.game.clone());
+            let mut game = game.unwrap_or(&self.game).clone();
             game.scene_id = id.clone();
             Scene::Gym(Box::new(GymScene {
                 id: id.clone(),
@@ -277,7 +277,7 @@ impl ExperimentConfig {
             }))
         };
         if self.scenes.is_empty() {
-            return vec![gym(&self.game.scene_id, &None, &None, &None, None)];
+            return vec![gym(&self.game.scene_id, None, &None, &None, None)];
         }
         self.scenes
             .iter()
@@ -292,7 +292,7 @@ impl ExperimentConfig {
                     })
                 }
                 SceneConfig::Gym { id, game, matchmaking, waiting_room, monitoring } => {
-                    gym(id, game, matchmaking, waiting_room, monitoring.as_deref())
+                    gym(id, game.as_deref(), matchmaking, waiting_room, monitoring.as_deref())
                 }
             })
             .collect()

@@ -72,19 +72,21 @@ impl de::Visitor<'_> for InputDelayVisitor {
 #[serde(deny_unknown_fields)]
 pub struct AgreedDelay {
     pub frames: u32,
-    /// The round trip it was chosen from (the largest the players reported); `None` when no
-    /// page could measure one, and the delay is `input_delay_min`.
+    /// The round trip it was chosen from (the longest of the players' shortest round trips);
+    /// `None` when no page could measure one, and the delay is `input_delay_min`.
     pub rtt_ms: Option<u32>,
 }
 
 impl AgreedDelay {
-    /// Enough frames to cover the one-way trip (half of `rtt_ms`) at `fps`, so the partner's
-    /// inputs arrive before their frame is simulated (no rollback) without adding delay the
-    /// link does not need; within `min..=max`.
+    /// Enough frames to cover the one-way trip (half of `rtt_ms`) and the half frame a packet
+    /// waits on average for the partner's next clock tick, at `fps`: the partner's inputs then
+    /// arrive before their frame is simulated (few rollbacks) with no more delay than the link
+    /// needs; within `min..=max`.
     pub fn choose(rtt_ms: Option<u32>, fps: u32, min: u32, max: u32) -> Self {
         let frames = rtt_ms.map_or(min, |rtt| {
-            let one_way_frames = (u64::from(rtt) * u64::from(fps)).div_ceil(2000);
-            u32::try_from(one_way_frames).unwrap_or(u32::MAX).clamp(min, max.max(min))
+            // (rtt / 2 + frame / 2) / frame, with frame = 1000 / fps, rounded up.
+            let frames = (u64::from(rtt) * u64::from(fps) + 1000).div_ceil(2000);
+            u32::try_from(frames).unwrap_or(u32::MAX).clamp(min, max.max(min))
         });
         Self { frames, rtt_ms }
     }
@@ -97,15 +99,15 @@ mod tests {
     #[test]
     fn the_delay_covers_the_one_way_trip_within_the_bounds() {
         let at_30 = |rtt| AgreedDelay::choose(rtt, 30, 0, 8).frames;
-        assert_eq!(at_30(Some(0)), 0, "no delay on a local link");
-        assert_eq!(at_30(Some(20)), 1, "10 ms one way: one 33 ms frame");
-        assert_eq!(at_30(Some(100)), 2, "50 ms one way");
-        assert_eq!(at_30(Some(200)), 3, "100 ms one way");
+        assert_eq!(at_30(Some(0)), 1, "a local link: the half frame of the partner's tick");
+        assert_eq!(at_30(Some(20)), 1, "10 + 17 ms: one 33 ms frame");
+        assert_eq!(at_30(Some(102)), 3, "51 + 17 ms: just over two frames");
+        assert_eq!(at_30(Some(200)), 4, "100 + 17 ms");
         assert_eq!(at_30(Some(5000)), 8, "capped at the maximum");
         assert_eq!(AgreedDelay::choose(Some(20), 30, 2, 8).frames, 2, "at least the minimum");
         assert_eq!(
             AgreedDelay::choose(Some(200), 60, 0, 8).frames,
-            6,
+            7,
             "frames are shorter at 60 fps"
         );
         assert_eq!(AgreedDelay::choose(None, 30, 1, 8), AgreedDelay { frames: 1, rtt_ms: None });

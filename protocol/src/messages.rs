@@ -50,7 +50,7 @@ pub enum ClientMsg {
         /// runs the same one.
         #[serde(default)]
         env: Option<EnvStamp>,
-        /// The DataChannel round trip this page measured (median, ms), from which the relay
+        /// The shortest DataChannel round trip this page measured (ms), from which the relay
         /// chooses the game's `input_delay = "auto"`.
         #[serde(default)]
         rtt_ms: Option<u32>,

@@ -27,7 +27,7 @@ pub enum SceneConfig {
     Gym {
         id: SceneId,
         #[serde(default)]
-        game: Option<GameConfig>,
+        game: Option<Box<GameConfig>>,
         #[serde(default)]
         matchmaking: Option<MatchmakingConfig>,
         #[serde(default)]

@@ -71,7 +71,7 @@ test('input_delay = "auto" with 150 ms on one page: both play the delay the rela
   assert.deepEqual(ca.input_delay_auto, cb.input_delay_auto, 'one delay for the game, not one per page');
   const { frames, rtt_ms: rtt } = ca.input_delay_auto;
   assert.ok(rtt >= 150, `chosen from the measured round trip (${rtt} ms)`);
-  assert.equal(frames, Math.min(8, Math.ceil((rtt * 30) / 2000)), 'enough frames for the one-way trip');
+  assert.equal(frames, Math.min(8, Math.ceil((rtt * 30 + 1000) / 2000)), 'the one-way trip and half a frame');
   assert.equal(ca.input_delay, frames);
   assert.equal(cb.input_delay, frames);
   await Promise.all([a.close(), b.close()]);

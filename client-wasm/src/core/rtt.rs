@@ -58,6 +58,17 @@ impl RttTracker {
         Some(RttSummary { min, median, max, samples: self.history.len() })
     }
 
+    /// The shortest recent round trip: the path's own delay, without the time a busy page
+    /// took to answer.
+    pub fn min_recent_ms(&self) -> Option<f64> {
+        self.samples.iter().copied().reduce(f64::min)
+    }
+
+    /// Round trips in the recent window.
+    pub fn recent_samples(&self) -> usize {
+        self.samples.len()
+    }
+
     /// Median of the recent round trips, in milliseconds.
     pub fn median_ms(&self) -> Option<f64> {
         median(self.samples.iter().copied())

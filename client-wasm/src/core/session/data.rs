@@ -113,19 +113,24 @@ impl Session {
                 session_max_depth: stats.max_rollback_depth,
             },
             desyncs: desyncs(netcode, first..=last),
-            settings: Settings {
-                env_version: play.netcode.game().env.identity().version,
-                action_names: play.netcode.game().env.action_names(),
-                input_delay: play
-                    .agreed_delay
-                    .map_or(play.config.first_input_delay(), |agreed| agreed.frames),
-                input_delay_auto: play.agreed_delay,
-                ..Settings::from(&play.config)
-            },
+            settings: settings(play),
             exclusion: netcode.exclusion().cloned(),
             input_latency: None,
             interruptions: Vec::new(),
         }
+    }
+}
+
+/// The settings the game was played with, the environment's own facts and the relay's choice
+/// of input delay included.
+fn settings(play: &Play) -> Settings {
+    let env = &play.netcode.game().env;
+    Settings {
+        env_version: env.identity().version,
+        action_names: env.action_names(),
+        input_delay: play.agreed_delay.map_or(play.config.first_input_delay(), |d| d.frames),
+        input_delay_auto: play.agreed_delay,
+        ..Settings::from(&play.config)
     }
 }
 

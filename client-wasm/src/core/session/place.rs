@@ -85,6 +85,8 @@ pub(super) struct Match {
     pub(super) health_due_at: f64,
     /// Where the feed of a watching admin console is, while one watches (`spectate.rs`).
     pub(super) feed: Option<super::spectate::Feed>,
+    /// When the next ping goes while an automatic input delay waits for round trips.
+    pub(super) next_handshake_ping: f64,
     /// Path losses of the peer connection during play (`reconnect.rs`).
     pub(super) reconnect: super::reconnect::Reconnect,
 }
@@ -120,6 +122,7 @@ impl Match {
             partner_closed: false,
             health_due_at: 0.0,
             feed: None,
+            next_handshake_ping: 0.0,
             reconnect: Default::default(),
         }
     }

@@ -11,6 +11,11 @@ use crate::{
 };
 use rollgym_protocol::{ExclusionReason, InputDelay};
 
+/// Round trips a page measures before it validates a game with `input_delay = "auto"`, and
+/// how often it pings for them.
+const AUTO_DELAY_SAMPLES: usize = 5;
+const HANDSHAKE_PING_MS: f64 = 100.0;
+
 /// Shown to the partner of an excluded participant unless `[outcomes.partner_excluded]` says
 /// otherwise.
 const PARTNER_EXCLUDED: &str =
@@ -227,9 +232,16 @@ impl Session {
         let Some(play) = &mut m.play else { return Vec::new() };
         let events = play.netcode.poll();
         let mut commands = outgoing(&mut play.netcode);
-        let rtt_ms = m.rtt.median_ms().map(|rtt| rtt.round() as u32);
-        // An automatic input delay is chosen from the round trip: validate with one.
-        let measured = rtt_ms.is_some() || play.config.input_delay != InputDelay::Auto;
+        // An automatic input delay is chosen from the round trip: validate with the shortest
+        // of several (pings answered while the partner's page is still starting run long),
+        // sent faster than during play so the start does not wait for them.
+        let auto = play.config.input_delay == InputDelay::Auto;
+        let measured = !auto || m.rtt.recent_samples() >= AUTO_DELAY_SAMPLES;
+        if !measured && m.kickoff == Kickoff::Connecting && now_ms >= m.next_handshake_ping {
+            m.next_handshake_ping = now_ms + HANDSHAKE_PING_MS;
+            commands.push(Command::SendPeer(m.rtt.ping(now_ms).encode()));
+        }
+        let rtt_ms = m.rtt.min_recent_ms().map(|rtt| rtt.round() as u32);
         if play.netcode.is_running() && m.kickoff == Kickoff::Connecting && measured {
             m.kickoff = Kickoff::Validated;
             let game_id = m.game_id.clone();

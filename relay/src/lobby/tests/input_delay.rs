@@ -33,7 +33,7 @@ fn started_with(auto: bool, rtts: [Option<u32>; 2]) -> Vec<Option<AgreedDelay>> 
 
 #[test]
 fn both_players_get_the_delay_of_the_slower_round_trip() {
-    // 30 fps: 150 ms round trip = 75 ms one way = 3 frames.
+    // 30 fps: 150 ms round trip = 75 ms one way, + 17 ms = 3 frames.
     let agreed = Some(AgreedDelay { frames: 3, rtt_ms: Some(150) });
     assert_eq!(started_with(true, [Some(40), Some(150)]), vec![agreed, agreed]);
 }
@@ -43,6 +43,8 @@ fn the_bounds_hold_and_a_missing_round_trip_means_the_minimum() {
     let fast = Some(AgreedDelay { frames: 1, rtt_ms: Some(2) });
     assert_eq!(started_with(true, [Some(2), Some(1)]), vec![fast, fast]);
     let slow = Some(AgreedDelay { frames: 6, rtt_ms: Some(2_000) });
+    let zero = Some(AgreedDelay { frames: 1, rtt_ms: Some(0) });
+    assert_eq!(started_with(true, [Some(0), Some(0)]), vec![zero, zero]);
     assert_eq!(started_with(true, [Some(2_000), None]), vec![slow, slow]);
     let unknown = Some(AgreedDelay { frames: 1, rtt_ms: None });
     assert_eq!(started_with(true, [None, None]), vec![unknown, unknown]);

@@ -14,11 +14,14 @@ fn auto_game() -> GameConfig {
     }
 }
 
+/// Packets on their way to each page.
+type InFlight = [Vec<Vec<u8>>; 2];
+
 /// Both pages of an automatic-delay game, connected until both validated; the round trips
 /// they reported.
-fn validate_pair() -> ([Session; 2], [Vec<Vec<u8>>; 2], [Option<u32>; 2]) {
+fn validate_pair() -> ([Session; 2], InFlight, [Option<u32>; 2]) {
     let mut peers = [Session::new(Some(id("a"))), Session::new(Some(id("b")))];
-    let mut flight: [Vec<Vec<u8>>; 2] = [Vec::new(), Vec::new()];
+    let mut flight: InFlight = [Vec::new(), Vec::new()];
     for (i, peer) in peers.iter_mut().enumerate() {
         peer.handle(Input::Relay(welcome(["a", "b"][i])), 0.0);
         let paired =
