@@ -4,9 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    BrowserRule, GameConfig, GameConfigError, GymScene, IceServer, LoadingConfig, MatchmakerKind,
-    MatchmakingConfig, MonitoringConfig, MonitoringError, OutcomesConfig, RttSource, Scene,
-    SceneConfig, SceneId, SceneView, ScreeningConfig, WaitingRoomConfig,
+    BrowserRule, GROUP_SIZE, GameConfig, GameConfigError, GymScene, IceServer, LoadingConfig,
+    MatchmakerKind, MatchmakingConfig, MonitoringConfig, MonitoringError, OutcomesConfig,
+    RttSource, Scene, SceneConfig, SceneId, SceneView, ScreeningConfig, WaitingRoomConfig,
 };
 
 /// A whole experiment file. Unknown keys are errors, so a typo in a researcher's config is
@@ -148,6 +148,10 @@ pub enum ConfigError {
     DuplicateScene(String),
     #[error("the experiment has no gym scene")]
     NoGymScene,
+    #[error(
+        "scene {scene:?}: game.layout {layout:?} is for {players} players, but games are for {group_size} (groups of more than two players are not supported yet)"
+    )]
+    GroupSize { scene: String, layout: String, players: usize, group_size: usize },
     #[error("screening browser rule: {0}")]
     BadBrowserRule(String),
     #[error("screening.devices is empty: nobody could take part")]
@@ -301,6 +305,14 @@ impl ExperimentConfig {
 
 fn validate_gym(gym: &GymScene) -> Result<(), ConfigError> {
     gym.game.validate()?;
+    if let Some(players) = gym.game.built_in_players().filter(|p| *p != GROUP_SIZE) {
+        return Err(ConfigError::GroupSize {
+            scene: gym.id.to_string(),
+            layout: gym.game.layout.clone(),
+            players,
+            group_size: GROUP_SIZE,
+        });
+    }
     gym.monitoring.validate()?;
     if gym.matchmaking.kind == MatchmakerKind::LatencyFifo && gym.matchmaking.max_server_rtt_ms == 0
     {

@@ -5,14 +5,22 @@ use serde::{Deserialize, Serialize};
 
 use crate::{InputDelay, MAX_INPUT_DELAY};
 
-/// The built-in Overcooked layouts (the client implements them; the relay validates names).
-pub const OVERCOOKED_LAYOUTS: [&str; 5] = [
-    "cramped_room",
-    "asymmetric_advantages",
-    "coordination_ring",
-    "forced_coordination",
-    "counter_circuit",
+/// The built-in Overcooked layouts and how many chefs (players) each has (the client
+/// implements them; the relay validates names and group sizes).
+pub const OVERCOOKED_LAYOUTS: [(&str, usize); 7] = [
+    ("cramped_room", 2),
+    ("asymmetric_advantages", 2),
+    ("coordination_ring", 2),
+    ("forced_coordination", 2),
+    ("counter_circuit", 2),
+    ("wide_room_3", 3),
+    ("open_kitchen_4", 4),
 ];
+
+/// The names of [`OVERCOOKED_LAYOUTS`], for messages.
+fn overcooked_layout_names() -> String {
+    OVERCOOKED_LAYOUTS.map(|(name, _)| name).join(", ")
+}
 
 /// The environments the client has built in. Any other `game.env` names one the page
 /// supplies (a JavaScript environment given to `start()`), which the relay passes through.
@@ -125,7 +133,7 @@ pub enum GameConfigError {
         envs = BUILT_IN_ENVS.join(", ")
     )]
     BadEnvName(String),
-    #[error("game.layout {0:?} is unknown; built in: {layouts}", layouts = OVERCOOKED_LAYOUTS.join(", "))]
+    #[error("game.layout {0:?} is unknown; built in: {layouts}", layouts = overcooked_layout_names())]
     UnknownLayout(String),
     #[error("game.{field} = {value} is out of range {min}..={max}")]
     OutOfRange { field: &'static str, value: u64, min: u64, max: u64 },
@@ -142,7 +150,7 @@ impl GameConfig {
         if !is_env_name(&self.env) {
             return Err(GameConfigError::BadEnvName(self.env.clone()));
         }
-        if self.env == "overcooked" && !OVERCOOKED_LAYOUTS.contains(&self.layout.as_str()) {
+        if self.env == "overcooked" && !OVERCOOKED_LAYOUTS.iter().any(|(n, _)| *n == self.layout) {
             return Err(GameConfigError::UnknownLayout(self.layout.clone()));
         }
         let fixed_delay = match self.input_delay {
@@ -201,6 +209,18 @@ impl GameConfig {
         }
     }
 
+    /// How many players the built-in environment this game names is for (`None` for one the
+    /// page supplies: its page checks).
+    pub fn built_in_players(&self) -> Option<usize> {
+        match self.env.as_str() {
+            "overcooked" => {
+                OVERCOOKED_LAYOUTS.iter().find(|(n, _)| *n == self.layout).map(|(_, p)| *p)
+            }
+            "slime_volleyball" => Some(2),
+            _ => None,
+        }
+    }
+
     /// The environment is one of the client's own, not one the page supplies.
     pub fn is_built_in(&self) -> bool {
         BUILT_IN_ENVS.contains(&self.env.as_str())
@@ -241,6 +261,16 @@ mod tests {
         assert!(too_far.validate().expect_err("11").to_string().contains("input_delay_max"));
         let fixed = GameConfig { input_delay: InputDelay::Frames(11), ..GameConfig::default() };
         assert!(fixed.validate().expect_err("11").to_string().contains("game.input_delay ="));
+    }
+
+    #[test]
+    fn built_in_environments_know_their_player_counts() {
+        let layout = |name: &str| GameConfig { layout: name.into(), ..GameConfig::default() };
+        assert_eq!(layout("cramped_room").built_in_players(), Some(2));
+        assert_eq!(layout("wide_room_3").built_in_players(), Some(3));
+        assert_eq!(layout("open_kitchen_4").built_in_players(), Some(4));
+        let js = GameConfig { env: "coins".into(), ..GameConfig::default() };
+        assert_eq!(js.built_in_players(), None);
     }
 
     #[test]

@@ -3,6 +3,10 @@
 use serde::{Deserialize, Serialize};
 
 /// Which matchmaker forms the groups.
+/// Players per game. Every game is a pair for now; larger groups need a mesh of peer
+/// connections (a config whose environment is for more players is refused at load).
+pub const GROUP_SIZE: usize = 2;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchmakerKind {

@@ -62,6 +62,13 @@ mod tests {
     }
 
     #[test]
+    fn a_layout_for_more_chefs_than_a_game_has_players_is_refused() {
+        let three = "[experiment]\nid = \"x\"\n[game]\nlayout = \"wide_room_3\"\n";
+        let err = parse(three, Path::new("e.toml")).expect_err("3 chefs, pairs").to_string();
+        assert!(err.contains("\"wide_room_3\" is for 3 players, but games are for 2"), "{err}");
+    }
+
+    #[test]
     fn bundled_experiment_is_valid_and_contacts_nothing_outside() {
         let config = load(None).expect("bundled config is valid");
         assert!(config.webrtc.ice_servers.is_empty(), "default config must stay hermetic");

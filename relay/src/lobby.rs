@@ -124,7 +124,7 @@ pub enum Action {
     SpectateEnd(GameId),
 }
 
-const GROUP_SIZE: usize = 2;
+use rollgym_protocol::GROUP_SIZE;
 
 /// All participants of one relay.
 #[derive(Debug)]

@@ -1,8 +1,9 @@
 //! Overcooked kitchens, parsed from text grids in the notation of the Overcooked-AI layouts:
 //! `X` counter, `O` onion dispenser, `D` dish dispenser, `P` pot, `S` serving window, space
-//! floor, `1`/`2` the players' starting cells (floor).
+//! floor, `1` to `4` the players' starting cells (floor). A kitchen has as many chefs as
+//! starting cells: 2 to 4.
 
-/// The classic layouts of the Overcooked-AI benchmark.
+/// The classic two-chef layouts of the Overcooked-AI benchmark.
 pub const CLASSIC: [(&str, &str); 5] = [
     ("cramped_room", "XXPXX\nO  2O\nX1  X\nXDXSX"),
     ("asymmetric_advantages", "XXXXXXXXX\nO XSXOX S\nX   P 1 X\nX2  P   X\nXXXDXDXXX"),
@@ -10,6 +11,21 @@ pub const CLASSIC: [(&str, &str); 5] = [
     ("forced_coordination", "XXXPX\nO X1P\nO2X X\nD X X\nXXXSX"),
     ("counter_circuit", "XXXPPXXX\nX      X\nD XXXX S\nX2    1X\nXXXOOXXX"),
 ];
+
+/// rollgym's kitchens for groups: three chefs sharing two pots, four chefs in an open kitchen
+/// with two of everything.
+pub const GROUP: [(&str, &str); 2] = [
+    ("wide_room_3", "XXPXPXX\nO  1  O\nX2   3X\nXDXSXDX"),
+    ("open_kitchen_4", "XXXPPXXX\nO1    2O\nX      S\nD3    4X\nXXSXXDXX"),
+];
+
+/// Every built-in layout, two-chef ones first.
+pub fn built_in() -> impl Iterator<Item = (&'static str, &'static str)> {
+    CLASSIC.into_iter().chain(GROUP)
+}
+
+/// The most chefs a kitchen may have.
+pub const MAX_CHEFS: usize = 4;
 
 /// One cell of the kitchen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,9 +56,7 @@ pub struct Layout {
 /// Why a layout text is not a kitchen.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LayoutError {
-    #[error(
-        "unknown layout {0:?}; known layouts: cramped_room, asymmetric_advantages, coordination_ring, forced_coordination, counter_circuit"
-    )]
+    #[error("unknown layout {0:?}; known layouts: {known}", known = built_in().map(|(n, _)| n).collect::<Vec<_>>().join(", "))]
     Unknown(String),
     #[error("layout is empty")]
     Empty,
@@ -52,15 +66,14 @@ pub enum LayoutError {
     TooLarge,
     #[error("unknown tile {0:?}")]
     BadTile(char),
-    #[error("layout needs exactly players 1 and 2")]
+    #[error("layout needs players 1 to N (2 to 4 of them), each exactly once")]
     Players,
 }
 
 impl Layout {
-    /// One of the [`CLASSIC`] layouts by name.
+    /// One of the built-in layouts ([`CLASSIC`], [`GROUP`]) by name.
     pub fn classic(name: &str) -> Result<Self, LayoutError> {
-        let (name, grid) = CLASSIC
-            .iter()
+        let (name, grid) = built_in()
             .find(|(n, _)| *n == name)
             .ok_or_else(|| LayoutError::Unknown(name.to_owned()))?;
         Self::parse(name, grid)
@@ -79,7 +92,7 @@ impl Layout {
             return Err(LayoutError::TooLarge);
         }
         let mut tiles = Vec::with_capacity(width * rows.len());
-        let mut starts = [None, None];
+        let mut starts = [None; MAX_CHEFS];
         let mut num_pots = 0u8;
         for (y, row) in rows.iter().enumerate() {
             for (x, c) in row.chars().enumerate() {
@@ -93,8 +106,11 @@ impl Layout {
                         num_pots += 1;
                         Tile::Pot(num_pots - 1)
                     }
-                    '1' | '2' => {
-                        starts[usize::from(c == '2')] = Some((x as u8, y as u8));
+                    '1'..='4' => {
+                        let slot = &mut starts[usize::from(c as u8 - b'1')];
+                        if slot.replace((x as u8, y as u8)).is_some() {
+                            return Err(LayoutError::Players);
+                        }
                         Tile::Floor
                     }
                     other => return Err(LayoutError::BadTile(other)),
@@ -102,13 +118,17 @@ impl Layout {
                 tiles.push(tile);
             }
         }
-        let [Some(a), Some(b)] = starts else { return Err(LayoutError::Players) };
+        // Players 1..=n, none missing in between.
+        let count = starts.iter().take_while(|s| s.is_some()).count();
+        if count < 2 || starts[count..].iter().any(Option::is_some) {
+            return Err(LayoutError::Players);
+        }
         Ok(Self {
             name: name.to_owned(),
             width: width as u8,
             height: rows.len() as u8,
             tiles,
-            starts: vec![a, b],
+            starts: starts.into_iter().flatten().collect(),
             num_pots,
         })
     }
@@ -138,9 +158,9 @@ mod tests {
         for y in 0..layout.height {
             let mut row = String::new();
             for x in 0..layout.width {
+                let start = layout.starts.iter().position(|s| *s == (x, y));
                 let c = match layout.tile((x, y)) {
-                    _ if layout.starts[0] == (x, y) => '1',
-                    _ if layout.starts[1] == (x, y) => '2',
+                    _ if start.is_some() => char::from(b'1' + start.unwrap_or(0) as u8),
                     Tile::Floor => ' ',
                     Tile::Counter => 'X',
                     Tile::OnionDispenser => 'O',
@@ -156,12 +176,15 @@ mod tests {
     }
 
     #[test]
-    fn classic_layouts_parse_and_round_trip() {
-        for (name, grid) in CLASSIC {
+    fn built_in_layouts_parse_and_round_trip() {
+        for (name, grid) in built_in() {
             let layout = Layout::classic(name).expect(name);
             assert_eq!(unparse(&layout), grid, "{name}");
             assert!(layout.num_pots >= 1, "{name} has a pot");
         }
+        let chefs: Vec<usize> =
+            built_in().map(|(n, _)| Layout::classic(n).map_or(0, |l| l.starts.len())).collect();
+        assert_eq!(chefs, [2, 2, 2, 2, 2, 3, 4]);
     }
 
     #[test]
@@ -198,6 +221,11 @@ mod tests {
         assert_eq!(Layout::parse("x", "XX\nX"), Err(LayoutError::Ragged));
         assert_eq!(Layout::parse("x", "X1Q2"), Err(LayoutError::BadTile('Q')));
         assert_eq!(Layout::parse("x", "X1 X"), Err(LayoutError::Players));
+        assert_eq!(Layout::parse("x", "X12 4X"), Err(LayoutError::Players), "3 is missing");
+        assert_eq!(Layout::parse("x", "X121X"), Err(LayoutError::Players), "1 twice");
+        assert_eq!(Layout::parse("x", "X1234 5X"), Err(LayoutError::BadTile('5')), "four at most");
+        let err = Layout::classic("kitchen").expect_err("unknown").to_string();
+        assert!(err.contains("open_kitchen_4"), "{err}");
         assert!(matches!(Layout::classic("kitchen"), Err(LayoutError::Unknown(_))));
     }
 }

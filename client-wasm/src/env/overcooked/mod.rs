@@ -1,12 +1,27 @@
-//! Overcooked: two chefs cook onion soup together (the rules of the Overcooked-AI benchmark).
+//! Overcooked: chefs cook onion soup together (the rules of the Overcooked-AI benchmark, for
+//! the two chefs of its layouts and the three or four of rollgym's group kitchens).
 //!
 //! Actions: 0 north, 1 south, 2 east, 3 west, 4 stay, 5 interact. A move turns the chef to face
 //! that way and moves it if the cell is free floor. If two chefs would end on the same cell or
-//! swap cells, neither moves. Interact acts on the faced cell: take an onion or a dish from a
-//! dispenser, put down or pick up on a counter, add an onion to a pot (a pot with three onions
-//! starts cooking by itself), take a finished soup from a pot with a dish, deliver a soup at the
-//! serving window (a shared reward for both players). Interactions resolve before movement,
-//! player 0 first, then pots cook one tick.
+//! swap cells, neither moves, and a chef moving into the cell of one that stays put does not
+//! move either (with two chefs: the benchmark's rule). Interact acts on the faced cell: take an
+//! onion or a dish from a dispenser, put down or pick up on a counter, add an onion to a pot (a
+//! pot with three onions starts cooking by itself), take a finished soup from a pot with a
+//! dish, deliver a soup at the serving window (a reward shared by every player). Interactions
+//! resolve before movement, player 0 first, then pots cook one tick.
+
+/// The five info column names of player `$i`.
+macro_rules! info_keys {
+    ($i:literal) => {
+        [
+            concat!("onions_picked.", $i),
+            concat!("dishes_picked.", $i),
+            concat!("onions_potted.", $i),
+            concat!("soups_picked.", $i),
+            concat!("soups_delivered.", $i),
+        ]
+    };
+}
 
 pub mod layout;
 mod render;
@@ -118,11 +133,12 @@ pub struct Tally {
 pub struct Overcooked {
     layout: Arc<Layout>,
     rules: Rules,
-    pub chefs: [Chef; 2],
+    /// One per player, as many as the layout has starting cells.
+    pub chefs: Vec<Chef>,
     /// What lies on each cell (only counters carry anything), indexed like the layout.
     pub counters: Vec<Option<Item>>,
     pub pots: Vec<Pot>,
-    pub tally: [Tally; 2],
+    pub tally: Vec<Tally>,
     pub soups_delivered: u16,
     pub timestep: u32,
     /// The environment's random state. The classic rules draw nothing from it, but it is part
@@ -130,32 +146,19 @@ pub struct Overcooked {
     pub rng: u64,
 }
 
-const INFO_KEYS: [[&str; 5]; 2] = [
-    [
-        "onions_picked.0",
-        "dishes_picked.0",
-        "onions_potted.0",
-        "soups_picked.0",
-        "soups_delivered.0",
-    ],
-    [
-        "onions_picked.1",
-        "dishes_picked.1",
-        "onions_potted.1",
-        "soups_picked.1",
-        "soups_delivered.1",
-    ],
-];
+/// The info columns of each player (static names: no allocation per step).
+const INFO_KEYS: [[&str; 5]; layout::MAX_CHEFS] =
+    [info_keys!(0), info_keys!(1), info_keys!(2), info_keys!(3)];
 
 impl Overcooked {
     pub fn new(layout: Layout, rules: Rules) -> Self {
         let layout = Arc::new(layout);
-        let chef = |i: usize| Chef { pos: layout.starts[i], facing: Facing::North, held: None };
+        let chef = |&pos: &Pos| Chef { pos, facing: Facing::North, held: None };
         Self {
-            chefs: [chef(0), chef(1)],
+            chefs: layout.starts.iter().map(chef).collect(),
             counters: vec![None; layout.cells()],
             pots: vec![Pot::default(); usize::from(layout.num_pots)],
-            tally: [Tally::default(); 2],
+            tally: vec![Tally::default(); layout.starts.len()],
             soups_delivered: 0,
             timestep: 0,
             rng: 0,
@@ -230,8 +233,12 @@ impl Overcooked {
         self.layout.tile(pos) == Tile::Floor
     }
 
-    fn resolve_movement(&mut self, actions: [Action; 2]) {
-        let mut targets = [self.chefs[0].pos, self.chefs[1].pos];
+    /// Turns every chef that moves, then moves those whose way is clear. Chefs that would end
+    /// on one cell, or swap cells, all stay; so does a chef moving into a cell whose chef
+    /// stays (which may in turn block the one behind it). With two chefs this is the
+    /// benchmark's rule: on a conflict neither moves.
+    fn resolve_movement(&mut self, actions: &[Action]) {
+        let mut targets: Vec<Pos> = self.chefs.iter().map(|c| c.pos).collect();
         for (i, &action) in actions.iter().enumerate() {
             if let Some(facing) = Facing::of_action(action) {
                 let chef = &mut self.chefs[i];
@@ -241,11 +248,33 @@ impl Overcooked {
                 }
             }
         }
-        let [a, b] = [self.chefs[0].pos, self.chefs[1].pos];
-        let collide = targets[0] == targets[1] || (targets[0] == b && targets[1] == a);
-        if !collide {
-            self.chefs[0].pos = targets[0];
-            self.chefs[1].pos = targets[1];
+        let from: Vec<Pos> = self.chefs.iter().map(|c| c.pos).collect();
+        let n = from.len();
+        // A chef that stays has its own cell as target, so moving into it is a shared target.
+        let mut stays: Vec<bool> = (0..n)
+            .map(|i| {
+                (0..n).any(|j| {
+                    j != i
+                        && (targets[i] == targets[j]
+                            || (targets[i] == from[j] && targets[j] == from[i]))
+                })
+            })
+            .collect();
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for i in 0..n {
+                let into_stayer = (0..n).any(|j| j != i && stays[j] && targets[i] == from[j]);
+                if !stays[i] && into_stayer {
+                    stays[i] = true;
+                    changed = true;
+                }
+            }
+        }
+        for ((chef, target), stay) in self.chefs.iter_mut().zip(targets).zip(stays) {
+            if !stay {
+                chef.pos = target;
+            }
         }
     }
 }
@@ -256,7 +285,7 @@ impl Env for Overcooked {
     }
 
     fn num_players(&self) -> usize {
-        2
+        self.chefs.len()
     }
 
     fn num_actions(&self) -> u8 {
@@ -277,14 +306,14 @@ impl Env for Overcooked {
     fn step(&mut self, actions: &[Action]) -> StepResult {
         let action =
             |i: usize| actions.get(i).copied().filter(|a| *a < NUM_ACTIONS).unwrap_or(STAY);
-        let joint = [action(0), action(1)];
+        let joint: Vec<Action> = (0..self.chefs.len()).map(action).collect();
         let mut reward = 0.0;
         for (player, &a) in joint.iter().enumerate() {
             if a == INTERACT {
                 reward += self.interact(player);
             }
         }
-        self.resolve_movement(joint);
+        self.resolve_movement(&joint);
         let cook_time = self.rules.cook_time;
         for pot in &mut self.pots {
             if pot.onions == ONIONS_PER_SOUP && pot.cooked < cook_time {
@@ -296,7 +325,7 @@ impl Env for Overcooked {
         self.rng ^= self.rng >> 12;
         self.rng ^= self.rng << 25;
         self.rng ^= self.rng >> 27;
-        let mut info = Vec::with_capacity(10);
+        let mut info = Vec::with_capacity(5 * self.tally.len());
         for (keys, t) in INFO_KEYS.iter().zip(&self.tally) {
             let values = [
                 t.onions_picked,
@@ -309,7 +338,7 @@ impl Env for Overcooked {
                 keys.iter().zip(values).map(|(k, v)| (InfoName::Borrowed(*k), i64::from(v))),
             );
         }
-        StepResult { rewards: vec![reward; 2], terminated: false, info }
+        StepResult { rewards: vec![reward; self.chefs.len()], terminated: false, info }
     }
 
     fn write_state(&self, out: &mut Vec<u8>) {
@@ -351,11 +380,13 @@ impl Env for Overcooked {
     }
 
     fn player_name(&self, player: usize) -> String {
-        ["the blue chef", "the green chef"]
+        ["the blue chef", "the green chef", "the orange chef", "the purple chef"]
             .get(player)
             .map_or_else(|| format!("chef {player}"), |s| (*s).to_owned())
     }
 }
 
+#[cfg(test)]
+mod group_tests;
 #[cfg(test)]
 mod tests;

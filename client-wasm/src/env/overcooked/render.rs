@@ -21,8 +21,9 @@ const BAR: Color = Color(40, 40, 44);
 const SERVING: Color = Color(120, 190, 120);
 const INK: Color = Color(30, 30, 30);
 const WHITE: Color = Color(255, 255, 255);
-/// Player 0 blue, player 1 green, as in the Overcooked-AI renderings.
-const CHEFS: [Color; 2] = [Color(52, 110, 220), Color(40, 160, 90)];
+/// Player 0 blue, player 1 green, as in the Overcooked-AI renderings; then orange and purple.
+const CHEFS: [Color; 4] =
+    [Color(52, 110, 220), Color(40, 160, 90), Color(230, 120, 30), Color(150, 70, 190)];
 
 pub(super) fn draw(s: &Overcooked, p: &mut dyn Painter) {
     let layout = s.layout();
