@@ -37,9 +37,13 @@ enum Command {
     },
     /// Check an experiment file and exit 0 when it is valid.
     Validate { experiment: PathBuf },
-    /// Compare two players' CSV files of one episode on their shared columns; exit 0 only when
-    /// they are equal (1 when they differ, 2 when a file cannot be read).
-    Compare { left: PathBuf, right: PathBuf },
+    /// Compare players' CSV files of one episode (two, or a group's) on their shared columns,
+    /// each with the first; exit 0 only when all are equal (1 when one differs, 2 when a file
+    /// cannot be read).
+    Compare {
+        #[arg(required = true, num_args = 2..)]
+        files: Vec<PathBuf>,
+    },
     /// Re-simulate a stored episode (a built-in environment) from its recorded actions; exit 0
     /// only when every recorded state hash is reproduced (1 at the first row that is not, 2
     /// when the file cannot be replayed). Its sidecar (`.json`) must be beside it.
@@ -64,7 +68,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Compare { left, right } => compare(&left, &right),
+        Command::Compare { files } => compare(&files),
         Command::Replay { file } => match rollgym_relay::replay::replay_file(&file) {
             Ok(replayed) => {
                 report(&rollgym_relay::replay::describe(&replayed));
@@ -128,21 +132,29 @@ async fn serve(
     ExitCode::SUCCESS
 }
 
-fn compare(left: &std::path::Path, right: &std::path::Path) -> ExitCode {
-    let read = |path: &std::path::Path| {
-        std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
-    };
-    match (read(left), read(right)) {
-        (Ok(a), Ok(b)) => {
-            let parity = rollgym_relay::parity::compare(&a, &b);
-            report(&parity.to_string());
-            if parity.is_equal() { ExitCode::SUCCESS } else { ExitCode::from(1) }
-        }
-        (Err(err), _) | (_, Err(err)) => {
-            eprintln!("error: {err}");
-            ExitCode::from(2)
+fn compare(files: &[PathBuf]) -> ExitCode {
+    let mut texts = Vec::with_capacity(files.len());
+    for path in files {
+        match std::fs::read_to_string(path) {
+            Ok(text) => texts.push(text),
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
         }
     }
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let Some(group) = rollgym_relay::parity::compare_all(&texts) else {
+        eprintln!("error: give at least two files");
+        return ExitCode::from(2);
+    };
+    if group.parity.is_equal() {
+        report(&group.parity.to_string());
+        return ExitCode::SUCCESS;
+    }
+    let (left, right) = (files[0].display(), files[group.against].display());
+    report(&format!("{} ({left} vs {right})", group.parity));
+    ExitCode::from(1)
 }
 
 #[allow(clippy::print_stdout, reason = "the verdict is the command's output")]

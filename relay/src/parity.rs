@@ -1,6 +1,6 @@
-//! Comparing two players' CSV files of one episode on the shared columns (the schema, which
-//! columns are shared, is `rollgym_protocol::episode`'s). Used by the relay when both files are in, and by
-//! `rollgym compare`.
+//! Comparing players' CSV files of one episode on the shared columns (the schema, which
+//! columns are shared, is `rollgym_protocol::episode`'s): two at a time, or a group's files
+//! each against the first. Used by the relay as the files come in, and by `rollgym compare`.
 
 use rollgym_protocol::episode::shared_columns;
 use serde::Serialize;
@@ -40,6 +40,32 @@ impl std::fmt::Display for Parity {
             }
         }
     }
+}
+
+/// A group's files of one episode compared with the first of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupParity {
+    /// Equal when every file equals the first; else the first difference found.
+    pub parity: Parity,
+    /// The index of the file the first was compared with last: the differing one, if any.
+    pub against: usize,
+}
+
+/// Compares every file after the first with the first, in order, and stops at the first
+/// difference; `None` for fewer than two files. Equality is transitive, so "every file equals
+/// the first" means every pair agrees.
+pub fn compare_all(files: &[&str]) -> Option<GroupParity> {
+    let (first, rest) = files.split_first()?;
+    let mut result = None;
+    for (i, other) in rest.iter().enumerate() {
+        let parity = compare(first, other);
+        let equal = parity.is_equal();
+        result = Some(GroupParity { parity, against: i + 1 });
+        if !equal {
+            break;
+        }
+    }
+    result
 }
 
 /// Compares the shared columns of two CSV texts.

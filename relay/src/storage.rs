@@ -118,48 +118,47 @@ impl Storage {
         Ok(Stored { csv, sidecar, parity })
     }
 
-    /// Compares with every other player whose file of this game and episode is stored, and
-    /// records the result in `<game>_summary.json`.
+    /// Compares the files of this game and episode stored so far (this one and every other
+    /// player's), each with the lowest participant id's, and records the result in
+    /// `<game>_summary.json`; `None` while this is the only one.
     fn check_parity(
         &self,
         upload: &Upload,
         players: &[ParticipantId],
         dir: &Path,
     ) -> io::Result<Option<parity::Parity>> {
-        let mut result = None;
-        for partner in players.iter().filter(|p| **p != upload.participant_id).cloned() {
-            let base = format!("{partner}_ep{}", upload.episode);
-            let (Ok(other_csv), Ok(other_meta)) = (
+        let mut files = vec![(upload.participant_id.clone(), upload.csv.clone())];
+        for other in players.iter().filter(|p| **p != upload.participant_id) {
+            let base = format!("{other}_ep{}", upload.episode);
+            let (Ok(csv), Ok(meta)) = (
                 fs::read_to_string(dir.join(format!("{base}.csv"))),
                 fs::read_to_string(dir.join(format!("{base}.json"))),
             ) else {
                 continue;
             };
-            let same_game = serde_json::from_str::<StoredSidecar>(&other_meta)
-                .is_ok_and(|other| other.game_id == upload.game_id);
-            if !same_game {
-                continue; // the partner's file of another game (an earlier session)
+            let same_game = serde_json::from_str::<StoredSidecar>(&meta)
+                .is_ok_and(|stored| stored.game_id == upload.game_id);
+            // A file of another game under the same name is from an earlier session.
+            if same_game {
+                files.push((other.clone(), csv));
             }
-            // Player order: the lower participant id on the left, so both uploads agree.
-            let (left, right, names) = if upload.participant_id < partner {
-                (upload.csv.as_str(), other_csv.as_str(), [upload.participant_id.clone(), partner])
-            } else {
-                (other_csv.as_str(), upload.csv.as_str(), [partner, upload.participant_id.clone()])
-            };
-            let parity = parity::compare(left, right);
-            tracing::info!(game = %upload.game_id, episode = upload.episode, equal = parity.is_equal(), "parity checked");
-            self.record_parity(dir, upload, &names, &parity)?;
-            result = Some(parity);
         }
-        Ok(result)
+        // Participant-id order, so every upload of the game compares the same way round.
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        let texts: Vec<&str> = files.iter().map(|(_, csv)| csv.as_str()).collect();
+        let Some(group) = parity::compare_all(&texts) else { return Ok(None) };
+        let names: Vec<ParticipantId> = files.into_iter().map(|(id, _)| id).collect();
+        tracing::info!(game = %upload.game_id, episode = upload.episode, files = names.len(), equal = group.parity.is_equal(), "parity checked");
+        self.record_parity(dir, upload, &names, &group)?;
+        Ok(Some(group.parity))
     }
 
     fn record_parity(
         &self,
         dir: &Path,
         upload: &Upload,
-        participants: &[ParticipantId; 2],
-        parity: &parity::Parity,
+        participants: &[ParticipantId],
+        group: &parity::GroupParity,
     ) -> io::Result<()> {
         let _guard = self.summaries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let path = dir.join(format!("{}_summary.json", upload.game_id));
@@ -168,10 +167,11 @@ impl Storage {
             .and_then(|text| serde_json::from_str(&text).ok())
             .unwrap_or_else(|| json!({ "game_id": upload.game_id, "experiment": self.experiment, "scene_id": upload.scene_id, "episodes": {} }));
         summary["participants"] = json!(participants);
-        summary["episodes"][upload.episode.to_string()] = json!({
-            "parity": parity,
-            "checked_at_ms": unix_ms(),
-        });
+        let mut episode = json!({ "parity": group.parity, "checked_at_ms": unix_ms() });
+        if !group.parity.is_equal() {
+            episode["between"] = json!([participants[0], participants[group.against]]);
+        }
+        summary["episodes"][upload.episode.to_string()] = episode;
         let text = serde_json::to_string_pretty(&summary).map_err(io::Error::other)?;
         self.write_atomic(&path, text.as_bytes())
     }

@@ -106,6 +106,36 @@ fn a_differing_pair_is_recorded_with_the_first_difference() {
     assert_eq!((row, column.as_str()), (2, "actions.0"));
 }
 
+/// A group of three in game g1: each file compared with the lowest id's as they come in.
+#[test]
+fn a_group_is_checked_file_by_file_against_the_first() {
+    let dir = TempDir::new();
+    let storage = Storage::open(&dir.0, &id("exp")).expect("open");
+    let group: [ParticipantId; 3] = [id("alice"), id("bob"), id("carol")];
+    let summary = || -> Value {
+        let text = fs::read_to_string(dir.0.join("exp/overcooked/g1_summary.json"));
+        serde_json::from_str(&text.expect("summary")).expect("json")
+    };
+    assert_eq!(storage.store(&upload("carol", CSV), &group).expect("carol").parity, None);
+    let second = storage.store(&upload("alice", CSV), &group).expect("alice");
+    assert_eq!(second.parity, Some(parity::Parity::Equal { rows: 2 }));
+    assert_eq!(summary()["participants"], json!(["alice", "carol"]));
+    let third = storage.store(&upload("bob", &CSV.replace("0,1,5", "0,1,3")), &group);
+    let Some(parity::Parity::Different { row, .. }) = third.expect("bob").parity else {
+        panic!("bob's file differs")
+    };
+    assert_eq!(row, 2);
+    let summary = summary();
+    assert_eq!(summary["participants"], json!(["alice", "bob", "carol"]));
+    assert_eq!(summary["episodes"]["0"]["between"], json!(["alice", "bob"]));
+    // Fixed: all three agree, and the difference is gone from the summary.
+    storage.store(&upload("bob", CSV), &group).expect("bob again");
+    let text = fs::read_to_string(dir.0.join("exp/overcooked/g1_summary.json")).expect("summary");
+    let fixed: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(fixed["episodes"]["0"]["parity"]["result"], "equal");
+    assert_eq!(fixed["episodes"]["0"].get("between"), None);
+}
+
 #[test]
 fn a_crash_between_temp_write_and_rename_leaves_no_partial_csv() {
     let dir = TempDir::new();
