@@ -408,9 +408,9 @@ impl Session {
 /// Shown while the relay connection is being re-established outside a game.
 const RECONNECTING: &str = "Reconnecting to the server…";
 
-/// The netcode's packets, framed for the DataChannel.
+/// The netcode's packets, framed for the DataChannel (one partner: all go to it).
 fn outgoing(netcode: &mut Netcode<DynEnv>) -> Vec<Command> {
-    netcode.take_outgoing().iter().map(|p| Command::SendPeer(netcode_packet(p))).collect()
+    netcode.take_outgoing().iter().map(|(_, p)| Command::SendPeer(netcode_packet(p))).collect()
 }
 
 mod data;

@@ -118,15 +118,15 @@ pub struct DesyncEvent {
     pub local_state: Vec<u8>,
 }
 
-/// What happened with the partner during a tick.
+/// What happened with a partner during a tick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PeerEvent {
-    Synchronized,
+    Synchronized(PeerAddr),
     /// Nothing heard for a while; the game will end after the disconnect timeout.
-    Interrupted,
-    Resumed,
+    Interrupted(PeerAddr),
+    Resumed(PeerAddr),
     /// The partner was silent past the disconnect timeout.
-    Disconnected,
+    Disconnected(PeerAddr),
 }
 
 /// Counters for the status line, the test hook and the research metrics.
@@ -196,36 +196,43 @@ impl<E: Env + 'static> std::fmt::Debug for Netcode<E> {
 }
 
 impl<E: Env + 'static> Netcode<E> {
-    /// A two-player session; `local` is our player index, the partner is the other one.
+    /// A session of the environment's players; `local` is our player index, every other
+    /// player is a partner at [`PeerAddr`] of its index.
     pub fn new(
         env: E,
         plan: EpisodePlan,
         settings: NetSettings,
         local: usize,
     ) -> Result<Self, NetcodeError> {
-        let remote = 1 - local.min(1);
+        let players = env.num_players();
         let wire = Rc::new(RefCell::new(Wire::default()));
         let desync = match settings.desync_interval {
             0 => DesyncDetection::Off,
             interval => DesyncDetection::On { interval },
         };
         let timeout = Duration::from_millis(u64::from(settings.disconnect_timeout_ms));
-        let session = SessionBuilder::<Cfg<E>>::new()
-            .with_num_players(2)?
+        let mut builder = SessionBuilder::<Cfg<E>>::new()
+            .with_num_players(players)?
             .with_fps(settings.fps as usize)?
             .with_input_delay(settings.input_delay as usize)
             .with_max_prediction_window(settings.max_prediction as usize)
             .with_desync_detection_mode(desync)
             .with_disconnect_timeout(timeout)
-            .with_disconnect_notify_delay(timeout.min(Duration::from_millis(1000)))
-            .add_player(PlayerType::Local, local)?
-            .add_player(PlayerType::Remote(PeerAddr(remote as u8)), remote)?
-            .start_p2p_session(WireSocket::new(wire.clone(), PeerAddr(remote as u8)))?;
+            .with_disconnect_notify_delay(timeout.min(Duration::from_millis(1000)));
+        for player in 0..players {
+            let kind = if player == local {
+                PlayerType::Local
+            } else {
+                PlayerType::Remote(PeerAddr(player as u8))
+            };
+            builder = builder.add_player(kind, player)?;
+        }
+        let session = builder.start_p2p_session(WireSocket::new(wire.clone()))?;
         let default_action = env.default_action();
         Ok(Self {
             session,
             wire,
-            game: Game::new(env, plan).with_monitor(Monitor::new(settings.monitor, 2)),
+            game: Game::new(env, plan).with_monitor(Monitor::new(settings.monitor, players)),
             local,
             default_action,
             stats: NetStats::default(),
@@ -235,7 +242,7 @@ impl<E: Env + 'static> Netcode<E> {
             pending_exclusion: None,
             exclusion: None,
             skip_ticks: 0,
-            last_inputs: vec![NetInput::default(); 2],
+            last_inputs: vec![NetInput::default(); players],
             recorder: Recorder::new(),
             finished: Vec::new(),
             now_epoch_ms: 0.0,
@@ -253,13 +260,13 @@ impl<E: Env + 'static> Netcode<E> {
         Ok(())
     }
 
-    /// A packet from the partner.
-    pub fn receive(&mut self, packet: Vec<u8>) {
-        self.wire.borrow_mut().inbox.push(packet);
+    /// A packet from the partner at `from`.
+    pub fn receive(&mut self, from: PeerAddr, packet: Vec<u8>) {
+        self.wire.borrow_mut().inbox.push((from, packet));
     }
 
-    /// Packets to send to the partner.
-    pub fn take_outgoing(&mut self) -> Vec<Vec<u8>> {
+    /// Packets to send, each with the partner it goes to.
+    pub fn take_outgoing(&mut self) -> Vec<(PeerAddr, Vec<u8>)> {
         std::mem::take(&mut self.wire.borrow_mut().outbox)
     }
 
@@ -411,10 +418,12 @@ impl<E: Env + 'static> Netcode<E> {
         let events: Vec<_> = self.session.events().collect();
         for event in events {
             match event {
-                GgrsEvent::Synchronized { .. } => out.push(PeerEvent::Synchronized),
-                GgrsEvent::NetworkInterrupted { .. } => out.push(PeerEvent::Interrupted),
-                GgrsEvent::NetworkResumed { .. } => out.push(PeerEvent::Resumed),
-                GgrsEvent::Disconnected { .. } => out.push(PeerEvent::Disconnected),
+                GgrsEvent::Synchronized { addr } => out.push(PeerEvent::Synchronized(addr)),
+                GgrsEvent::NetworkInterrupted { addr, .. } => {
+                    out.push(PeerEvent::Interrupted(addr));
+                }
+                GgrsEvent::NetworkResumed { addr } => out.push(PeerEvent::Resumed(addr)),
+                GgrsEvent::Disconnected { addr } => out.push(PeerEvent::Disconnected(addr)),
                 GgrsEvent::WaitRecommendation { skip_frames } => self.skip_ticks += skip_frames,
                 GgrsEvent::DesyncDetected { frame, local_checksum, remote_checksum, .. } => {
                     let mut local_state = Vec::new();
@@ -525,9 +534,9 @@ impl<E: Env + 'static> Netcode<E> {
         &self.last_inputs
     }
 
-    /// Round trip as ggrs measures it, if known yet.
-    pub fn ping_ms(&self) -> Option<u128> {
-        self.session.network_stats(1 - self.local.min(1)).ok().map(|s| s.ping)
+    /// Round trip to the partner `peer` as ggrs measures it, if known yet.
+    pub fn ping_ms(&self, peer: PeerAddr) -> Option<u128> {
+        self.session.network_stats(usize::from(peer.0)).ok().map(|s| s.ping)
     }
 }
 

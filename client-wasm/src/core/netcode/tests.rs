@@ -1,5 +1,5 @@
-//! The driver natively: a SyncTest session over the real game, and two P2P sessions over a
-//! simulated network with latency, jitter, loss and reordering.
+//! The driver natively: a SyncTest session over the real game, and two, three or four P2P
+//! sessions over a simulated network with latency, jitter, loss and reordering.
 
 use ggrs::{GgrsRequest, PlayerType, SessionBuilder};
 
@@ -8,7 +8,7 @@ use crate::{
     core::recorder::FrameRow,
     env::{
         DynEnv,
-        overcooked::{Layout, Overcooked, Rules},
+        overcooked::{Layout, Overcooked, Rules, STAY},
         slime::{self, Slime},
     },
 };
@@ -126,6 +126,7 @@ struct Conditions {
 
 struct InFlight {
     due: u64,
+    from: usize,
     to: usize,
     packet: Vec<u8>,
 }
@@ -136,25 +137,28 @@ fn play(conditions: [Conditions; 2], seed: u32) -> [Netcode<Overcooked>; 2] {
     play_with(overcooked, conditions, seed, |player, _tick| inputs[player].input())
 }
 
-/// Runs two peers with `input(player, tick)` until both have confirmed every episode.
-fn play_with<E: Env + 'static>(
+/// Runs one peer per player (`env` is for N players) with `input(player, tick)` until every
+/// one has confirmed every episode.
+fn play_with<E: Env + 'static, const N: usize>(
     env: impl Fn() -> E,
-    conditions: [Conditions; 2],
+    conditions: [Conditions; N],
     seed: u32,
     input: impl FnMut(usize, u64) -> NetInput,
-) -> [Netcode<E>; 2] {
+) -> [Netcode<E>; N] {
     run(env, NET, conditions, (seed, input), |p| p.is_finished())
 }
 
-/// Runs two peers with `input(player, tick)` until `done` holds for both.
-fn run<E: Env + 'static>(
+/// Runs one peer per player with `input(player, tick)` until `done` holds for every one;
+/// `conditions[i]` is what player i's packets go through.
+fn run<E: Env + 'static, const N: usize>(
     env: impl Fn() -> E,
     settings: NetSettings,
-    conditions: [Conditions; 2],
+    conditions: [Conditions; N],
     (seed, mut input): (u32, impl FnMut(usize, u64) -> NetInput),
     done: impl Fn(&Netcode<E>) -> bool,
-) -> [Netcode<E>; 2] {
-    let mut peers = [0, 1].map(|i| Netcode::new(env(), PLAN, settings, i).expect("session"));
+) -> [Netcode<E>; N] {
+    let mut peers: [Netcode<E>; N] =
+        std::array::from_fn(|i| Netcode::new(env(), PLAN, settings, i).expect("session"));
     let mut rng = Rng(seed);
     let mut flight: Vec<InFlight> = Vec::new();
     for tick in 0..20_000u64 {
@@ -162,22 +166,22 @@ fn run<E: Env + 'static>(
         let (due, later): (Vec<_>, Vec<_>) = flight.drain(..).partition(|p| p.due <= tick);
         flight = later;
         for p in due {
-            peers[p.to].receive(p.packet);
+            peers[p.to].receive(PeerAddr(p.from as u8), p.packet);
         }
         // ggrs retries its handshake on a wall-clock timer (200 ms) that this fast loop never
         // reaches, so the impairments start once both sessions are synchronized.
         let running = peers.iter().all(|p| p.is_running());
-        for i in 0..2 {
+        for i in 0..N {
             peers[i].tick(input(i, tick), tick as f64);
             let c = if running { conditions[i] } else { CLEAN };
-            for packet in peers[i].take_outgoing() {
+            for (to, packet) in peers[i].take_outgoing() {
                 if rng.chance(c.loss_percent) {
                     continue;
                 }
                 let jitter =
                     if c.jitter > 0 { u64::from(rng.next() % (2 * c.jitter + 1)) } else { 0 };
                 let due = tick + u64::from(c.latency.saturating_sub(c.jitter)) + jitter;
-                flight.push(InFlight { due, to: 1 - i, packet });
+                flight.push(InFlight { due, from: i, to: usize::from(to.0), packet });
             }
         }
         if peers.iter().all(&done) {
@@ -195,25 +199,35 @@ fn shared(row: &FrameRow) -> impl PartialEq + std::fmt::Debug + '_ {
     )
 }
 
-fn assert_same_confirmed_episodes<E: Env + 'static>(peers: &mut [Netcode<E>; 2]) {
-    let [a, b] = peers;
-    assert_eq!(a.confirmed_episodes().len(), 2);
-    assert_eq!(a.confirmed_episodes(), b.confirmed_episodes());
-    assert!(a.desyncs().is_empty() && b.desyncs().is_empty(), "no desync");
-    let (rows_a, rows_b) = (a.take_finished_episodes(), b.take_finished_episodes());
-    assert_eq!(rows_a.len(), 2);
-    for ((end_a, rows_a), (_, rows_b)) in rows_a.iter().zip(&rows_b) {
-        assert_eq!(rows_a.len(), PLAN.max_steps as usize, "one row per step");
+/// Every peer confirmed the same two episodes with the same shared cells; the first peer's.
+fn assert_same_confirmed_episodes<E: Env + 'static, const N: usize>(
+    peers: &mut [Netcode<E>; N],
+) -> Vec<(EpisodeEnd, Vec<FrameRow>)> {
+    assert_eq!(peers[0].confirmed_episodes().len(), 2);
+    for peer in peers.iter() {
+        assert_eq!(peer.confirmed_episodes(), peers[0].confirmed_episodes());
+        assert!(peer.desyncs().is_empty(), "no desync");
+    }
+    let finished: Vec<_> = peers.iter_mut().map(Netcode::take_finished_episodes).collect();
+    let first = &finished[0];
+    assert_eq!(first.len(), 2);
+    for (end, rows) in first {
+        assert_eq!(rows.len(), PLAN.max_steps as usize, "one row per step");
         assert_eq!(
-            rows_a.iter().map(|r| r.t).collect::<Vec<_>>(),
+            rows.iter().map(|r| r.t).collect::<Vec<_>>(),
             (0..PLAN.max_steps).collect::<Vec<_>>()
         );
-        assert!(rows_a.iter().all(|r| r.episode == end_a.episode));
-        assert!(rows_a.last().is_some_and(|r| r.truncated), "the last row is truncated");
-        let (sa, sb): (Vec<_>, Vec<_>) =
-            (rows_a.iter().map(shared).collect(), rows_b.iter().map(shared).collect());
-        assert_eq!(sa, sb, "every shared cell agrees");
+        assert!(rows.iter().all(|r| r.episode == end.episode));
+        assert!(rows.last().is_some_and(|r| r.truncated), "the last row is truncated");
     }
+    for other in &finished[1..] {
+        for ((_, rows_a), (_, rows_b)) in first.iter().zip(other) {
+            let (sa, sb): (Vec<_>, Vec<_>) =
+                (rows_a.iter().map(shared).collect(), rows_b.iter().map(shared).collect());
+            assert_eq!(sa, sb, "every shared cell agrees");
+        }
+    }
+    finished.into_iter().next().unwrap_or_default()
 }
 
 const CLEAN: Conditions = Conditions { latency: 0, jitter: 0, loss_percent: 0 };
@@ -269,6 +283,36 @@ fn peers_agree_with_asymmetric_latency() {
     assert_same_confirmed_episodes(&mut peers);
 }
 
+/// A group kitchen: `wide_room_3` (three chefs) or `open_kitchen_4` (four).
+fn group_kitchen(name: &'static str) -> impl Fn() -> Overcooked {
+    move || Overcooked::new(Layout::classic(name).expect("layout"), Rules::default())
+}
+
+#[test]
+fn three_peers_agree_with_latency_loss_and_one_slow_link() {
+    let fast = Conditions { latency: 1, jitter: 0, loss_percent: 0 };
+    let rough = Conditions { latency: 4, jitter: 2, loss_percent: 5 };
+    let mut inputs = [Rng(61), Rng(62), Rng(63)];
+    let mut peers =
+        play_with(group_kitchen("wide_room_3"), [fast, rough, fast], 17, |p, _| inputs[p].input());
+    assert!(peers.iter().all(|p| p.stats().rollbacks > 0), "everyone rolls back for the slow link");
+    assert_same_confirmed_episodes(&mut peers);
+}
+
+#[test]
+fn four_peers_agree_with_jitter_and_loss_and_every_action_is_recorded() {
+    let rough = Conditions { latency: 3, jitter: 2, loss_percent: 8 };
+    let mut inputs = [Rng(71), Rng(72), Rng(73), Rng(74)];
+    let mut peers =
+        play_with(group_kitchen("open_kitchen_4"), [rough; 4], 18, |p, _| inputs[p].input());
+    let finished = assert_same_confirmed_episodes(&mut peers);
+    let moved = |player: usize| {
+        let rows = finished.iter().flat_map(|(_, rows)| rows);
+        rows.filter(|r| r.actions.len() == 4 && r.actions[player] != STAY).count()
+    };
+    assert!((0..4).all(|p| moved(p) > 10), "every player's actions are in the rows");
+}
+
 #[test]
 fn a_held_key_is_predicted_to_stay_held_and_a_tap_is_not_repeated() {
     use ggrs::InputPredictor;
@@ -303,8 +347,8 @@ fn held_key_prediction_saves_rollbacks_and_keeps_parity() {
 #[test]
 fn garbage_packets_are_dropped_and_counted() {
     let mut peer = Netcode::new(overcooked(), PLAN, NET, 0).expect("session");
-    peer.receive(vec![0xff; 40]);
-    peer.receive(Vec::new());
+    peer.receive(PeerAddr(1), vec![0xff; 40]);
+    peer.receive(PeerAddr(1), Vec::new());
     peer.tick(NetInput::default(), 0.0);
     assert_eq!(peer.wire().dropped, 2);
 }
@@ -321,8 +365,8 @@ fn a_diverging_peer_is_reported_as_a_desync() {
     for _ in 0..400 {
         for i in 0..2 {
             peers[i].tick(NetInput::default(), 0.0);
-            for packet in peers[i].take_outgoing() {
-                peers[1 - i].receive(packet);
+            for (_, packet) in peers[i].take_outgoing() {
+                peers[1 - i].receive(PeerAddr(i as u8), packet);
             }
         }
         if !peers[0].desyncs().is_empty() {

@@ -136,6 +136,13 @@ impl Match {
         self
     }
 
+    /// The partner's address in the netcode: its player index.
+    pub(super) fn partner_index(&self) -> crate::core::netcode::PeerAddr {
+        let me = self.player_index;
+        let other = self.players.iter().find(|p| p.player_index != me);
+        crate::core::netcode::PeerAddr(other.map_or(1 - me.min(1), |p| p.player_index))
+    }
+
     pub(super) fn started(&self) -> bool {
         self.kickoff == Kickoff::Started
     }

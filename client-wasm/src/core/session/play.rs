@@ -197,9 +197,9 @@ impl Session {
         let was_done = phase == Phase::Done;
         for event in &events {
             match event {
-                PeerEvent::Interrupted => m.partner_silent = true,
-                PeerEvent::Resumed => m.partner_silent = false,
-                PeerEvent::Synchronized | PeerEvent::Disconnected => {}
+                PeerEvent::Interrupted(_) => m.partner_silent = true,
+                PeerEvent::Resumed(_) => m.partner_silent = false,
+                PeerEvent::Synchronized(_) | PeerEvent::Disconnected(_) => {}
             }
         }
         let partner_left = m.partner_left_relay && m.partner_silent;
@@ -212,7 +212,7 @@ impl Session {
             commands.extend(self.excluded(&exclusion, now_ms));
         } else if self.matched().is_some_and(|m| m.partner_closed && !m.can_play_on()) {
             commands.extend(self.partner_gone(Outcome::PartnerDisconnected));
-        } else if events.contains(&PeerEvent::Disconnected) {
+        } else if events.iter().any(|e| matches!(e, PeerEvent::Disconnected(_))) {
             commands.extend(self.partner_gone(Outcome::PartnerAway));
         } else if partner_left {
             commands.extend(self.partner_gone(Outcome::PartnerDisconnected));
@@ -250,7 +250,7 @@ impl Session {
             commands.push(Command::SendRelay(ClientMsg::Validated { game_id, env, rtt_ms }));
         }
         self.update_countdown(now_ms);
-        if events.contains(&PeerEvent::Disconnected) {
+        if events.iter().any(|e| matches!(e, PeerEvent::Disconnected(_))) {
             commands.extend(self.partner_gone(Outcome::PartnerDisconnected));
         }
         commands
@@ -313,8 +313,11 @@ impl Session {
                 Vec::new()
             }
             Ok(Packet::Netcode(payload)) => {
-                if let Some(play) = self.matched_mut().and_then(|m| m.play.as_mut()) {
-                    play.netcode.receive(payload.to_vec());
+                if let Some(m) = self.matched_mut() {
+                    let partner = m.partner_index();
+                    if let Some(play) = m.play.as_mut() {
+                        play.netcode.receive(partner, payload.to_vec());
+                    }
                 }
                 Vec::new()
             }
