@@ -127,7 +127,7 @@ impl Storage {
         players: &[ParticipantId],
         dir: &Path,
     ) -> io::Result<Option<parity::Parity>> {
-        let mut files = vec![(upload.participant_id.clone(), upload.csv.clone())];
+        let mut others = Vec::new();
         for other in players.iter().filter(|p| **p != upload.participant_id) {
             let base = format!("{other}_ep{}", upload.episode);
             let (Ok(csv), Ok(meta)) = (
@@ -140,14 +140,17 @@ impl Storage {
                 .is_ok_and(|stored| stored.game_id == upload.game_id);
             // A file of another game under the same name is from an earlier session.
             if same_game {
-                files.push((other.clone(), csv));
+                others.push((other, csv));
             }
         }
+        let mut files: Vec<(&ParticipantId, &str)> =
+            others.iter().map(|(id, csv)| (*id, csv.as_str())).collect();
+        files.push((&upload.participant_id, &upload.csv));
         // Participant-id order, so every upload of the game compares the same way round.
-        files.sort_by(|a, b| a.0.cmp(&b.0));
-        let texts: Vec<&str> = files.iter().map(|(_, csv)| csv.as_str()).collect();
+        files.sort_by(|a, b| a.0.cmp(b.0));
+        let texts: Vec<&str> = files.iter().map(|(_, csv)| *csv).collect();
         let Some(group) = parity::compare_all(&texts) else { return Ok(None) };
-        let names: Vec<ParticipantId> = files.into_iter().map(|(id, _)| id).collect();
+        let names: Vec<ParticipantId> = files.into_iter().map(|(id, _)| id.clone()).collect();
         tracing::info!(game = %upload.game_id, episode = upload.episode, files = names.len(), equal = group.parity.is_equal(), "parity checked");
         self.record_parity(dir, upload, &names, &group)?;
         Ok(Some(group.parity))

@@ -4,9 +4,7 @@
 // 15-second episode; prints, per setting, the delay played, the round trip measured,
 // rollbacks per second of play and key-to-screen latency (medians over both players, from the
 // stored sidecars).
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { experiment, launchBrowser, openParticipant, playRandomly, startRelay } from '../e2e/harness.mjs';
+import { experiment, launchBrowser, playStoredPair, startRelay } from '../e2e/harness.mjs';
 
 const FPS = 30;
 const SETTINGS = [
@@ -25,16 +23,7 @@ try {
     for (const setting of SETTINGS) {
       const relay = await startRelay({ experiment: experiment(setting.experiment), name: `bench_delay_${setting.experiment}_${rtt}` });
       try {
-        const network = { latency: rtt / 4 };
-        const players = [
-          await openParticipant(browser, relay.url, { network }),
-          await openParticipant(browser, relay.url, { network }),
-        ];
-        await playRandomly(players, () => window.rollgym.phase === 'done', { timeoutMs: 90000 });
-        const stored = () => window.rollgym.exports.length === 1 && window.rollgym.exports[0].acked;
-        const hooks = await Promise.all(players.map((p) => p.waitFor(stored, null, 20000)));
-        const dir = path.join(relay.dataDir, setting.id, 'overcooked');
-        const sidecars = hooks.map((h) => JSON.parse(readFileSync(path.join(dir, `${h.participantId}_ep0.json`), 'utf8')));
+        const { sidecars } = await playStoredPair(browser, relay, setting.id, { latency: rtt / 4 });
         const seconds = sidecars[0].rows / FPS;
         const perSecond = median(sidecars.map((s) => s.rollbacks.in_episode / seconds));
         const drawn = sidecars.map((s) => s.input_latency.drawn).filter(Boolean);
@@ -42,7 +31,6 @@ try {
         rows.push(
           `| ${rtt} ms | ${setting.name} | ${sidecars[0].settings.input_delay} | ${Math.round(measured)} | ${perSecond.toFixed(1)} | ${Math.round(median(drawn.map((d) => d.p50)))} | ${Math.round(median(drawn.map((d) => d.p95)))} |`,
         );
-        await Promise.all(players.map((p) => p.close()));
       } finally {
         await relay.stop();
       }

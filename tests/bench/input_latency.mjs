@@ -1,13 +1,10 @@
 // Benchmark: key-to-screen latency, end to end. Two pages press random keys through a
 // 15-second episode, with no emulated latency and with 100 ms one way (Chromium delays a
 // page's datagrams both ways by its emulated latency: 50 ms on each page); prints the round
-// trip measured and
-// each player's time from keydown to the frame that applied the key and to the screen
-// (medians and 95th percentiles from the stored sidecars), next to the budget: input delay ×
-// frame time + one frame.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { experiment, launchBrowser, openParticipant, playRandomly, startRelay } from '../e2e/harness.mjs';
+// trip measured and each player's time from keydown to the frame that applied the key and to
+// the screen (medians and 95th percentiles from the stored sidecars), next to the budget:
+// input delay × frame time + one frame.
+import { experiment, launchBrowser, playStoredPair, startRelay } from '../e2e/harness.mjs';
 
 const FPS = 30;
 const INPUT_DELAY = 2;
@@ -19,21 +16,13 @@ try {
     const relay = await startRelay({ experiment: experiment('long'), name: `bench_input_latency_${latency}` });
     try {
       const network = latency ? { latency: latency / 2 } : undefined;
-      const players = [
-        await openParticipant(browser, relay.url, { network }),
-        await openParticipant(browser, relay.url, { network }),
-      ];
-      await playRandomly(players, () => window.rollgym.phase === 'done', { timeoutMs: 90000 });
-      const stored = () => window.rollgym.exports.length === 1 && window.rollgym.exports[0].acked;
-      const hooks = await Promise.all(players.map((p) => p.waitFor(stored, null, 20000)));
-      const dir = path.join(relay.dataDir, 'e2e_long', 'overcooked');
-      for (const hook of hooks) {
-        const sidecar = JSON.parse(readFileSync(path.join(dir, `${hook.participantId}_ep0.json`), 'utf8'));
+      const { hooks, sidecars } = await playStoredPair(browser, relay, 'e2e_long', network);
+      for (const [i, hook] of hooks.entries()) {
+        const sidecar = sidecars[i];
         const { presses, applied, drawn } = sidecar.input_latency;
         const ms = (x) => (x == null ? '–' : Math.round(x));
         rows.push(`| ${latency} ms | ${Math.round(sidecar.p2p_rtt_ms.median)} | ${hook.playerIndex} | ${presses} | ${ms(applied?.p50)} | ${ms(applied?.p95)} | ${ms(drawn?.p50)} | ${ms(drawn?.p95)} | ${budget} |`);
       }
-      await Promise.all(players.map((p) => p.close()));
     } finally {
       await relay.stop();
     }

@@ -15,6 +15,7 @@ import {
   playRandomly,
   sameEpisodes,
   startRelay,
+  storedSidecar,
   inGame,
   isDone,
   useBrowserAndRelay,
@@ -67,7 +68,7 @@ test('input_delay = "auto" with 150 ms on one page: both play the delay the rela
   const stored = () => window.rollgym.exports.length === 1 && window.rollgym.exports[0].acked;
   await Promise.all([a.waitFor(stored), b.waitFor(stored)]);
   const dir = path.join(env.relay.dataDir, 'e2e_auto_delay', 'overcooked');
-  const [ca, cb] = [sa, sb].map((h) => JSON.parse(readFileSync(path.join(dir, `${h.participantId}_ep0.json`), 'utf8')).settings);
+  const [ca, cb] = [sa, sb].map((h) => storedSidecar(dir, h.participantId).settings);
   assert.deepEqual(ca.input_delay_auto, cb.input_delay_auto, 'one delay for the game, not one per page');
   const { frames, rtt_ms: rtt } = ca.input_delay_auto;
   assert.ok(rtt >= 150, `chosen from the measured round trip (${rtt} ms)`);

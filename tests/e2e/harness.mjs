@@ -1,7 +1,7 @@
 // Test harness: the real relay binary on a free port, real Chromium pages, and helpers that
 // wait on the `window.rollgym` hook (never on sleeps).
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -184,6 +184,37 @@ export function sharedCells(csv) {
   const cut = lines[0].split(',').indexOf('wasSpeculative.0');
   assert.ok(cut > 0, `local columns in the header: ${lines[0]}`);
   return lines.map((line) => line.split(',').slice(0, cut).join(','));
+}
+
+/** The text of a participant's stored episode file under `dir`: `ext` is `csv` or `json`. */
+export function storedFile(dir, participantId, ext, episode = 0) {
+  return readFileSync(path.join(dir, `${participantId}_ep${episode}.${ext}`), 'utf8');
+}
+
+/** A participant's stored sidecar of `episode` under `dir`, parsed. */
+export function storedSidecar(dir, participantId, episode = 0) {
+  return JSON.parse(storedFile(dir, participantId, 'json', episode));
+}
+
+/**
+ * Two pages of `relay` (each behind `network`, if given) press random keys to the end of a
+ * one-episode Overcooked game and wait until both stored it; returns their hooks and stored
+ * sidecars (`experimentId` names the data directory). The pages are closed.
+ */
+export async function playStoredPair(browser, relay, experimentId, network) {
+  const players = [
+    await openParticipant(browser, relay.url, { network }),
+    await openParticipant(browser, relay.url, { network }),
+  ];
+  try {
+    await playRandomly(players, () => window.rollgym.phase === 'done', { timeoutMs: 90000 });
+    const stored = () => window.rollgym.exports.length === 1 && window.rollgym.exports[0].acked;
+    const hooks = await Promise.all(players.map((p) => p.waitFor(stored, null, 20000)));
+    const dir = path.join(relay.dataDir, experimentId, 'overcooked');
+    return { hooks, sidecars: hooks.map((h) => storedSidecar(dir, h.participantId)) };
+  } finally {
+    await Promise.all(players.map((p) => p.close()));
+  }
 }
 
 export function assertClean(...participants) {

@@ -6,7 +6,6 @@
 // namespaces (tests/e2e/topology.mjs); skipped with the reason when that cannot be done here.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
@@ -18,6 +17,8 @@ import {
   playRandomly,
   sharedCells,
   startRelay,
+  storedFile,
+  storedSidecar,
   useBrowserAndRelay,
 } from './harness.mjs';
 import { ROUTING, createHomes, launchBrowserIn, startTurn } from './topology.mjs';
@@ -57,12 +58,12 @@ async function playThroughTurn(name, experimentName, experimentId, browsers, hos
     await playRandomly([a, b], () => window.rollgym.phase === 'done');
     const hooks = await Promise.all([a, b].map((p) => p.waitFor(stored, null, 20000)));
     const dir = path.join(env.relay.dataDir, experimentId, 'overcooked');
-    const [cellsA, cellsB] = hooks.map((h) => sharedCells(readFileSync(path.join(dir, `${h.participantId}_ep0.csv`), 'utf8')));
+    const [cellsA, cellsB] = hooks.map((h) => sharedCells(storedFile(dir, h.participantId, 'csv')));
     assert.equal(cellsA.length, 151, 'every step stored');
     assert.deepEqual(cellsA, cellsB, 'both players stored the same game');
     for (const hook of hooks) {
       assert.equal(hook.connectionType, 'relay', 'the page says it went through TURN');
-      const sidecar = JSON.parse(readFileSync(path.join(dir, `${hook.participantId}_ep0.json`), 'utf8'));
+      const sidecar = storedSidecar(dir, hook.participantId);
       assert.equal(sidecar.connection_type, 'relay', 'and so does its sidecar');
     }
     assertClean(a, b);
@@ -134,12 +135,11 @@ async function bothStoreTheSameGame(a, b, experimentId) {
   await playRandomly([a, b], () => window.rollgym.phase === 'done');
   const hooks = await Promise.all([a, b].map((p) => p.waitFor(stored, null, 20000)));
   const dir = path.join(env.relay.dataDir, experimentId, 'overcooked');
-  const read = (h, ext) => readFileSync(path.join(dir, `${h.participantId}_ep0.${ext}`), 'utf8');
-  const [cellsA, cellsB] = hooks.map((h) => sharedCells(read(h, 'csv')));
+  const [cellsA, cellsB] = hooks.map((h) => sharedCells(storedFile(dir, h.participantId, 'csv')));
   assert.equal(cellsA.length, 451, 'every step stored, none lost or doubled');
   assert.deepEqual(cellsA, cellsB);
   for (const hook of hooks) assert.equal(hook.outcome, 'complete');
-  return { hooks, sidecars: hooks.map((h) => JSON.parse(read(h, 'json'))) };
+  return { hooks, sidecars: hooks.map((h) => storedSidecar(dir, h.participantId)) };
 }
 
 test('a 3 s outage of all UDP between the pages mid-game: play waits, resumes, and both store the same complete game', { skip: CAN_DROP }, async (t) => {
@@ -194,7 +194,7 @@ test('an outage past reconnection_timeout_ms: both end with reconnection_timeout
     for (const hook of hooks) {
       assert.equal(hook.outcome, 'reconnection_timeout');
       assert.match(hook.exit.message, /could not be restored/);
-      const sidecar = JSON.parse(readFileSync(path.join(dir, `${hook.participantId}_ep0.json`), 'utf8'));
+      const sidecar = storedSidecar(dir, hook.participantId);
       assert.equal(sidecar.outcome, 'reconnection_timeout');
       assert.equal(sidecar.partial, true);
       const last = sidecar.interruptions.at(-1);

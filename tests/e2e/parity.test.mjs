@@ -18,6 +18,7 @@ import {
   openParticipant,
   playRandomly,
   startRelay,
+  storedSidecar,
   useBrowserAndRelay,
   waitForGame,
 } from './harness.mjs';
@@ -137,7 +138,7 @@ test('parity: random inputs on both; every press timed to the game and the scree
   scenario('random', {
     check: async (a, b, dir, ids) => {
       for (const [i, p] of [a, b].entries()) {
-        const { input_latency: latency } = JSON.parse(readFileSync(path.join(dir, `${ids[i]}_ep0.json`), 'utf8'));
+        const { input_latency: latency } = storedSidecar(dir, ids[i]);
         assert.ok(latency.presses > 0, `presses timed: ${JSON.stringify(latency)}`);
         for (const spread of [latency.applied, latency.drawn]) {
           assert.ok(spread && spread.p50 > 0 && spread.p50 <= spread.p95 && spread.p95 <= spread.max, JSON.stringify(latency));

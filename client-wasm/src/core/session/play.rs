@@ -241,9 +241,9 @@ impl Session {
             m.next_handshake_ping = now_ms + HANDSHAKE_PING_MS;
             commands.push(Command::SendPeer(m.rtt.ping(now_ms).encode()));
         }
-        let rtt_ms = m.rtt.min_recent_ms().map(|rtt| rtt.round() as u32);
         if play.netcode.is_running() && m.kickoff == Kickoff::Connecting && measured {
             m.kickoff = Kickoff::Validated;
+            let rtt_ms = m.rtt.min_recent_ms().map(|rtt| rtt.round() as u32);
             let game_id = m.game_id.clone();
             let identity = play.netcode.game().env.identity();
             let env = Some(EnvStamp { name: identity.name, version: identity.version });

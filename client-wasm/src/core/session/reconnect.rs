@@ -95,7 +95,6 @@ impl Session {
             return self.restart_if_due(now_ms);
         }
         m.reconnect.close(now_ms, false);
-        self.status.reconnecting = false;
         let outcome = Outcome::ReconnectionTimeout;
         let mut commands = self.partner_gone(outcome);
         if !commands.iter().any(|c| matches!(c, Command::Persist(_))) {

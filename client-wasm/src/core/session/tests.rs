@@ -371,6 +371,53 @@ fn connect_pair() -> ([Session; 2], [Vec<Vec<u8>>; 2]) {
     (peers, in_flight)
 }
 
+/// Packets on their way to each of two sessions.
+pub(super) type InFlight = [Vec<Vec<u8>>; 2];
+
+/// One frame of both sessions at `now`: each takes the packets in flight to it, then
+/// simulates `input(player, tick, session)`; its packets go in flight to the other. Returns
+/// each side's commands.
+pub(super) fn step_pair(
+    peers: &mut [Session; 2],
+    flight: &mut InFlight,
+    (tick, now): (u32, f64),
+    input: &mut impl FnMut(usize, u32, &mut Session) -> NetInput,
+) -> [Vec<Command>; 2] {
+    let mut seen: [Vec<Command>; 2] = [Vec::new(), Vec::new()];
+    for i in 0..2 {
+        for packet in std::mem::take(&mut flight[i]) {
+            flight[1 - i].extend(sent_to_peer(peers[i].handle(Input::ChannelData(packet), now)));
+        }
+        let frame = Input::Frame(input(i, tick, &mut peers[i]), now);
+        let commands = peers[i].handle(frame, now);
+        flight[1 - i].extend(sent_to_peer(commands.clone()));
+        seen[i] = commands;
+    }
+    seen
+}
+
+/// Plays both sessions from `from_ms`, a frame every 33 ms, until both are done; every
+/// upload of each.
+pub(super) fn play_to_the_end(
+    peers: &mut [Session; 2],
+    flight: &mut InFlight,
+    from_ms: f64,
+    mut input: impl FnMut(usize, u32, &mut Session) -> NetInput,
+) -> [Vec<Upload>; 2] {
+    let mut uploads = [Vec::new(), Vec::new()];
+    for tick in 0..2_000u32 {
+        let now = from_ms + f64::from(tick) * 33.0;
+        let commands = step_pair(peers, flight, (tick, now), &mut input);
+        for (mine, commands) in uploads.iter_mut().zip(&commands) {
+            mine.extend(persisted(commands));
+        }
+        if peers.iter().all(|p| p.status().phase == Phase::Done) {
+            return uploads;
+        }
+    }
+    panic!("the game never ended")
+}
+
 /// Connects two sessions and runs them until both are playing; returns the in-flight queues.
 pub(super) fn start_pair() -> ([Session; 2], [Vec<Vec<u8>>; 2]) {
     let (mut peers, mut in_flight) = connect_pair();

@@ -18,21 +18,17 @@ fn health_reports(commands: &[Command]) -> Vec<GameHealth> {
 /// Runs both sessions `frames` more frames from `from_ms`, 33 ms apart; returns each side's
 /// commands.
 fn run(
-    (peers, in_flight): &mut ([Session; 2], [Vec<Vec<u8>>; 2]),
+    (peers, in_flight): &mut ([Session; 2], InFlight),
     from_ms: f64,
     frames: u32,
 ) -> [Vec<Command>; 2] {
     let mut seen: [Vec<Command>; 2] = [Vec::new(), Vec::new()];
+    let mut idle = |_: usize, _: u32, _: &mut Session| NetInput::default();
     for tick in 0..frames {
         let now = from_ms + f64::from(tick) * 33.0;
-        for i in 0..2 {
-            for packet in std::mem::take(&mut in_flight[i]) {
-                in_flight[1 - i]
-                    .extend(sent_to_peer(peers[i].handle(Input::ChannelData(packet), now)));
-            }
-            let commands = peers[i].handle(Input::Frame(NetInput::default(), 0.0), now);
-            in_flight[1 - i].extend(sent_to_peer(commands.clone()));
-            seen[i].extend(commands);
+        let commands = step_pair(peers, in_flight, (tick, now), &mut idle);
+        for (mine, commands) in seen.iter_mut().zip(commands) {
+            mine.extend(commands);
         }
     }
     seen

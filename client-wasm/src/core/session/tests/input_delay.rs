@@ -14,9 +14,6 @@ fn auto_game() -> GameConfig {
     }
 }
 
-/// Packets on their way to each page.
-type InFlight = [Vec<Vec<u8>>; 2];
-
 /// Both pages of an automatic-delay game, connected until both validated; the round trips
 /// they reported.
 fn validate_pair() -> ([Session; 2], InFlight, [Option<u32>; 2]) {
@@ -68,30 +65,16 @@ fn an_automatic_delay_is_validated_with_a_round_trip_and_played_as_the_relay_cho
         let start = ServerMsg::Start { game_id: id("g"), input_delay: Some(agreed) };
         peer.handle(Input::Relay(start), 5_000.0);
     }
-    let mut uploads = Vec::new();
-    for tick in 0..2_000u32 {
+    // Player 0 presses a key every tenth frame while playing.
+    let [uploads, _] = play_to_the_end(&mut peers, &mut flight, 20_000.0, |i, tick, page| {
+        let press = i == 0 && tick.is_multiple_of(10) && page.status().phase == Phase::Playing;
         let now = 20_000.0 + f64::from(tick) * 33.0;
-        for i in 0..2 {
-            for packet in std::mem::take(&mut flight[i]) {
-                flight[1 - i]
-                    .extend(sent_to_peer(peers[i].handle(Input::ChannelData(packet), now)));
-            }
-            let mut action = NO_ACTION;
-            if i == 0 && tick % 10 == 0 && peers[0].status().phase == Phase::Playing {
-                peers[0].note_key(now);
-                action = 1;
-            }
-            let input = NetInput { action, focused: true, held: false, slow: false };
-            let commands = peers[i].handle(Input::Frame(input, now), now);
-            if i == 0 {
-                uploads.extend(persisted(&commands));
-            }
-            flight[1 - i].extend(sent_to_peer(commands));
+        if press {
+            page.note_key(now);
         }
-        if peers.iter().all(|p| p.status().phase == Phase::Done) {
-            break;
-        }
-    }
+        let action = if press { 1 } else { NO_ACTION };
+        NetInput { action, focused: true, held: false, slow: false }
+    });
     assert_eq!(uploads.len(), 2, "both episodes");
     for upload in &uploads {
         let settings = &upload.sidecar.settings;

@@ -13,31 +13,6 @@ fn restarts(commands: &[Command]) -> usize {
     commands.iter().filter(|c| matches!(c, Command::RestartIce)).count()
 }
 
-/// Plays both sessions to the end of the game from `from_ms`; every upload of each.
-fn play_to_the_end(
-    peers: &mut [Session; 2],
-    flight: &mut [Vec<Vec<u8>>; 2],
-    from_ms: f64,
-) -> [Vec<Upload>; 2] {
-    let mut uploads = [Vec::new(), Vec::new()];
-    for tick in 0..2_000u32 {
-        let now = from_ms + f64::from(tick) * 33.0;
-        for i in 0..2 {
-            for packet in std::mem::take(&mut flight[i]) {
-                flight[1 - i]
-                    .extend(sent_to_peer(peers[i].handle(Input::ChannelData(packet), now)));
-            }
-            let commands = peers[i].handle(Input::Frame(NetInput::default(), now), now);
-            uploads[i].extend(persisted(&commands));
-            flight[1 - i].extend(sent_to_peer(commands));
-        }
-        if peers.iter().all(|p| p.status().phase == Phase::Done) {
-            return uploads;
-        }
-    }
-    panic!("the game never ended")
-}
-
 #[test]
 fn the_offering_side_restarts_until_the_path_is_back_and_both_record_it() {
     let (mut peers, mut flight) = start_pair();
@@ -62,7 +37,8 @@ fn the_offering_side_restarts_until_the_path_is_back_and_both_record_it() {
         assert_eq!(peer.status().phase, Phase::Playing);
     }
     assert_eq!((a.status().ice_restarts, b.status().ice_restarts), (2, 0));
-    let uploads = play_to_the_end(&mut peers, &mut flight, LOST_AT + 4_000.0);
+    let uploads =
+        play_to_the_end(&mut peers, &mut flight, LOST_AT + 4_000.0, |_, _, _| NetInput::default());
     let expected = Interruption { start_frame: frame, duration_ms: 4_000, recovered: true };
     for mine in &uploads {
         assert_eq!(mine.len(), 2, "both episodes");
