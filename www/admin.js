@@ -113,7 +113,7 @@ function renderGames(snapshot) {
 
 const PARTICIPANT_COLUMNS = [
   ['id', 'id'], ['scene', 'scene'], ['phase', 'phase'], ['since_ms', 'for'],
-  ['server_rtt_ms', 'server round trip'], ['game', 'game'], ['partner', 'partner'],
+  ['server_rtt_ms', 'server round trip'], ['game', 'game'], ['partners', 'partners'],
   ['uploads_stored', 'uploads stored / refused / pending'], ['outcome', 'outcome'],
 ];
 
@@ -140,7 +140,7 @@ function renderParticipants(snapshot) {
 
 document.getElementById('participant-search').value.trim().toLowerCase();
   const matches = snapshot.participants.filter((p) =>
-    !search || [p.id, p.phase, p.game, p.partner, p.outcome].some((v) => v && String(v).toLowerCase().includes(search)));
+    !search || [p.id, p.phase, p.game, p.partners?.join(' '), p.outcome].some((v) => v && String(v).toLowerCase().includes(search)));
   const value = (p) => p[sortKey] ?? '';
   matches.sort((a, b) => (value(a) < value(b) ? -1 : value(a) > value(b) ? 1 : 0) * (sortDescending ? -1 : 1));
   const rows = matches.map((p) => {
@@ -151,7 +151,7 @@ document.getElementById('participant-search').value.trim().toLowerCase();
       participant_id: p.id, message: document.getElementById('exclude-message').value,
     }, `${p.id} excluded`));
     const tr = row([cell('td', id), p.scene, p.phase, seconds(snapshot.now_ms - p.since_ms),
-      p.server_rtt_ms == null ? null : `${p.server_rtt_ms} ms`, p.game, p.partner, uploads, p.outcome,
+      p.server_rtt_ms == null ? null : `${p.server_rtt_ms} ms`, p.game, p.partners?.join(', '), uploads, p.outcome,
       cell('td', exclude)]);
     tr.dataset.participant = p.id;
     return tr;

@@ -4,9 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    BrowserRule, GROUP_SIZE, GameConfig, GameConfigError, GymScene, IceServer, LoadingConfig,
-    MatchmakerKind, MatchmakingConfig, MonitoringConfig, MonitoringError, OutcomesConfig,
-    RttSource, Scene, SceneConfig, SceneId, SceneView, ScreeningConfig, WaitingRoomConfig,
+    BrowserRule, GameConfig, GameConfigError, GymScene, IceServer, LoadingConfig, MatchmakerKind,
+    MatchmakingConfig, MonitoringConfig, MonitoringError, OutcomesConfig, RttSource, Scene,
+    SceneConfig, SceneId, SceneView, ScreeningConfig, WaitingRoomConfig,
 };
 
 /// A whole experiment file. Unknown keys are errors, so a typo in a researcher's config is
@@ -149,9 +149,15 @@ pub enum ConfigError {
     #[error("the experiment has no gym scene")]
     NoGymScene,
     #[error(
-        "scene {scene:?}: game.layout {layout:?} is for {players} players, but games are for {group_size} (groups of more than two players are not supported yet)"
+        "scene {scene:?}: game.layout {layout:?} is for {players} players, but matchmaking.group_size is {group_size}"
     )]
     GroupSize { scene: String, layout: String, players: usize, group_size: usize },
+    #[error("scene {0:?}: matchmaking.group_size must be 2 to {max}", max = crate::MAX_GROUP_SIZE)]
+    BadGroupSize(String),
+    #[error(
+        "scene {0:?}: matchmaking.max_p2p_rtt_ms probes pairs before a match; it cannot be used with group_size above 2 yet"
+    )]
+    GroupProbe(String),
     #[error("screening browser rule: {0}")]
     BadBrowserRule(String),
     #[error("screening.devices is empty: nobody could take part")]
@@ -305,13 +311,20 @@ impl ExperimentConfig {
 
 fn validate_gym(gym: &GymScene) -> Result<(), ConfigError> {
     gym.game.validate()?;
-    if let Some(players) = gym.game.built_in_players().filter(|p| *p != GROUP_SIZE) {
+    let group_size = gym.matchmaking.group_size;
+    if !(2..=crate::MAX_GROUP_SIZE).contains(&group_size) {
+        return Err(ConfigError::BadGroupSize(gym.id.to_string()));
+    }
+    if let Some(players) = gym.game.built_in_players().filter(|p| *p != group_size) {
         return Err(ConfigError::GroupSize {
             scene: gym.id.to_string(),
             layout: gym.game.layout.clone(),
             players,
-            group_size: GROUP_SIZE,
+            group_size,
         });
+    }
+    if group_size > 2 && gym.matchmaking.max_p2p_rtt_ms.is_some() {
+        return Err(ConfigError::GroupProbe(gym.id.to_string()));
     }
     gym.monitoring.validate()?;
     if gym.matchmaking.kind == MatchmakerKind::LatencyFifo && gym.matchmaking.max_server_rtt_ms == 0

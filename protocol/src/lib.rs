@@ -33,7 +33,10 @@ pub use ids::{
     GameId, IdError, MAX_PARTICIPANT_ID_LEN, ParticipantId, ProbeId, SafeId, SceneId, UploadId,
 };
 pub use input_delay::{AgreedDelay, InputDelay, MAX_INPUT_DELAY};
-pub use lobby::{GROUP_SIZE, MatchmakerKind, MatchmakingConfig, RttSource, WaitingRoomConfig};
+pub use lobby::{
+    DEFAULT_GROUP_SIZE, MAX_GROUP_SIZE, MatchmakerKind, MatchmakingConfig, RttSource,
+    WaitingRoomConfig,
+};
 pub use messages::{
     ClientMsg, DecodeError, EnvStamp, ErrorCode, IceServer, MAX_CLIENT_MESSAGE_BYTES,
     MAX_UPLOAD_BYTES, PROTOCOL_VERSION, PeerInfo, ServerMsg, SignalPayload, Upload,

@@ -2,11 +2,14 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Which matchmaker forms the groups.
-/// Players per game. Every game is a pair for now; larger groups need a mesh of peer
-/// connections (a config whose environment is for more players is refused at load).
-pub const GROUP_SIZE: usize = 2;
+/// Players per game unless `[matchmaking] group_size` says otherwise.
+pub const DEFAULT_GROUP_SIZE: usize = 2;
 
+/// The largest group: every player keeps a peer connection to every other one (a full
+/// mesh), so each page's upload grows with the group.
+pub const MAX_GROUP_SIZE: usize = 4;
+
+/// Which matchmaker forms the groups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchmakerKind {
@@ -36,7 +39,7 @@ pub enum RttSource {
 #[serde(deny_unknown_fields, default)]
 pub struct MatchmakingConfig {
     pub kind: MatchmakerKind,
-    /// LatencyFifo: the largest sum of the two participants' server round trips, in ms.
+    /// LatencyFifo: the largest sum of the participants' server round trips, in ms.
     pub max_server_rtt_ms: u32,
     /// GroupReunion: pair with anyone when no previous partner is waiting.
     pub fallback_to_fifo: bool,
@@ -46,6 +49,8 @@ pub struct MatchmakingConfig {
     pub max_p2p_rtt_ms: Option<u32>,
     /// The server round trip LatencyFifo compares and the match log records.
     pub rtt_source: RttSource,
+    /// Players per game, 2 to [`MAX_GROUP_SIZE`]; the environment must be for as many.
+    pub group_size: usize,
 }
 
 impl Default for MatchmakingConfig {
@@ -56,6 +61,7 @@ impl Default for MatchmakingConfig {
             fallback_to_fifo: true,
             max_p2p_rtt_ms: None,
             rtt_source: RttSource::Websocket,
+            group_size: DEFAULT_GROUP_SIZE,
         }
     }
 }

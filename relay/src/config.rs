@@ -62,10 +62,21 @@ mod tests {
     }
 
     #[test]
-    fn a_layout_for_more_chefs_than_a_game_has_players_is_refused() {
+    fn the_group_size_must_fit_the_layout_and_the_mesh() {
         let three = "[experiment]\nid = \"x\"\n[game]\nlayout = \"wide_room_3\"\n";
         let err = parse(three, Path::new("e.toml")).expect_err("3 chefs, pairs").to_string();
-        assert!(err.contains("\"wide_room_3\" is for 3 players, but games are for 2"), "{err}");
+        assert!(err.contains("\"wide_room_3\" is for 3 players, but matchmaking.group_size is 2"));
+        let grouped = format!("{three}[matchmaking]\ngroup_size = 3\n");
+        let config = parse(&grouped, Path::new("e.toml")).expect("3 chefs, groups of 3");
+        assert_eq!(config.scenes()[0].gym().map(|g| g.matchmaking.group_size), Some(3));
+        for size in [1, 5] {
+            let bad = format!("{three}[matchmaking]\ngroup_size = {size}\n");
+            let err = parse(&bad, Path::new("e.toml")).expect_err("size").to_string();
+            assert!(err.contains("group_size must be 2 to 4"), "{err}");
+        }
+        let probed = format!("{grouped}max_p2p_rtt_ms = 100\n");
+        let err = parse(&probed, Path::new("e.toml")).expect_err("group probe").to_string();
+        assert!(err.contains("cannot be used with group_size above 2"), "{err}");
     }
 
     #[test]

@@ -124,8 +124,6 @@ pub enum Action {
     SpectateEnd(GameId),
 }
 
-use rollgym_protocol::GROUP_SIZE;
-
 /// All participants of one relay.
 #[derive(Debug)]
 pub struct Lobby {
@@ -347,29 +345,8 @@ impl Lobby {
                 }
                 actions.extend(self.waiting_counts(state.scene));
             }
-            Phase::Paired { partner, game_id } => {
-                let started =
-                    self.games.get(&game_id).is_some_and(|g| g.state == GameState::Playing);
-                if !started {
-                    // Before the start the partner has lost nothing: back to the waiting room.
-                    actions.extend(self.dissolve(&game_id, Some(conn), now_ms));
-                } else {
-                    self.book_finished(&game_id, now_ms);
-                    self.games.remove(&game_id);
-                    // The partner may have moved on to the next scene already.
-                    let still_playing = self.conns.get(&partner).is_some_and(
-                        |p| matches!(&p.phase, Phase::Paired { game_id: g, .. } if *g == game_id),
-                    );
-                    if let (true, Some(partner_state), Some(id)) =
-                        (still_playing, self.conns.get_mut(&partner), state.participant)
-                    {
-                        partner_state.phase = Phase::PartnerGone;
-                        actions.push(Action::Send(
-                            partner,
-                            ServerMsg::PartnerLeft { participant_id: id },
-                        ));
-                    }
-                }
+            Phase::Paired { game_id } => {
+                actions.extend(self.member_left(conn, &game_id, state.participant, now_ms));
             }
             Phase::Screening { .. } => actions.push(Action::EndScreenPeer(conn)),
             Phase::Greeting

@@ -88,7 +88,8 @@ fn fifo(arriving: &Candidate, waiting: &[Candidate], group_size: usize) -> Optio
 
 /// FIFO among the waiting participants whose estimated peer-to-peer round trip (the sum of both
 /// server round trips) is within `max_server_rtt_ms`, boundary included. An unknown round trip
-/// on either side does not exclude anyone.
+/// on either side does not exclude anyone. In a group every pair is within it (each pair has
+/// its own connection).
 #[derive(Debug, Clone, Copy)]
 pub struct LatencyFifo {
     pub max_server_rtt_ms: u32,
@@ -114,7 +115,20 @@ impl Matchmaker for LatencyFifo {
         waiting: &[Candidate],
         group_size: usize,
     ) -> Option<Vec<Candidate>> {
-        fifo(arriving, &self.rank_candidates(arriving, waiting, group_size), group_size)
+        let others = group_size.checked_sub(1)?;
+        let mut group: Vec<Candidate> = Vec::with_capacity(group_size);
+        for candidate in self.rank_candidates(arriving, waiting, group_size) {
+            if group.len() == others {
+                break;
+            }
+            if group.iter().all(|member| self.compatible(member, &candidate)) {
+                group.push(candidate);
+            }
+        }
+        (group.len() == others).then(|| {
+            group.push(arriving.clone());
+            group
+        })
     }
 
     fn rank_candidates(
@@ -135,15 +149,22 @@ pub struct GroupReunion {
 }
 
 impl GroupReunion {
-    fn reunion(arriving: &Candidate, waiting: &[Candidate]) -> Option<Candidate> {
-        // The arriving participant's own history, most recent partner first.
+    /// Waiting previous partners: the arriving participant's own, most recent first, then
+    /// those who remember the arriving one, in arrival order.
+    fn reunions(arriving: &Candidate, waiting: &[Candidate]) -> Vec<Candidate> {
         let own = arriving
             .previous_partners
             .iter()
-            .find_map(|p| waiting.iter().find(|c| &c.participant == p));
-        // Reverse reunion: a waiting participant remembers the arriving one.
-        own.or_else(|| waiting.iter().find(|c| c.previous_partners.contains(&arriving.participant)))
-            .cloned()
+            .filter_map(|p| waiting.iter().find(|c| &c.participant == p));
+        let reverse =
+            waiting.iter().filter(|c| c.previous_partners.contains(&arriving.participant));
+        let mut found: Vec<Candidate> = Vec::new();
+        for c in own.chain(reverse) {
+            if !found.contains(c) {
+                found.push(c.clone());
+            }
+        }
+        found
     }
 }
 
@@ -152,18 +173,23 @@ impl Matchmaker for GroupReunion {
         "group_reunion"
     }
 
+    /// A group of previous partners when enough wait; else, if allowed, the previous
+    /// partners waiting filled up in arrival order.
     fn find_match(
         &self,
         arriving: &Candidate,
         waiting: &[Candidate],
         group_size: usize,
     ) -> Option<Vec<Candidate>> {
-        if group_size == 2
-            && let Some(partner) = Self::reunion(arriving, waiting)
-        {
-            return Some(vec![partner, arriving.clone()]);
+        let others = group_size.checked_sub(1)?;
+        let ranked = self.rank_candidates(arriving, waiting, group_size);
+        let reunited = Self::reunions(arriving, waiting).len() >= others;
+        if ranked.len() < others || !(reunited || self.fallback_to_fifo) {
+            return None;
         }
-        if self.fallback_to_fifo { fifo(arriving, waiting, group_size) } else { None }
+        let mut group: Vec<Candidate> = ranked[..others].to_vec();
+        group.push(arriving.clone());
+        Some(group)
     }
 
     fn rank_candidates(
@@ -172,7 +198,7 @@ impl Matchmaker for GroupReunion {
         waiting: &[Candidate],
         group_size: usize,
     ) -> Vec<Candidate> {
-        let mut ranked: Vec<Candidate> = Self::reunion(arriving, waiting).into_iter().collect();
+        let mut ranked = Self::reunions(arriving, waiting);
         if self.fallback_to_fifo && waiting.len() + 1 >= group_size {
             let rest: Vec<Candidate> =
                 waiting.iter().filter(|c| !ranked.contains(c)).cloned().collect();

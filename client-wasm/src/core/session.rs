@@ -19,7 +19,7 @@ use crate::{
     core::{
         export,
         game::{EpisodePlan, Game, Stage},
-        netcode::{NO_ACTION, NetInput, NetSettings, Netcode, PeerEvent},
+        netcode::{NO_ACTION, NetInput, NetSettings, Netcode, PeerAddr, PeerEvent},
         peer_msg::{Packet, PeerMsg, finished_packet, netcode_packet},
         pending::PendingUpload,
         probe::{ProbeEvent, ProbeOut, Prober},
@@ -40,11 +40,12 @@ pub enum Input {
     /// The relay sent something that is not a [`ServerMsg`].
     RelayGarbage(String),
     RelayClosed,
-    /// Our peer connection produced an offer, answer or ICE candidate for the partner.
-    LocalSignal(SignalPayload),
-    ChannelOpen,
-    ChannelData(Vec<u8>),
-    ChannelClosed,
+    /// The peer connection to the partner at this player index produced an offer, answer or
+    /// ICE candidate for it. (A game has one connection per partner, named by its index.)
+    LocalSignal(u8, SignalPayload),
+    ChannelOpen(u8),
+    ChannelData(u8, Vec<u8>),
+    ChannelClosed(u8),
     /// The WebRTC machinery failed (an SDP the browser refused, a failed connection).
     PeerFailed(String),
     /// The page cannot go on (its game clock cannot run): the session ends in `error` with
@@ -57,10 +58,10 @@ pub enum Input {
     Frame(NetInput, f64),
     /// Uploads the relay had not acknowledged before the page was closed or reloaded.
     Restored(Vec<PendingUpload>),
-    /// The peer connection's selected candidate type (from getStats).
-    ConnectionType(String),
-    /// The game connection's path changed (`iceConnectionState`).
-    IceState(IceState),
+    /// A partner's peer connection's selected candidate type (from getStats).
+    ConnectionType(u8, String),
+    /// A partner's game connection's path changed (`iceConnectionState`).
+    IceState(u8, IceState),
     /// The participant pressed the continue button of a static scene.
     Continue,
     /// Something happened on the probe connection.
@@ -82,18 +83,21 @@ pub enum Command {
     SendRelay(ClientMsg),
     /// Send a message already encoded (an upload, kept as its wire text until acknowledged).
     SendRelayText(String),
-    /// Create the peer connection. The initiator creates the DataChannel and the offer.
+    /// Create the peer connection to the partner at player index `partner`. The initiator
+    /// (the lower index of the two) creates the DataChannel and the offer.
     OpenPeer {
+        partner: u8,
         initiator: bool,
         ice_servers: Vec<IceServer>,
         force_relay: bool,
     },
-    /// Apply the partner's offer, answer or candidate to the peer connection.
-    ApplySignal(SignalPayload),
-    /// Make a new offer with fresh ICE credentials (skipped while an offer awaits its answer):
-    /// the connection lost its path mid-game.
-    RestartIce,
-    SendPeer(Vec<u8>),
+    /// Apply a partner's offer, answer or candidate to the connection to it.
+    ApplySignal(u8, SignalPayload),
+    /// Make a new offer with fresh ICE credentials to this partner (skipped while an offer
+    /// awaits its answer): the connection lost its path mid-game.
+    RestartIce(u8),
+    SendPeer(u8, Vec<u8>),
+    /// Close the connections to every partner.
     ClosePeer,
     /// Keep this upload in browser storage until the relay acknowledges it.
     Persist(Box<PendingUpload>),
@@ -268,15 +272,19 @@ impl Session {
                 Vec::new()
             }
             Input::RelayClosed => self.relay_closed(),
-            Input::LocalSignal(payload) => match self.matched() {
-                Some(m) if !self.status.phase.is_terminal() => {
-                    vec![Command::SendRelay(ClientMsg::Signal { to: m.partner.clone(), payload })]
+            Input::LocalSignal(partner, payload) => {
+                let to = self.matched().and_then(|m| m.links.iter().find(|l| l.index == partner));
+                match to {
+                    Some(link) if !self.status.phase.is_terminal() => {
+                        let to = link.participant.clone();
+                        vec![Command::SendRelay(ClientMsg::Signal { to, payload })]
+                    }
+                    _ => Vec::new(),
                 }
-                _ => Vec::new(),
-            },
-            Input::ChannelOpen => self.channel_opened(now_ms),
-            Input::ChannelData(bytes) => self.peer_packet(&bytes, now_ms),
-            Input::ChannelClosed => self.channel_closed(),
+            }
+            Input::ChannelOpen(partner) => self.channel_opened(partner, now_ms),
+            Input::ChannelData(partner, bytes) => self.peer_packet(partner, &bytes, now_ms),
+            Input::ChannelClosed(partner) => self.channel_closed(partner),
             Input::PeerFailed(reason) => {
                 self.status.last_error = Some(reason);
                 Vec::new()
@@ -308,12 +316,17 @@ impl Session {
                 }
                 Vec::new()
             }
-            Input::ConnectionType(kind) => {
-                self.status.connection_type = Some(kind);
+            Input::ConnectionType(partner, kind) => {
+                if let Some(m) = self.matched_mut() {
+                    if let Some(link) = m.link_mut(partner) {
+                        link.connection_type = Some(kind);
+                    }
+                    self.status.connection_type = self.matched().and_then(Match::connection_types);
+                }
                 Vec::new()
             }
             Input::Continue => self.continue_scene(),
-            Input::IceState(state) => self.ice_state(state, now_ms),
+            Input::IceState(partner, state) => self.ice_state(partner, state, now_ms),
         }
     }
 
@@ -337,7 +350,7 @@ impl Session {
     }
 
     /// The ping interval: probe pings, the end of a game, the countdown, time waited, and a
-    /// ping to the partner.
+    /// ping to every partner.
     fn tick(&mut self, now_ms: f64) -> Vec<Command> {
         let mut commands = self.probe_tick(now_ms);
         commands.extend(self.reconnect_tick(now_ms));
@@ -347,8 +360,10 @@ impl Session {
         if let (Phase::Waiting, Some(since)) = (self.status.phase, since) {
             self.status.waited_s = Some(((now_ms - since) / 1000.0).max(0.0) as u32);
         }
-        if let Some(m) = self.matched_mut().filter(|m| m.channel_open) {
-            commands.push(Command::SendPeer(m.rtt.ping(now_ms).encode()));
+        if let Some(m) = self.matched_mut() {
+            for link in m.links.iter_mut().filter(|l| l.open) {
+                commands.push(Command::SendPeer(link.index, link.rtt.ping(now_ms).encode()));
+            }
         }
         commands
     }
@@ -400,7 +415,7 @@ impl Session {
         self.status.phase = Phase::Error;
         self.status.last_error = Some(message);
         if let Some(m) = self.matched_mut() {
-            m.channel_open = false;
+            m.links.iter_mut().for_each(|l| l.open = false);
         }
     }
 }
@@ -408,9 +423,10 @@ impl Session {
 /// Shown while the relay connection is being re-established outside a game.
 const RECONNECTING: &str = "Reconnecting to the server…";
 
-/// The netcode's packets, framed for the DataChannel (one partner: all go to it).
+/// The netcode's packets, framed for the DataChannel of the partner each is for.
 fn outgoing(netcode: &mut Netcode<DynEnv>) -> Vec<Command> {
-    netcode.take_outgoing().iter().map(|(_, p)| Command::SendPeer(netcode_packet(p))).collect()
+    let packets = netcode.take_outgoing();
+    packets.iter().map(|(to, p)| Command::SendPeer(to.0, netcode_packet(p))).collect()
 }
 
 mod data;

@@ -3,7 +3,7 @@
 
 use std::{
     cell::{Cell, RefCell},
-    collections::VecDeque,
+    collections::{BTreeMap, VecDeque},
     rc::{Rc, Weak},
 };
 
@@ -95,7 +95,7 @@ pub(super) fn launch(options: &JsValue) -> Result<Dispatch, JsValue> {
         relay,
         reconnect: None,
         reconnect_attempts: 0,
-        peer: None,
+        peers: BTreeMap::new(),
         probe: None,
         game: None,
         _ticker: ticker,
@@ -133,7 +133,8 @@ struct App {
     /// A pending attempt to open the relay connection again.
     reconnect: Option<Timeout>,
     reconnect_attempts: u32,
-    peer: Option<PeerLink>,
+    /// The game's connections, one per partner (by player index).
+    peers: BTreeMap<u8, PeerLink>,
     /// The connection of a probe before a match; kept only while the session probes.
     probe: Option<PeerLink>,
     game: Option<GameResources>,
@@ -253,8 +254,13 @@ impl App {
         match command {
             Command::SendRelay(msg) => self.relay.send(&msg.encode()),
             Command::SendRelayText(text) => self.relay.send(&text),
-            Command::OpenPeer { initiator, ice_servers, force_relay } => {
-                self.peer = self.open_link(LinkKind::Game, initiator, &ice_servers, force_relay);
+            Command::OpenPeer { partner, initiator, ice_servers, force_relay } => {
+                let kind = LinkKind::Game(partner);
+                // A replaced connection is closed first (its Drop).
+                self.peers.remove(&partner);
+                if let Some(link) = self.open_link(kind, initiator, &ice_servers, force_relay) {
+                    self.peers.insert(partner, link);
+                }
             }
             Command::OpenProbe { initiator, ice_servers, force_relay } => {
                 // Any earlier probe connection goes first.
@@ -271,22 +277,22 @@ impl App {
                     probe.send(&bytes);
                 }
             }
-            Command::ApplySignal(payload) => {
-                if let Some(peer) = &self.peer {
+            Command::ApplySignal(partner, payload) => {
+                if let Some(peer) = self.peers.get(&partner) {
                     peer.apply(payload);
                 }
             }
-            Command::RestartIce => {
-                if let Some(peer) = &self.peer {
+            Command::RestartIce(partner) => {
+                if let Some(peer) = self.peers.get(&partner) {
                     peer.restart_ice();
                 }
             }
-            Command::SendPeer(bytes) => {
-                if let Some(peer) = &self.peer {
+            Command::SendPeer(partner, bytes) => {
+                if let Some(peer) = self.peers.get(&partner) {
                     peer.send(&bytes);
                 }
             }
-            Command::ClosePeer => self.peer = None,
+            Command::ClosePeer => self.peers.clear(),
             Command::Persist(upload) => storage::persist(&upload),
             Command::Forget { participant, upload_id } => storage::forget(&participant, &upload_id),
             Command::Reconnect => self.schedule_reconnect(),
@@ -322,7 +328,7 @@ impl App {
             Err(err) => {
                 let reason = format!("cannot create the {} peer connection: {err:?}", kind.label());
                 match kind {
-                    LinkKind::Game => self.events.send(Input::PeerFailed(reason)),
+                    LinkKind::Game(_) => self.events.send(Input::PeerFailed(reason)),
                     LinkKind::Probe => self.events.send(Input::Probe(ProbeEvent::Failed(reason))),
                     // The screener opens its own link and reports a failure with its facts.
                     LinkKind::Screen => {}

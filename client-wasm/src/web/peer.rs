@@ -38,8 +38,8 @@ use crate::{
 /// Which connection a link is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum LinkKind {
-    /// The game's connection to the partner.
-    Game,
+    /// The game's connection to the partner at this player index (a group has one each).
+    Game(u8),
     /// A probe's connection to a possible partner, before a match.
     Probe,
     /// Screening's connection to the relay's own peer: it echoes what the relay sends.
@@ -49,7 +49,7 @@ pub(super) enum LinkKind {
 impl LinkKind {
     pub(super) fn label(self) -> &'static str {
         match self {
-            LinkKind::Game => "game",
+            LinkKind::Game(_) => "game",
             LinkKind::Probe => "probe",
             LinkKind::Screen => "screen",
         }
@@ -85,13 +85,13 @@ struct Sink {
 impl Sink {
     fn emit(&self, event: LinkEvent) {
         let input = match (self.kind, event) {
-            (LinkKind::Game, LinkEvent::Signal(payload)) => Input::LocalSignal(payload),
-            (LinkKind::Game, LinkEvent::Open) => Input::ChannelOpen,
-            (LinkKind::Game, LinkEvent::Data(bytes)) => Input::ChannelData(bytes),
-            (LinkKind::Game, LinkEvent::Closed) => Input::ChannelClosed,
-            (LinkKind::Game, LinkEvent::Failed(reason)) => Input::PeerFailed(reason),
-            (LinkKind::Game, LinkEvent::ConnectionType(kind)) => Input::ConnectionType(kind),
-            (LinkKind::Game, LinkEvent::Ice(state)) => Input::IceState(state),
+            (LinkKind::Game(p), LinkEvent::Signal(payload)) => Input::LocalSignal(p, payload),
+            (LinkKind::Game(p), LinkEvent::Open) => Input::ChannelOpen(p),
+            (LinkKind::Game(p), LinkEvent::Data(bytes)) => Input::ChannelData(p, bytes),
+            (LinkKind::Game(p), LinkEvent::Closed) => Input::ChannelClosed(p),
+            (LinkKind::Game(_), LinkEvent::Failed(reason)) => Input::PeerFailed(reason),
+            (LinkKind::Game(p), LinkEvent::ConnectionType(kind)) => Input::ConnectionType(p, kind),
+            (LinkKind::Game(p), LinkEvent::Ice(state)) => Input::IceState(p, state),
             (LinkKind::Probe, LinkEvent::Signal(payload)) => {
                 Input::Probe(ProbeEvent::LocalSignal(payload))
             }
@@ -415,7 +415,7 @@ impl Channel {
             let pc = pc.clone();
             EventListener::new(&dc, "open", move |_| {
                 events.emit(LinkEvent::Open);
-                if events.kind != LinkKind::Game {
+                if !matches!(events.kind, LinkKind::Game(_)) {
                     return;
                 }
                 let (pc, events) = (pc.clone(), events.clone());

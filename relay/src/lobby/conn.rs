@@ -4,8 +4,6 @@ use std::collections::VecDeque;
 
 use rollgym_protocol::{GameId, ParticipantId, PeerReport, ProbeId, ScreenFacts};
 
-use super::ConnId;
-
 /// Server round-trip samples kept per participant (the median is over these).
 const RTT_WINDOW: usize = 20;
 
@@ -14,11 +12,11 @@ pub(super) enum Phase {
     /// Connected, no `hello` yet.
     Greeting,
     Waiting,
+    /// In a game with the other members of `games[game_id]`.
     Paired {
         game_id: GameId,
-        partner: ConnId,
     },
-    /// The partner left; nothing more happens until this participant leaves too.
+    /// A partner left; nothing more happens until this participant leaves too.
     PartnerGone,
     /// Came back to finish a game or deliver data (`hello` with `rejoin`), or after finishing
     /// the experiment; never matched. May leave its scene if its progress says its game there

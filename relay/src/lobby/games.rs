@@ -194,6 +194,37 @@ impl Lobby {
         actions
     }
 
+    /// A member's connection closed. Before the start the others have lost nothing: back to
+    /// the waiting room. During play every member still in the game hears who left; the
+    /// game is over for the lobby (each page ends it through its netcode).
+    pub(super) fn member_left(
+        &mut self,
+        conn: ConnId,
+        game_id: &GameId,
+        participant: Option<ParticipantId>,
+        now_ms: u64,
+    ) -> Vec<Action> {
+        let Some(game) = self.games.get(game_id) else { return Vec::new() };
+        if game.state != GameState::Playing {
+            return self.dissolve(game_id, Some(conn), now_ms);
+        }
+        let others: Vec<ConnId> = game.members.iter().copied().filter(|m| *m != conn).collect();
+        self.book_finished(game_id, now_ms);
+        self.games.remove(game_id);
+        let Some(id) = participant else { return Vec::new() };
+        let mut actions = Vec::new();
+        for other in others {
+            // A member may have moved on to the next scene already.
+            let Some(state) = self.conns.get_mut(&other) else { continue };
+            if matches!(&state.phase, Phase::Paired { game_id: g } if g == game_id) {
+                state.phase = Phase::PartnerGone;
+                let participant_id = id.clone();
+                actions.push(Action::Send(other, ServerMsg::PartnerLeft { participant_id }));
+            }
+        }
+        actions
+    }
+
     /// No two of `participants` are matched again.
     pub(super) fn reject_all(&mut self, participants: &[ParticipantId]) {
         for (i, a) in participants.iter().enumerate() {
@@ -306,9 +337,8 @@ impl Lobby {
             .collect();
         let mut actions = Vec::new();
         for (index, &conn) in members.iter().enumerate() {
-            let partner = members[1 - index.min(1)];
             if let Some(state) = self.conns.get_mut(&conn) {
-                state.phase = Phase::Paired { game_id: game_id.clone(), partner };
+                state.phase = Phase::Paired { game_id: game_id.clone() };
             }
             let others = peers.iter().filter(|p| p.player_index as usize != index);
             actions.push(Action::Send(
@@ -360,22 +390,33 @@ impl Lobby {
             .collect()
     }
 
+    /// Signaling goes between two members of one game (each pair of a group has its own
+    /// connection), never to anyone else.
     pub(super) fn signal(
         &mut self,
         conn: ConnId,
         to: ParticipantId,
         payload: SignalPayload,
     ) -> Vec<Action> {
-        let Some(Conn { participant: Some(from), phase: Phase::Paired { partner, .. }, .. }) =
+        let Some(Conn { participant: Some(from), phase: Phase::Paired { .. }, .. }) =
             self.conns.get(&conn)
         else {
             return vec![Action::Refuse(conn, RequestError::NotYourPartner(to))];
         };
-        let partner_id = self.conns.get(partner).and_then(|p| p.participant.as_ref());
-        if partner_id != Some(&to) {
+        let partner =
+            self.partners(conn).into_iter().find(|p| self.participant_of(*p) == Some(&to));
+        let Some(partner) = partner else {
             return vec![Action::Refuse(conn, RequestError::NotYourPartner(to))];
-        }
-        vec![Action::Send(*partner, ServerMsg::Signal { from: from.clone(), payload })]
+        };
+        vec![Action::Send(partner, ServerMsg::Signal { from: from.clone(), payload })]
+    }
+
+    /// The other members of the game a connection plays in, in player order.
+    pub(super) fn partners(&self, conn: ConnId) -> Vec<ConnId> {
+        self.game_of(conn)
+            .and_then(|id| self.games.get(id))
+            .map(|g| g.members.iter().copied().filter(|m| *m != conn).collect())
+            .unwrap_or_default()
     }
 
     /// The participant is finished with its current scene `from`.
@@ -424,12 +465,9 @@ impl Lobby {
         }
     }
 
-    /// The participant id of a paired connection's partner.
-    pub fn partner_of(&self, conn: ConnId) -> Option<ParticipantId> {
-        match &self.conns.get(&conn)?.phase {
-            Phase::Paired { partner, .. } => self.participant_of(*partner).cloned(),
-            _ => None,
-        }
+    /// The participant ids of a paired connection's partners, in player order.
+    pub fn partners_of(&self, conn: ConnId) -> Vec<ParticipantId> {
+        self.partners(conn).into_iter().filter_map(|p| self.participant_of(p).cloned()).collect()
     }
 }
 

@@ -79,8 +79,9 @@ pub struct ParticipantRow {
     pub place: Place,
     /// Since when it is there (lobby time, like the snapshot's `now_ms`).
     pub since_ms: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub partner: Option<ParticipantId>,
+    /// The other players of its game, in player order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub partners: Vec<ParticipantId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_rtt_ms: Option<u32>,
     pub uploads_stored: u32,
@@ -183,7 +184,7 @@ impl Lobby {
             id: id.clone(),
             place: step.place.clone(),
             since_ms: step.at_ms,
-            partner: conn.and_then(|c| self.partner_of(c)),
+            partners: conn.map(|c| self.partners_of(c)).unwrap_or_default(),
             server_rtt_ms: conn.and_then(|c| self.rtt_of(c)),
             uploads_stored: person.uploads_stored,
             uploads_refused: person.uploads_refused,

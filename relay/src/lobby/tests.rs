@@ -619,6 +619,7 @@ fn group_reunion_re_pairs_partners_in_a_later_gym_scene() {
 
 mod admission;
 mod console;
+mod groups;
 mod input_delay;
 mod probe;
 mod progress;

@@ -6,7 +6,7 @@ use std::collections::{HashSet, VecDeque};
 
 use rollgym_protocol::{OutcomeName, Scene, ServerMsg};
 
-use super::{Action, ConnId, GROUP_SIZE, Lobby, Phase, Progress, Timer, ordered};
+use super::{Action, ConnId, Lobby, Phase, Progress, Timer, ordered};
 use crate::matchmaking::{Candidate, Matchmaker};
 
 impl Lobby {
@@ -154,7 +154,7 @@ impl Lobby {
     /// matchmaker's order (which becomes the player order).
     pub(super) fn find_match(&self, arriving: ConnId) -> Option<Vec<ConnId>> {
         let (matchmaker, me, waiting) = self.candidates(arriving)?;
-        let group = matchmaker.find_match(&me, &waiting, GROUP_SIZE)?;
+        let group = matchmaker.find_match(&me, &waiting, self.group_size_of(arriving))?;
         group.iter().map(|c| self.owners.get(&c.participant).copied()).collect()
     }
 
@@ -162,14 +162,21 @@ impl Lobby {
     pub(super) fn ranked_candidates(&self, arriving: ConnId) -> Vec<ConnId> {
         let Some((matchmaker, me, waiting)) = self.candidates(arriving) else { return Vec::new() };
         matchmaker
-            .rank_candidates(&me, &waiting, GROUP_SIZE)
+            .rank_candidates(&me, &waiting, self.group_size_of(arriving))
             .iter()
             .filter_map(|c| self.owners.get(&c.participant).copied())
             .collect()
     }
 
+    /// Players per game in the scene of `conn`.
+    pub(super) fn group_size_of(&self, conn: ConnId) -> usize {
+        self.gym_of(conn).map_or(rollgym_protocol::DEFAULT_GROUP_SIZE, |g| g.matchmaking.group_size)
+    }
+
     /// The scene's matchmaker, the arriving connection as a candidate, and everyone it may be
-    /// grouped with (same scene, not in a probe, not a rejected pair), in arrival order.
+    /// grouped with (same scene, not in a probe, not a rejected pair), in arrival order. For
+    /// groups above two, someone rejected with an earlier candidate is left out too, so any
+    /// group the matchmaker forms has no pair that failed before.
     pub(super) fn candidates(
         &self,
         arriving: ConnId,
@@ -194,7 +201,23 @@ impl Lobby {
             .filter_map(candidate)
             .filter(|c| !self.rejected.contains(&ordered(&me.participant, &c.participant)))
             .collect();
+        let waiting =
+            if self.group_size_of(arriving) > 2 { self.compatible(waiting) } else { waiting };
         Some((matchmaker.as_ref(), me, waiting))
+    }
+
+    /// `candidates` in order, without anyone rejected with an earlier one kept.
+    fn compatible(&self, candidates: Vec<Candidate>) -> Vec<Candidate> {
+        let mut kept: Vec<Candidate> = Vec::with_capacity(candidates.len());
+        for c in candidates {
+            let clash = kept
+                .iter()
+                .any(|k| self.rejected.contains(&ordered(&k.participant, &c.participant)));
+            if !clash {
+                kept.push(c);
+            }
+        }
+        kept
     }
 
     /// Everyone waiting in `scene`, longest-waiting first.
@@ -215,10 +238,14 @@ impl Lobby {
         let hide =
             self.scenes.get(scene).and_then(Scene::gym).is_none_or(|g| g.waiting_room.hide_count);
         let shown = if hide { 0 } else { here.len() as u32 };
+        let needed = self
+            .scenes
+            .get(scene)
+            .and_then(Scene::gym)
+            .map_or(rollgym_protocol::DEFAULT_GROUP_SIZE, |g| g.matchmaking.group_size)
+            as u32;
         here.into_iter()
-            .map(|c| {
-                Action::Send(c, ServerMsg::Waiting { waiting: shown, needed: GROUP_SIZE as u32 })
-            })
+            .map(|c| Action::Send(c, ServerMsg::Waiting { waiting: shown, needed }))
             .collect()
     }
 

@@ -157,3 +157,36 @@ fn reunion_ranks_partners_first() {
         .collect();
     assert_eq!(ranked, ["friend", "s1", "s2"]);
 }
+
+#[test]
+fn latency_fifo_keeps_every_pair_of_a_group_within_the_threshold() {
+    // "mid" is close enough to "a" but not to "w1": the group skips it.
+    let waiting = [c("w1", Some(10)), c("mid", Some(195)), c("w2", Some(50))];
+    let latency = LatencyFifo { max_server_rtt_ms: 200 };
+    assert_eq!(
+        ids(latency.find_match(&c("a", Some(5)), &waiting, 3)),
+        Some(vec!["w1".into(), "w2".into(), "a".into()])
+    );
+    assert_eq!(latency.find_match(&c("a", Some(5)), &waiting[..2], 3), None);
+}
+
+#[test]
+fn reunion_regroups_previous_partners_and_fills_up_only_when_allowed() {
+    let waiting = [c("s1", None), c("b", None), with_history("c", &["a"])];
+    let arriving = with_history("a", &["b", "gone"]);
+    for fallback_to_fifo in [true, false] {
+        assert_eq!(
+            ids(GroupReunion { fallback_to_fifo }.find_match(&arriving, &waiting, 3)),
+            Some(vec!["b".into(), "c".into(), "a".into()])
+        );
+    }
+    let one_friend = [c("s1", None), c("b", None), c("s2", None)];
+    assert_eq!(
+        ids(GroupReunion { fallback_to_fifo: true }.find_match(&arriving, &one_friend, 3)),
+        Some(vec!["b".into(), "s1".into(), "a".into()])
+    );
+    assert_eq!(
+        GroupReunion { fallback_to_fifo: false }.find_match(&arriving, &one_friend, 3),
+        None
+    );
+}

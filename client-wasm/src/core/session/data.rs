@@ -98,7 +98,7 @@ impl Session {
             first_frame: first,
             last_frame: last,
             connection_type: self.status.connection_type.clone(),
-            p2p_rtt_ms: m.rtt.summary(),
+            p2p_rtt_ms: m.rtt_summary(),
             netcode_bytes: Traffic { sent: wire.bytes_sent, received: wire.bytes_received },
             netcode_packets: Packets {
                 sent: wire.packets_sent,

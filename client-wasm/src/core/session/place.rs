@@ -1,6 +1,7 @@
 //! Where the participant is, with what only that place needs: the waiting room's clock and
-//! probe, or a match's partner, game and connection. Leaving a place drops its data as a
-//! whole, so nothing of one game can leak into the next.
+//! probe, or a match's partners, game and connections (one per partner: a group is a full
+//! mesh). Leaving a place drops its data as a whole, so nothing of one game can leak into the
+//! next.
 
 use rollgym_protocol::{GameConfig, GameEnds, GameId, MonitoringConfig, ParticipantId, PeerInfo};
 
@@ -43,16 +44,53 @@ pub(super) enum Kickoff {
 /// end yet (its last inputs from us may still be on the way).
 const GRACE_MS: f64 = 5_000.0;
 
+/// One partner and the connection to it.
+pub(super) struct Link {
+    /// The partner's player index (its address in the netcode).
+    pub(super) index: u8,
+    pub(super) participant: ParticipantId,
+    pub(super) open: bool,
+    pub(super) rtt: RttTracker,
+    /// The selected candidate pair's type, from getStats.
+    pub(super) connection_type: Option<String>,
+    /// The relay reported this partner's connection closed.
+    pub(super) left_relay: bool,
+    /// ggrs has heard nothing from this partner for a while (interrupted, not resumed).
+    pub(super) silent: bool,
+    /// This partner said every episode is over and confirmed there too.
+    pub(super) finished: bool,
+    /// The channel closed during play while inputs we already hold still let the game go on
+    /// (a partner that finished first and closed its page): it plays on as far as they reach.
+    pub(super) closed: bool,
+}
+
+impl Link {
+    pub(super) fn new(partner: &PeerInfo) -> Self {
+        Self {
+            index: partner.player_index,
+            participant: partner.participant_id.clone(),
+            open: false,
+            rtt: RttTracker::default(),
+            connection_type: None,
+            left_relay: false,
+            silent: false,
+            finished: false,
+            closed: false,
+        }
+    }
+}
+
 pub(super) struct Match {
     pub(super) game_id: GameId,
     /// Our place in the game's player order.
     pub(super) player_index: u8,
-    pub(super) partner: ParticipantId,
+    /// Every partner, in player order.
+    pub(super) links: Vec<Link>,
     /// Everyone in the game, self included, in player order.
     pub(super) players: Vec<PeerInfo>,
     /// The game's settings and seed from the pairing, until the channel opens and it runs.
     pub(super) announced: Option<(GameConfig, u64)>,
-    /// The game, once the channel to the partner opened.
+    /// The game, once the channel to every partner opened.
     pub(super) play: Option<Play>,
     /// What the game watches while it runs (`[monitoring]`).
     pub(super) monitoring: MonitoringConfig,
@@ -60,15 +98,9 @@ pub(super) struct Match {
     pub(super) link_watch: Option<LinkWatch>,
     /// What each way the game can end gives this participant.
     pub(super) ends: GameEnds,
-    pub(super) channel_open: bool,
-    pub(super) rtt: RttTracker,
     /// When the relay's "Players found!" countdown ends (local time).
     pub(super) countdown_ends_at: f64,
     pub(super) kickoff: Kickoff,
-    /// The relay reported the partner's connection closed.
-    pub(super) partner_left_relay: bool,
-    /// ggrs has heard nothing from the partner for a while (interrupted, not resumed).
-    pub(super) partner_silent: bool,
     /// When the game clock last ticked here.
     pub(super) last_frame_at: Option<f64>,
     /// This page went without a clock tick for longer than the focus-loss timeout (it was
@@ -76,11 +108,6 @@ pub(super) struct Match {
     pub(super) was_frozen: bool,
     /// When every episode was over and confirmed here (local time).
     pub(super) finished_at: Option<f64>,
-    /// The partner said every episode is over and confirmed there too.
-    pub(super) partner_finished: bool,
-    /// The channel closed during play while inputs we already hold still let the game go on
-    /// (a partner that finished first and closed its page): it plays on as far as they reach.
-    pub(super) partner_closed: bool,
     /// When this page next reports the game's health to the relay (local time).
     pub(super) health_due_at: f64,
     /// Where the feed of a watching admin console is, while one watches (`spectate.rs`).
@@ -94,32 +121,26 @@ pub(super) struct Match {
 impl Match {
     pub(super) fn new(
         (game_id, player_index): (GameId, u8),
-        partner: ParticipantId,
         players: Vec<PeerInfo>,
         announced: (GameConfig, u64),
         countdown_ends_at: f64,
     ) -> Self {
+        let links = players.iter().filter(|p| p.player_index != player_index).map(Link::new);
         Self {
             game_id,
             player_index,
-            partner,
+            links: links.collect(),
             players,
             announced: Some(announced),
             play: None,
             monitoring: MonitoringConfig::default(),
             link_watch: None,
             ends: GameEnds::default(),
-            channel_open: false,
-            rtt: RttTracker::default(),
             countdown_ends_at,
             kickoff: Kickoff::Connecting,
-            partner_left_relay: false,
-            partner_silent: false,
             last_frame_at: None,
             was_frozen: false,
             finished_at: None,
-            partner_finished: false,
-            partner_closed: false,
             health_due_at: 0.0,
             feed: None,
             next_handshake_ping: 0.0,
@@ -136,22 +157,45 @@ impl Match {
         self
     }
 
-    /// The partner's address in the netcode: its player index.
-    pub(super) fn partner_index(&self) -> crate::core::netcode::PeerAddr {
-        let me = self.player_index;
-        let other = self.players.iter().find(|p| p.player_index != me);
-        crate::core::netcode::PeerAddr(other.map_or(1 - me.min(1), |p| p.player_index))
+    /// The link to the partner at player index `index`.
+    pub(super) fn link_mut(&mut self, index: u8) -> Option<&mut Link> {
+        self.links.iter_mut().find(|l| l.index == index)
+    }
+
+    /// The link to the partner `participant`.
+    pub(super) fn link_of(&mut self, participant: &ParticipantId) -> Option<&mut Link> {
+        self.links.iter_mut().find(|l| l.participant == *participant)
+    }
+
+    /// The median round trip of the slowest link: what the game's pace depends on.
+    pub(super) fn rtt_median_ms(&self) -> Option<f64> {
+        self.links.iter().filter_map(|l| l.rtt.median_ms()).reduce(f64::max)
+    }
+
+    /// The slowest link's round trip statistics, for the sidecar.
+    pub(super) fn rtt_summary(&self) -> Option<crate::core::rtt::RttSummary> {
+        let slowest = self.links.iter().max_by(|a, b| {
+            let median = |l: &Link| l.rtt.median_ms().unwrap_or(-1.0);
+            median(a).total_cmp(&median(b))
+        })?;
+        slowest.rtt.summary()
+    }
+
+    /// Every link's connection type, in partner order (one for a pair).
+    pub(super) fn connection_types(&self) -> Option<String> {
+        let known: Vec<&str> =
+            self.links.iter().filter_map(|l| l.connection_type.as_deref()).collect();
+        (!known.is_empty()).then(|| known.join(","))
     }
 
     pub(super) fn started(&self) -> bool {
         self.kickoff == Kickoff::Started
     }
 
-    /// Whether this page may let go of the game without costing the partner its end: the
-    /// partner said it finished, or had [`GRACE_MS`] to (or the channel is gone anyway).
+    /// Whether this page may let go of the game without costing a partner its end: every
+    /// partner said it finished (or its channel is gone anyway), or had [`GRACE_MS`] to.
     pub(super) fn partner_released(&self, now_ms: f64) -> bool {
-        !self.channel_open
-            || self.partner_finished
+        self.links.iter().all(|l| !l.open || l.finished)
             || self.finished_at.is_some_and(|at| now_ms - at >= GRACE_MS)
     }
 

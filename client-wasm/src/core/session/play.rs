@@ -1,4 +1,4 @@
-//! The game: the countdown, the channel to the partner, frames of the netcode, the end.
+//! The game: the countdown, the channels to the partners, frames of the netcode, the end.
 
 use super::*;
 use crate::{
@@ -46,10 +46,12 @@ impl Session {
         let completed = self.status.phase == Phase::Done;
         let Some(m) = self.matched_mut() else { return Vec::new() };
         m.finished_at.get_or_insert(now_ms);
-        let mut commands = Vec::new();
-        if m.channel_open {
-            commands.push(Command::SendPeer(finished_packet()));
-        }
+        let mut commands: Vec<Command> = m
+            .links
+            .iter()
+            .filter(|l| l.open)
+            .map(|l| Command::SendPeer(l.index, finished_packet()))
+            .collect();
         let partner_done = m.partner_released(now_ms);
         let scene = self.status.scene.as_ref().filter(|s| !s.last).map(|s| s.index);
         if let (Some(from), true, true, false) = (scene, completed, partner_done, self.advanced) {
@@ -84,22 +86,28 @@ impl Session {
         if had_peer { vec![Command::ClosePeer] } else { Vec::new() }
     }
 
-    pub(super) fn channel_opened(&mut self, now_ms: f64) -> Vec<Command> {
+    /// The channel to one partner opened; the game is made once every partner's is.
+    pub(super) fn channel_opened(&mut self, partner: u8, now_ms: f64) -> Vec<Command> {
         if self.status.phase.is_terminal() {
             return Vec::new();
         }
         let Place::Game(m) = &mut self.place else { return Vec::new() };
-        if m.play.is_some() || m.announced.is_none() {
+        let given_up = m.play.is_none() && m.announced.is_none();
+        let Some(link) = m.link_mut(partner).filter(|l| !l.open && !given_up) else {
             // A repeated open event (seen once under packet loss), or the open of a channel
             // given up before the start: the game that runs (or its loss) stands.
             return Vec::new();
+        };
+        link.open = true;
+        let ping = Command::SendPeer(partner, link.rtt.ping(now_ms).encode());
+        if m.play.is_some() || !m.links.iter().all(|l| l.open) {
+            return vec![ping];
         }
-        m.channel_open = true;
         if let Err(message) = m.start_game(self.supplied.as_ref()) {
             self.fail(message);
             return vec![Command::ClosePeer];
         }
-        vec![Command::SendPeer(m.rtt.ping(now_ms).encode())]
+        vec![ping]
     }
 }
 
@@ -197,12 +205,14 @@ impl Session {
         let was_done = phase == Phase::Done;
         for event in &events {
             match event {
-                PeerEvent::Interrupted(_) => m.partner_silent = true,
-                PeerEvent::Resumed(_) => m.partner_silent = false,
+                PeerEvent::Interrupted(p) => {
+                    m.link_mut(p.0).into_iter().for_each(|l| l.silent = true)
+                }
+                PeerEvent::Resumed(p) => m.link_mut(p.0).into_iter().for_each(|l| l.silent = false),
                 PeerEvent::Synchronized(_) | PeerEvent::Disconnected(_) => {}
             }
         }
-        let partner_left = m.partner_left_relay && m.partner_silent;
+        let partner_left = m.links.iter().any(|l| l.left_relay && l.silent);
         commands.extend(self.feed_finished(&finished));
         for (end, rows) in finished {
             commands.extend(self.export(end.episode, rows, Outcome::Complete, false));
@@ -210,7 +220,10 @@ impl Session {
         self.refresh_game_status();
         if let (Some(exclusion), false) = (self.exclusion(), excluded) {
             commands.extend(self.excluded(&exclusion, now_ms));
-        } else if self.matched().is_some_and(|m| m.partner_closed && !m.can_play_on()) {
+        } else if self
+            .matched()
+            .is_some_and(|m| m.links.iter().any(|l| l.closed) && !m.can_play_on())
+        {
             commands.extend(self.partner_gone(Outcome::PartnerDisconnected));
         } else if events.iter().any(|e| matches!(e, PeerEvent::Disconnected(_))) {
             commands.extend(self.partner_gone(Outcome::PartnerAway));
@@ -236,14 +249,20 @@ impl Session {
         // of several (pings answered while the partner's page is still starting run long),
         // sent faster than during play so the start does not wait for them.
         let auto = play.config.input_delay == InputDelay::Auto;
-        let measured = !auto || m.rtt.recent_samples() >= AUTO_DELAY_SAMPLES;
+        let measured =
+            !auto || m.links.iter().all(|l| l.rtt.recent_samples() >= AUTO_DELAY_SAMPLES);
         if !measured && m.kickoff == Kickoff::Connecting && now_ms >= m.next_handshake_ping {
             m.next_handshake_ping = now_ms + HANDSHAKE_PING_MS;
-            commands.push(Command::SendPeer(m.rtt.ping(now_ms).encode()));
+            for link in &mut m.links {
+                commands.push(Command::SendPeer(link.index, link.rtt.ping(now_ms).encode()));
+            }
         }
         if play.netcode.is_running() && m.kickoff == Kickoff::Connecting && measured {
             m.kickoff = Kickoff::Validated;
-            let rtt_ms = m.rtt.min_recent_ms().map(|rtt| rtt.round() as u32);
+            // The slowest link's shortest round trip: the delay must cover every partner.
+            let shortest = m.links.iter().map(|l| l.rtt.min_recent_ms());
+            let rtt_ms = shortest.reduce(|a, b| a.zip(b).map(|(a, b)| a.max(b)));
+            let rtt_ms = rtt_ms.flatten().map(|rtt| rtt.round() as u32);
             let game_id = m.game_id.clone();
             let identity = play.netcode.game().env.identity();
             let env = Some(EnvStamp { name: identity.name, version: identity.version });
@@ -304,30 +323,31 @@ impl Session {
         };
     }
 
-    pub(super) fn peer_packet(&mut self, bytes: &[u8], now_ms: f64) -> Vec<Command> {
-        match Packet::decode(bytes) {
+    /// A packet on the channel of the partner at player index `partner`.
+    pub(super) fn peer_packet(&mut self, partner: u8, bytes: &[u8], now_ms: f64) -> Vec<Command> {
+        let packet = Packet::decode(bytes);
+        let Place::Game(m) = &mut self.place else { return Vec::new() };
+        if !m.links.iter().any(|l| l.index == partner) {
+            return Vec::new();
+        }
+        match packet {
             Ok(Packet::Finished) => {
-                if let Some(m) = self.matched_mut() {
-                    m.partner_finished = true;
-                }
+                m.link_mut(partner).into_iter().for_each(|l| l.finished = true);
                 Vec::new()
             }
             Ok(Packet::Netcode(payload)) => {
-                if let Some(m) = self.matched_mut() {
-                    let partner = m.partner_index();
-                    if let Some(play) = m.play.as_mut() {
-                        play.netcode.receive(partner, payload.to_vec());
-                    }
+                if let Some(play) = m.play.as_mut() {
+                    play.netcode.receive(PeerAddr(partner), payload.to_vec());
                 }
                 Vec::new()
             }
             Ok(Packet::Control(PeerMsg::Ping { seq, sent_at_ms })) => {
-                vec![Command::SendPeer(PeerMsg::Pong { seq, sent_at_ms }.encode())]
+                vec![Command::SendPeer(partner, PeerMsg::Pong { seq, sent_at_ms }.encode())]
             }
             Ok(Packet::Control(PeerMsg::Pong { seq, sent_at_ms })) => {
-                let Place::Game(m) = &mut self.place else { return Vec::new() };
-                if let Some(rtt) = m.rtt.pong(seq, sent_at_ms, now_ms) {
-                    self.status.p2p_rtt_ms = m.rtt.median_ms();
+                let Some(link) = m.link_mut(partner) else { return Vec::new() };
+                if let Some(rtt) = link.rtt.pong(seq, sent_at_ms, now_ms) {
+                    self.status.p2p_rtt_ms = m.rtt_median_ms();
                     if let Some(watch) = &mut m.link_watch
                         && m.kickoff == Kickoff::Started
                     {
@@ -343,19 +363,23 @@ impl Session {
         }
     }
 
-    /// The channel to the partner closed. A partner that confirmed the last frame before we
+    /// The channel to a partner closed. A partner that confirmed the last frame before we
     /// simulated it (it finished first, then its page closed) left us every input we need:
-    /// the game plays on to its end, and the data of both agree. Otherwise the game is over.
-    pub(super) fn channel_closed(&mut self) -> Vec<Command> {
+    /// the game plays on to its end, and the data of all agree. Otherwise the game is over.
+    pub(super) fn channel_closed(&mut self, partner: u8) -> Vec<Command> {
         let in_play = self.status.phase.in_game();
-        match self.matched_mut() {
-            Some(m) if in_play && m.started() && m.can_play_on() => {
-                m.channel_open = false;
-                m.partner_closed = true;
-                Vec::new()
+        let Some(m) = self.matched_mut().filter(|m| m.links.iter().any(|l| l.index == partner))
+        else {
+            return Vec::new();
+        };
+        if in_play && m.started() && m.can_play_on() {
+            if let Some(link) = m.link_mut(partner) {
+                link.open = false;
+                link.closed = true;
             }
-            _ => self.partner_gone(Outcome::PartnerDisconnected),
+            return Vec::new();
         }
+        self.partner_gone(Outcome::PartnerDisconnected)
     }
 
     pub(super) fn partner_gone(&mut self, outcome: Outcome) -> Vec<Command> {
@@ -363,7 +387,7 @@ impl Session {
             return Vec::new();
         }
         let Place::Game(m) = &mut self.place else { return Vec::new() };
-        m.channel_open = false;
+        m.links.iter_mut().for_each(|l| l.open = false);
         if m.kickoff != Kickoff::Started {
             // Before the start nothing is lost: the relay sends us back to the waiting room
             // (the partner left, or the connection was never validated) or places us anew (it

@@ -46,7 +46,7 @@ proptest! {
     ) {
         let (mut peers, _) = start_pair();
         for (n, bytes) in packets.into_iter().enumerate() {
-            peers[0].handle(Input::ChannelData(bytes), 10_000.0 + n as f64);
+            peers[0].handle(Input::ChannelData(1, bytes), 10_000.0 + n as f64);
             let frame = Input::Frame(NetInput::default(), 0.0);
             peers[0].handle(frame, 10_000.0 + n as f64);
         }

@@ -1,6 +1,6 @@
-//! A game's peer connection that loses its path mid-game. The page hears ICE go
-//! `disconnected` or `failed`: it shows "Reconnecting…", and the side that made the first
-//! offer restarts ICE (the new offer goes through the relay like the first) now and every
+//! A game's peer connection (one of a group's) that loses its path mid-game. The page hears
+//! ICE go `disconnected` or `failed`: it shows "Reconnecting…", and the side that made the
+//! first offer on that connection restarts ICE (the new offer goes through the relay like the first) now and every
 //! [`RESTART_EVERY_MS`] until the path is back. Meanwhile the simulation waits at the
 //! prediction limit as for a silent partner, so no frame is lost or played twice. Past
 //! `reconnection_timeout_ms` the game ends with outcome `reconnection_timeout` and partial
@@ -33,10 +33,10 @@ struct Outage {
     next_restart_ms: f64,
 }
 
-/// A match's path losses: the one under way and those not yet in a sidecar.
+/// A match's path losses: those under way (by partner) and those not yet in a sidecar.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(super) struct Reconnect {
-    outage: Option<Outage>,
+    outages: BTreeMap<u8, Outage>,
     unreported: Vec<Interruption>,
 }
 
@@ -46,8 +46,8 @@ impl Reconnect {
         std::mem::take(&mut self.unreported)
     }
 
-    fn close(&mut self, now_ms: f64, recovered: bool) -> bool {
-        let Some(outage) = self.outage.take() else { return false };
+    fn close(&mut self, partner: u8, now_ms: f64, recovered: bool) -> bool {
+        let Some(outage) = self.outages.remove(&partner) else { return false };
         self.unreported.push(Interruption {
             start_frame: outage.start_frame,
             duration_ms: (now_ms - outage.since_ms).max(0.0).round() as u32,
@@ -58,9 +58,9 @@ impl Reconnect {
 }
 
 impl Session {
-    /// The game connection's ICE state changed. Before the start and after the end, the
-    /// validation and the game's own end deal with a lost connection.
-    pub(super) fn ice_state(&mut self, state: IceState, now_ms: f64) -> Vec<Command> {
+    /// The ICE state of the connection to `partner` changed. Before the start and after the
+    /// end, the validation and the game's own end deal with a lost connection.
+    pub(super) fn ice_state(&mut self, partner: u8, state: IceState, now_ms: f64) -> Vec<Command> {
         let playing = self.status.phase.in_game();
         let frame = self.status.frame;
         let Some(m) = self.matched_mut().filter(|m| playing && m.started() && m.play.is_some())
@@ -69,16 +69,15 @@ impl Session {
         };
         match state {
             IceState::Connected => {
-                if m.reconnect.close(now_ms, true) {
-                    self.status.reconnecting = false;
-                }
+                m.reconnect.close(partner, now_ms, true);
+                self.status.reconnecting = !m.reconnect.outages.is_empty();
                 Vec::new()
             }
             IceState::Disconnected | IceState::Failed => {
-                if m.reconnect.outage.is_none() {
+                if !m.reconnect.outages.contains_key(&partner) {
                     let outage =
                         Outage { start_frame: frame, since_ms: now_ms, next_restart_ms: now_ms };
-                    m.reconnect.outage = Some(outage);
+                    m.reconnect.outages.insert(partner, outage);
                     self.status.reconnecting = true;
                     self.status.interruptions += 1;
                 }
@@ -87,14 +86,17 @@ impl Session {
         }
     }
 
-    /// The ping interval: give up past the timeout, else restart again when due.
+    /// The ping interval: give up once any path stayed lost past the timeout, else restart
+    /// again when due.
     pub(super) fn reconnect_tick(&mut self, now_ms: f64) -> Vec<Command> {
         let Some(m) = self.matched_mut() else { return Vec::new() };
-        let (Some(outage), Some(play)) = (&m.reconnect.outage, &m.play) else { return Vec::new() };
-        if now_ms - outage.since_ms < f64::from(play.config.reconnection_timeout_ms) {
+        let Some(play) = &m.play else { return Vec::new() };
+        let timeout = f64::from(play.config.reconnection_timeout_ms);
+        let lost = m.reconnect.outages.iter().find(|(_, o)| now_ms - o.since_ms >= timeout);
+        let Some(partner) = lost.map(|(p, _)| *p) else {
             return self.restart_if_due(now_ms);
-        }
-        m.reconnect.close(now_ms, false);
+        };
+        m.reconnect.close(partner, now_ms, false);
         let outcome = Outcome::ReconnectionTimeout;
         let mut commands = self.partner_gone(outcome);
         if !commands.iter().any(|c| matches!(c, Command::Persist(_))) {
@@ -112,17 +114,17 @@ impl Session {
 
     fn restart_if_due(&mut self, now_ms: f64) -> Vec<Command> {
         let Some(m) = self.matched_mut() else { return Vec::new() };
-        // The side that made the first offer makes every later one: no offer ever crosses
-        // another.
+        // The side that made the first offer (the lower index) makes every later one: no
+        // offer ever crosses another.
         let me = m.player_index;
-        let offers = m.players.iter().all(|p| p.player_index >= me);
-        let Some(outage) =
-            m.reconnect.outage.as_mut().filter(|o| offers && now_ms >= o.next_restart_ms)
-        else {
-            return Vec::new();
-        };
-        outage.next_restart_ms = now_ms + RESTART_EVERY_MS;
-        self.status.ice_restarts += 1;
-        vec![Command::RestartIce]
+        let mut commands = Vec::new();
+        for (partner, outage) in &mut m.reconnect.outages {
+            if *partner > me && now_ms >= outage.next_restart_ms {
+                outage.next_restart_ms = now_ms + RESTART_EVERY_MS;
+                commands.push(Command::RestartIce(*partner));
+            }
+        }
+        self.status.ice_restarts += commands.len() as u32;
+        commands
     }
 }

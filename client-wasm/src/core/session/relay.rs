@@ -29,12 +29,10 @@ impl Session {
             ServerMsg::Welcome { participant_id, .. } => self.welcome(participant_id),
             ServerMsg::Waiting { waiting, needed } => self.waiting(waiting, needed, now_ms),
             paired @ ServerMsg::Paired { .. } => self.paired(paired, now_ms),
-            ServerMsg::Signal { from, payload }
-                if self.matched().is_some_and(|m| m.partner == from) =>
-            {
-                vec![Command::ApplySignal(payload)]
+            ServerMsg::Signal { from, payload } => {
+                let link = self.matched_mut().and_then(|m| m.link_of(&from));
+                link.map(|l| Command::ApplySignal(l.index, payload)).into_iter().collect()
             }
-            ServerMsg::Signal { .. } => Vec::new(),
             ServerMsg::PartnerLeft { participant_id } => self.partner_left(&participant_id),
             ServerMsg::Start { game_id, input_delay } => self.start(&game_id, input_delay),
             ServerMsg::Repool { message } => self.repool(message),
@@ -166,12 +164,10 @@ impl Session {
             return Vec::new();
         };
         let game = *game;
-        // Two-player games: the partner is the one other peer.
-        let Some(partner) = peers.first() else {
+        if peers.is_empty() || peers.iter().any(|p| p.player_index == player_index) {
             self.fail("The server paired us with nobody.".into());
             return Vec::new();
-        };
-        let initiator = player_index < partner.player_index;
+        }
         let mut players: Vec<PeerInfo> = self
             .my_id()
             .map(|me| PeerInfo { participant_id: me, player_index })
@@ -181,15 +177,9 @@ impl Session {
         players.sort_by_key(|p| p.player_index);
         self.status.game = Some((&game).into());
         let countdown_ends_at = now_ms + f64::from(countdown_ms);
-        let partner = partner.participant_id.clone();
-        let matched = Match::new(
-            (game_id.clone(), player_index),
-            partner,
-            players,
-            (game, seed),
-            countdown_ends_at,
-        )
-        .watched(monitoring, *ends);
+        let matched =
+            Match::new((game_id.clone(), player_index), players, (game, seed), countdown_ends_at)
+                .watched(monitoring, *ends);
         // The waiting room and any probe are over.
         self.place = Place::Game(Box::new(matched));
         self.status.notice = None;
@@ -199,20 +189,30 @@ impl Session {
         self.status.game_id = Some(game_id.to_string());
         self.status.player_index = Some(player_index);
         self.status.partner_ids = peers.iter().map(|p| p.participant_id.to_string()).collect();
-        vec![Command::OpenPeer { initiator, ice_servers, force_relay }]
+        // One connection per partner; of each pair, the lower player index offers.
+        peers
+            .iter()
+            .map(|p| Command::OpenPeer {
+                partner: p.player_index,
+                initiator: player_index < p.player_index,
+                ice_servers: ice_servers.clone(),
+                force_relay,
+            })
+            .collect()
     }
 
     fn partner_left(&mut self, participant_id: &ParticipantId) -> Vec<Command> {
-        let Some(m) = self.matched_mut().filter(|m| m.partner == *participant_id) else {
+        let Some(m) = self.matched_mut() else { return Vec::new() };
+        let running = m.play.as_ref().is_some_and(|p| p.netcode.is_running());
+        let Some(link) = m.link_of(participant_id) else {
             return Vec::new();
         };
         // The partner's relay connection can drop (a network blip) while the game goes on peer
         // to peer, so during a game this counts only together with silence on the channel
         // (ggrs reports an interruption after a second without packets; it only watches for
         // that once synchronized).
-        m.partner_left_relay = true;
-        let running = m.play.as_ref().is_some_and(|p| p.netcode.is_running());
-        if running && !m.partner_silent {
+        link.left_relay = true;
+        if running && !link.silent {
             Vec::new()
         } else {
             self.partner_gone(Outcome::PartnerDisconnected)

@@ -110,7 +110,7 @@ fn sent_to_peer(commands: Vec<Command>) -> Vec<Vec<u8>> {
     commands
         .into_iter()
         .filter_map(|c| match c {
-            Command::SendPeer(bytes) => Some(bytes),
+            Command::SendPeer(_, bytes) => Some(bytes),
             _ => None,
         })
         .collect()
@@ -145,13 +145,13 @@ fn signals_go_to_the_partner_and_only_the_partners_are_applied() {
     paired(&mut s, 0, 1);
     let offer = SignalPayload::Offer { sdp: "o".into() };
     assert_eq!(
-        s.handle(Input::LocalSignal(offer.clone()), 0.0),
+        s.handle(Input::LocalSignal(1, offer.clone()), 0.0),
         vec![Command::SendRelay(ClientMsg::Signal { to: id("partner"), payload: offer.clone() })]
     );
     let from_stranger = ServerMsg::Signal { from: id("stranger"), payload: offer.clone() };
     assert!(s.handle(Input::Relay(from_stranger), 0.0).is_empty());
     let from_partner = ServerMsg::Signal { from: id("partner"), payload: offer.clone() };
-    assert_eq!(s.handle(Input::Relay(from_partner), 0.0), vec![Command::ApplySignal(offer)]);
+    assert_eq!(s.handle(Input::Relay(from_partner), 0.0), vec![Command::ApplySignal(1, offer)]);
 }
 
 #[test]
@@ -160,11 +160,11 @@ fn ping_pong_sets_the_round_trip() {
     let mut b = Session::new(None);
     paired(&mut a, 0, 1);
     paired(&mut b, 1, 0);
-    let [ping] = &sent_to_peer(a.handle(Input::ChannelOpen, 100.0))[..] else { panic!() };
-    let [pong] = &sent_to_peer(b.handle(Input::ChannelData(ping.clone()), 0.0))[..] else {
+    let [ping] = &sent_to_peer(a.handle(Input::ChannelOpen(1), 100.0))[..] else { panic!() };
+    let [pong] = &sent_to_peer(b.handle(Input::ChannelData(0, ping.clone()), 0.0))[..] else {
         panic!()
     };
-    assert!(a.handle(Input::ChannelData(pong.clone()), 112.0).is_empty());
+    assert!(a.handle(Input::ChannelData(1, pong.clone()), 112.0).is_empty());
     assert_eq!(a.status().p2p_rtt_ms, Some(12.0));
 }
 
@@ -172,8 +172,8 @@ fn ping_pong_sets_the_round_trip() {
 fn garbage_on_the_channel_is_counted_and_dropped() {
     let mut s = Session::new(None);
     paired(&mut s, 0, 1);
-    assert!(s.handle(Input::ChannelData(vec![0xff, 0, 1]), 0.0).is_empty());
-    assert!(s.handle(Input::ChannelData(Vec::new()), 0.0).is_empty());
+    assert!(s.handle(Input::ChannelData(1, vec![0xff, 0, 1]), 0.0).is_empty());
+    assert!(s.handle(Input::ChannelData(1, Vec::new()), 0.0).is_empty());
     assert_eq!(s.dropped_packets(), 2);
     assert_eq!(s.status().phase, Phase::Matched);
 }
@@ -181,17 +181,17 @@ fn garbage_on_the_channel_is_counted_and_dropped() {
 #[test]
 fn partner_leaving_ends_the_game_once() {
     let ([mut a, _b], _) = start_pair();
-    assert_eq!(a.handle(Input::ChannelClosed, 0.0).first(), Some(&Command::ClosePeer));
+    assert_eq!(a.handle(Input::ChannelClosed(1), 0.0).first(), Some(&Command::ClosePeer));
     assert_eq!(a.status().phase, Phase::PartnerDisconnected);
     assert_eq!(a.status().outcome, Some(Outcome::PartnerDisconnected));
-    assert!(a.handle(Input::ChannelClosed, 0.0).is_empty(), "already handled");
+    assert!(a.handle(Input::ChannelClosed(1), 0.0).is_empty(), "already handled");
     assert!(a.handle(Input::Tick, 0.0).is_empty(), "no pings after the end");
 }
 
 #[test]
 fn a_connection_lost_before_the_start_waits_for_the_relays_word() {
     let ([mut a, _b], _) = connect_pair();
-    assert_eq!(a.handle(Input::ChannelClosed, 0.0), vec![Command::ClosePeer]);
+    assert_eq!(a.handle(Input::ChannelClosed(1), 0.0), vec![Command::ClosePeer]);
     assert!(!a.status().phase.is_terminal(), "nothing was played: no end yet");
     assert!(a.netcode().is_none());
     // The relay gives up on the game (partner left, or never validated): waiting again.
@@ -200,7 +200,7 @@ fn a_connection_lost_before_the_start_waits_for_the_relays_word() {
 
     // Or the relay starts it anyway (both had validated): it cannot be played.
     let ([mut c, _d], _) = connect_pair();
-    c.handle(Input::ChannelClosed, 0.0);
+    c.handle(Input::ChannelClosed(1), 0.0);
     c.handle(Input::Relay(ServerMsg::Start { game_id: id("g"), input_delay: None }), 0.0);
     assert_eq!(c.status().phase, Phase::PartnerDisconnected);
 }
@@ -229,7 +229,7 @@ fn the_relay_saying_the_partner_left_ends_a_running_game_only_when_the_partner_i
         a.handle(Input::Relay(ServerMsg::PartnerLeft { participant_id: id("b") }), 0.0).is_empty()
     );
     assert_eq!(a.status().phase, Phase::Playing, "the channel is still up");
-    a.matched_mut().expect("matched").partner_silent = true; // what ggrs's NetworkInterrupted sets
+    a.matched_mut().expect("matched").links[0].silent = true; // what ggrs's NetworkInterrupted sets
     a.handle(Input::Frame(NetInput::default(), 0.0), 1.0e9);
     assert_eq!(a.status().phase, Phase::PartnerDisconnected);
 }
@@ -284,8 +284,9 @@ fn two_sessions_play_every_episode_to_done_with_equal_hashes() {
     for tick in 0..2000 {
         for i in 0..2 {
             for packet in std::mem::take(&mut in_flight[i]) {
-                in_flight[1 - i]
-                    .extend(sent_to_peer(peers[i].handle(Input::ChannelData(packet), 0.0)));
+                in_flight[1 - i].extend(sent_to_peer(
+                    peers[i].handle(Input::ChannelData((1 - i) as u8, packet), 0.0),
+                ));
             }
             x ^= x << 13;
             x ^= x >> 17;
@@ -366,7 +367,8 @@ fn connect_pair() -> ([Session; 2], [Vec<Vec<u8>>; 2]) {
     peers[1].handle(Input::Relay(paired_msg(1, 0, "a")), 0.0);
     let mut in_flight: [Vec<Vec<u8>>; 2] = [Vec::new(), Vec::new()];
     for i in 0..2 {
-        in_flight[1 - i].extend(sent_to_peer(peers[i].handle(Input::ChannelOpen, 0.0)));
+        in_flight[1 - i]
+            .extend(sent_to_peer(peers[i].handle(Input::ChannelOpen((1 - i) as u8), 0.0)));
     }
     (peers, in_flight)
 }
@@ -386,7 +388,9 @@ pub(super) fn step_pair(
     let mut seen: [Vec<Command>; 2] = [Vec::new(), Vec::new()];
     for i in 0..2 {
         for packet in std::mem::take(&mut flight[i]) {
-            flight[1 - i].extend(sent_to_peer(peers[i].handle(Input::ChannelData(packet), now)));
+            flight[1 - i].extend(sent_to_peer(
+                peers[i].handle(Input::ChannelData((1 - i) as u8, packet), now),
+            ));
         }
         let frame = Input::Frame(input(i, tick, &mut peers[i]), now);
         let commands = peers[i].handle(frame, now);
@@ -424,8 +428,9 @@ pub(super) fn start_pair() -> ([Session; 2], [Vec<Vec<u8>>; 2]) {
     for tick in 0..500 {
         for i in 0..2 {
             for packet in std::mem::take(&mut in_flight[i]) {
-                in_flight[1 - i]
-                    .extend(sent_to_peer(peers[i].handle(Input::ChannelData(packet), 0.0)));
+                in_flight[1 - i].extend(sent_to_peer(
+                    peers[i].handle(Input::ChannelData((1 - i) as u8, packet), 0.0),
+                ));
             }
             let frame = Input::Frame(NetInput::default(), 0.0);
             let commands = peers[i].handle(frame, f64::from(tick) * 33.0);
@@ -443,7 +448,7 @@ pub(super) fn start_pair() -> ([Session; 2], [Vec<Vec<u8>>; 2]) {
 fn a_repeated_channel_open_leaves_the_running_game_alone() {
     let ([mut a, _b], _) = start_pair();
     let frame = a.status().frame;
-    assert_eq!(a.handle(Input::ChannelOpen, 20_000.0), Vec::new());
+    assert_eq!(a.handle(Input::ChannelOpen(1), 20_000.0), Vec::new());
     assert_eq!(a.status().phase, Phase::Playing);
     assert_eq!(a.status().last_error, None);
     a.handle(Input::Frame(NetInput::default(), 0.0), 20_033.0);
@@ -456,7 +461,7 @@ fn a_page_frozen_past_the_timeout_reports_partner_away_when_the_channel_closes()
     // The last tick was within the first 500 x 33 ms; the next one comes much later.
     let after_freeze = 1.0e9;
     a.handle(Input::Frame(NetInput::default(), 0.0), after_freeze);
-    a.handle(Input::ChannelClosed, after_freeze + 1.0);
+    a.handle(Input::ChannelClosed(1), after_freeze + 1.0);
     assert_eq!(a.status().phase, Phase::PartnerDisconnected);
     assert_eq!(a.status().outcome, Some(Outcome::PartnerAway));
 }
@@ -467,8 +472,9 @@ fn a_closed_channel_without_a_freeze_is_a_disconnect_once_the_inputs_held_run_ou
     for tick in 0..20 {
         for i in 0..2 {
             for packet in std::mem::take(&mut flight[i]) {
-                flight[1 - i]
-                    .extend(sent_to_peer(peers[i].handle(Input::ChannelData(packet), 0.0)));
+                flight[1 - i].extend(sent_to_peer(
+                    peers[i].handle(Input::ChannelData((1 - i) as u8, packet), 0.0),
+                ));
             }
             let now = 17_000.0 + f64::from(tick) * 33.0;
             flight[1 - i]
@@ -476,7 +482,7 @@ fn a_closed_channel_without_a_freeze_is_a_disconnect_once_the_inputs_held_run_ou
         }
     }
     let [a, _b] = &mut peers;
-    let mut commands = a.handle(Input::ChannelClosed, 20_000.0);
+    let mut commands = a.handle(Input::ChannelClosed(1), 20_000.0);
     for tick in 1..=30 {
         if a.status().phase == Phase::PartnerDisconnected {
             break;
@@ -498,8 +504,9 @@ fn a_partner_that_finished_and_closed_first_leaves_enough_to_finish() {
     'play: for tick in 0..4000 {
         for i in 0..2 {
             for packet in std::mem::take(&mut flight[i]) {
-                flight[1 - i]
-                    .extend(sent_to_peer(peers[i].handle(Input::ChannelData(packet), 0.0)));
+                flight[1 - i].extend(sent_to_peer(
+                    peers[i].handle(Input::ChannelData((1 - i) as u8, packet), 0.0),
+                ));
             }
             let now = 20_000.0 + f64::from(tick) * 33.0;
             let commands = peers[i].handle(Input::Frame(NetInput::default(), 0.0), now);
@@ -513,10 +520,10 @@ fn a_partner_that_finished_and_closed_first_leaves_enough_to_finish() {
     let [a, b] = &mut peers;
     assert_eq!(a.status().phase, Phase::Done);
     for packet in std::mem::take(&mut flight[1]) {
-        b.handle(Input::ChannelData(packet), 0.0);
+        b.handle(Input::ChannelData(0, packet), 0.0);
     }
     assert_ne!(b.status().phase, Phase::Done, "b has a frame left to simulate");
-    assert!(b.handle(Input::ChannelClosed, 1.0e6).is_empty(), "b plays on");
+    assert!(b.handle(Input::ChannelClosed(0), 1.0e6).is_empty(), "b plays on");
     for tick in 1..=10 {
         let commands = b.handle(Input::Frame(NetInput::default(), 0.0), 1.0e6 + f64::from(tick));
         uploads[1].extend(persisted(&commands));
@@ -565,14 +572,16 @@ fn play_waits_for_the_relay_start_after_validating_and_shows_the_countdown() {
     assert_eq!(a.status().phase, Phase::Countdown);
     assert_eq!(a.status().countdown, Some(3));
     let mut flight: [Vec<Vec<u8>>; 2] = [Vec::new(), Vec::new()];
-    flight[1].extend(sent_to_peer(a.handle(Input::ChannelOpen, 1200.0)));
-    flight[0].extend(sent_to_peer(b.handle(Input::ChannelOpen, 1200.0)));
+    flight[1].extend(sent_to_peer(a.handle(Input::ChannelOpen(1), 1200.0)));
+    flight[0].extend(sent_to_peer(b.handle(Input::ChannelOpen(0), 1200.0)));
     let mut validated = [false, false];
     for tick in 0..300 {
         let now = 1200.0 + f64::from(tick) * 10.0;
         for (i, peer) in [&mut a, &mut b].into_iter().enumerate() {
             for packet in std::mem::take(&mut flight[i]) {
-                flight[1 - i].extend(sent_to_peer(peer.handle(Input::ChannelData(packet), now)));
+                flight[1 - i].extend(sent_to_peer(
+                    peer.handle(Input::ChannelData((1 - i) as u8, packet), now),
+                ));
             }
             let commands = peer.handle(Input::Frame(NetInput::default(), 0.0), now);
             validated[i] |= commands
@@ -595,7 +604,7 @@ fn a_repool_forgets_the_game_and_waits_again() {
     let mut s = Session::new(Some(id("a")));
     s.handle(Input::Relay(welcome("a")), 0.0);
     paired(&mut s, 0, 1);
-    s.handle(Input::ChannelOpen, 0.0);
+    s.handle(Input::ChannelOpen(1), 0.0);
     let out = s.handle(Input::Relay(ServerMsg::Repool { message: "try again".into() }), 0.0);
     assert_eq!(out, vec![Command::ClosePeer]);
     assert_eq!(s.status().phase, Phase::Waiting);
@@ -661,7 +670,9 @@ fn after_the_game_both_finish_then_the_next_scene_follows() {
         let now = f64::from(tick) * 10.0;
         for (i, peer) in [&mut a, &mut b].into_iter().enumerate() {
             for packet in std::mem::take(&mut flight[i]) {
-                flight[1 - i].extend(sent_to_peer(peer.handle(Input::ChannelData(packet), now)));
+                flight[1 - i].extend(sent_to_peer(
+                    peer.handle(Input::ChannelData((1 - i) as u8, packet), now),
+                ));
             }
             let mut commands = peer.handle(Input::Frame(NetInput::default(), 0.0), now);
             if tick % 50 == 0 {
@@ -675,7 +686,7 @@ fn after_the_game_both_finish_then_the_next_scene_follows() {
         }
     }
     assert_eq!(advanced, [true, true], "both move on once both are finished");
-    let finished = |s: &Session| s.matched().is_some_and(|m| m.partner_finished);
+    let finished = |s: &Session| s.matched().is_some_and(|m| m.links[0].finished);
     assert!(finished(&a) && finished(&b), "each heard the other finish");
     // The relay restarts before it answers: back, a asks again for the next scene.
     assert_eq!(a.handle(Input::RelayClosed, 0.0), vec![Command::Reconnect]);

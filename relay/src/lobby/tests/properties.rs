@@ -276,7 +276,7 @@ impl Harness {
                 (conn, ClientMsg::Validated { game_id, env: None, rtt_ms: None })
             }
             Op::Signal { conn, to, partner } => {
-                let to = match (partner, self.lobby.partner_of(ConnId(conn))) {
+                let to = match (partner, self.lobby.partners_of(ConnId(conn)).into_iter().next()) {
                     (true, Some(p)) => p,
                     _ => id(to),
                 };

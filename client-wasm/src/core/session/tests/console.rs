@@ -121,8 +121,9 @@ fn play_out(
         }
         for i in 0..2 {
             for packet in std::mem::take(&mut in_flight[i]) {
-                in_flight[1 - i]
-                    .extend(sent_to_peer(peers[i].handle(Input::ChannelData(packet), now)));
+                in_flight[1 - i].extend(sent_to_peer(
+                    peers[i].handle(Input::ChannelData((1 - i) as u8, packet), now),
+                ));
             }
             x ^= x << 13;
             x ^= x >> 17;

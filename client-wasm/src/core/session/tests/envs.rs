@@ -81,13 +81,13 @@ fn run(peers: &mut [Session; 2], frames: u32) -> [Vec<Command>; 2] {
     let mut all: [Vec<Command>; 2] = [Vec::new(), Vec::new()];
     let mut in_flight: [Vec<Vec<u8>>; 2] = [Vec::new(), Vec::new()];
     for i in 0..2 {
-        let commands = peers[i].handle(Input::ChannelOpen, 0.0);
+        let commands = peers[i].handle(Input::ChannelOpen((1 - i) as u8), 0.0);
         in_flight[1 - i].extend(sent_to_peer(commands));
     }
     for tick in 0..frames {
         for i in 0..2 {
             for packet in std::mem::take(&mut in_flight[i]) {
-                let commands = peers[i].handle(Input::ChannelData(packet), 0.0);
+                let commands = peers[i].handle(Input::ChannelData((1 - i) as u8, packet), 0.0);
                 in_flight[1 - i].extend(sent_to_peer(commands));
             }
             let input = NetInput { action: 1, focused: true, held: false, slow: false };
@@ -104,7 +104,7 @@ fn run(peers: &mut [Session; 2], frames: u32) -> [Vec<Command>; 2] {
 fn an_environment_the_page_does_not_supply_stops_the_game_with_its_name() {
     let mut s = Session::new(None);
     paired_in(&mut s, 0, counter_game());
-    let commands = s.handle(Input::ChannelOpen, 0.0);
+    let commands = s.handle(Input::ChannelOpen(1), 0.0);
     assert!(commands.contains(&Command::ClosePeer));
     assert_eq!(s.status().phase, Phase::Error);
     let error = s.status().last_error.clone().unwrap_or_default();
@@ -115,7 +115,7 @@ fn an_environment_the_page_does_not_supply_stops_the_game_with_its_name() {
 fn a_page_supplying_another_environment_than_the_experiment_names_is_told_so() {
     let mut s = supplying(None);
     paired_in(&mut s, 0, GameConfig { env: "gridworld".into(), ..short_game() });
-    s.handle(Input::ChannelOpen, 0.0);
+    s.handle(Input::ChannelOpen(1), 0.0);
     let error = s.status().last_error.clone().unwrap_or_default();
     assert!(error.contains("\"gridworld\"") && error.contains("\"counter\""), "{error}");
 }

@@ -24,7 +24,7 @@ fn validate_pair() -> ([Session; 2], InFlight, [Option<u32>; 2]) {
         let paired =
             paired_into(i as u8, auto_game(), MonitoringConfig::default(), GameEnds::default());
         peer.handle(Input::Relay(paired), 0.0);
-        flight[1 - i].extend(sent_to_peer(peer.handle(Input::ChannelOpen, 0.0)));
+        flight[1 - i].extend(sent_to_peer(peer.handle(Input::ChannelOpen((1 - i) as u8), 0.0)));
     }
     let mut reported = [None, None];
     let mut validated = [false, false];
@@ -34,8 +34,9 @@ fn validate_pair() -> ([Session; 2], InFlight, [Option<u32>; 2]) {
         let arrived = std::mem::take(&mut flight);
         for i in 0..2 {
             for packet in arrived[i].clone() {
-                flight[1 - i]
-                    .extend(sent_to_peer(peers[i].handle(Input::ChannelData(packet), now)));
+                flight[1 - i].extend(sent_to_peer(
+                    peers[i].handle(Input::ChannelData((1 - i) as u8, packet), now),
+                ));
             }
             let commands = peers[i].handle(Input::Frame(NetInput::default(), 0.0), now);
             for c in &commands {

@@ -37,7 +37,8 @@ fn watched_pair(
     }
     let mut in_flight: [Vec<Vec<u8>>; 2] = [Vec::new(), Vec::new()];
     for i in 0..2 {
-        in_flight[1 - i].extend(sent_to_peer(peers[i].handle(Input::ChannelOpen, 0.0)));
+        in_flight[1 - i]
+            .extend(sent_to_peer(peers[i].handle(Input::ChannelOpen((1 - i) as u8), 0.0)));
     }
     (peers, in_flight)
 }
@@ -64,8 +65,9 @@ fn run_until_over(
                 let is_pong =
                     matches!(Packet::decode(&packet), Ok(Packet::Control(PeerMsg::Pong { .. })));
                 let at = if is_pong { now + pong_delay_ms[i] } else { now };
-                in_flight[1 - i]
-                    .extend(sent_to_peer(peers[i].handle(Input::ChannelData(packet), at)));
+                in_flight[1 - i].extend(sent_to_peer(
+                    peers[i].handle(Input::ChannelData((1 - i) as u8, packet), at),
+                ));
             }
             let input = NetInput { focused: focused(i, tick), ..NetInput::default() };
             let mut commands = peers[i].handle(Input::Frame(input, 0.0), now);
@@ -177,8 +179,9 @@ fn a_partner_leaving_gives_the_partner_left_code() {
     for tick in 0..400 {
         for i in 0..2 {
             for packet in std::mem::take(&mut flight[i]) {
-                flight[1 - i]
-                    .extend(sent_to_peer(peers[i].handle(Input::ChannelData(packet), 0.0)));
+                flight[1 - i].extend(sent_to_peer(
+                    peers[i].handle(Input::ChannelData((1 - i) as u8, packet), 0.0),
+                ));
             }
             let frame = Input::Frame(NetInput::default(), 0.0);
             let commands = peers[i].handle(frame, f64::from(tick) * 33.0);
@@ -188,7 +191,7 @@ fn a_partner_leaving_gives_the_partner_left_code() {
     }
     assert_eq!(peers[0].status().phase, Phase::Playing);
     let [a, _] = &mut peers;
-    a.handle(Input::ChannelClosed, 20_000.0);
+    a.handle(Input::ChannelClosed(1), 20_000.0);
     // It plays on as far as the inputs it holds reach, then ends.
     for tick in 0..20 {
         a.handle(Input::Frame(NetInput::default(), 0.0), 20_000.0 + f64::from(tick) * 33.0);

@@ -10,7 +10,7 @@ use super::*;
 const LOST_AT: f64 = 20_000.0;
 
 fn restarts(commands: &[Command]) -> usize {
-    commands.iter().filter(|c| matches!(c, Command::RestartIce)).count()
+    commands.iter().filter(|c| matches!(c, Command::RestartIce(_))).count()
 }
 
 #[test]
@@ -18,20 +18,20 @@ fn the_offering_side_restarts_until_the_path_is_back_and_both_record_it() {
     let (mut peers, mut flight) = start_pair();
     let frame = peers[0].status().frame;
     let [a, b] = &mut peers;
-    assert_eq!(restarts(&a.handle(Input::IceState(IceState::Disconnected), LOST_AT)), 1);
+    assert_eq!(restarts(&a.handle(Input::IceState(1, IceState::Disconnected), LOST_AT)), 1);
     assert_eq!(
-        restarts(&b.handle(Input::IceState(IceState::Disconnected), LOST_AT)),
+        restarts(&b.handle(Input::IceState(0, IceState::Disconnected), LOST_AT)),
         0,
         "only player 0 offers"
     );
     assert!(a.status().reconnecting && b.status().reconnecting);
     // `failed` during the same loss is the same interruption; the next restart waits its turn.
-    assert_eq!(restarts(&a.handle(Input::IceState(IceState::Failed), LOST_AT + 500.0)), 0);
+    assert_eq!(restarts(&a.handle(Input::IceState(1, IceState::Failed), LOST_AT + 500.0)), 0);
     assert_eq!(restarts(&a.handle(Input::Tick, LOST_AT + 1_000.0)), 0);
     assert_eq!(restarts(&a.handle(Input::Tick, LOST_AT + RESTART_EVERY_MS)), 1);
     assert_eq!(restarts(&b.handle(Input::Tick, LOST_AT + RESTART_EVERY_MS)), 0);
-    for peer in [&mut *a, &mut *b] {
-        peer.handle(Input::IceState(IceState::Connected), LOST_AT + 4_000.0);
+    for (i, peer) in [&mut *a, &mut *b].into_iter().enumerate() {
+        peer.handle(Input::IceState((1 - i) as u8, IceState::Connected), LOST_AT + 4_000.0);
         assert!(!peer.status().reconnecting);
         assert_eq!(peer.status().interruptions, 1);
         assert_eq!(peer.status().phase, Phase::Playing);
@@ -52,12 +52,12 @@ fn the_offering_side_restarts_until_the_path_is_back_and_both_record_it() {
 fn past_the_timeout_both_end_with_reconnection_timeout_and_partial_data() {
     let (mut peers, _) = start_pair();
     let timeout = f64::from(GameConfig::default().reconnection_timeout_ms);
-    for peer in &mut peers {
-        peer.handle(Input::IceState(IceState::Disconnected), LOST_AT);
+    for (i, peer) in peers.iter_mut().enumerate() {
+        peer.handle(Input::IceState((1 - i) as u8, IceState::Disconnected), LOST_AT);
         assert!(
             peer.handle(Input::Tick, LOST_AT + timeout - 1.0)
                 .iter()
-                .all(|c| matches!(c, Command::RestartIce | Command::SendPeer(_)))
+                .all(|c| matches!(c, Command::RestartIce(_) | Command::SendPeer(..)))
         );
         assert_eq!(peer.status().phase, Phase::Playing, "still within the timeout");
         let commands = peer.handle(Input::Tick, LOST_AT + timeout);
@@ -81,13 +81,13 @@ fn past_the_timeout_both_end_with_reconnection_timeout_and_partial_data() {
 #[test]
 fn before_the_start_a_lost_path_is_left_to_the_validation() {
     let (mut peers, _) = connect_pair();
-    assert_eq!(peers[0].handle(Input::IceState(IceState::Failed), 100.0), Vec::new());
+    assert_eq!(peers[0].handle(Input::IceState(1, IceState::Failed), 100.0), Vec::new());
     assert!(!peers[0].status().reconnecting);
     assert_eq!(
         peers[0]
             .handle(Input::Tick, 60_000.0)
             .iter()
-            .filter(|c| matches!(c, Command::RestartIce))
+            .filter(|c| matches!(c, Command::RestartIce(_)))
             .count(),
         0
     );
