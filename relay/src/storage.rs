@@ -127,6 +127,9 @@ impl Storage {
         players: &[ParticipantId],
         dir: &Path,
     ) -> io::Result<Option<parity::Parity>> {
+        // Reading the stored files and writing the summary are one step: of two uploads
+        // checked at once, the later summary is written from every file, never from fewer.
+        let _guard = self.summaries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut others = Vec::new();
         for other in players.iter().filter(|p| **p != upload.participant_id) {
             let base = format!("{other}_ep{}", upload.episode);
@@ -163,7 +166,6 @@ impl Storage {
         participants: &[ParticipantId],
         group: &parity::GroupParity,
     ) -> io::Result<()> {
-        let _guard = self.summaries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let path = dir.join(format!("{}_summary.json", upload.game_id));
         let mut summary: Value = fs::read_to_string(&path)
             .ok()

@@ -23,33 +23,37 @@ const env = useBrowserAndRelay();
 const stored = () =>
   window.rollgym?.phase === 'done' && window.rollgym.exports.length === 1 && window.rollgym.exports[0].acked;
 
+const PAGES = path.join(import.meta.dirname, 'pages');
+
 /**
- * `size` pages of the experiment `group_<size>` (the first one behind `network`) play one
- * episode with random keys; every member's file must have every row and agree cell for cell.
+ * `size` pages of the experiment `exp` (the first one behind `network`; each opens `at`) play
+ * one episode with random keys; every member's file (under `data`) must have all `steps` rows
+ * and agree cell for cell.
  */
-async function playGroup(size, network) {
-  env.relay = await startRelay({ experiment: experiment(`group_${size}`), name: `group_${size}` });
+async function playGroup(size, { network, exp = `group_${size}`, data = [`e2e_group_${size}`, 'overcooked'], at = '', steps = 150 } = {}) {
+  env.relay = await startRelay({ experiment: experiment(exp), name: exp, wwwDir: PAGES });
   const pages = [];
   try {
-    for (let i = 0; i < size; i++) {
-      pages.push(await openParticipant(env.browser, env.relay.url, { network: i === 0 ? network : undefined }));
-    }
-    const waiting = await pages[0].waitFor(() => window.rollgym.phase === 'waiting' && window.rollgym.waiting);
-    assert.equal(waiting.waiting[1], size, 'the waiting room counts toward the group size');
+    const open = (i) => openParticipant(env.browser, env.relay.url, { path: at, network: i === 0 ? network : undefined });
+    for (let i = 0; i < size - 1; i++) pages.push(await open(i));
+    const here = (n) => window.rollgym?.phase === 'waiting' && window.rollgym.waiting?.[0] === n;
+    const waiting = await pages[0].waitFor(here, size - 1);
+    assert.deepEqual(waiting.waiting, [size - 1, size], `the waiting room says "${size - 1} of ${size}"`);
+    pages.push(await open(size - 1));
     await playRandomly(pages, () => window.rollgym.phase === 'done');
     const hooks = await Promise.all(pages.map((p) => p.waitFor(stored, null, 20000)));
     const gameIds = new Set(hooks.map((h) => h.gameId));
     assert.equal(gameIds.size, 1, 'one game for the whole group');
     assert.deepEqual(hooks.map((h) => h.playerIndex).sort(), [...Array(size).keys()]);
     for (const h of hooks) assert.equal(h.partnerIds.length, size - 1, 'every page knows every partner');
-    const dir = path.join(env.relay.dataDir, `e2e_group_${size}`, 'overcooked');
+    const dir = path.join(env.relay.dataDir, ...data);
     const files = hooks.map((h) => storedFile(dir, h.participantId, 'csv'));
     const header = files[0].split('\n')[0].split(',');
     for (let p = 0; p < size; p++) {
       assert.ok(header.includes(`actions.${p}`) && header.includes(`rewards.${p}`), `player ${p}'s columns`);
     }
     const shared = files.map(sharedCells);
-    assert.equal(shared[0].length, 151, 'a header and 150 rows');
+    assert.equal(shared[0].length, steps + 1, `a header and ${steps} rows`);
     for (let i = 1; i < size; i++) assert.deepEqual(shared[i], shared[0], `member ${i} agrees with member 0`);
     const paths = hooks.map((h) => path.join(dir, `${h.participantId}_ep0.csv`));
     assert.match(execFileSync(RELAY_BIN, ['compare', ...paths], { encoding: 'utf8' }), /^equal/);
@@ -64,10 +68,48 @@ async function playGroup(size, network) {
 }
 
 test('three pages play a full episode, one behind 60 ms and 5 % loss, and all three files agree', async () => {
-  const hooks = await playGroup(3, { latency: 60, packetLoss: 5 });
+  const hooks = await playGroup(3, { network: { latency: 60, packetLoss: 5 } });
   assert.ok(hooks.some((h) => h.rollbacks > 0), 'the slow link made someone roll back');
 });
 
 test('four pages play a full episode, one behind 60 ms and 5 % loss, and all four files agree', async () => {
-  await playGroup(4, { latency: 60, packetLoss: 5 });
+  await playGroup(4, { network: { latency: 60, packetLoss: 5 } });
+});
+
+test('a JavaScript environment for three players (numPlayers: 3) plays a group of three', async () => {
+  const hooks = await playGroup(3, { exp: 'coins_3', data: ['e2e_coins_3', 'coins'], at: 'coins-3/', steps: 120 });
+  const dir = path.join(env.relay.dataDir, 'e2e_coins_3', 'coins');
+  const header = storedFile(dir, hooks[0].participantId, 'csv').split('\n')[0];
+  assert.ok(header.includes('infos.coins.2'), `the third player's info column: ${header}`);
+});
+
+test('one of three closes its page mid-game: the two others end and agree on every confirmed row', async () => {
+  env.relay = await startRelay({ experiment: experiment('group_3'), name: 'group_leave' });
+  const pages = [];
+  try {
+    for (let i = 0; i < 3; i++) pages.push(await openParticipant(env.browser, env.relay.url));
+    const playing = () => window.rollgym.phase === 'playing' && window.rollgym.frame >= 45;
+    await Promise.all(pages.map((p) => p.waitFor(playing, null, 30000)));
+    const leaver = pages.pop();
+    const gone = (await leaver.hook()).participantId;
+    await leaver.close();
+    const ended = () =>
+      window.rollgym.phase === 'partner_disconnected' && window.rollgym.exports[0]?.acked === true;
+    const hooks = await Promise.all(pages.map((p) => p.waitFor(ended, null, 30000)));
+    const dir = path.join(env.relay.dataDir, 'e2e_group_3', 'overcooked');
+    const confirmed = hooks.map((h) => {
+      assert.equal(h.outcome, 'partner_disconnected');
+      assert.ok(h.partnerIds.includes(gone));
+      const sidecar = JSON.parse(storedFile(dir, h.participantId, 'json'));
+      assert.equal(sidecar.partial, true);
+      assert.equal(sidecar.outcome, 'partner_disconnected');
+      return sharedCells(storedFile(dir, h.participantId, 'csv')).slice(0, 1 + sidecar.rows - sidecar.unconfirmed_rows);
+    });
+    const both = Math.min(...confirmed.map((rows) => rows.length));
+    assert.ok(both > 45, `rows confirmed by both before the departure (${both - 1})`);
+    assert.deepEqual(confirmed[0].slice(0, both), confirmed[1].slice(0, both));
+    assertClean(...pages);
+  } finally {
+    await Promise.all(pages.map((p) => p.close()));
+  }
 });
