@@ -76,6 +76,7 @@ bench: build
 	tests/run-e2e.sh tests/bench/spectate.mjs
 	tests/run-e2e.sh tests/bench/input_latency.mjs
 	tests/run-e2e.sh tests/bench/adaptive_delay.mjs
+	tests/run-e2e.sh tests/bench/bandwidth.mjs
 	ulimit -n 65536 2>/dev/null || true; cargo bench -p rollgym-relay --bench load
 	cargo bench -p rollgym-relay --bench screening
 	cargo bench -p rollgym-relay --bench console

@@ -264,6 +264,30 @@ impl Session {
     }
 
     pub fn handle(&mut self, input: Input, now_ms: f64) -> Vec<Command> {
+        let commands = self.on_input(input, now_ms);
+        self.count_sent(&commands);
+        commands
+    }
+
+    /// Adds what goes to each partner to its link's tally.
+    fn count_sent(&mut self, commands: &[Command]) {
+        let Place::Game(m) = &mut self.place else { return };
+        let mut changed = false;
+        for command in commands {
+            if let Command::SendPeer(to, bytes) = command
+                && let Some(link) = m.link_mut(*to)
+            {
+                link.sent[0] += bytes.len() as u64;
+                link.sent[1] += 1;
+                changed = true;
+            }
+        }
+        if changed {
+            self.status.sent_to_partners = m.links.iter().map(|l| l.sent).collect();
+        }
+    }
+
+    fn on_input(&mut self, input: Input, now_ms: f64) -> Vec<Command> {
         match input {
             Input::RelayOpen => vec![self.hello()],
             Input::Relay(msg) => self.relay_message(msg, now_ms),
@@ -272,16 +296,7 @@ impl Session {
                 Vec::new()
             }
             Input::RelayClosed => self.relay_closed(),
-            Input::LocalSignal(partner, payload) => {
-                let to = self.matched().and_then(|m| m.links.iter().find(|l| l.index == partner));
-                match to {
-                    Some(link) if !self.status.phase.is_terminal() => {
-                        let to = link.participant.clone();
-                        vec![Command::SendRelay(ClientMsg::Signal { to, payload })]
-                    }
-                    _ => Vec::new(),
-                }
-            }
+            Input::LocalSignal(partner, payload) => self.local_signal(partner, payload),
             Input::ChannelOpen(partner) => self.channel_opened(partner, now_ms),
             Input::ChannelData(partner, bytes) => self.peer_packet(partner, &bytes, now_ms),
             Input::ChannelClosed(partner) => self.channel_closed(partner),
@@ -317,16 +332,26 @@ impl Session {
                 Vec::new()
             }
             Input::ConnectionType(partner, kind) => {
-                if let Some(m) = self.matched_mut() {
-                    if let Some(link) = m.link_mut(partner) {
-                        link.connection_type = Some(kind);
-                    }
-                    self.status.connection_type = self.matched().and_then(Match::connection_types);
+                if let Some(link) = self.matched_mut().and_then(|m| m.link_mut(partner)) {
+                    link.connection_type = Some(kind);
                 }
+                self.status.connection_type = self.matched().and_then(Match::connection_types);
                 Vec::new()
             }
             Input::Continue => self.continue_scene(),
             Input::IceState(partner, state) => self.ice_state(partner, state, now_ms),
+        }
+    }
+
+    /// Our connection to `partner` has an offer, answer or candidate for it: via the relay.
+    fn local_signal(&self, partner: u8, payload: SignalPayload) -> Vec<Command> {
+        let to = self.matched().and_then(|m| m.links.iter().find(|l| l.index == partner));
+        match to {
+            Some(link) if !self.status.phase.is_terminal() => {
+                let to = link.participant.clone();
+                vec![Command::SendRelay(ClientMsg::Signal { to, payload })]
+            }
+            _ => Vec::new(),
         }
     }
 

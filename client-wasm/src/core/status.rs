@@ -155,8 +155,12 @@ pub struct Status {
     pub outcome: Option<Outcome>,
     pub episodes: Vec<EpisodeSummary>,
     pub exports: Vec<ExportStatus>,
-    /// How the peer connection runs: `host`, `srflx`, `prflx` or `relay` (from getStats).
+    /// How the peer connection runs: `host`, `srflx`, `prflx` or `relay` (from getStats);
+    /// in a group, each partner's in player order, joined by commas.
     pub connection_type: Option<String>,
+    /// What this page sent each partner of the current game over the DataChannel, in player
+    /// order: `[bytes, messages]` of payload (for the bandwidth benchmark).
+    pub sent_to_partners: Vec<[u64; 2]>,
     /// What the page shows at the end: the message, completion code and redirect of the
     /// outcome (`[outcomes.<name>]`), set when the session or a game ends.
     pub exit: Option<Exit>,
@@ -292,6 +296,7 @@ impl Default for Status {
             episodes: Vec::new(),
             exports: Vec::new(),
             connection_type: None,
+            sent_to_partners: Vec::new(),
             exit: None,
             warning: None,
             countdown: None,

@@ -3,7 +3,7 @@
 
 use std::{
     cell::{Cell, RefCell},
-    collections::{BTreeMap, VecDeque},
+    collections::VecDeque,
     rc::{Rc, Weak},
 };
 
@@ -95,7 +95,7 @@ pub(super) fn launch(options: &JsValue) -> Result<Dispatch, JsValue> {
         relay,
         reconnect: None,
         reconnect_attempts: 0,
-        peers: BTreeMap::new(),
+        peers: Vec::new(),
         probe: None,
         game: None,
         _ticker: ticker,
@@ -133,8 +133,9 @@ struct App {
     /// A pending attempt to open the relay connection again.
     reconnect: Option<Timeout>,
     reconnect_attempts: u32,
-    /// The game's connections, one per partner (by player index).
-    peers: BTreeMap<u8, PeerLink>,
+    /// The game's connections, one per partner, with its player index (a plain list: at most
+    /// three, and a map type would add its code to every participant's download).
+    peers: Vec<(u8, PeerLink)>,
     /// The connection of a probe before a match; kept only while the session probes.
     probe: Option<PeerLink>,
     game: Option<GameResources>,
@@ -257,9 +258,9 @@ impl App {
             Command::OpenPeer { partner, initiator, ice_servers, force_relay } => {
                 let kind = LinkKind::Game(partner);
                 // A replaced connection is closed first (its Drop).
-                self.peers.remove(&partner);
+                self.peers.retain(|(p, _)| *p != partner);
                 if let Some(link) = self.open_link(kind, initiator, &ice_servers, force_relay) {
-                    self.peers.insert(partner, link);
+                    self.peers.push((partner, link));
                 }
             }
             Command::OpenProbe { initiator, ice_servers, force_relay } => {
@@ -278,17 +279,17 @@ impl App {
                 }
             }
             Command::ApplySignal(partner, payload) => {
-                if let Some(peer) = self.peers.get(&partner) {
+                if let Some(peer) = self.peer(partner) {
                     peer.apply(payload);
                 }
             }
             Command::RestartIce(partner) => {
-                if let Some(peer) = self.peers.get(&partner) {
+                if let Some(peer) = self.peer(partner) {
                     peer.restart_ice();
                 }
             }
             Command::SendPeer(partner, bytes) => {
-                if let Some(peer) = self.peers.get(&partner) {
+                if let Some(peer) = self.peer(partner) {
                     peer.send(&bytes);
                 }
             }
@@ -313,6 +314,11 @@ impl App {
                 }
             }
         }
+    }
+
+    /// The game's connection to the partner at player index `partner`.
+    fn peer(&self, partner: u8) -> Option<&PeerLink> {
+        self.peers.iter().find(|(p, _)| *p == partner).map(|(_, link)| link)
     }
 
     /// Opens a peer connection; a failure reaches the session as that link's failure.

@@ -53,6 +53,8 @@ pub(super) struct Link {
     pub(super) rtt: RttTracker,
     /// The selected candidate pair's type, from getStats.
     pub(super) connection_type: Option<String>,
+    /// Payload bytes and messages sent to this partner.
+    pub(super) sent: [u64; 2],
     /// The relay reported this partner's connection closed.
     pub(super) left_relay: bool,
     /// ggrs has heard nothing from this partner for a while (interrupted, not resumed).
@@ -72,6 +74,7 @@ impl Link {
             open: false,
             rtt: RttTracker::default(),
             connection_type: None,
+            sent: [0, 0],
             left_relay: false,
             silent: false,
             finished: false,
@@ -165,6 +168,21 @@ impl Match {
     /// The link to the partner `participant`.
     pub(super) fn link_of(&mut self, participant: &ParticipantId) -> Option<&mut Link> {
         self.links.iter_mut().find(|l| l.participant == *participant)
+    }
+
+    /// ggrs heard nothing from a partner for a while, or hears it again.
+    pub(super) fn note_silence(&mut self, events: &[crate::core::netcode::PeerEvent]) {
+        use crate::core::netcode::PeerEvent;
+        for event in events {
+            let (partner, silent) = match event {
+                PeerEvent::Interrupted(p) => (p.0, true),
+                PeerEvent::Resumed(p) => (p.0, false),
+                PeerEvent::Synchronized(_) | PeerEvent::Disconnected(_) => continue,
+            };
+            if let Some(link) = self.link_mut(partner) {
+                link.silent = silent;
+            }
+        }
     }
 
     /// The median round trip of the slowest link: what the game's pace depends on.

@@ -203,15 +203,7 @@ impl Session {
         let mut commands = outgoing(&mut play.netcode);
         let finished = play.netcode.take_finished_episodes();
         let was_done = phase == Phase::Done;
-        for event in &events {
-            match event {
-                PeerEvent::Interrupted(p) => {
-                    m.link_mut(p.0).into_iter().for_each(|l| l.silent = true)
-                }
-                PeerEvent::Resumed(p) => m.link_mut(p.0).into_iter().for_each(|l| l.silent = false),
-                PeerEvent::Synchronized(_) | PeerEvent::Disconnected(_) => {}
-            }
-        }
+        m.note_silence(&events);
         let partner_left = m.links.iter().any(|l| l.left_relay && l.silent);
         commands.extend(self.feed_finished(&finished));
         for (end, rows) in finished {

@@ -36,7 +36,8 @@ struct Outage {
 /// A match's path losses: those under way (by partner) and those not yet in a sidecar.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(super) struct Reconnect {
-    outages: BTreeMap<u8, Outage>,
+    /// By partner's player index (a list: at most three).
+    outages: Vec<(u8, Outage)>,
     unreported: Vec<Interruption>,
 }
 
@@ -47,7 +48,8 @@ impl Reconnect {
     }
 
     fn close(&mut self, partner: u8, now_ms: f64, recovered: bool) -> bool {
-        let Some(outage) = self.outages.remove(&partner) else { return false };
+        let Some(at) = self.outages.iter().position(|(p, _)| *p == partner) else { return false };
+        let (_, outage) = self.outages.swap_remove(at);
         self.unreported.push(Interruption {
             start_frame: outage.start_frame,
             duration_ms: (now_ms - outage.since_ms).max(0.0).round() as u32,
@@ -74,10 +76,10 @@ impl Session {
                 Vec::new()
             }
             IceState::Disconnected | IceState::Failed => {
-                if !m.reconnect.outages.contains_key(&partner) {
+                if !m.reconnect.outages.iter().any(|(p, _)| *p == partner) {
                     let outage =
                         Outage { start_frame: frame, since_ms: now_ms, next_restart_ms: now_ms };
-                    m.reconnect.outages.insert(partner, outage);
+                    m.reconnect.outages.push((partner, outage));
                     self.status.reconnecting = true;
                     self.status.interruptions += 1;
                 }
