@@ -112,6 +112,24 @@ pub struct Sidecar {
     /// game's previous file; empty in files written before they were recorded.
     #[serde(default)]
     pub interruptions: Vec<Interruption>,
+    /// Set when a member of a group left mid-game and the others ended the game at a frame
+    /// they agreed on; the same on every remaining member's sidecar of that episode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub departure: Option<Departure>,
+}
+
+/// A member of a group left mid-game. Every remaining page stopped and told the others how far
+/// it had confirmed; the game ends after the lowest of those frames, so every remaining
+/// member's file has the same rows.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Departure {
+    /// The player index of the member who left.
+    pub player: u8,
+    /// The last frame played: every remaining member's rows stop after it.
+    pub last_frame: i32,
+    /// The players whose confirmed frames were compared (this one's included), in player
+    /// order; a member that did not answer within 3 s is missing.
+    pub agreed_by: Vec<u8>,
 }
 
 /// The peer connection lost its path during play and was restarted.

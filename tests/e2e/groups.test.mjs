@@ -40,7 +40,7 @@ async function playGroup(size, { network, exp = `group_${size}`, data = [`e2e_gr
     const waiting = await pages[0].waitFor(here, size - 1);
     assert.deepEqual(waiting.waiting, [size - 1, size], `the waiting room says "${size - 1} of ${size}"`);
     pages.push(await open(size - 1));
-    await playRandomly(pages, () => window.rollgym.phase === 'done');
+    await playRandomly(pages, () => window.rollgym?.phase === 'done');
     const hooks = await Promise.all(pages.map((p) => p.waitFor(stored, null, 20000)));
     const gameIds = new Set(hooks.map((h) => h.gameId));
     assert.equal(gameIds.size, 1, 'one game for the whole group');
@@ -83,31 +83,37 @@ test('a JavaScript environment for three players (numPlayers: 3) plays a group o
   assert.ok(header.includes('infos.coins.2'), `the third player's info column: ${header}`);
 });
 
-test('one of three closes its page mid-game: the two others end and agree on every confirmed row', async () => {
+test('one of three closes its page mid-game: the two others agree where to stop and store identical files', async () => {
   env.relay = await startRelay({ experiment: experiment('group_3'), name: 'group_leave' });
   const pages = [];
   try {
     for (let i = 0; i < 3; i++) pages.push(await openParticipant(env.browser, env.relay.url));
-    const playing = () => window.rollgym.phase === 'playing' && window.rollgym.frame >= 45;
+    const playing = () => window.rollgym?.phase === 'playing' && window.rollgym.frame >= 45;
     await Promise.all(pages.map((p) => p.waitFor(playing, null, 30000)));
     const leaver = pages.pop();
-    const gone = (await leaver.hook()).participantId;
+    const { participantId: gone, playerIndex } = await leaver.hook();
     await leaver.close();
     const ended = () =>
       window.rollgym.phase === 'partner_disconnected' && window.rollgym.exports[0]?.acked === true;
     const hooks = await Promise.all(pages.map((p) => p.waitFor(ended, null, 30000)));
     const dir = path.join(env.relay.dataDir, 'e2e_group_3', 'overcooked');
-    const confirmed = hooks.map((h) => {
+    const sidecars = hooks.map((h) => {
       assert.equal(h.outcome, 'partner_disconnected');
       assert.ok(h.partnerIds.includes(gone));
-      const sidecar = JSON.parse(storedFile(dir, h.participantId, 'json'));
+      return JSON.parse(storedFile(dir, h.participantId, 'json'));
+    });
+    for (const sidecar of sidecars) {
       assert.equal(sidecar.partial, true);
       assert.equal(sidecar.outcome, 'partner_disconnected');
-      return sharedCells(storedFile(dir, h.participantId, 'csv')).slice(0, 1 + sidecar.rows - sidecar.unconfirmed_rows);
-    });
-    const both = Math.min(...confirmed.map((rows) => rows.length));
-    assert.ok(both > 45, `rows confirmed by both before the departure (${both - 1})`);
-    assert.deepEqual(confirmed[0].slice(0, both), confirmed[1].slice(0, both));
+      assert.equal(sidecar.unconfirmed_rows, 0, 'every row kept is confirmed');
+      assert.equal(sidecar.departure.player, playerIndex, 'the sidecar names who left');
+      assert.deepEqual(sidecar.departure.agreed_by, hooks.map((h) => h.playerIndex).sort());
+      assert.equal(sidecar.last_frame, sidecar.departure.last_frame);
+    }
+    assert.deepEqual(sidecars[0].departure, sidecars[1].departure);
+    const files = hooks.map((h) => sharedCells(storedFile(dir, h.participantId, 'csv')));
+    assert.ok(files[0].length > 45, `rows before the departure (${files[0].length - 1})`);
+    assert.deepEqual(files[0], files[1], 'both remaining members store the same rows');
     assertClean(...pages);
   } finally {
     await Promise.all(pages.map((p) => p.close()));

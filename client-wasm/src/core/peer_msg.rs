@@ -25,6 +25,8 @@ const PONG: u8 = 0x02;
 const NETCODE: u8 = 0x10;
 /// "Every episode is over and confirmed here": the partner may tear the connection down.
 const FINISHED: u8 = 0x03;
+/// "This member of the group left; I stopped, having confirmed up to this frame".
+const LEFT: u8 = 0x04;
 const PING_LEN: usize = 1 + 4 + 8;
 
 /// Any packet on the game channel: our own control messages, or the netcode's.
@@ -33,6 +35,12 @@ pub enum Packet<'a> {
     Control(PeerMsg),
     Netcode(&'a [u8]),
     Finished,
+    /// A member of the group left: the sender stopped with every frame up to `confirmed`
+    /// confirmed (a group's departure, `session/departure.rs`).
+    Left {
+        player: u8,
+        confirmed: i32,
+    },
 }
 
 impl<'a> Packet<'a> {
@@ -40,6 +48,14 @@ impl<'a> Packet<'a> {
         match bytes.split_first() {
             Some((&NETCODE, rest)) => Ok(Packet::Netcode(rest)),
             Some((&FINISHED, [])) => Ok(Packet::Finished),
+            Some((&LEFT, [player, frame @ ..])) => {
+                let frame: [u8; 4] = frame.try_into().map_err(|_| PeerMsgError::BadLength {
+                    kind: LEFT,
+                    expected: 6,
+                    got: bytes.len(),
+                })?;
+                Ok(Packet::Left { player: *player, confirmed: i32::from_le_bytes(frame) })
+            }
             _ => PeerMsg::decode(bytes).map(Packet::Control),
         }
     }
@@ -48,6 +64,13 @@ impl<'a> Packet<'a> {
 /// The one-byte "finished" packet.
 pub fn finished_packet() -> Vec<u8> {
     vec![FINISHED]
+}
+
+/// The "member left" packet.
+pub fn left_packet(player: u8, confirmed: i32) -> Vec<u8> {
+    let mut out = vec![LEFT, player];
+    out.extend_from_slice(&confirmed.to_le_bytes());
+    out
 }
 
 /// Frames a netcode packet for the channel.
@@ -103,6 +126,14 @@ impl PeerMsg {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn left_round_trips_and_a_short_one_is_refused() {
+        let bytes = left_packet(2, 4_321);
+        assert_eq!(Packet::decode(&bytes), Ok(Packet::Left { player: 2, confirmed: 4_321 }));
+        assert!(Packet::decode(&bytes[..5]).is_err());
+        assert!(Packet::decode(&[bytes.as_slice(), &[0]].concat()).is_err());
+    }
 
     #[test]
     fn round_trip() {

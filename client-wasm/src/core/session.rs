@@ -299,7 +299,7 @@ impl Session {
             Input::LocalSignal(partner, payload) => self.local_signal(partner, payload),
             Input::ChannelOpen(partner) => self.channel_opened(partner, now_ms),
             Input::ChannelData(partner, bytes) => self.peer_packet(partner, &bytes, now_ms),
-            Input::ChannelClosed(partner) => self.channel_closed(partner),
+            Input::ChannelClosed(partner) => self.channel_closed(partner, now_ms),
             Input::PeerFailed(reason) => {
                 self.status.last_error = Some(reason);
                 Vec::new()
@@ -378,6 +378,7 @@ impl Session {
     /// ping to every partner.
     fn tick(&mut self, now_ms: f64) -> Vec<Command> {
         let mut commands = self.probe_tick(now_ms);
+        commands.extend(self.settle_departure(now_ms));
         commands.extend(self.reconnect_tick(now_ms));
         commands.extend(self.finish_game(now_ms));
         self.update_countdown(now_ms);
@@ -455,6 +456,7 @@ fn outgoing(netcode: &mut Netcode<DynEnv>) -> Vec<Command> {
 }
 
 mod data;
+mod departure;
 mod place;
 mod play;
 mod probing;

@@ -481,6 +481,15 @@ impl<E: Env + 'static> Netcode<E> {
         (!rows.is_empty()).then_some((episode, rows))
     }
 
+    /// The episode under way cut after `last_frame` (a group's agreed end when a member left):
+    /// its rows up to that frame, every one confirmed when `last_frame` is. `None` when no row
+    /// of the episode is that early, between episodes or when all are over.
+    pub fn take_episode_until(&mut self, last_frame: i32) -> Option<(u32, Vec<FrameRow>)> {
+        let (episode, mut rows) = self.take_partial_episode()?;
+        rows.retain(|r| r.frame <= last_frame);
+        (!rows.is_empty()).then_some((episode, rows))
+    }
+
     /// Local key presses on their way to the screen and the episode's latency so far.
     pub fn latency(&self) -> &LatencyMeter {
         &self.latency
@@ -505,6 +514,11 @@ impl<E: Env + 'static> Netcode<E> {
 
     pub fn confirmed_frame(&self) -> i32 {
         self.session.confirmed_frame()
+    }
+
+    /// The last frame whose row is final (simulated with every player's confirmed input).
+    pub fn recorded_frame(&self) -> i32 {
+        self.recorder.confirmed_frame()
     }
 
     pub fn stats(&self) -> &NetStats {

@@ -117,6 +117,7 @@ impl Session {
             exclusion: netcode.exclusion().cloned(),
             input_latency: None,
             interruptions: Vec::new(),
+            departure: m.departure.as_ref().and_then(|d| d.settled.clone()),
         }
     }
 }

@@ -5,6 +5,8 @@
 
 use rollgym_protocol::{GameConfig, GameEnds, GameId, MonitoringConfig, ParticipantId, PeerInfo};
 
+use crate::core::status::Outcome;
+
 use super::Play;
 use crate::core::{link_watch::LinkWatch, probe::Prober, rtt::RttTracker};
 
@@ -119,6 +121,8 @@ pub(super) struct Match {
     pub(super) next_handshake_ping: f64,
     /// Path losses of the peer connection during play (`reconnect.rs`).
     pub(super) reconnect: super::reconnect::Reconnect,
+    /// A group member's departure being agreed on, or agreed (`departure.rs`).
+    pub(super) departure: Option<super::departure::Departure>,
 }
 
 impl Match {
@@ -148,6 +152,7 @@ impl Match {
             feed: None,
             next_handshake_ping: 0.0,
             reconnect: Default::default(),
+            departure: None,
         }
     }
 
@@ -183,6 +188,26 @@ impl Match {
                 link.silent = silent;
             }
         }
+    }
+
+    /// A partner this frame shows to be gone, and how: its channel closed and the inputs we
+    /// hold do not reach further, ggrs gave up on it, or the relay said it left and it is
+    /// silent.
+    pub(super) fn lost_partner(
+        &self,
+        events: &[crate::core::netcode::PeerEvent],
+    ) -> Option<(u8, Outcome)> {
+        use crate::core::netcode::PeerEvent;
+        let closed = self.links.iter().find(|l| l.closed).filter(|_| !self.can_play_on());
+        let away = events.iter().find_map(|e| match e {
+            PeerEvent::Disconnected(p) => Some(p.0),
+            _ => None,
+        });
+        let left = self.links.iter().find(|l| l.left_relay && l.silent);
+        closed
+            .map(|l| (l.index, Outcome::PartnerDisconnected))
+            .or(away.map(|p| (p, Outcome::PartnerAway)))
+            .or(left.map(|l| (l.index, Outcome::PartnerDisconnected)))
     }
 
     /// The median round trip of the slowest link: what the game's pace depends on.

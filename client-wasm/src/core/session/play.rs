@@ -176,6 +176,10 @@ impl Match {
 
 impl Session {
     pub(super) fn frame(&mut self, input: NetInput, now_ms: f64, epoch_ms: f64) -> Vec<Command> {
+        if self.departing().is_some() {
+            // Stopped while the group agrees where the game ends: no frame moves.
+            return self.settle_departure(now_ms);
+        }
         let phase = self.status.phase;
         let Place::Game(m) = &mut self.place else { return Vec::new() };
         let Some(play) = &mut m.play else { return Vec::new() };
@@ -204,7 +208,7 @@ impl Session {
         let finished = play.netcode.take_finished_episodes();
         let was_done = phase == Phase::Done;
         m.note_silence(&events);
-        let partner_left = m.links.iter().any(|l| l.left_relay && l.silent);
+        let lost = m.lost_partner(&events);
         commands.extend(self.feed_finished(&finished));
         for (end, rows) in finished {
             commands.extend(self.export(end.episode, rows, Outcome::Complete, false));
@@ -212,15 +216,8 @@ impl Session {
         self.refresh_game_status();
         if let (Some(exclusion), false) = (self.exclusion(), excluded) {
             commands.extend(self.excluded(&exclusion, now_ms));
-        } else if self
-            .matched()
-            .is_some_and(|m| m.links.iter().any(|l| l.closed) && !m.can_play_on())
-        {
-            commands.extend(self.partner_gone(Outcome::PartnerDisconnected));
-        } else if events.iter().any(|e| matches!(e, PeerEvent::Disconnected(_))) {
-            commands.extend(self.partner_gone(Outcome::PartnerAway));
-        } else if partner_left {
-            commands.extend(self.partner_gone(Outcome::PartnerDisconnected));
+        } else if let Some((partner, outcome)) = lost {
+            commands.extend(self.lost_member(partner, outcome, now_ms));
         }
         if !was_done && self.status.phase == Phase::Done {
             // Tell the partner now, not at the next tick: its page may be waiting to close.
@@ -327,6 +324,9 @@ impl Session {
                 m.link_mut(partner).into_iter().for_each(|l| l.finished = true);
                 Vec::new()
             }
+            Ok(Packet::Left { player, confirmed }) => {
+                self.heard_left(partner, (player, confirmed), now_ms)
+            }
             Ok(Packet::Netcode(payload)) => {
                 if let Some(play) = m.play.as_mut() {
                     play.netcode.receive(PeerAddr(partner), payload.to_vec());
@@ -358,20 +358,23 @@ impl Session {
     /// The channel to a partner closed. A partner that confirmed the last frame before we
     /// simulated it (it finished first, then its page closed) left us every input we need:
     /// the game plays on to its end, and the data of all agree. Otherwise the game is over.
-    pub(super) fn channel_closed(&mut self, partner: u8) -> Vec<Command> {
+    pub(super) fn channel_closed(&mut self, partner: u8, now_ms: f64) -> Vec<Command> {
         let in_play = self.status.phase.in_game();
         let Some(m) = self.matched_mut().filter(|m| m.links.iter().any(|l| l.index == partner))
         else {
             return Vec::new();
         };
-        if in_play && m.started() && m.can_play_on() {
-            if let Some(link) = m.link_mut(partner) {
-                link.open = false;
-                link.closed = true;
-            }
+        let departing = m.departure.is_some();
+        let play_on = in_play && m.started() && m.can_play_on();
+        if let Some(link) = m.link_mut(partner).filter(|_| play_on || departing) {
+            // A remaining member that agreed and closed is not waited for.
+            link.open = false;
+            link.closed = play_on;
+        }
+        if play_on {
             return Vec::new();
         }
-        self.partner_gone(Outcome::PartnerDisconnected)
+        self.lost_member(partner, Outcome::PartnerDisconnected, now_ms)
     }
 
     pub(super) fn partner_gone(&mut self, outcome: Outcome) -> Vec<Command> {

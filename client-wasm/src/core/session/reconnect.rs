@@ -100,6 +100,9 @@ impl Session {
         };
         m.reconnect.close(partner, now_ms, false);
         let outcome = Outcome::ReconnectionTimeout;
+        if self.group_play() {
+            return self.member_left(partner, outcome, now_ms);
+        }
         let mut commands = self.partner_gone(outcome);
         if !commands.iter().any(|c| matches!(c, Command::Persist(_))) {
             // No episode under way (a pause between two): an empty partial file of the next

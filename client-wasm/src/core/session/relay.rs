@@ -33,7 +33,7 @@ impl Session {
                 let link = self.matched_mut().and_then(|m| m.link_of(&from));
                 link.map(|l| Command::ApplySignal(l.index, payload)).into_iter().collect()
             }
-            ServerMsg::PartnerLeft { participant_id } => self.partner_left(&participant_id),
+            ServerMsg::PartnerLeft { participant_id } => self.partner_left(&participant_id, now_ms),
             ServerMsg::Start { game_id, input_delay } => self.start(&game_id, input_delay),
             ServerMsg::Repool { message } => self.repool(message),
             ServerMsg::Probe { probe_id, peer: _, initiator, ice_servers, force_relay } => {
@@ -201,7 +201,7 @@ impl Session {
             .collect()
     }
 
-    fn partner_left(&mut self, participant_id: &ParticipantId) -> Vec<Command> {
+    fn partner_left(&mut self, participant_id: &ParticipantId, now_ms: f64) -> Vec<Command> {
         let Some(m) = self.matched_mut() else { return Vec::new() };
         let running = m.play.as_ref().is_some_and(|p| p.netcode.is_running());
         let Some(link) = m.link_of(participant_id) else {
@@ -215,7 +215,8 @@ impl Session {
         if running && !link.silent {
             Vec::new()
         } else {
-            self.partner_gone(Outcome::PartnerDisconnected)
+            let player = link.index;
+            self.lost_member(player, Outcome::PartnerDisconnected, now_ms)
         }
     }
 

@@ -855,6 +855,7 @@ fn after_a_game_the_same_scene_is_never_entered_again() {
 
 mod console;
 mod envs;
+mod groups;
 mod input_delay;
 mod latency;
 mod monitoring;
