@@ -23,6 +23,11 @@ const PING: u8 = 0x01;
 const PONG: u8 = 0x02;
 /// A ggrs packet follows (encoded by the netcode's wire socket).
 const NETCODE: u8 = 0x10;
+/// Several ggrs packets for one partner from one tick, each as a little-endian u16 length and
+/// its bytes: one DataChannel message (one datagram's headers) instead of one per packet.
+const NETCODE_BUNDLE: u8 = 0x11;
+/// The most packets a bundle may carry (ggrs sends a handful per tick).
+const MAX_BUNDLED: usize = 32;
 /// "Every episode is over and confirmed here": the partner may tear the connection down.
 const FINISHED: u8 = 0x03;
 /// "This member of the group left; I stopped, having confirmed up to this frame".
@@ -34,6 +39,9 @@ const PING_LEN: usize = 1 + 4 + 8;
 pub enum Packet<'a> {
     Control(PeerMsg),
     Netcode(&'a [u8]),
+    /// Netcode packets bundled by [`netcode_bundle`], checked well-formed; read them with
+    /// [`bundled`].
+    Bundle(&'a [u8]),
     Finished,
     /// A member of the group left: the sender stopped with every frame up to `confirmed`
     /// confirmed (a group's departure, `session/departure.rs`).
@@ -47,6 +55,14 @@ impl<'a> Packet<'a> {
     pub fn decode(bytes: &'a [u8]) -> Result<Self, PeerMsgError> {
         match bytes.split_first() {
             Some((&NETCODE, rest)) => Ok(Packet::Netcode(rest)),
+            Some((&NETCODE_BUNDLE, rest)) => {
+                let parts = bundled(rest);
+                let used: usize = parts.iter().map(|p| p.len() + 2).sum();
+                if used != rest.len() || parts.is_empty() || parts.len() > MAX_BUNDLED {
+                    return Err(PeerMsgError::BadBundle);
+                }
+                Ok(Packet::Bundle(rest))
+            }
             Some((&FINISHED, [])) => Ok(Packet::Finished),
             Some((&LEFT, [player, frame @ ..])) => {
                 let frame: [u8; 4] = frame.try_into().map_err(|_| PeerMsgError::BadLength {
@@ -64,6 +80,34 @@ impl<'a> Packet<'a> {
 /// The one-byte "finished" packet.
 pub fn finished_packet() -> Vec<u8> {
     vec![FINISHED]
+}
+
+/// The packets of a bundle's body, as far as it is well-formed.
+pub fn bundled(mut body: &[u8]) -> Vec<&[u8]> {
+    let mut parts = Vec::new();
+    while let Some((len, rest)) = body.split_first_chunk::<2>() {
+        let len = usize::from(u16::from_le_bytes(*len));
+        let Some((part, rest)) = rest.split_at_checked(len) else { break };
+        parts.push(part);
+        body = rest;
+    }
+    parts
+}
+
+/// Frames the netcode packets of one tick for one partner as one DataChannel message.
+pub fn netcode_bundle(payloads: &[&[u8]]) -> Vec<u8> {
+    if let [one] = payloads {
+        return netcode_packet(one);
+    }
+    let mut out = Vec::with_capacity(1 + payloads.iter().map(|p| p.len() + 2).sum::<usize>());
+    out.push(NETCODE_BUNDLE);
+    for payload in payloads {
+        // ggrs packets are far below 64 KiB; a longer one could not be framed and is dropped.
+        let Ok(len) = u16::try_from(payload.len()) else { continue };
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(payload);
+    }
+    out
 }
 
 /// The "member left" packet.
@@ -88,6 +132,8 @@ pub enum PeerMsgError {
     Empty,
     #[error("unknown packet type {0:#04x}")]
     UnknownType(u8),
+    #[error("a bundle of netcode packets that does not add up")]
+    BadBundle,
     #[error("packet type {kind:#04x} should be {expected} bytes, got {got}")]
     BadLength { kind: u8, expected: usize, got: usize },
 }
@@ -126,6 +172,22 @@ impl PeerMsg {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bundle_round_trips_and_a_malformed_one_is_refused() {
+        let parts: [&[u8]; 3] = [b"input", b"", b"ack"];
+        let bytes = netcode_bundle(&parts);
+        let Ok(Packet::Bundle(body)) = Packet::decode(&bytes) else { panic!("{bytes:?}") };
+        assert_eq!(bundled(body), parts);
+        assert_eq!(Packet::decode(&netcode_bundle(&[b"one"])), Ok(Packet::Netcode(b"one")));
+        for cut in 1..bytes.len() {
+            if cut != 1 + 7 && cut != 1 + 7 + 2 {
+                assert!(Packet::decode(&bytes[..cut]).is_err(), "cut at {cut}");
+            }
+        }
+        let too_many = vec![&b"x"[..]; MAX_BUNDLED + 1];
+        assert_eq!(Packet::decode(&netcode_bundle(&too_many)), Err(PeerMsgError::BadBundle));
+    }
 
     #[test]
     fn left_round_trips_and_a_short_one_is_refused() {

@@ -20,7 +20,7 @@ use crate::{
         export,
         game::{EpisodePlan, Game, Stage},
         netcode::{NO_ACTION, NetInput, NetSettings, Netcode, PeerAddr, PeerEvent},
-        peer_msg::{Packet, PeerMsg, finished_packet, netcode_packet},
+        peer_msg::{Packet, PeerMsg, bundled, finished_packet, netcode_bundle},
         pending::PendingUpload,
         probe::{ProbeEvent, ProbeOut, Prober},
         recorder::FrameRow,
@@ -449,10 +449,21 @@ impl Session {
 /// Shown while the relay connection is being re-established outside a game.
 const RECONNECTING: &str = "Reconnecting to the server…";
 
-/// The netcode's packets, framed for the DataChannel of the partner each is for.
+/// The netcode's packets, one DataChannel message per partner: what ggrs sends a partner in a
+/// tick (its input, acknowledgements, reports) travels in one datagram.
 fn outgoing(netcode: &mut Netcode<DynEnv>) -> Vec<Command> {
     let packets = netcode.take_outgoing();
-    packets.iter().map(|(to, p)| Command::SendPeer(to.0, netcode_packet(p))).collect()
+    let mut by_partner: Vec<(u8, Vec<&[u8]>)> = Vec::new();
+    for (to, packet) in &packets {
+        match by_partner.iter_mut().find(|(p, _)| *p == to.0) {
+            Some((_, parts)) => parts.push(packet),
+            None => by_partner.push((to.0, vec![packet])),
+        }
+    }
+    by_partner
+        .into_iter()
+        .map(|(to, parts)| Command::SendPeer(to, netcode_bundle(&parts)))
+        .collect()
 }
 
 mod data;

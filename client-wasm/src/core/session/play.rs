@@ -333,6 +333,14 @@ impl Session {
                 }
                 Vec::new()
             }
+            Ok(Packet::Bundle(body)) => {
+                if let Some(play) = m.play.as_mut() {
+                    for payload in bundled(body) {
+                        play.netcode.receive(PeerAddr(partner), payload.to_vec());
+                    }
+                }
+                Vec::new()
+            }
             Ok(Packet::Control(PeerMsg::Ping { seq, sent_at_ms })) => {
                 vec![Command::SendPeer(partner, PeerMsg::Pong { seq, sent_at_ms }.encode())]
             }
