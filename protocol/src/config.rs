@@ -154,10 +154,7 @@ pub enum ConfigError {
     GroupSize { scene: String, layout: String, players: usize, group_size: usize },
     #[error("scene {0:?}: matchmaking.group_size must be 2 to {max}", max = crate::MAX_GROUP_SIZE)]
     BadGroupSize(String),
-    #[error(
-        "scene {0:?}: matchmaking.max_p2p_rtt_ms probes pairs before a match; it cannot be used with group_size above 2 yet"
-    )]
-    GroupProbe(String),
+
     #[error("screening browser rule: {0}")]
     BadBrowserRule(String),
     #[error("screening.devices is empty: nobody could take part")]
@@ -323,9 +320,7 @@ fn validate_gym(gym: &GymScene) -> Result<(), ConfigError> {
             group_size,
         });
     }
-    if group_size > 2 && gym.matchmaking.max_p2p_rtt_ms.is_some() {
-        return Err(ConfigError::GroupProbe(gym.id.to_string()));
-    }
+
     gym.monitoring.validate()?;
     if gym.matchmaking.kind == MatchmakerKind::LatencyFifo && gym.matchmaking.max_server_rtt_ms == 0
     {

@@ -13,9 +13,9 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use rollgym_protocol::{
-    AdminRecord, ClientErrorRecord, ClientMsg, ExperimentConfig, GameId, GymScene, MatchLogRecord,
-    PROTOCOL_VERSION, ParticipantId, ProbeId, ProbeResult, Scene, ScreenRule, ScreeningRecord,
-    ServerMsg, SpectateFrames, Upload, UploadId,
+    AdminRecord, AdmittingProbe, ClientErrorRecord, ClientMsg, ExperimentConfig, GameId, GymScene,
+    MatchLogRecord, PROTOCOL_VERSION, ParticipantId, ProbeId, ProbeResult, Scene, ScreenRule,
+    ScreeningRecord, ServerMsg, SpectateFrames, Upload, UploadId,
 };
 
 use crate::{
@@ -146,6 +146,9 @@ pub struct Lobby {
     /// never matched again.
     rejected: HashSet<(ParticipantId, ParticipantId)>,
     probes: HashMap<ProbeId, Probe>,
+    /// Pairs whose probe passed while both wait for a group of more than two (the probe and
+    /// its round trip), until one of them leaves the waiting room.
+    probed: HashMap<(ParticipantId, ParticipantId), AdmittingProbe>,
     conns: HashMap<ConnId, Conn>,
     /// Screening decisions by participant: `None` passed, else the rule that turned it away
     /// and the message it was shown (see `screening.rs`).
@@ -193,6 +196,7 @@ impl Lobby {
             assignments: HashMap::new(),
             rejected: HashSet::new(),
             probes: HashMap::new(),
+            probed: HashMap::new(),
             experiment,
             conns: HashMap::new(),
             screened: HashMap::new(),
@@ -337,6 +341,7 @@ impl Lobby {
         match state.phase {
             Phase::Waiting => {
                 self.leave_room(state.scene, &[conn]);
+                self.forget_probed(state.participant.as_slice());
                 if let (Some(id), Some(since)) = (&state.participant, state.waiting_since) {
                     self.interrupted_waits.insert(id.clone(), (state.scene, since));
                 }

@@ -119,3 +119,27 @@ test('one of three closes its page mid-game: the two others agree where to stop 
     await Promise.all(pages.map((p) => p.close()));
   }
 });
+
+test('with max_p2p_rtt_ms a group of three is admitted once each of its three pairs passed a probe', async () => {
+  env.relay = await startRelay({ experiment: experiment('group_3_probe'), name: 'group_probe' });
+  const pages = [];
+  try {
+    for (let i = 0; i < 3; i++) pages.push(await openParticipant(env.browser, env.relay.url));
+    const playing = () => window.rollgym?.phase === 'playing';
+    const hooks = await Promise.all(pages.map((p) => p.waitFor(playing, null, 60000)));
+    assert.equal(new Set(hooks.map((h) => h.gameId)).size, 1, 'one game for the three');
+    assert.equal(hooks.reduce((n, h) => n + h.probes, 0), 6, 'every page probed both of its partners');
+    const log = readFileSync(path.join(env.relay.dataDir, 'e2e_group_3_probe', 'match_logs', 'overcooked_matches.jsonl'), 'utf8')
+      .trim().split('\n').map((line) => JSON.parse(line));
+    const probes = log.filter((r) => r.event === 'probe');
+    assert.deepEqual(probes.map((r) => r.result), ['accepted', 'accepted', 'accepted'], JSON.stringify(probes));
+    const pairs = new Set(probes.map((r) => r.participants.map((p) => p.participant_id).sort().join(' ')));
+    assert.equal(pairs.size, 3, 'three different pairs');
+    const [match] = log.filter((r) => r.event === 'match');
+    assert.equal(match.participants.length, 3);
+    assert.ok(probes.some((r) => r.probe_id === match.probe.probe_id), 'the match names one of its probes');
+    assertClean(...pages);
+  } finally {
+    await Promise.all(pages.map((p) => p.close()));
+  }
+});

@@ -7,6 +7,10 @@
 //! threshold or no report within [`PROBE_TIMEOUT_MS`] rejects the pair for good. Either way
 //! everyone left waiting in the scene is matched again, so the next candidate gets its probe.
 //! A participant is in at most one probe, and stays in the waiting room while probing.
+//!
+//! For groups of three or four every pair of the group the matchmaker proposes is probed, one
+//! pair at a time: a pair that passes is remembered while both wait (`Lobby::probed`), one that
+//! fails is rejected like a pair; the group is matched once every pair of it has passed.
 
 use rollgym_protocol::{
     AdmittingProbe, MatchLogRecord, ParticipantId, ProbeId, ProbeResult, ServerMsg, SignalPayload,
@@ -55,6 +59,53 @@ impl Lobby {
     /// The probe threshold of the scene a connection is in, if that scene probes.
     pub(super) fn probe_threshold(&self, conn: ConnId) -> Option<u32> {
         self.gym_of(conn)?.matchmaking.max_p2p_rtt_ms
+    }
+
+    /// A scene of groups above two that probes: the matchmaker's group is matched once every
+    /// pair of it passed a probe; otherwise its first pair without a verdict is probed (when
+    /// neither member is in a probe already).
+    pub(super) fn try_probed_group(
+        &mut self,
+        conn: ConnId,
+        max_rtt_ms: u32,
+        now_ms: u64,
+    ) -> Vec<Action> {
+        let Some(group) = self.find_match(conn) else { return Vec::new() };
+        let ids: Vec<ParticipantId> =
+            group.iter().filter_map(|c| self.participant_of(*c).cloned()).collect();
+        if ids.len() != group.len() {
+            return Vec::new();
+        }
+        let mut slowest: Option<AdmittingProbe> = None;
+        for i in 0..group.len() {
+            for j in i + 1..group.len() {
+                match self.probed.get(&ordered(&ids[i], &ids[j])) {
+                    Some(passed) => {
+                        if slowest.as_ref().is_none_or(|s| passed.p2p_rtt_ms > s.p2p_rtt_ms) {
+                            slowest = Some(passed.clone());
+                        }
+                    }
+                    None => {
+                        let busy = |c: ConnId| self.conns.get(&c).is_none_or(|s| s.probe.is_some());
+                        if busy(group[i]) || busy(group[j]) {
+                            return Vec::new();
+                        }
+                        return self.start_probe([group[i], group[j]], max_rtt_ms, now_ms);
+                    }
+                }
+            }
+        }
+        let scene = self.conns.get(&conn).map_or(0, |s| s.scene);
+        self.leave_room(scene, &group);
+        self.forget_probed(&ids);
+        let mut actions = self.start_game(&group, now_ms, slowest);
+        actions.extend(self.waiting_counts(scene));
+        actions
+    }
+
+    /// Passed probes of these participants are no longer needed (they left the waiting room).
+    pub(super) fn forget_probed(&mut self, participants: &[ParticipantId]) {
+        self.probed.retain(|(a, b), _| !participants.contains(a) && !participants.contains(b));
     }
 
     /// Proposes `members` (player order) to each other: both open a probe connection.
@@ -201,19 +252,16 @@ impl Lobby {
             verdict
         };
         tracing::info!(probe = %probe_id, ?verdict, rtt_ms, "probe ended");
-        if let Some(gym) = self.scenes.get(probe.scene).and_then(|s| s.gym()) {
-            actions.push(Action::LogMatch(MatchLogRecord::Probe {
-                scene_id: gym.id.clone(),
-                probe_id: probe_id.clone(),
-                participants: self.logged_participants(&probe.members, now_ms),
-                p2p_rtt_ms: rtt_ms,
-                max_p2p_rtt_ms: probe.max_rtt_ms,
-                result: verdict,
-                duration_ms: now_ms.saturating_sub(probe.started_at),
-                time_ms: 0,
-            }));
-        }
+        actions.extend(self.probe_record(probe_id, &probe, (verdict, rtt_ms), now_ms));
+        let group_size =
+            self.scenes.get(probe.scene).and_then(|s| s.gym()).map(|g| g.matchmaking.group_size);
         match verdict {
+            ProbeResult::Accepted if group_size.is_some_and(|n| n > 2) => {
+                // One pair of a group: the group is tried again below.
+                let [a, b] = &probe.participants;
+                let passed = AdmittingProbe { probe_id: probe_id.clone(), p2p_rtt_ms: rtt_ms };
+                self.probed.insert(ordered(a, b), passed);
+            }
             ProbeResult::Accepted => {
                 self.leave_room(probe.scene, &probe.members);
                 let admitted = AdmittingProbe { probe_id: probe_id.clone(), p2p_rtt_ms: rtt_ms };
@@ -228,6 +276,27 @@ impl Lobby {
         actions.extend(self.rematch(probe.scene, now_ms));
         actions.extend(self.waiting_counts(probe.scene));
         actions
+    }
+
+    /// The match-log line of an ended probe.
+    fn probe_record(
+        &self,
+        probe_id: &ProbeId,
+        probe: &Probe,
+        (result, p2p_rtt_ms): (ProbeResult, Option<u32>),
+        now_ms: u64,
+    ) -> Option<Action> {
+        let gym = self.scenes.get(probe.scene).and_then(|s| s.gym())?;
+        Some(Action::LogMatch(MatchLogRecord::Probe {
+            scene_id: gym.id.clone(),
+            probe_id: probe_id.clone(),
+            participants: self.logged_participants(&probe.members, now_ms),
+            p2p_rtt_ms,
+            max_p2p_rtt_ms: probe.max_rtt_ms,
+            result,
+            duration_ms: now_ms.saturating_sub(probe.started_at),
+            time_ms: 0,
+        }))
     }
 
     /// Everyone waiting in `scene` and not probing looks for a match again, longest-waiting

@@ -4,7 +4,7 @@
 
 use std::collections::{HashSet, VecDeque};
 
-use rollgym_protocol::{OutcomeName, Scene, ServerMsg};
+use rollgym_protocol::{OutcomeName, Scene, ServerMsg, WaitingRoomConfig};
 
 use super::{Action, ConnId, Lobby, Phase, Progress, Timer, ordered};
 use crate::matchmaking::{Candidate, Matchmaker};
@@ -46,8 +46,10 @@ impl Lobby {
             return Vec::new();
         }
         for conn in &expired {
-            let scene = self.conns.get(conn).map_or(0, |s| s.scene);
+            let (scene, id) =
+                self.conns.get(conn).map_or((0, None), |s| (s.scene, s.participant.clone()));
             self.leave_room(scene, &[*conn]);
+            self.forget_probed(id.as_slice());
         }
         let mut actions = Vec::new();
         let mut scenes = HashSet::new();
@@ -60,27 +62,25 @@ impl Lobby {
             }
             tracing::info!(conn = conn.0, "waiting room timed out");
             self.tally_timed_out();
-            // `[outcomes.wait_timeout]` wins over the waiting room's own settings.
-            let outcome = self
-                .experiment
-                .outcomes
-                .get(&OutcomeName::WaitTimeout)
-                .cloned()
-                .unwrap_or_default();
-            actions.push(Action::Send(
-                conn,
-                ServerMsg::exit(
-                    OutcomeName::WaitTimeout,
-                    outcome.message.unwrap_or(room.timeout_message),
-                    outcome.completion_code.or(room.timeout_completion_code),
-                    outcome.redirect_url.or(room.timeout_redirect_url),
-                ),
-            ));
+            actions.push(Action::Send(conn, self.wait_timeout_exit(room)));
         }
         for scene in scenes {
             actions.extend(self.waiting_counts(scene));
         }
         actions
+    }
+
+    /// The exit of a participant whose wait timed out: `[outcomes.wait_timeout]` wins over
+    /// the waiting room's own settings.
+    fn wait_timeout_exit(&self, room: WaitingRoomConfig) -> ServerMsg {
+        let outcome =
+            self.experiment.outcomes.get(&OutcomeName::WaitTimeout).cloned().unwrap_or_default();
+        ServerMsg::exit(
+            OutcomeName::WaitTimeout,
+            outcome.message.unwrap_or(room.timeout_message),
+            outcome.completion_code.or(room.timeout_completion_code),
+            outcome.redirect_url.or(room.timeout_redirect_url),
+        )
     }
 
     /// Moves a participant into scene `index`: shows it, and for a gym scene enters its
@@ -140,6 +140,9 @@ impl Lobby {
                 // Those still waiting see the count drop.
                 actions.extend(self.waiting_counts(scene));
                 actions
+            }
+            Some(max_rtt_ms) if self.group_size_of(conn) > 2 => {
+                self.try_probed_group(conn, max_rtt_ms, now_ms)
             }
             Some(max_rtt_ms) => {
                 let Some(candidate) = self.ranked_candidates(conn).into_iter().next() else {

@@ -292,3 +292,74 @@ fn no_participant_is_ever_in_two_probes() {
         assert_eq!(lobby.probe_of(ConnId(*conn)), Some(probe), "the lobby agrees");
     }
 }
+
+/// A scene of groups of three that probes.
+fn probing_trio() -> Lobby {
+    lobby_with(|c| {
+        c.matchmaking.max_p2p_rtt_ms = Some(100);
+        c.matchmaking.group_size = 3;
+        c.game.layout = "wide_room_3".into();
+    })
+}
+
+/// The pair a probe proposal in `actions` is for, as connection numbers, and its id.
+fn proposed_pair(actions: &[Action]) -> Option<([u64; 2], ProbeId)> {
+    let proposed = proposals(actions);
+    match &proposed[..] {
+        [(a, id, _, true), (b, _, _, false)] => Some(([*a, *b], id.clone())),
+        _ => None,
+    }
+}
+
+#[test]
+fn a_group_is_matched_once_every_pair_of_it_passed_its_probe() {
+    let mut lobby = probing_trio();
+    join(&mut lobby, 1, "a");
+    join(&mut lobby, 2, "b");
+    let mut out = join(&mut lobby, 3, "c");
+    let mut probed = Vec::new();
+    while let Some((pair, probe)) = proposed_pair(&out) {
+        assert!(game_of_pair(&out).is_empty(), "no game before every pair passed");
+        probed.push([pair[0].min(pair[1]), pair[0].max(pair[1])]);
+        out = result(&mut lobby, pair[0], &probe, Some(40 + probed.len() as u32));
+    }
+    probed.sort_unstable();
+    assert_eq!(probed, vec![[1, 2], [1, 3], [2, 3]], "each pair once");
+    let mut grouped = game_of_pair(&out);
+    grouped.sort_unstable();
+    let (conns, indices): (Vec<u64>, Vec<u8>) = grouped.into_iter().unzip();
+    assert_eq!(conns, vec![1, 2, 3]);
+    let mut indices = indices;
+    indices.sort_unstable();
+    assert_eq!(indices, vec![0, 1, 2]);
+    let match_log = logged(&out, "match");
+    assert_eq!(match_log[0]["probe"]["p2p_rtt_ms"], 43, "the slowest pair's probe");
+    assert_eq!(lobby.waiting_count(), 0);
+}
+
+#[test]
+fn a_pair_that_fails_its_probe_keeps_its_group_apart_and_a_newcomer_completes_another() {
+    let mut lobby = probing_trio();
+    join(&mut lobby, 1, "a");
+    join(&mut lobby, 2, "b");
+    let out = join(&mut lobby, 3, "c");
+    let (pair, probe) = proposed_pair(&out).expect("the first pair is probed");
+    assert_eq!(pair, [1, 2]);
+    let out = result(&mut lobby, 1, &probe, Some(500));
+    assert!(
+        proposed_pair(&out).is_none() && game_of_pair(&out).is_empty(),
+        "a and b never together"
+    );
+    let mut out = join(&mut lobby, 4, "d");
+    let mut rounds = 0;
+    while let Some((pair, probe)) = proposed_pair(&out) {
+        assert!(pair != [1, 2] && pair != [2, 1]);
+        out = result(&mut lobby, pair[0], &probe, Some(50));
+        rounds += 1;
+        assert!(rounds < 10, "probing ends");
+    }
+    let grouped: Vec<u64> = game_of_pair(&out).into_iter().map(|(c, _)| c).collect();
+    assert_eq!(grouped.len(), 3, "{out:?}");
+    assert!(!(grouped.contains(&1) && grouped.contains(&2)), "{grouped:?}");
+    assert_eq!(lobby.waiting_count(), 1);
+}
