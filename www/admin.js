@@ -9,7 +9,7 @@ import { stopWatching, watchGame } from './admin-watch.js';
 const token = new URLSearchParams(location.search).get('token') ?? '';
 const query = `token=${encodeURIComponent(token)}`;
 const status = document.getElementById('admin-status');
-const COLUMNS = ['index', 'id', 'kind', 'here', 'waiting', 'probing', 'games_validating', 'games_playing', 'timed_out'];
+const COLUMNS = ['index', 'id', 'kind', 'here', 'waiting', 'probing', 'games_validating', 'games_playing', 'timed_out', 'group_size'];
 let open = null;
 // The latest snapshot, the participants table's search and sort, and the participant shown.
 let latest = null;
@@ -230,7 +230,7 @@ function render(snapshot) {
     const tr = document.createElement('tr');
     for (const column of COLUMNS) {
       const td = document.createElement('td');
-      td.textContent = String(scene[column]);
+      td.textContent = String(scene[column] ?? '–');
       tr.append(td);
     }
     return tr;

@@ -34,8 +34,8 @@ test('the printed admin address shows who waits and who plays, live', async () =
   admin.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
   await admin.goto(env.relay.adminUrl);
   await admin.waitForFunction(() => document.getElementById('experiment').textContent === 'e2e_short');
-  // [index, id, kind, here, waiting, probing, starting, playing, timed out]
-  assert.deepEqual(await table(admin), [['0', 'overcooked', 'gym', '0', '0', '0', '0', '0', '0']]);
+  // [index, id, kind, here, waiting, probing, starting, playing, timed out, players per game]
+  assert.deepEqual(await table(admin), [['0', 'overcooked', 'gym', '0', '0', '0', '0', '0', '0', '2']]);
 
   const a = await openParticipant(env.browser, env.relay.url);
   await a.waitFor(isWaiting);
@@ -43,7 +43,7 @@ test('the printed admin address shows who waits and who plays, live', async () =
   const b = await openParticipant(env.browser, env.relay.url);
   await Promise.all([a, b].map((p) => p.waitFor(() => window.rollgym?.phase === 'playing')));
   await admin.waitForFunction(() => document.querySelector('#scenes td:nth-child(8)')?.textContent === '1', null, { timeout: 10000 });
-  assert.deepEqual((await table(admin))[0].slice(3), ['2', '0', '0', '0', '1', '0']);
+  assert.deepEqual((await table(admin))[0].slice(3), ['2', '0', '0', '0', '1', '0', '2']);
   assert.deepEqual(errors, []);
   assertClean(a, b);
   await Promise.all([a.close(), b.close(), context.close()]);

@@ -54,6 +54,9 @@ pub struct SceneSnapshot {
     pub games_playing: usize,
     /// Participants who left the waiting room because nobody was found in time.
     pub timed_out: usize,
+    /// Players per game (gym scenes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_size: Option<usize>,
 }
 
 impl Lobby {
@@ -97,6 +100,7 @@ impl Lobby {
                 games_validating: 0,
                 games_playing: 0,
                 timed_out: 0,
+                group_size: scene.gym().map(|g| g.matchmaking.group_size),
             })
             .collect();
         let (mut returning, mut screening) = (0, 0);
