@@ -168,6 +168,8 @@ export interface Status {
   gameId: string | null;
   playerIndex: number | null;
   partnerIds: string[];
+  /** In the waiting room: players waiting there and players per game ("2 of 3"). */
+  waiting: [number, number] | null;
   p2pRttMs: number | null;
   lastError: string | null;
   frame: number;
@@ -185,8 +187,11 @@ export interface Status {
   outcome: Outcome | null;
   episodes: EpisodeSummary[];
   exports: { episode: number; uploadId: string; rows: number; partial: boolean; acked: boolean }[];
-  /** `relay` (through TURN), `srflx` / `prflx` (through a NAT) or `host`, once connected. */
+  /** `relay` (through TURN), `srflx` / `prflx` (through a NAT) or `host`, once connected; in a
+   * group, each partner's connection in player order, joined by commas (`host,relay`). */
   connectionType: string | null;
+  /** DataChannel payload sent to each partner of this game, in player order: `[bytes, messages]`. */
+  sentToPartners: [number, number][];
   /** This player's key presses in the episode under way: keydown to the frame that applied
    * each (`applied`) and to the screen (`drawn`), in ms (docs/DATA.md `input_latency`). */
   inputLatency: {

@@ -164,8 +164,12 @@ impl Session {
             return Vec::new();
         };
         let game = *game;
-        if peers.is_empty() || peers.iter().any(|p| p.player_index == player_index) {
-            self.fail("The server paired us with nobody.".into());
+        let mut indices: Vec<u8> = peers.iter().map(|p| p.player_index).collect();
+        indices.push(player_index);
+        indices.sort_unstable();
+        indices.dedup();
+        if peers.is_empty() || indices.len() != peers.len() + 1 {
+            self.fail("The server's pairing names no partner, or one player twice.".into());
             return Vec::new();
         }
         let mut players: Vec<PeerInfo> = self
