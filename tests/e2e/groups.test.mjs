@@ -45,7 +45,10 @@ async function playGroup(size, { network, exp = `group_${size}`, data = [`e2e_gr
     const gameIds = new Set(hooks.map((h) => h.gameId));
     assert.equal(gameIds.size, 1, 'one game for the whole group');
     assert.deepEqual(hooks.map((h) => h.playerIndex).sort(), [...Array(size).keys()]);
-    for (const h of hooks) assert.equal(h.partnerIds.length, size - 1, 'every page knows every partner');
+    for (const h of hooks) {
+      assert.equal(h.partnerIds.length, size - 1, 'every page knows every partner');
+      assert.equal(h.lastError, null, 'the relay refused nothing (health reports included)');
+    }
     const dir = path.join(env.relay.dataDir, ...data);
     const files = hooks.map((h) => storedFile(dir, h.participantId, 'csv'));
     const header = files[0].split('\n')[0].split(',');

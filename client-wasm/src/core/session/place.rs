@@ -210,6 +210,15 @@ impl Match {
             .or(left.map(|l| (l.index, Outcome::PartnerDisconnected)))
     }
 
+    /// The least direct of the links' connection types, for the console's one-word health
+    /// column (`relay` if any link goes through TURN, then `srflx`, `prflx`, `host`).
+    pub(super) fn least_direct_connection(&self) -> Option<String> {
+        ["relay", "srflx", "prflx", "host"]
+            .into_iter()
+            .find(|kind| self.links.iter().any(|l| l.connection_type.as_deref() == Some(*kind)))
+            .map(str::to_owned)
+    }
+
     /// The median round trip of the slowest link: what the game's pace depends on.
     pub(super) fn rtt_median_ms(&self) -> Option<f64> {
         self.links.iter().filter_map(|l| l.rtt.median_ms()).reduce(f64::max)

@@ -522,7 +522,7 @@ impl Session {
         Some(Command::SendRelay(ClientMsg::Health(Box::new(GameHealth {
             game_id: m.game_id.clone(),
             rtt_ms: status.p2p_rtt_ms.map(|rtt| rtt.round() as u32),
-            connection: status.connection_type.clone(),
+            connection: m.least_direct_connection(),
             rollbacks: status.rollbacks,
             frame: status.frame,
             confirmed_frame: status.confirmed_frame.min(status.frame),

@@ -194,3 +194,35 @@ fn a_member_that_never_answers_is_not_waited_for_past_three_seconds() {
     assert_eq!(mesh.peers[0].status().phase, Phase::PartnerDisconnected);
     assert_eq!(ended[0].sidecar.departure.as_ref().map(|d| d.agreed_by.clone()), Some(vec![0]));
 }
+
+#[test]
+fn a_groups_health_report_names_one_connection_type_the_relay_accepts() {
+    let mut mesh = Mesh::connect();
+    let mut keys = keys();
+    let mut now = 0.0;
+    mesh.peers[0].handle(Input::ConnectionType(1, "host".into()), now);
+    mesh.peers[0].handle(Input::ConnectionType(2, "relay".into()), now);
+    assert_eq!(mesh.peers[0].status().connection_type.as_deref(), Some("host,relay"));
+    let mut reports = Vec::new();
+    while reports.is_empty() && now < 20_000.0 {
+        now += 33.0;
+        for i in 0..3 {
+            for (from, packet) in std::mem::take(&mut mesh.flight[i]) {
+                let commands = mesh.peers[i].handle(Input::ChannelData(from, packet), now);
+                mesh.route(i, commands);
+            }
+            let input = NetInput { action: keys(), ..NetInput::default() };
+            let commands = mesh.peers[i].handle(Input::Frame(input, now), now);
+            if i == 0 {
+                reports.extend(commands.iter().filter_map(|c| match c {
+                    Command::SendRelay(ClientMsg::Health(h)) => Some(h.clone()),
+                    _ => None,
+                }));
+            }
+            mesh.route(i, commands);
+        }
+    }
+    let report = reports.first().expect("a health report");
+    assert_eq!(report.connection.as_deref(), Some("relay"), "the least direct link");
+    assert!(report.is_plausible());
+}
