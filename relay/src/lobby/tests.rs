@@ -41,6 +41,17 @@ fn join(lobby: &mut Lobby, conn: u64, id: &str) -> Vec<Action> {
     lobby.message(ConnId(conn), hello(id), 0)
 }
 
+/// The connections `actions` send back to the waiting room.
+fn repooled(actions: &[Action]) -> Vec<u64> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send(c, ServerMsg::Repool { .. }) => Some(c.0),
+            _ => None,
+        })
+        .collect()
+}
+
 fn codes(actions: &[Action]) -> Vec<ErrorCode> {
     actions
         .iter()
@@ -460,13 +471,7 @@ fn an_unvalidated_pair_goes_back_to_the_waiting_room_and_is_not_matched_again() 
     join(&mut lobby, 2, "b");
     validated(&mut lobby, 1, 100); // b never manages
     let out = lobby.tick(VALIDATION_TIMEOUT_MS);
-    let repooled: Vec<u64> = out
-        .iter()
-        .filter_map(|a| match a {
-            Action::Send(c, ServerMsg::Repool { .. }) => Some(c.0),
-            _ => None,
-        })
-        .collect();
+    let repooled = repooled(&out);
     assert_eq!(repooled, vec![1, 2]);
     assert_eq!(lobby.waiting_count(), 2, "both wait again, not with each other: {out:?}");
     assert_eq!(lobby.game_of(ConnId(1)), None);

@@ -109,14 +109,7 @@ fn a_member_leaving_before_the_start_sends_both_others_back_to_wait() {
         join(&mut lobby, conn, id);
     }
     let out = lobby.disconnected(ConnId(3), 1_000);
-    let repooled: Vec<u64> = out
-        .iter()
-        .filter_map(|a| match a {
-            Action::Send(c, ServerMsg::Repool { .. }) => Some(c.0),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(repooled, vec![1, 2]);
+    assert_eq!(repooled(&out), vec![1, 2]);
     assert_eq!(lobby.waiting_count(), 2);
     join(&mut lobby, 4, "d");
     assert!(lobby.game_of(ConnId(4)).is_some(), "a, b and a newcomer form the next group");

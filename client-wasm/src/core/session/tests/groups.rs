@@ -79,6 +79,17 @@ impl Mesh {
         }
     }
 
+    /// Plays every session from time 0, a frame every 33 ms, until each reached `frame`;
+    /// returns the time.
+    fn play_to_frame(&mut self, frame: i32, keys: &mut impl FnMut() -> u8) -> f64 {
+        let mut now = 0.0;
+        while self.peers.iter().any(|p| p.status().frame < frame) {
+            now += 33.0;
+            self.step(now, keys);
+        }
+        now
+    }
+
     /// One frame of every session still here at `now`, random keys from `keys`.
     fn step(&mut self, now: f64, keys: &mut impl FnMut() -> u8) {
         for i in 0..3 {
@@ -129,11 +140,7 @@ fn a_group_of_three_plays_every_episode_with_the_same_rows() {
 fn when_a_member_leaves_the_two_others_stop_agree_and_store_the_same_rows() {
     let mut mesh = Mesh::connect();
     let mut keys = keys();
-    let mut now = 0.0;
-    while mesh.peers.iter().any(|p| p.status().frame < 40) {
-        now += 33.0;
-        mesh.step(now, &mut keys);
-    }
+    let mut now = mesh.play_to_frame(40, &mut keys);
     // c's page closes: a hears it at once, b only later (each plays on as far as c's last
     // inputs let it, then stops and tells the other how far it confirmed).
     mesh.gone[2] = true;
@@ -171,11 +178,7 @@ fn when_a_member_leaves_the_two_others_stop_agree_and_store_the_same_rows() {
 fn a_member_that_never_answers_is_not_waited_for_past_three_seconds() {
     let mut mesh = Mesh::connect();
     let mut keys = keys();
-    let mut now = 0.0;
-    while mesh.peers.iter().any(|p| p.status().frame < 40) {
-        now += 33.0;
-        mesh.step(now, &mut keys);
-    }
+    let mut now = mesh.play_to_frame(40, &mut keys);
     // a loses c; b's answer never comes (its page froze).
     mesh.gone[1] = true;
     mesh.gone[2] = true;
