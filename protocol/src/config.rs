@@ -154,6 +154,10 @@ pub enum ConfigError {
     GroupSize { scene: String, layout: String, players: usize, group_size: usize },
     #[error("scene {0:?}: matchmaking.group_size must be 2 to {max}", max = crate::MAX_GROUP_SIZE)]
     BadGroupSize(String),
+    #[error(
+        "scene {0:?}: game.on_player_leave = \"continue\" is for groups: matchmaking.group_size must be 3 or 4"
+    )]
+    ContinueInPair(String),
 
     #[error("screening browser rule: {0}")]
     BadBrowserRule(String),
@@ -311,6 +315,9 @@ fn validate_gym(gym: &GymScene) -> Result<(), ConfigError> {
     let group_size = gym.matchmaking.group_size;
     if !(2..=crate::MAX_GROUP_SIZE).contains(&group_size) {
         return Err(ConfigError::BadGroupSize(gym.id.to_string()));
+    }
+    if group_size < 3 && gym.game.on_player_leave == crate::OnPlayerLeave::Continue {
+        return Err(ConfigError::ContinueInPair(gym.id.to_string()));
     }
     if let Some(players) = gym.game.built_in_players().filter(|p| *p != group_size) {
         return Err(ConfigError::GroupSize {

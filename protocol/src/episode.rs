@@ -130,6 +130,10 @@ pub struct Departure {
     /// The players whose confirmed frames were compared (this one's included), in player
     /// order; a member that did not answer within 3 s is missing.
     pub agreed_by: Vec<u8>,
+    /// The others played on from `last_frame`, the leaver doing its default action
+    /// (`on_player_leave = "continue"`); otherwise the game ended there.
+    #[serde(default)]
+    pub continued: bool,
 }
 
 /// The peer connection lost its path during play and was restarted.

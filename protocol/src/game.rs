@@ -44,6 +44,41 @@ pub enum InputMode {
     Held,
 }
 
+/// What a group does when one of its members leaves mid-game. On the wire and in the config a
+/// string (`"end"` or `"continue"`): the page decodes it with the string decoder it has anyway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum OnPlayerLeave {
+    /// The game ends for everyone, after the last frame every remaining member confirmed.
+    #[default]
+    End,
+    /// The others play on from that frame, the leaver doing its default action (groups of
+    /// three or four only).
+    Continue,
+}
+
+impl TryFrom<String> for OnPlayerLeave {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, String> {
+        match value.as_str() {
+            "end" => Ok(Self::End),
+            "continue" => Ok(Self::Continue),
+            _ => Err(format!("on_player_leave is \"end\" or \"continue\", not {value:?}")),
+        }
+    }
+}
+
+impl From<OnPlayerLeave> for String {
+    fn from(value: OnPlayerLeave) -> Self {
+        match value {
+            OnPlayerLeave::End => "end",
+            OnPlayerLeave::Continue => "continue",
+        }
+        .into()
+    }
+}
+
 /// One game's settings. Every field has a default, so `[game]` may be partial or absent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -91,6 +126,8 @@ pub struct GameConfig {
     pub reconnection_timeout_ms: u32,
     /// Shown when the partner leaves.
     pub partner_left_message: String,
+    /// A group's answer to a member leaving mid-game.
+    pub on_player_leave: OnPlayerLeave,
     /// Shown at the end of the game and when the partner leaves.
     pub completion_code: Option<String>,
 }
@@ -120,6 +157,7 @@ impl Default for GameConfig {
             reconnection_timeout_ms: 10_000,
             partner_left_message: "Your partner has left the game. Thank you for taking part."
                 .into(),
+            on_player_leave: OnPlayerLeave::End,
             completion_code: None,
         }
     }

@@ -26,7 +26,8 @@ pub use agent::{BROWSER_NAMES, BrowserRule, Compare, browser_of, device_of};
 pub use config::{ConfigError, ExperimentConfig, ExperimentMeta, TurnConfig, WebRtcConfig};
 pub use episode::{Outcome, Sidecar, StoredSidecar};
 pub use game::{
-    BUILT_IN_ENVS, GameConfig, GameConfigError, InputMode, OVERCOOKED_LAYOUTS, is_env_name,
+    BUILT_IN_ENVS, GameConfig, GameConfigError, InputMode, OVERCOOKED_LAYOUTS, OnPlayerLeave,
+    is_env_name,
 };
 pub use health::{CONNECTION_TYPES, GameHealth, HEALTH_INTERVAL_MS};
 pub use ids::{

@@ -74,6 +74,11 @@ mod tests {
             let err = parse(&bad, Path::new("e.toml")).expect_err("size").to_string();
             assert!(err.contains("group_size must be 2 to 4"), "{err}");
         }
+        let pair_continues = "[experiment]\nid = \"x\"\n[game]\non_player_leave = \"continue\"\n";
+        let err = parse(pair_continues, Path::new("e.toml")).expect_err("a pair").to_string();
+        assert!(err.contains("on_player_leave = \"continue\" is for groups"), "{err}");
+        let continuing = grouped.replace("[game]\n", "[game]\non_player_leave = \"continue\"\n");
+        assert!(parse(&continuing, Path::new("e.toml")).is_ok(), "{continuing}");
         let probed = format!("{grouped}max_p2p_rtt_ms = 100\n");
         assert!(parse(&probed, Path::new("e.toml")).is_ok(), "groups probe every pair");
     }

@@ -146,3 +146,39 @@ test('with max_p2p_rtt_ms a group of three is admitted once each of its three pa
     await Promise.all(pages.map((p) => p.close()));
   }
 });
+
+test('with on_player_leave = "continue" the two others play on to the end and store identical complete files', async () => {
+  env.relay = await startRelay({ experiment: experiment('group_3_continue'), name: 'group_continue' });
+  const pages = [];
+  try {
+    for (let i = 0; i < 3; i++) pages.push(await openParticipant(env.browser, env.relay.url));
+    const playing = () => window.rollgym?.phase === 'playing' && window.rollgym.frame >= 45;
+    await Promise.all(pages.map((p) => p.waitFor(playing, null, 30000)));
+    const leaver = pages.pop();
+    const { playerIndex } = await leaver.hook();
+    await leaver.close();
+    await playRandomly(pages, () => window.rollgym?.phase === 'done');
+    const hooks = await Promise.all(pages.map((p) => p.waitFor(stored, null, 20000)));
+    const dir = path.join(env.relay.dataDir, 'e2e_group_3_continue', 'overcooked');
+    const sidecars = hooks.map((h) => JSON.parse(storedFile(dir, h.participantId, 'json')));
+    for (const sidecar of sidecars) {
+      assert.equal(sidecar.partial, false);
+      assert.equal(sidecar.outcome, 'complete');
+      assert.equal(sidecar.departure.player, playerIndex);
+      assert.equal(sidecar.departure.continued, true);
+    }
+    assert.deepEqual(sidecars[0].departure, sidecars[1].departure);
+    const files = hooks.map((h) => sharedCells(storedFile(dir, h.participantId, 'csv')));
+    assert.equal(files[0].length, 151, 'every step of the episode');
+    assert.deepEqual(files[0], files[1], 'both remaining members store the same rows');
+    // After the agreed frame the leaver only does its default action.
+    const header = files[0][0].split(',');
+    const column = header.indexOf(`actions.${playerIndex}`);
+    const after = sidecars[0].departure.last_frame - sidecars[0].first_frame + 1;
+    const actions = new Set(files[0].slice(1 + after).map((row) => row.split(',')[column]));
+    assert.equal(actions.size, 1, `one action after the departure: ${[...actions]}`);
+    assertClean(...pages);
+  } finally {
+    await Promise.all(pages.map((p) => p.close()));
+  }
+});

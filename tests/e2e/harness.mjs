@@ -322,7 +322,8 @@ export async function playRandomly(participants, done, { timeoutMs, arg } = {}) 
     }
     if (Date.now() > deadline) {
       const hooks = await Promise.all(participants.map((p) => p.hook()));
-      throw new Error(`game did not finish in time: ${JSON.stringify(hooks)}`);
+      const errors = participants.flatMap((p) => p.errors);
+      throw new Error(`game did not finish in time: ${JSON.stringify(hooks)}; page errors: ${JSON.stringify(errors)}`);
     }
     await Promise.all(
       participants.map((p) => p.page.keyboard.press(KEYS[random() % KEYS.length])),

@@ -26,51 +26,70 @@ const NETCODE: u8 = 0x10;
 /// Several ggrs packets for one partner from one tick, each as a little-endian u16 length and
 /// its bytes: one DataChannel message (one datagram's headers) instead of one per packet.
 const NETCODE_BUNDLE: u8 = 0x11;
+/// After a group went on without a member, the netcode is a new ggrs session: its packets
+/// carry these tags (0x12, 0x13); a page drops the old session's and keeps the new one's
+/// until it goes on too (`Netcode::receive_in`).
+const NEXT_SESSION: u8 = 0x02;
 /// The most packets a bundle may carry (ggrs sends a handful per tick).
 const MAX_BUNDLED: usize = 32;
 /// "Every episode is over and confirmed here": the partner may tear the connection down.
 const FINISHED: u8 = 0x03;
 /// "This member of the group left; I stopped, having confirmed up to this frame".
 const LEFT: u8 = 0x04;
+/// The same, answering a partner's `LEFT` (never answered itself, so no two pages loop).
+const LEFT_ANSWER: u8 = 0x05;
 const PING_LEN: usize = 1 + 4 + 8;
 
 /// Any packet on the game channel: our own control messages, or the netcode's.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Packet<'a> {
     Control(PeerMsg),
-    Netcode(&'a [u8]),
+    /// A netcode packet of ggrs session `epoch` (0, or 1 after a group went on without a member).
+    Netcode {
+        epoch: u8,
+        payload: &'a [u8],
+    },
     /// Netcode packets bundled by [`netcode_bundle`], checked well-formed; read them with
     /// [`bundled`].
-    Bundle(&'a [u8]),
+    Bundle {
+        epoch: u8,
+        body: &'a [u8],
+    },
     Finished,
     /// A member of the group left: the sender stopped with every frame up to `confirmed`
     /// confirmed (a group's departure, `session/departure.rs`).
+    /// `answer`: sent in reply to the partner's own (the channel loses packets: a page asks
+    /// again until it heard every remaining partner).
     Left {
         player: u8,
         confirmed: i32,
+        answer: bool,
     },
 }
 
 impl<'a> Packet<'a> {
     pub fn decode(bytes: &'a [u8]) -> Result<Self, PeerMsgError> {
         match bytes.split_first() {
-            Some((&NETCODE, rest)) => Ok(Packet::Netcode(rest)),
-            Some((&NETCODE_BUNDLE, rest)) => {
+            Some((&tag, rest)) if tag == NETCODE || tag == NETCODE + NEXT_SESSION => {
+                Ok(Packet::Netcode { epoch: u8::from(tag != NETCODE), payload: rest })
+            }
+            Some((&tag, rest)) if tag == NETCODE_BUNDLE || tag == NETCODE_BUNDLE + NEXT_SESSION => {
                 let parts = bundled(rest);
                 let used: usize = parts.iter().map(|p| p.len() + 2).sum();
                 if used != rest.len() || parts.is_empty() || parts.len() > MAX_BUNDLED {
                     return Err(PeerMsgError::BadBundle);
                 }
-                Ok(Packet::Bundle(rest))
+                Ok(Packet::Bundle { epoch: u8::from(tag != NETCODE_BUNDLE), body: rest })
             }
             Some((&FINISHED, [])) => Ok(Packet::Finished),
-            Some((&LEFT, [player, frame @ ..])) => {
+            Some((&tag, [player, frame @ ..])) if tag == LEFT || tag == LEFT_ANSWER => {
                 let frame: [u8; 4] = frame.try_into().map_err(|_| PeerMsgError::BadLength {
-                    kind: LEFT,
+                    kind: tag,
                     expected: 6,
                     got: bytes.len(),
                 })?;
-                Ok(Packet::Left { player: *player, confirmed: i32::from_le_bytes(frame) })
+                let confirmed = i32::from_le_bytes(frame);
+                Ok(Packet::Left { player: *player, confirmed, answer: tag == LEFT_ANSWER })
             }
             _ => PeerMsg::decode(bytes).map(Packet::Control),
         }
@@ -94,13 +113,14 @@ pub fn bundled(mut body: &[u8]) -> Vec<&[u8]> {
     parts
 }
 
-/// Frames the netcode packets of one tick for one partner as one DataChannel message.
-pub fn netcode_bundle(payloads: &[&[u8]]) -> Vec<u8> {
+/// Frames the netcode packets of one tick for one partner as one DataChannel message, for ggrs
+/// session `epoch` (0 or 1).
+pub fn netcode_bundle(payloads: &[&[u8]], epoch: u8) -> Vec<u8> {
     if let [one] = payloads {
-        return netcode_packet(one);
+        return netcode_packet(one, epoch);
     }
     let mut out = Vec::with_capacity(1 + payloads.iter().map(|p| p.len() + 2).sum::<usize>());
-    out.push(NETCODE_BUNDLE);
+    out.push(NETCODE_BUNDLE + NEXT_SESSION * epoch.min(1));
     for payload in payloads {
         // ggrs packets are far below 64 KiB; a longer one could not be framed and is dropped.
         let Ok(len) = u16::try_from(payload.len()) else { continue };
@@ -110,17 +130,17 @@ pub fn netcode_bundle(payloads: &[&[u8]]) -> Vec<u8> {
     out
 }
 
-/// The "member left" packet.
-pub fn left_packet(player: u8, confirmed: i32) -> Vec<u8> {
-    let mut out = vec![LEFT, player];
+/// The "member left" packet; `answer` when replying to a partner's.
+pub fn left_packet(player: u8, confirmed: i32, answer: bool) -> Vec<u8> {
+    let mut out = vec![if answer { LEFT_ANSWER } else { LEFT }, player];
     out.extend_from_slice(&confirmed.to_le_bytes());
     out
 }
 
-/// Frames a netcode packet for the channel.
-pub fn netcode_packet(payload: &[u8]) -> Vec<u8> {
+/// Frames a netcode packet of ggrs session `epoch` (0 or 1) for the channel.
+pub fn netcode_packet(payload: &[u8], epoch: u8) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + 1);
-    out.push(NETCODE);
+    out.push(NETCODE + NEXT_SESSION * epoch.min(1));
     out.extend_from_slice(payload);
     out
 }
@@ -176,23 +196,31 @@ mod tests {
     #[test]
     fn a_bundle_round_trips_and_a_malformed_one_is_refused() {
         let parts: [&[u8]; 3] = [b"input", b"", b"ack"];
-        let bytes = netcode_bundle(&parts);
-        let Ok(Packet::Bundle(body)) = Packet::decode(&bytes) else { panic!("{bytes:?}") };
+        let bytes = netcode_bundle(&parts, 0);
+        let Ok(Packet::Bundle { epoch: 0, body }) = Packet::decode(&bytes) else {
+            panic!("{bytes:?}")
+        };
         assert_eq!(bundled(body), parts);
-        assert_eq!(Packet::decode(&netcode_bundle(&[b"one"])), Ok(Packet::Netcode(b"one")));
+        let one = netcode_bundle(&[b"one"], 1);
+        assert_eq!(Packet::decode(&one), Ok(Packet::Netcode { epoch: 1, payload: b"one" }));
+        let next = netcode_bundle(&parts, 1);
+        assert!(matches!(Packet::decode(&next), Ok(Packet::Bundle { epoch: 1, .. })));
         for cut in 1..bytes.len() {
             if cut != 1 + 7 && cut != 1 + 7 + 2 {
                 assert!(Packet::decode(&bytes[..cut]).is_err(), "cut at {cut}");
             }
         }
         let too_many = vec![&b"x"[..]; MAX_BUNDLED + 1];
-        assert_eq!(Packet::decode(&netcode_bundle(&too_many)), Err(PeerMsgError::BadBundle));
+        assert_eq!(Packet::decode(&netcode_bundle(&too_many, 0)), Err(PeerMsgError::BadBundle));
     }
 
     #[test]
     fn left_round_trips_and_a_short_one_is_refused() {
-        let bytes = left_packet(2, 4_321);
-        assert_eq!(Packet::decode(&bytes), Ok(Packet::Left { player: 2, confirmed: 4_321 }));
+        let bytes = left_packet(2, 4_321, false);
+        let left = Packet::Left { player: 2, confirmed: 4_321, answer: false };
+        assert_eq!(Packet::decode(&bytes), Ok(left));
+        let answer = Packet::Left { player: 2, confirmed: -1, answer: true };
+        assert_eq!(Packet::decode(&left_packet(2, -1, true)), Ok(answer));
         assert!(Packet::decode(&bytes[..5]).is_err());
         assert!(Packet::decode(&[bytes.as_slice(), &[0]].concat()).is_err());
     }
@@ -209,8 +237,8 @@ mod tests {
 
     #[test]
     fn netcode_packets_are_told_apart_from_control_messages() {
-        let framed = netcode_packet(&[9, 8, 7]);
-        assert_eq!(Packet::decode(&framed), Ok(Packet::Netcode(&[9, 8, 7])));
+        let framed = netcode_packet(&[9, 8, 7], 0);
+        assert_eq!(Packet::decode(&framed), Ok(Packet::Netcode { epoch: 0, payload: &[9, 8, 7] }));
         let ping = PeerMsg::Ping { seq: 1, sent_at_ms: 2.0 };
         assert_eq!(Packet::decode(&ping.encode()), Ok(Packet::Control(ping)));
         assert_eq!(Packet::decode(&[]), Err(PeerMsgError::Empty));

@@ -55,6 +55,20 @@ impl Recorder {
         self.stale.extend(again);
     }
 
+    /// A group member left and the game goes on from `frame` with its default action: rows
+    /// after `frame`, final or not, were simulated with its real inputs and are about to be
+    /// simulated again (none of them was exported: the caller checks no episode after `frame`
+    /// is final).
+    pub fn retract_after(&mut self, frame: i32) {
+        for rows in self.canonical.values_mut() {
+            let keep = rows.iter().take_while(|r| r.frame <= frame).count();
+            self.stale.extend(rows.split_off(keep).into_iter().map(|r| (r.frame, r)));
+        }
+        self.canonical.retain(|_, rows| !rows.is_empty());
+        self.rolled_back(frame + 1);
+        self.confirmed_frame = self.confirmed_frame.min(frame);
+    }
+
     /// A frame was simulated. `row.was_speculative`, `timestamp_ms` and `rollbacks` are taken
     /// from the first simulation when this is a re-simulation.
     pub fn record(&mut self, frame: i32, mut row: FrameRow) {
@@ -137,6 +151,26 @@ mod tests {
             timestamp_ms: time,
             confirmed: true,
         }
+    }
+
+    #[test]
+    fn retracted_rows_are_simulated_again_keeping_their_first_simulation() {
+        let mut r = Recorder::new();
+        for t in 0..6 {
+            r.record(t as i32, row(0, t, 1, t == 4, 10.0 * f64::from(t)));
+        }
+        r.confirm(4);
+        r.retract_after(2);
+        assert_eq!(r.confirmed_frame(), 2);
+        r.record(3, row(0, 3, 0, false, 99.0));
+        r.record(4, row(0, 4, 0, false, 99.0));
+        r.record(5, row(0, 5, 0, false, 99.0));
+        r.end_batch();
+        r.confirm(5);
+        let rows = r.take_episode(0);
+        assert_eq!(rows.iter().map(|r| r.actions[0]).collect::<Vec<_>>(), [1, 1, 1, 0, 0, 0]);
+        assert_eq!(rows[4].was_speculative, vec![false, true], "as first simulated");
+        assert_eq!((rows[4].timestamp_ms, rows[4].rollbacks), (40.0, 1));
     }
 
     #[test]

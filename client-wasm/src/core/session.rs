@@ -452,6 +452,7 @@ const RECONNECTING: &str = "Reconnecting to the server…";
 /// The netcode's packets, one DataChannel message per partner: what ggrs sends a partner in a
 /// tick (its input, acknowledgements, reports) travels in one datagram.
 fn outgoing(netcode: &mut Netcode<DynEnv>) -> Vec<Command> {
+    let epoch = netcode.epoch();
     let packets = netcode.take_outgoing();
     let mut by_partner: Vec<(u8, Vec<&[u8]>)> = Vec::new();
     for (to, packet) in &packets {
@@ -462,7 +463,7 @@ fn outgoing(netcode: &mut Netcode<DynEnv>) -> Vec<Command> {
     }
     by_partner
         .into_iter()
-        .map(|(to, parts)| Command::SendPeer(to, netcode_bundle(&parts)))
+        .map(|(to, parts)| Command::SendPeer(to, netcode_bundle(&parts, epoch)))
         .collect()
 }
 

@@ -196,7 +196,8 @@ impl Lobby {
 
     /// A member's connection closed. Before the start the others have lost nothing: back to
     /// the waiting room. During play every member still in the game hears who left; the
-    /// game is over for the lobby (each page ends it through its netcode).
+    /// game is over for the lobby (each page ends it through its netcode), unless the scene
+    /// says a group plays on (`on_player_leave = "continue"`) and two or more remain.
     pub(super) fn member_left(
         &mut self,
         conn: ConnId,
@@ -209,6 +210,18 @@ impl Lobby {
             return self.dissolve(game_id, Some(conn), now_ms);
         }
         let others: Vec<ConnId> = game.members.iter().copied().filter(|m| *m != conn).collect();
+        let plays_on = others.len() >= 2
+            && self.scenes.get(game.scene).and_then(Scene::gym).is_some_and(|g| {
+                g.game.on_player_leave == rollgym_protocol::OnPlayerLeave::Continue
+            });
+        if plays_on {
+            if let Some(game) = self.games.get_mut(game_id) {
+                game.members.retain(|m| *m != conn);
+            }
+            let Some(id) = participant else { return Vec::new() };
+            let left = || ServerMsg::PartnerLeft { participant_id: id.clone() };
+            return others.into_iter().map(|c| Action::Send(c, left())).collect();
+        }
         self.book_finished(game_id, now_ms);
         self.games.remove(game_id);
         let Some(id) = participant else { return Vec::new() };

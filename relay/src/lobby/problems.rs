@@ -100,7 +100,15 @@ impl Lobby {
         }
         rate.1 += 1;
         let record = report.bounded();
-        tracing::info!(participant = %record.participant_id, kind = ?record.kind, "client error reported");
+        // The first line says what went wrong; the whole stack is in the journal.
+        let first_line: String =
+            record.message.lines().next().unwrap_or("").chars().take(200).collect();
+        tracing::info!(
+            participant = %record.participant_id,
+            kind = ?record.kind,
+            message = %first_line,
+            "client error reported"
+        );
         if problems.recent.len() == RECENT {
             problems.recent.pop_front();
         }

@@ -7,14 +7,14 @@
 //! records desyncs, and reports an episode as final once its last frame is confirmed.
 //! (ggrs itself reads a monotonic clock for its timeouts and quality reports.)
 
+mod build;
+mod departure;
 mod socket;
 
-use std::{cell::RefCell, collections::BTreeMap, marker::PhantomData, rc::Rc, time::Duration};
+use std::{cell::RefCell, collections::BTreeMap, marker::PhantomData, rc::Rc};
 
-use ggrs::{
-    DesyncDetection, GgrsError, GgrsEvent, GgrsRequest, InputStatus, P2PSession, PlayerType,
-    SessionBuilder, SessionState,
-};
+use build::Built;
+use ggrs::{GgrsError, GgrsEvent, GgrsRequest, InputStatus, P2PSession, PlayerType, SessionState};
 use rollgym_protocol::Exclusion;
 use serde::{Deserialize, Serialize};
 pub use socket::{PeerAddr, Wire, WireSocket};
@@ -91,6 +91,9 @@ pub struct NetSettings {
     pub disconnect_timeout_ms: u32,
     /// `[monitoring]` in frames.
     pub monitor: MonitorPlan,
+    /// Frames whose states are kept so a group can go back to the frame it agreed on when a
+    /// member left and play on from there (`on_player_leave = "continue"`); 0 otherwise.
+    pub keep_states: usize,
 }
 
 /// Most extra frames simulated in one tick when catching up.
@@ -183,6 +186,22 @@ pub struct Netcode<E: Env + 'static> {
     input_delay: i32,
     /// Local key presses timed to the game and the screen (`latency.rs`).
     latency: LatencyMeter,
+    /// Copies of the recent frames' states, so a group can go back to the frame it agreed on
+    /// when a member left (`departure.rs`).
+    recent: departure::Recent<E>,
+    /// A group member who left, and the last frame it played: after it, its default action.
+    departed: Option<(usize, i32)>,
+    /// What every ggrs session of this game is built with (a group going on without a member
+    /// starts a new one).
+    built: Built,
+    /// The game frame of the session's frame 0 (0, or the first frame after a departure).
+    base: i32,
+    /// The ggrs session's number: 0, then 1 after a group went on without a member.
+    epoch: u8,
+    /// The player this page plays for a member who left (its default action), if any.
+    stand_in: Option<usize>,
+    /// Packets of the next session that came before this page went on (`receive_in`).
+    early: Vec<(PeerAddr, Vec<u8>)>,
 }
 
 impl<E: Env + 'static> std::fmt::Debug for Netcode<E> {
@@ -206,28 +225,25 @@ impl<E: Env + 'static> Netcode<E> {
     ) -> Result<Self, NetcodeError> {
         let players = env.num_players();
         let wire = Rc::new(RefCell::new(Wire::default()));
-        let desync = match settings.desync_interval {
-            0 => DesyncDetection::Off,
-            interval => DesyncDetection::On { interval },
+        let built = Built {
+            players,
+            fps: settings.fps,
+            input_delay: settings.input_delay,
+            max_prediction: settings.max_prediction,
+            desync_interval: settings.desync_interval,
+            disconnect_timeout_ms: settings.disconnect_timeout_ms,
         };
-        let timeout = Duration::from_millis(u64::from(settings.disconnect_timeout_ms));
-        let mut builder = SessionBuilder::<Cfg<E>>::new()
-            .with_num_players(players)?
-            .with_fps(settings.fps as usize)?
-            .with_input_delay(settings.input_delay as usize)
-            .with_max_prediction_window(settings.max_prediction as usize)
-            .with_desync_detection_mode(desync)
-            .with_disconnect_timeout(timeout)
-            .with_disconnect_notify_delay(timeout.min(Duration::from_millis(1000)));
-        for player in 0..players {
-            let kind = if player == local {
-                PlayerType::Local
-            } else {
-                PlayerType::Remote(PeerAddr(player as u8))
-            };
-            builder = builder.add_player(kind, player)?;
-        }
-        let session = builder.start_p2p_session(WireSocket::new(wire.clone()))?;
+        let kinds =
+            (0..players)
+                .map(|p| {
+                    if p == local {
+                        PlayerType::Local
+                    } else {
+                        PlayerType::Remote(PeerAddr(p as u8))
+                    }
+                })
+                .collect();
+        let session = built.session(&wire, kinds)?;
         let default_action = env.default_action();
         Ok(Self {
             session,
@@ -248,6 +264,13 @@ impl<E: Env + 'static> Netcode<E> {
             now_epoch_ms: 0.0,
             input_delay: i32::try_from(settings.input_delay).unwrap_or(i32::MAX),
             latency: LatencyMeter::default(),
+            recent: departure::Recent::new(settings.keep_states),
+            departed: None,
+            built,
+            base: 0,
+            epoch: 0,
+            stand_in: None,
+            early: Vec::new(),
         })
     }
 
@@ -256,6 +279,7 @@ impl<E: Env + 'static> Netcode<E> {
     /// inputs, so it cannot desync the game; the relay sends every player the same value.
     pub fn set_input_delay(&mut self, frames: u32) -> Result<(), NetcodeError> {
         self.session.set_input_delay(self.local, frames as usize)?;
+        self.built.input_delay = frames;
         self.input_delay = i32::try_from(frames).unwrap_or(i32::MAX);
         Ok(())
     }
@@ -316,6 +340,9 @@ impl<E: Env + 'static> Netcode<E> {
     /// Returns whether a frame was simulated (false at the prediction limit).
     fn advance_one(&mut self, input: NetInput) -> Result<bool, GgrsError> {
         self.session.add_local_input(self.local, input)?;
+        if let Some(player) = self.stand_in {
+            self.session.add_local_input(player, NetInput::default())?;
+        }
         let requests = match self.session.advance_frame() {
             Ok(requests) => requests,
             Err(GgrsError::PredictionThreshold) => return Ok(false),
@@ -326,11 +353,14 @@ impl<E: Env + 'static> Netcode<E> {
         for request in requests {
             match request {
                 GgrsRequest::SaveGameState { cell, frame } => {
-                    debug_assert_eq!(frame, self.game.frame);
+                    // ggrs checks the cell holds its own frame number when it loads it.
+                    debug_assert_eq!(frame + self.base, self.game.frame);
                     let checksum = u128::from(self.game.state_hash());
                     cell.save(frame, Some(self.game.clone()), Some(checksum));
+                    self.recent.saved(&self.game);
                 }
                 GgrsRequest::LoadGameState { cell, frame } => {
+                    let frame = frame + self.base;
                     if let Some(game) = cell.load() {
                         self.game = game;
                     }
@@ -362,6 +392,8 @@ impl<E: Env + 'static> Netcode<E> {
     }
 
     fn simulate(&mut self, inputs: &[(NetInput, InputStatus)]) {
+        let inputs = self.as_played(inputs);
+        let inputs = inputs.as_slice();
         let actions: Vec<Action> = inputs
             .iter()
             .map(|(input, status)| match (status, input.action) {
@@ -429,7 +461,7 @@ impl<E: Env + 'static> Netcode<E> {
                     let mut local_state = Vec::new();
                     self.game.env.write_state(&mut local_state);
                     self.desyncs.push(DesyncEvent {
-                        frame,
+                        frame: frame + self.base,
                         local_checksum: local_checksum as u64,
                         remote_checksum: remote_checksum as u64,
                         local_state,
@@ -444,7 +476,7 @@ impl<E: Env + 'static> Netcode<E> {
     fn promote_confirmed(&mut self) {
         // With input delay, ggrs can hold confirmed inputs for frames not simulated yet; only
         // simulated frames can be promoted.
-        let confirmed = self.session.confirmed_frame().min(self.game.frame - 1);
+        let confirmed = self.confirmed_frame().min(self.game.frame - 1);
         self.recorder.confirm(confirmed);
         while let Some(entry) = self.pending_ends.first_entry() {
             if *entry.key() > confirmed {
@@ -512,8 +544,13 @@ impl<E: Env + 'static> Netcode<E> {
         self.session.current_state() == SessionState::Running
     }
 
+    /// The last frame every player's input is in for (game frames).
     pub fn confirmed_frame(&self) -> i32 {
-        self.session.confirmed_frame()
+        match self.session.confirmed_frame() {
+            // A new session (after a departure) has confirmed nothing of its own yet.
+            ggrs::NULL_FRAME => self.base - 1,
+            frame => frame + self.base,
+        }
     }
 
     /// The last frame whose row is final (simulated with every player's confirmed input).

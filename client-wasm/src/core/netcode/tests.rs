@@ -32,6 +32,7 @@ const NET: NetSettings = NetSettings {
     max_prediction: 12,
     desync_interval: 10,
     disconnect_timeout_ms: 60_000,
+    keep_states: 0,
 };
 
 /// xorshift32: reproducible randomness for inputs and the network.

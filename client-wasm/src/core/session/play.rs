@@ -9,7 +9,7 @@ use crate::{
     },
     env::catalog,
 };
-use rollgym_protocol::{ExclusionReason, InputDelay};
+use rollgym_protocol::{ExclusionReason, InputDelay, OnPlayerLeave};
 
 /// Round trips a page measures before it validates a game with `input_delay = "auto"`, and
 /// how often it pings for them.
@@ -166,6 +166,7 @@ impl Match {
             desync_interval: config.desync_interval,
             disconnect_timeout_ms: config.focus_loss_timeout_ms,
             monitor: MonitorPlan::new(&self.monitoring, &config),
+            keep_states: kept_for_departure(&config, players),
         };
         let netcode = Netcode::new(env, plan, settings, usize::from(player))
             .map_err(|e| format!("The game could not start: {e}"))?;
@@ -174,11 +175,24 @@ impl Match {
     }
 }
 
+/// How many recent states a game keeps to go back to a group's agreed frame when a member
+/// leaves and the others play on: the agreed frame trails this page's frame by at most two
+/// prediction windows and the input delay (see `netcode/departure.rs`).
+fn kept_for_departure(config: &GameConfig, players: usize) -> usize {
+    if players < 3 || config.on_player_leave != OnPlayerLeave::Continue {
+        return 0;
+    }
+    (2 * config.max_prediction + rollgym_protocol::MAX_INPUT_DELAY + 4) as usize
+}
+
 impl Session {
     pub(super) fn frame(&mut self, input: NetInput, now_ms: f64, epoch_ms: f64) -> Vec<Command> {
-        if self.departing().is_some() {
+        if self.departing().is_some_and(|d| d.settled.is_none()) {
             // Stopped while the group agrees where the game ends: no frame moves.
             return self.settle_departure(now_ms);
+        }
+        if let Some(ended) = self.resync_overdue(now_ms) {
+            return ended;
         }
         let phase = self.status.phase;
         let Place::Game(m) = &mut self.place else { return Vec::new() };
@@ -324,19 +338,19 @@ impl Session {
                 m.link_mut(partner).into_iter().for_each(|l| l.finished = true);
                 Vec::new()
             }
-            Ok(Packet::Left { player, confirmed }) => {
-                self.heard_left(partner, (player, confirmed), now_ms)
+            Ok(Packet::Left { player, confirmed, answer }) => {
+                self.heard_left(partner, (player, confirmed, answer), now_ms)
             }
-            Ok(Packet::Netcode(payload)) => {
+            Ok(Packet::Netcode { epoch, payload }) => {
                 if let Some(play) = m.play.as_mut() {
-                    play.netcode.receive(PeerAddr(partner), payload.to_vec());
+                    play.netcode.receive_in(PeerAddr(partner), epoch, payload.to_vec());
                 }
                 Vec::new()
             }
-            Ok(Packet::Bundle(body)) => {
+            Ok(Packet::Bundle { epoch, body }) => {
                 if let Some(play) = m.play.as_mut() {
                     for payload in bundled(body) {
-                        play.netcode.receive(PeerAddr(partner), payload.to_vec());
+                        play.netcode.receive_in(PeerAddr(partner), epoch, payload.to_vec());
                     }
                 }
                 Vec::new()

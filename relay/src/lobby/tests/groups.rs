@@ -114,3 +114,31 @@ fn a_member_leaving_before_the_start_sends_both_others_back_to_wait() {
     join(&mut lobby, 4, "d");
     assert!(lobby.game_of(ConnId(4)).is_some(), "a, b and a newcomer form the next group");
 }
+
+#[test]
+fn with_continue_the_game_goes_on_for_the_two_who_remain() {
+    let mut lobby = lobby_with(|c| {
+        c.matchmaking.group_size = 3;
+        c.game.layout = "wide_room_3".into();
+        c.game.on_player_leave = rollgym_protocol::OnPlayerLeave::Continue;
+    });
+    for (conn, id) in [(1, "a"), (2, "b"), (3, "c")] {
+        join(&mut lobby, conn, id);
+    }
+    let game = lobby.game_of(ConnId(1)).expect("grouped").clone();
+    for conn in [1, 2, 3] {
+        let validated = ClientMsg::Validated { game_id: game.clone(), env: None, rtt_ms: None };
+        lobby.message(ConnId(conn), validated, 100);
+    }
+    lobby.tick(5_000);
+    assert_eq!(lobby.game_state(&game), Some(GameState::Playing));
+    let left = lobby.disconnected(ConnId(2), 20_000);
+    let heard =
+        left.iter().filter(|a| matches!(a, Action::Send(_, ServerMsg::PartnerLeft { .. }))).count();
+    assert_eq!(heard, 2);
+    assert_eq!(lobby.game_state(&game), Some(GameState::Playing), "the game goes on");
+    assert_eq!(lobby.partners_of(ConnId(1)), vec![pid("c")]);
+    // The next to leave ends it: one player is not a group.
+    lobby.disconnected(ConnId(3), 30_000);
+    assert_eq!(lobby.game_state(&game), None);
+}

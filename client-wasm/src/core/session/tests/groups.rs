@@ -2,6 +2,8 @@
 //! other, the relay's part (start once validated) is played here. A member leaving mid-game:
 //! the two others stop, agree on a frame and store the same rows.
 
+use rollgym_protocol::episode::Departure;
+
 use super::*;
 
 const IDS: [&str; 3] = ["a", "b", "c"];
@@ -14,9 +16,17 @@ struct Mesh {
     /// Sessions that are gone (their page closed): nothing reaches or leaves them.
     gone: Vec<bool>,
     uploads: Vec<Vec<Upload>>,
+    /// Packets from the first session to the second are lost.
+    cut: Option<(u8, u8)>,
+    /// This many of the next "member left" packets are lost.
+    lose_left: usize,
+    /// When set, a random generator's state: each packet waits a random number of frames
+    /// (so packets also overtake each other) and sessions miss a frame now and then, as
+    /// pages in a busy browser do.
+    jitter: Option<u32>,
 }
 
-fn group_paired(me: u8) -> ServerMsg {
+fn group_paired(me: u8, game: &GameConfig) -> ServerMsg {
     let peers = (0..3u8)
         .filter(|i| *i != me)
         .map(|i| PeerInfo { participant_id: id(IDS[usize::from(i)]), player_index: i })
@@ -27,7 +37,7 @@ fn group_paired(me: u8) -> ServerMsg {
         peers,
         ice_servers: Vec::new(),
         force_relay: false,
-        game: Box::new(GameConfig { layout: "wide_room_3".into(), ..short_game() }),
+        game: Box::new(game.clone()),
         seed: 5,
         countdown_ms: 0,
         monitoring: MonitoringConfig::default(),
@@ -35,17 +45,28 @@ fn group_paired(me: u8) -> ServerMsg {
     }
 }
 
+fn trio_game() -> GameConfig {
+    GameConfig { layout: "wide_room_3".into(), ..short_game() }
+}
+
 impl Mesh {
     fn connect() -> Self {
+        Self::connect_with(&trio_game())
+    }
+
+    fn connect_with(game: &GameConfig) -> Self {
         let mut mesh = Mesh {
             peers: IDS.iter().map(|p| Session::new(Some(id(p)))).collect(),
             flight: vec![Vec::new(); 3],
             gone: vec![false; 3],
             uploads: vec![Vec::new(); 3],
+            cut: None,
+            lose_left: 0,
+            jitter: None,
         };
         for (i, name) in IDS.iter().enumerate() {
             mesh.peers[i].handle(Input::Relay(welcome(name)), 0.0);
-            let opens = mesh.peers[i].handle(Input::Relay(group_paired(i as u8)), 0.0);
+            let opens = mesh.peers[i].handle(Input::Relay(group_paired(i as u8, game)), 0.0);
             let partners: Vec<u8> = opens
                 .iter()
                 .filter_map(|c| match c {
@@ -67,6 +88,12 @@ impl Mesh {
         self.uploads[from].extend(persisted(&commands));
         for command in commands {
             match command {
+                Command::SendPeer(to, _) if self.cut == Some((from as u8, to)) => {}
+                Command::SendPeer(_, bytes)
+                    if self.lose_left > 0 && bytes.first() == Some(&0x04) =>
+                {
+                    self.lose_left -= 1;
+                }
                 Command::SendPeer(to, bytes) if !self.gone[usize::from(to)] => {
                     self.flight[usize::from(to)].push((from as u8, bytes));
                 }
@@ -97,13 +124,31 @@ impl Mesh {
                 continue;
             }
             for (from, packet) in std::mem::take(&mut self.flight[i]) {
+                if self.chance(40) {
+                    self.flight[i].push((from, packet));
+                    continue;
+                }
                 let commands = self.peers[i].handle(Input::ChannelData(from, packet), now);
                 self.route(i, commands);
+            }
+            if self.chance(10) {
+                continue;
             }
             let input = NetInput { action: keys(), ..NetInput::default() };
             let commands = self.peers[i].handle(Input::Frame(input, now), now);
             self.route(i, commands);
         }
+    }
+}
+
+impl Mesh {
+    /// With jitter, true `percent` % of the time; never without.
+    fn chance(&mut self, percent: u32) -> bool {
+        let Some(state) = &mut self.jitter else { return false };
+        *state ^= *state << 13;
+        *state ^= *state >> 17;
+        *state ^= *state << 5;
+        *state % 100 < percent
     }
 }
 
@@ -228,4 +273,163 @@ fn a_groups_health_report_names_one_connection_type_the_relay_accepts() {
     let report = reports.first().expect("a health report");
     assert_eq!(report.connection.as_deref(), Some("relay"), "the least direct link");
     assert!(report.is_plausible());
+}
+
+fn continuing_trio() -> GameConfig {
+    GameConfig { on_player_leave: rollgym_protocol::OnPlayerLeave::Continue, ..trio_game() }
+}
+
+impl Mesh {
+    /// c left: a and b play on until both are done; both store both episodes complete, with
+    /// the same rows and the same `departure`, which is returned.
+    fn play_on_without_c(&mut self, mut now: f64, keys: &mut impl FnMut() -> u8) -> Departure {
+        for _ in 0..3_000 {
+            now += 33.0;
+            self.step(now, keys);
+            if self.peers[..2].iter().all(|p| p.status().phase == Phase::Done) {
+                break;
+            }
+        }
+        for peer in &self.peers[..2] {
+            let status = peer.status();
+            assert_eq!(status.phase, Phase::Done, "both played on to the end: {status:?}");
+        }
+        assert_eq!((self.uploads[0].len(), self.uploads[1].len()), (2, 2), "both episodes");
+        let departure = self.uploads[0][1].sidecar.departure.clone().expect("recorded");
+        assert!(departure.continued);
+        assert_eq!((departure.player, departure.agreed_by.clone()), (2, vec![0, 1]));
+        for ep in 0..2 {
+            let [a, b] = [&self.uploads[0][ep], &self.uploads[1][ep]];
+            assert!(!a.sidecar.partial && !b.sidecar.partial);
+            // In every file from the one under way when c left.
+            assert_eq!(a.sidecar.departure, b.sidecar.departure, "episode {ep}");
+            assert_eq!(shared_columns(&a.csv), shared_columns(&b.csv), "episode {ep}");
+        }
+        departure
+    }
+
+    /// Session `i`'s channel to c closed.
+    fn loses_c(&mut self, i: usize, now: f64) {
+        let commands = self.peers[i].handle(Input::ChannelClosed(2), now);
+        self.route(i, commands);
+    }
+}
+
+#[test]
+fn with_continue_the_two_others_play_on_with_the_leavers_default_action_and_agree() {
+    let mut mesh = Mesh::connect_with(&continuing_trio());
+    let mut keys = keys();
+    let mut now = mesh.play_to_frame(30, &mut keys);
+    // c's page closes: a hears it at once, b eight frames later.
+    mesh.gone[2] = true;
+    mesh.loses_c(0, now);
+    for _ in 0..8 {
+        now += 33.0;
+        mesh.step(now, &mut keys);
+    }
+    mesh.loses_c(1, now);
+    let departure = mesh.play_on_without_c(now, &mut keys);
+    // After the agreed frame the leaver does nothing but its default action.
+    let first = &mesh.uploads[0][0];
+    let lines: Vec<&str> = first.csv.lines().collect();
+    let column = lines[0].split(',').position(|c| c == "actions.2").expect("column");
+    let after =
+        usize::try_from(departure.last_frame - first.sidecar.first_frame + 1).expect("after");
+    let actions: Vec<&str> =
+        lines[1 + after..].iter().map(|l| l.split(',').nth(column).unwrap_or("")).collect();
+    assert!(!actions.is_empty());
+    assert!(
+        actions.windows(2).all(|w| w[0] == w[1]),
+        "one action after the departure: {actions:?}"
+    );
+}
+
+#[test]
+fn with_continue_a_page_goes_back_further_than_ggrs_keeps_states() {
+    let mut mesh = Mesh::connect_with(&continuing_trio());
+    let mut keys = keys();
+    let mut now = mesh.play_to_frame(30, &mut keys);
+    // c's packets stop reaching b (its path to b failed) a while before c's page closes: b's
+    // confirmed frame stays behind, and a runs on as far as b's inputs let it.
+    mesh.cut = Some((2, 1));
+    for _ in 0..60 {
+        now += 33.0;
+        mesh.step(now, &mut keys);
+    }
+    let a_frame = mesh.peers[0].status().frame;
+    let b_confirmed = mesh.peers[1].status().confirmed_frame;
+    let ggrs_cells = i32::try_from(short_game().max_prediction).expect("small") + 2;
+    assert!(a_frame - b_confirmed > ggrs_cells, "a at {a_frame}, b confirmed {b_confirmed}");
+    mesh.gone[2] = true;
+    mesh.loses_c(0, now);
+    mesh.loses_c(1, now);
+    let departure = mesh.play_on_without_c(now, &mut keys);
+    assert!(departure.last_frame <= b_confirmed, "{departure:?}");
+}
+
+#[test]
+fn with_continue_a_group_plays_on_whatever_the_timing() {
+    for seed in 1..=40u32 {
+        let mut mesh = Mesh::connect_with(&continuing_trio());
+        mesh.jitter = Some(seed.wrapping_mul(2_654_435_761));
+        let mut keys = keys();
+        let mut now = mesh.play_to_frame(20 + (seed * 7 % 90) as i32, &mut keys);
+        mesh.gone[2] = true;
+        mesh.flight[2].clear();
+        mesh.loses_c(0, now);
+        // b notices itself some frames later, or only hears it from a.
+        let later = seed % 12;
+        for tick in 0..20 {
+            now += 33.0;
+            mesh.step(now, &mut keys);
+            if tick == later {
+                mesh.loses_c(1, now);
+            }
+        }
+        mesh.play_on_without_c(now, &mut keys);
+    }
+}
+
+#[test]
+fn with_continue_lost_words_are_asked_again_and_the_two_still_go_on_together() {
+    let mut mesh = Mesh::connect_with(&continuing_trio());
+    let mut keys = keys();
+    let now = mesh.play_to_frame(30, &mut keys);
+    mesh.gone[2] = true;
+    mesh.flight[2].clear();
+    // a's first word and its first repeat are lost; b hears only from a.
+    mesh.lose_left = 2;
+    mesh.loses_c(0, now);
+    mesh.play_on_without_c(now, &mut keys);
+}
+
+#[test]
+fn with_continue_a_partner_silent_after_agreeing_ends_the_game_after_all() {
+    let mut mesh = Mesh::connect_with(&continuing_trio());
+    let mut keys = keys();
+    let mut now = mesh.play_to_frame(30, &mut keys);
+    mesh.gone[2] = true;
+    mesh.flight[2].clear();
+    mesh.loses_c(0, now);
+    // b hears a's word and answers, then its page freezes.
+    while mesh.peers[1].departing().is_none_or(|d| d.settled.is_none()) {
+        now += 33.0;
+        mesh.step(now, &mut keys);
+        assert!(now < 30_000.0, "b never heard from a");
+    }
+    mesh.gone[1] = true;
+    let agreed = now;
+    while !mesh.peers[0].status().phase.is_terminal() && now < agreed + 20_000.0 {
+        now += 33.0;
+        mesh.step(now, &mut keys);
+    }
+    let status = mesh.peers[0].status();
+    assert_eq!(status.phase, Phase::PartnerDisconnected);
+    assert!(now - agreed >= 5_000.0, "waited for the new session: {}", now - agreed);
+    assert!(status.last_error.as_deref().unwrap_or("").contains("could not go on"), "{status:?}");
+    let stored = mesh.uploads[0].last().expect("a file");
+    assert!(stored.sidecar.partial);
+    let departure = stored.sidecar.departure.clone().expect("recorded");
+    assert_eq!((departure.agreed_by, departure.continued), (vec![0, 1], false));
+    assert_eq!(stored.sidecar.last_frame, departure.last_frame);
 }
