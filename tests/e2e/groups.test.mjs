@@ -182,3 +182,37 @@ test('with on_player_leave = "continue" the two others play on to the end and st
     await Promise.all(pages.map((p) => p.close()));
   }
 });
+
+test('with "continue", a member frozen when another leaves: the third ends alone within seconds, its data kept', async () => {
+  env.relay = await startRelay({ experiment: experiment('group_3_continue'), name: 'group_continue_frozen' });
+  const pages = [];
+  try {
+    for (let i = 0; i < 3; i++) pages.push(await openParticipant(env.browser, env.relay.url));
+    const playing = () => window.rollgym?.phase === 'playing' && window.rollgym.frame >= 45;
+    await Promise.all(pages.map((p) => p.waitFor(playing, null, 30000)));
+    // The first page's script stops (a frozen tab), then the last one closes.
+    const [frozen, third, leaver] = pages;
+    const cdp = await frozen.page.context().newCDPSession(frozen.page);
+    await cdp.send('Debugger.enable');
+    await cdp.send('Debugger.pause');
+    const { playerIndex: left } = await leaver.hook();
+    pages.pop();
+    await leaver.close();
+    // The third cannot go on with a partner that never answers: it ends at its own frame.
+    const ended = () => window.rollgym?.phase === 'partner_disconnected' && window.rollgym.exports[0]?.acked;
+    const hook = await third.waitFor(ended, null, 20000);
+    await cdp.send('Debugger.resume');
+    const dir = path.join(env.relay.dataDir, 'e2e_group_3_continue', 'overcooked');
+    const sidecar = JSON.parse(storedFile(dir, hook.participantId, 'json'));
+    assert.equal(sidecar.partial, true);
+    assert.deepEqual(sidecar.departure, {
+      player: left,
+      last_frame: sidecar.last_frame,
+      agreed_by: [hook.playerIndex],
+      continued: false,
+    });
+    assertClean(third);
+  } finally {
+    await Promise.all(pages.map((p) => p.close()));
+  }
+});
