@@ -11,7 +11,7 @@ use crate::{
 /// Bumped on every incompatible change. The client sends its version in [`ClientMsg::Hello`];
 /// the relay refuses any other version with [`ErrorCode::ProtocolVersion`], so a participant with
 /// a stale cached page gets a clear "reload" message instead of undefined behaviour.
-pub const PROTOCOL_VERSION: u32 = 9;
+pub const PROTOCOL_VERSION: u32 = 10;
 
 /// Largest text frame the relay accepts from a client, uploads excepted. SDP offers from
 /// Chromium are 1–3 kB.
