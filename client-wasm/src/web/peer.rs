@@ -14,6 +14,7 @@ use std::{
 use futures_channel::mpsc;
 use futures_util::StreamExt;
 use gloo_events::EventListener;
+use gloo_timers::callback::Timeout;
 use js_sys::{Array, Reflect, Uint8Array};
 use rollgym_protocol::{IceServer, SignalPayload};
 use wasm_bindgen::{JsCast, JsValue};
@@ -364,7 +365,7 @@ async fn add_candidates(
 /// How the selected candidate pair's traffic flows: `relay` when a TURN server carries it
 /// (either end's candidate is a relay one: a page may send from its own address to the
 /// partner's TURN allocation), else `srflx` / `prflx` when either end is behind a NAT, else
-/// `host`.
+/// `host`. Read when the channel opens and again [`REMEASURE_MS`] later.
 async fn connection_type(pc: &RtcPeerConnection) -> Option<String> {
     let report = JsFuture::from(pc.get_stats()).await.ok()?;
     let values =
@@ -401,6 +402,9 @@ async fn connection_type(pc: &RtcPeerConnection) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// When a game connection's type is read a second time after its channel opened.
+const REMEASURE_MS: u32 = 3_000;
+
 /// The DataChannel and its listeners.
 struct Channel {
     dc: RtcDataChannel,
@@ -419,11 +423,22 @@ impl Channel {
                     return;
                 }
                 let (pc, events) = (pc.clone(), events.clone());
-                spawn_local(async move {
-                    if let Some(kind) = connection_type(&pc).await {
-                        events.emit(LinkEvent::ConnectionType(kind));
+                let measure = move || {
+                    if pc.connection_state() == RtcPeerConnectionState::Closed {
+                        return;
                     }
-                });
+                    let (pc, events) = (pc.clone(), events.clone());
+                    spawn_local(async move {
+                        if let Some(kind) = connection_type(&pc).await {
+                            events.emit(LinkEvent::ConnectionType(kind));
+                        }
+                    });
+                };
+                // Again a little later: a partner's TURN allocation whose first check came
+                // before its candidate did is `prflx` at first, and the browser retypes it once
+                // the candidate is in.
+                Timeout::new(REMEASURE_MS, measure.clone()).forget();
+                measure();
             })
         };
         let on_message = {

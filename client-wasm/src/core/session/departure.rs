@@ -200,8 +200,7 @@ impl Session {
             Ok(()) => Vec::new(),
             Err(reason) => {
                 if !reason.is_empty() {
-                    self.status.last_error =
-                        Some(format!("could not play on without player {player}: {reason}"));
+                    self.status.last_error = Some(format!("could not play on: {reason}"));
                 }
                 self.end_after_departure(outcome, last_frame)
             }
@@ -219,9 +218,8 @@ impl Session {
             return None;
         }
         settled.continued = false;
-        let (player, last_frame, outcome) = (settled.player, settled.last_frame, d.outcome);
-        self.status.last_error =
-            Some(format!("the group could not go on without player {player}: a partner is silent"));
+        let (last_frame, outcome) = (settled.last_frame, d.outcome);
+        self.status.last_error = Some("could not play on: a partner is silent".into());
         Some(self.end_after_departure(outcome, last_frame))
     }
 
