@@ -86,13 +86,21 @@ test('a JavaScript environment for three players (numPlayers: 3) plays a group o
   assert.ok(header.includes('infos.coins.2'), `the third player's info column: ${header}`);
 });
 
+/**
+ * Opens three pages on the running relay into `pages` (the caller closes them) and waits until
+ * all three play past frame 45.
+ */
+async function threePlaying(pages) {
+  for (let i = 0; i < 3; i++) pages.push(await openParticipant(env.browser, env.relay.url));
+  const playing = () => window.rollgym?.phase === 'playing' && window.rollgym.frame >= 45;
+  await Promise.all(pages.map((p) => p.waitFor(playing, null, 30000)));
+}
+
 test('one of three closes its page mid-game: the two others agree where to stop and store identical files', async () => {
   env.relay = await startRelay({ experiment: experiment('group_3'), name: 'group_leave' });
   const pages = [];
   try {
-    for (let i = 0; i < 3; i++) pages.push(await openParticipant(env.browser, env.relay.url));
-    const playing = () => window.rollgym?.phase === 'playing' && window.rollgym.frame >= 45;
-    await Promise.all(pages.map((p) => p.waitFor(playing, null, 30000)));
+    await threePlaying(pages);
     const leaver = pages.pop();
     const { participantId: gone, playerIndex } = await leaver.hook();
     await leaver.close();
@@ -151,9 +159,7 @@ test('with on_player_leave = "continue" the two others play on to the end and st
   env.relay = await startRelay({ experiment: experiment('group_3_continue'), name: 'group_continue' });
   const pages = [];
   try {
-    for (let i = 0; i < 3; i++) pages.push(await openParticipant(env.browser, env.relay.url));
-    const playing = () => window.rollgym?.phase === 'playing' && window.rollgym.frame >= 45;
-    await Promise.all(pages.map((p) => p.waitFor(playing, null, 30000)));
+    await threePlaying(pages);
     const leaver = pages.pop();
     const { playerIndex } = await leaver.hook();
     await leaver.close();
@@ -187,9 +193,7 @@ test('with "continue", a member frozen when another leaves: the third ends alone
   env.relay = await startRelay({ experiment: experiment('group_3_continue'), name: 'group_continue_frozen' });
   const pages = [];
   try {
-    for (let i = 0; i < 3; i++) pages.push(await openParticipant(env.browser, env.relay.url));
-    const playing = () => window.rollgym?.phase === 'playing' && window.rollgym.frame >= 45;
-    await Promise.all(pages.map((p) => p.waitFor(playing, null, 30000)));
+    await threePlaying(pages);
     // The first page's script stops (a frozen tab), then the last one closes.
     const [frozen, third, leaver] = pages;
     const cdp = await frozen.page.context().newCDPSession(frozen.page);

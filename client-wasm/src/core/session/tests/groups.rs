@@ -308,6 +308,12 @@ impl Mesh {
         departure
     }
 
+    /// c's page closed: nothing more reaches it or leaves it.
+    fn c_is_gone(&mut self) {
+        self.gone[2] = true;
+        self.flight[2].clear();
+    }
+
     /// Session `i`'s channel to c closed.
     fn loses_c(&mut self, i: usize, now: f64) {
         let commands = self.peers[i].handle(Input::ChannelClosed(2), now);
@@ -374,8 +380,7 @@ fn with_continue_a_group_plays_on_whatever_the_timing() {
         mesh.jitter = Some(seed.wrapping_mul(2_654_435_761));
         let mut keys = keys();
         let mut now = mesh.play_to_frame(20 + (seed * 7 % 90) as i32, &mut keys);
-        mesh.gone[2] = true;
-        mesh.flight[2].clear();
+        mesh.c_is_gone();
         mesh.loses_c(0, now);
         // b notices itself some frames later, or only hears it from a.
         let later = seed % 12;
@@ -395,8 +400,7 @@ fn with_continue_lost_words_are_asked_again_and_the_two_still_go_on_together() {
     let mut mesh = Mesh::connect_with(&continuing_trio());
     let mut keys = keys();
     let now = mesh.play_to_frame(30, &mut keys);
-    mesh.gone[2] = true;
-    mesh.flight[2].clear();
+    mesh.c_is_gone();
     // a's first word and its first repeat are lost; b hears only from a.
     mesh.lose_left = 2;
     mesh.loses_c(0, now);
@@ -408,8 +412,7 @@ fn with_continue_a_partner_silent_after_agreeing_ends_the_game_after_all() {
     let mut mesh = Mesh::connect_with(&continuing_trio());
     let mut keys = keys();
     let mut now = mesh.play_to_frame(30, &mut keys);
-    mesh.gone[2] = true;
-    mesh.flight[2].clear();
+    mesh.c_is_gone();
     mesh.loses_c(0, now);
     // b hears a's word and answers, then its page freezes.
     while mesh.peers[1].departing().is_none_or(|d| d.settled.is_none()) {
